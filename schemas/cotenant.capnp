@@ -1,0 +1,232 @@
+# Cotenant wire protocol, version 1.
+#
+# A client connects over TCP, takes the bootstrap capability (`Cotenant`), and logs in
+# with a tenant id and an API key. Everything else goes through capabilities derived from
+# the returned `Session`, so nothing is ever taken on the caller's word.
+#
+# Errors. A failed call raises a Cap'n Proto exception. Business outcomes use type
+# FAILED with a description that starts with "cotenant:<Code>: " followed by a human
+# message, where <Code> is one of
+#   NotFound          the tenant, object or record does not exist (or is not visible)
+#   PermissionDenied  the caller may not do this; the message says what was missing
+#   InvalidArgument   the request is malformed; the message names the problem
+#   Conflict          an expected version did not match, or a name is taken
+#   ResourceExhausted a configured limit or quota was exceeded
+#   Unauthenticated   bad tenant id or API key, or the key was revoked
+#   Internal          the server hit an unexpected failure (I/O, corruption)
+# A server that is shedding load raises OVERLOADED. Cap'n Proto may prefix the
+# description with "remote exception: "; clients look for the "cotenant:" tag.
+#
+# Field numbers are never reused; new fields are only ever appended.
+
+@0xd0057e2104b06e72;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cotenant::wire");
+
+struct Value {
+  # One field value. The server checks it against the object's declared field type.
+  # A `text` value sent for a non-text field is parsed strictly (e.g. "42" for an int,
+  # "2024-05-01T12:00:00Z" for a timestamp); anything else that does not match the
+  # declared type is InvalidArgument.
+  union {
+    null @0 :Void;          # no value (allowed unless the field is required)
+    text @1 :Text;          # UTF-8 text
+    int @2 :Int64;          # signed 64-bit integer
+    float @3 :Float64;      # IEEE-754 double (NaN is rejected)
+    bool @4 :Bool;          # true / false
+    timestamp @5 :Int64;    # microseconds since 1970-01-01T00:00:00Z
+  }
+}
+
+struct Field {
+  # A named value inside a record.
+  name @0 :Text;            # field name as declared on the object
+  value @1 :Value;          # its value
+}
+
+struct RecordPermissions {
+  # Per-record rights of the principal, returned when a read asks for them
+  # ("retrieve record permissions").
+  canUpdate @0 :Bool;       # the principal may update this record
+  canDelete @1 :Bool;       # the principal may delete this record
+}
+
+struct Record {
+  id @0 :UInt64;            # server-assigned, unique within the tenant, never reused
+  fields @1 :List(Field);   # the projected fields (all declared fields when no projection)
+  createdBy @2 :UInt64;     # user id that added the record
+  createdAt @3 :Int64;      # microseconds since the epoch, server clock
+  modifiedBy @4 :UInt64;    # user id of the last change
+  modifiedAt @5 :Int64;     # microseconds since the epoch, server clock
+  version @6 :UInt64;       # 1 on add; +1 on every update
+  permissions @7 :RecordPermissions;  # set only when the read asked for permissions
+}
+
+struct TenantContext {
+  # Names the tenant whose data a record call acts on. Absent, or naming the caller's own
+  # tenant: the call acts on the caller's tenant as the caller. Naming another tenant: the
+  # server resolves that tenant's data-sharing policy for the caller's tenant.
+  tenantId @0 :UInt64;      # the publishing tenant
+}
+
+enum SortOrder {
+  ascending @0;             # nulls last, ties by record id
+  descending @1;            # nulls first, ties by record id
+}
+
+enum FieldType {
+  text @0;
+  int @1;
+  float @2;
+  bool @3;
+  timestamp @4;
+}
+
+struct FieldDef {
+  name @0 :Text;            # [A-Za-z_][A-Za-z0-9_]{0,63}; not a system field name
+  type @1 :FieldType;       # declared type; values are checked against it
+  required @2 :Bool;        # add must give a non-null value; update may not set null
+  indexed @3 :Bool;         # keep a secondary index (used by search for filters and sorts)
+}
+
+struct ObjectDef {
+  id @0 :UInt32;            # server-assigned, unique within the tenant
+  name @1 :Text;            # unique within the tenant, same syntax as field names
+  fields @2 :List(FieldDef);
+}
+
+enum TenantKind {
+  tenant @0;                # an ordinary customer tenant
+  msp @1;                   # a managed service provider (provider must be an ISV)
+  isv @2;                   # an independent software vendor (has no provider)
+  system @3;                # the operator's own tenant, created on first start
+}
+
+struct TenantInfo {
+  id @0 :UInt64;            # server-assigned, shown in decimal, never reused
+  name @1 :Text;            # display name, unique among live tenants
+  kind @2 :TenantKind;
+  provider @3 :UInt64;      # the ISV or MSP that manages it; 0 = none
+  createdAt @4 :Int64;      # microseconds since the epoch
+}
+
+enum AdminLevel {
+  user @0;                  # data calls only (subject to role rights)
+  tenantAdmin @1;           # manages its own tenant's users, roles, objects and policies
+  systemAdmin @2;           # manages every tenant
+}
+
+struct UserInfo {
+  id @0 :UInt64;            # server-assigned, unique across the installation
+  tenantId @1 :UInt64;      # home tenant
+  name @2 :Text;            # unique within the home tenant
+  level @3 :AdminLevel;
+  createdAt @4 :Int64;      # microseconds since the epoch
+}
+
+interface Cotenant {
+  # The bootstrap capability.
+
+  login @0 (tenantId :UInt64, apiKey :Text) -> (session :Session, user :UserInfo);
+  # Authenticates a user of `tenantId` with an API key. A wrong tenant, an unknown or
+  # revoked key, or a key of another tenant's user all answer Unauthenticated with the
+  # same message, so neither tenants nor keys can be probed.
+}
+
+interface Session {
+  # An authenticated user. Every call re-checks that the user, its key and its home
+  # tenant still exist, so revocation reaches sessions opened before it.
+
+  records @0 (context :TenantContext) -> (records :Records);
+  # Returns the record API bound to a tenant. Without a context (or with one naming the
+  # caller's own tenant) it acts on the caller's tenant. A context naming another tenant
+  # is resolved at once (PermissionDenied when no data-sharing policy of that tenant
+  # admits the caller's tenant), and again on every call made through it. Designed for
+  # pipelining: `session.records(ctx).getRecord(...)` costs one round trip.
+
+  admin @1 () -> (admin :Admin);
+  # Administrative calls. They act on the caller's own tenant; only a system admin may
+  # name another tenant (a `tenantId` of 0 means the caller's own).
+
+  whoami @2 () -> (user :UserInfo);
+  # The authenticated user.
+}
+
+interface Records {
+  # Record calls on one tenant, as one principal. Object names are case-sensitive.
+
+  addRecord @0 (object :Text, fields :List(Field)) -> (record :Record);
+  # Adds a record. Unknown fields, type mismatches and missing required fields are
+  # InvalidArgument; a record over the size or field-count limit is ResourceExhausted.
+
+  addRecords @1 (object :Text, records :List(List(Field))) -> (ids :List(UInt64));
+  # Adds many records atomically (one storage batch): either all are added, or none and
+  # the error names the index of the first bad record. The list is bounded by the
+  # server's batch limit (ResourceExhausted beyond it).
+
+  updateRecord @2 (object :Text, id :UInt64, fields :List(Field),
+                   expectedVersion :UInt64) -> (record :Record);
+  # Sets the given fields (others keep their values; a null value clears a field).
+  # expectedVersion 0 means "any"; otherwise a record whose version differs fails with
+  # Conflict and nothing is written.
+
+  deleteRecord @3 (object :Text, id :UInt64, expectedVersion :UInt64) -> ();
+  # Deletes a record and its index entries. expectedVersion as for updateRecord.
+
+  getRecord @4 (object :Text, id :UInt64, fields :List(Text),
+                retrievePermissions :Bool) -> (record :Record);
+  # One record. `fields` projects (empty = every field); an unknown field name is
+  # InvalidArgument; a missing record is NotFound.
+
+  searchRecords @5 (request :SearchRequest) -> (result :SearchResult);
+  # Records of one object that match a criteria expression (docs/CRITERIA.md), sorted,
+  # paged. A page is never silently truncated: `complete` says whether more rows exist.
+}
+
+struct SearchRequest {
+  object @0 :Text;
+  fields @1 :List(Text);        # projection; empty = every field
+  criteria @2 :Text;            # filter expression; empty = every record
+  sortBy @3 :Text;              # first sort key (a field or id/createdAt/modifiedAt/...); empty = record id
+  sortOrder @4 :SortOrder;
+  sortBy2 @5 :Text;             # second sort key; empty = none
+  sortOrder2 @6 :SortOrder;
+  offset @7 :UInt32;            # rows to skip (after the continuation point, if any)
+  numberOfRows @8 :UInt32;      # page size, 1..1000 (server limit); 0 means the default (100)
+  continuation @9 :Data;        # token from a previous page of the same query; empty = start
+  retrievePermissions @10 :Bool;  # fill Record.permissions
+}
+
+struct SearchResult {
+  records @0 :List(Record);
+  complete @1 :Bool;            # true when no row follows this page
+  continuation @2 :Data;        # pass back to get the next page; empty when complete
+}
+
+interface Admin {
+  # Administrative calls. `tenantId` 0 = the caller's own tenant.
+
+  createTenant @0 (name :Text, kind :TenantKind, provider :UInt64) -> (tenant :TenantInfo);
+  # System admins only. The provider must be a live ISV (for an MSP) or a live ISV or
+  # MSP (for a tenant); an ISV has none.
+
+  listTenants @1 () -> (tenants :List(TenantInfo));
+  # System admins see every live tenant; others see their own.
+
+  deleteTenant @2 (tenantId :UInt64) -> ();
+  # System admins only. Tombstones the tenant (nothing is served from it any more), then
+  # drops every key of it and compacts the range. Its id is never reused. The system
+  # tenant cannot be deleted.
+
+  createObject @3 (tenantId :UInt64, name :Text, fields :List(FieldDef)) -> (object :ObjectDef);
+  # Tenant admins of the tenant and system admins. A duplicate name is Conflict.
+
+  listObjects @4 (tenantId :UInt64) -> (objects :List(ObjectDef));
+
+  createUser @5 (tenantId :UInt64, name :Text, level :AdminLevel) -> (user :UserInfo, apiKey :Text);
+  # Creates a user with a first API key, returned once (only its hash is stored).
+  # Tenant admins create users of their own tenant and may not create system admins.
+
+  listUsers @6 (tenantId :UInt64) -> (users :List(UserInfo));
+}

@@ -1,0 +1,306 @@
+// Cotenant storage: tenants, objects and records over an ordered key-value engine.
+//
+// A Store keeps every tenant in one set of shared column families (records, indexes,
+// meta, audit). Every key starts with the tenant's 8-byte big-endian id, so a tenant is
+// one contiguous key range and an object inside it is another (see docs/STORAGE.md).
+// RocksDB is the embedded engine (storage/kv.h); nothing above storage/ knows that.
+//
+// Errors: every operation returns a Status. NotFound means the tenant, object or record
+// does not exist (a tombstoned tenant does not exist). InvalidArgument names the bad
+// field or expression. Conflict means an expected version did not match or a name is
+// taken. ResourceExhausted means a configured limit was exceeded.
+//
+// Thread safety: a Store is safe for concurrent use from any number of threads. Record
+// writes of one call are atomic (one engine batch holds the record and its index
+// entries). Reads of one call (a get, a search page) see one consistent snapshot.
+
+#ifndef COTENANT_STORAGE_STORAGE_H_
+#define COTENANT_STORAGE_STORAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/status.h"
+#include "storage/value.h"
+
+namespace cotenant::storage {
+
+using TenantId = uint64_t;
+using ObjectId = uint32_t;
+using RecordId = uint64_t;
+using UserId = uint64_t;
+
+// The tenant that holds installation-wide metadata (tenant list, sequences, settings).
+// It never holds records and is never listed.
+inline constexpr TenantId kGlobalTenant = 0;
+
+enum class TenantKind : unsigned char { kTenant = 0, kMsp = 1, kIsv = 2, kSystem = 3 };
+std::string_view TenantKindName(TenantKind k);        // "tenant", "msp", "isv", "system"
+std::optional<TenantKind> ParseTenantKind(std::string_view name);
+
+struct TenantInfo {
+  TenantId id = 0;
+  std::string name;
+  TenantKind kind = TenantKind::kTenant;
+  TenantId provider = 0;  // 0 = none
+  int64_t created_at = 0;  // micros since the epoch
+};
+
+struct FieldDef {
+  std::string name;
+  FieldType type = FieldType::kText;
+  bool required = false;
+  bool indexed = false;
+};
+
+// System fields every record has. They may be named in criteria, sort keys and
+// projections but not declared or written.
+enum class SystemField : int {
+  kId = -1,
+  kVersion = -2,
+  kCreatedBy = -3,
+  kCreatedAt = -4,
+  kModifiedBy = -5,
+  kModifiedAt = -6,
+};
+
+struct ObjectDef {
+  ObjectId id = 0;
+  std::string name;
+  std::vector<FieldDef> fields;  // in declaration order; a record's values align with it
+
+  // Slot of a field: >= 0 a declared field (index into `fields`), < 0 a SystemField
+  // ("id", "version", "createdBy", "createdAt", "modifiedBy", "modifiedAt").
+  // nullopt when the name is neither.
+  std::optional<int> Slot(std::string_view name) const;
+  // Type of a slot (system fields: id/version/createdBy/modifiedBy are int,
+  // createdAt/modifiedAt are timestamp).
+  FieldType SlotType(int slot) const;
+  // Name of a slot.
+  std::string_view SlotName(int slot) const;
+};
+
+struct Record {
+  RecordId id = 0;
+  uint64_t version = 0;
+  UserId created_by = 0;
+  int64_t created_at = 0;
+  UserId modified_by = 0;
+  int64_t modified_at = 0;
+  std::vector<Value> values;  // one per ObjectDef::fields entry, null when unset
+
+  // Value of a slot (see ObjectDef::Slot), system fields included.
+  Value Get(int slot) const;
+};
+
+// A field name and the value to write to it (add and update).
+struct FieldValue {
+  std::string name;
+  Value value;
+};
+using FieldValues = std::vector<FieldValue>;
+
+namespace criteria {
+struct BoundExpr;
+}
+
+// What one principal may see and write of one object, applied by the store inside the
+// same snapshot as the data (sharing/ builds it from a policy's scope).
+struct RecordScope {
+  // Rows outside this filter do not exist for the principal: reads skip them, get,
+  // update and delete answer NotFound, and a write whose result falls outside it is
+  // PermissionDenied. nullptr = every row.
+  const criteria::BoundExpr* row_filter = nullptr;
+  // Per declared field: may the principal see and write it? Empty = every field.
+  // Criteria, sort keys and projections naming a hidden field are InvalidArgument.
+  std::vector<bool> visible_fields;
+
+  bool FieldVisible(int slot) const {
+    return slot < 0 || visible_fields.empty() || visible_fields[static_cast<size_t>(slot)];
+  }
+};
+
+struct SortKey {
+  std::string field;        // a declared or system field
+  bool descending = false;  // ascending: nulls last; descending: nulls first
+};
+
+struct SearchRequest {
+  std::string object;
+  std::string criteria;            // docs/CRITERIA.md; empty = every row
+  std::vector<SortKey> sort;       // at most 2; empty = by record id ascending
+  uint32_t offset = 0;             // rows to skip after the continuation point
+  uint32_t rows = 100;             // page size; 1..Limits::max_page_rows
+  std::string continuation;        // from a previous page of the same query, or empty
+};
+
+struct SearchResult {
+  std::shared_ptr<const ObjectDef> object;  // the definition the rows align with
+  std::vector<Record> records;
+  bool complete = true;            // no row follows this page
+  std::string continuation;        // empty when complete
+  // How the page was found, for tests and metrics: "index:<field>" or "scan".
+  std::string plan;
+  uint64_t rows_examined = 0;
+};
+
+enum class Durability : unsigned char {
+  kSync = 0,   // fsync the WAL before acknowledging every write
+  kGroup = 1,  // write the WAL before acknowledging; fsync it every sync_interval_ms
+};
+
+struct Limits {
+  size_t max_record_bytes = 1 << 20;    // encoded record size (ResourceExhausted beyond)
+  size_t max_fields_per_object = 256;   // declared fields per object
+  size_t max_batch_records = 1000;      // records per addRecords call
+  uint32_t max_page_rows = 1000;        // rows per search page (InvalidArgument beyond)
+  size_t max_criteria_bytes = 16 << 10; // criteria text length
+};
+
+struct StoreOptions {
+  std::string path;                       // data directory; created when missing
+  Durability durability = Durability::kGroup;
+  int sync_interval_ms = 10;              // kGroup only
+  size_t block_cache_bytes = 256u << 20;  // shared LRU block cache
+  size_t memtable_bytes = 64u << 20;      // write buffer per column family
+  int background_jobs = 2;                // flush + compaction threads
+  Limits limits;
+};
+
+class KvEngine;
+
+class Store {
+ public:
+  // Opens (creating when missing) the store at options.path. On success *out owns it.
+  static Status Open(const StoreOptions& options, std::unique_ptr<Store>* out);
+
+  // Flushes and closes. Safe once all callers are done.
+  ~Store();
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreOptions& options() const { return options_; }
+
+  // ---- Tenants ----------------------------------------------------------------------
+
+  // Creates a tenant with a fresh id (ids are never reused). Names are unique among live
+  // tenants (Conflict). Provider rules: an ISV has none, an MSP's is a live ISV, a
+  // tenant's is a live ISV or MSP or none; kind kSystem is allowed once.
+  Status CreateTenant(const std::string& name, TenantKind kind, TenantId provider,
+                      TenantInfo* out);
+  // NotFound when the tenant does not exist or is being deleted.
+  Status GetTenant(TenantId id, TenantInfo* out) const;
+  // Live tenants in id order.
+  std::vector<TenantInfo> ListTenants() const;
+  // Tombstones the tenant (from then on nothing is served from it), drops every key of
+  // it in every column family with DeleteRange, compacts those ranges, and removes the
+  // tombstone. A deletion interrupted by a crash is finished by the next Open.
+  Status DeleteTenant(TenantId id);
+
+  // ---- Objects ----------------------------------------------------------------------
+
+  // Declares an object. Conflict when the name is taken; InvalidArgument for a bad
+  // name, a duplicate or reserved field name, or too many fields.
+  Status CreateObject(TenantId tenant, const std::string& name,
+                      const std::vector<FieldDef>& fields, ObjectDef* out);
+  // NotFound when the tenant or object does not exist.
+  Status GetObject(TenantId tenant, std::string_view name,
+                   std::shared_ptr<const ObjectDef>* out) const;
+  // Objects of a tenant in name order.
+  Status ListObjects(TenantId tenant, std::vector<ObjectDef>* out) const;
+
+  // ---- Records ----------------------------------------------------------------------
+
+  // Adds a record created by `user`. *out receives it with its new id.
+  Status AddRecord(TenantId tenant, std::string_view object, const FieldValues& fields,
+                   UserId user, Record* out, const RecordScope* scope = nullptr);
+  // Adds records atomically: all or none. The error names the index of the first bad one.
+  Status AddRecords(TenantId tenant, std::string_view object,
+                    const std::vector<FieldValues>& records, UserId user,
+                    std::vector<RecordId>* ids, const RecordScope* scope = nullptr);
+  // Sets the given fields; a null value clears a field. expected_version 0 = any;
+  // otherwise Conflict when the stored version differs.
+  Status UpdateRecord(TenantId tenant, std::string_view object, RecordId id,
+                      const FieldValues& fields, uint64_t expected_version, UserId user,
+                      Record* out, const RecordScope* scope = nullptr);
+  // Deletes a record and its index entries. expected_version as for UpdateRecord.
+  Status DeleteRecord(TenantId tenant, std::string_view object, RecordId id,
+                      uint64_t expected_version, const RecordScope* scope = nullptr);
+  // Reads a record. With cache_only, answers Busy instead of doing disk I/O (so an
+  // event loop can try a read inline and hand it to a thread pool only when needed).
+  Status GetRecord(TenantId tenant, std::string_view object, RecordId id, Record* out,
+                   std::shared_ptr<const ObjectDef>* def, bool cache_only = false,
+                   const RecordScope* scope = nullptr) const;
+  // One page of a search (docs/CRITERIA.md for the grammar and the planner).
+  Status Search(TenantId tenant, const SearchRequest& request, SearchResult* out,
+                const RecordScope* scope = nullptr) const;
+
+  // ---- Metadata for sharing/ --------------------------------------------------------
+  // Keys are raw bytes inside the tenant's range of the meta column family. Keys that
+  // start with a byte below 0x20 are reserved for the store itself.
+
+  class MetaBatch {
+   public:
+    void Put(TenantId tenant, std::string_view key, std::string_view value);
+    void Delete(TenantId tenant, std::string_view key);
+    bool empty() const { return ops_.empty(); }
+
+   private:
+    friend class Store;
+    struct Op {
+      bool put;
+      TenantId tenant;
+      std::string key;
+      std::string value;
+    };
+    std::vector<Op> ops_;
+  };
+
+  Status MetaGet(TenantId tenant, std::string_view key, std::string* value) const;
+  // Calls fn(key, value) for each key starting with `prefix`, in key order, until fn
+  // returns false.
+  Status MetaScan(TenantId tenant, std::string_view prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  Status MetaWrite(const MetaBatch& batch);
+  // Next value of a named durable sequence (starts at 1, never repeats, even after a
+  // crash). Sequences of a deleted tenant go with it.
+  Status NextId(TenantId tenant, std::string_view sequence, uint64_t* id);
+
+  // ---- Audit ------------------------------------------------------------------------
+
+  // Appends an entry to a tenant's audit log, keyed by time (micros) and a sequence.
+  Status AuditAppend(TenantId tenant, int64_t at_micros, std::string_view entry);
+  // Entries with from <= time < to in time order, until fn returns false.
+  Status AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
+                   const std::function<bool(int64_t, std::string_view)>& fn) const;
+
+  // ---- Introspection (tests, tools, metrics) ----------------------------------------
+
+  // Number of keys in [tenant, tenant+1) of every column family.
+  Status CountTenantKeys(TenantId tenant, uint64_t* keys) const;
+  // Engine-reported memory: block cache usage and memtable size, in bytes.
+  void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const;
+
+  KvEngine* engine() const { return engine_.get(); }
+
+ private:
+  class Impl;
+  Store(const StoreOptions& options, std::unique_ptr<KvEngine> engine);
+
+  StoreOptions options_;
+  std::unique_ptr<KvEngine> engine_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Microseconds since the epoch, from the system clock.
+int64_t NowMicros();
+
+}  // namespace cotenant::storage
+
+#endif  // COTENANT_STORAGE_STORAGE_H_

@@ -1,0 +1,86 @@
+// Shared test fixtures: temporary directories, free loopback ports, child processes
+// (a real cotenantd, a real memcached) that are always stopped.
+//
+// Everything binds to 127.0.0.1 only. Child processes are killed in destructors, so a
+// failing test never leaves a server behind.
+
+#ifndef COTENANT_TESTS_TEST_SUPPORT_H_
+#define COTENANT_TESTS_TEST_SUPPORT_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cotenant::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+int FreePort();
+
+// Blocks until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
+bool WaitForPort(int port, std::chrono::milliseconds timeout);
+
+// A child process started with execv. Output goes to `log_path` when given.
+class Process {
+ public:
+  Process() = default;
+  ~Process();  // SIGKILLs the child if still running
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) noexcept;
+
+  // Starts argv[0] (a path) with the arguments. Returns false when fork/exec failed.
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path = "");
+  // Sends `sig` and waits up to `timeout` for the exit; SIGKILL after that.
+  // Returns the exit status as waitpid gives it, or -1.
+  int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // SIGKILL without any grace period (crash tests), then reap.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Path of a built program: $COTENANT_BIN_DIR/name (ctest sets it), else ./name.
+std::string BinaryPath(const std::string& name);
+
+// Reads a whole file; empty when it does not exist.
+std::string ReadFile(const std::string& path);
+
+// A real memcached on 127.0.0.1:<free port>, started in the constructor.
+class Memcached {
+ public:
+  Memcached();
+  ~Memcached();
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void Stop();
+  bool Restart();
+
+ private:
+  bool StartOnPort();
+  Process proc_;
+  int port_ = 0;
+  bool ok_ = false;
+};
+
+}  // namespace cotenant::testing
+
+#endif  // COTENANT_TESTS_TEST_SUPPORT_H_
