@@ -1,0 +1,716 @@
+// Criteria: lexer, recursive-descent parser, binder and evaluator (storage/criteria.h).
+
+#include "storage/criteria.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include <re2/re2.h>
+
+namespace cotenant::storage::criteria {
+
+namespace {
+
+// Parentheses and NOTs each add a level. The limit keeps recursion (parse, bind and
+// every evaluation) far from the stack's end whatever a client sends.
+constexpr int kMaxDepth = 64;
+
+// Longer IN lists are sorted at bind time and searched by bisection.
+constexpr size_t kLinearInLimit = 8;
+
+enum class Tok : unsigned char {
+  kEnd, kWord, kString, kInt, kFloat, kTimestamp, kOp, kLParen, kRParen, kComma,
+  kOther,  // a character that starts no token; the parser reports it
+  kError,  // a malformed token; `error` holds the full message
+};
+
+struct Token {
+  Tok kind = Tok::kEnd;
+  size_t column = 0;     // 1-based byte column of the first character
+  std::string_view text;  // as written
+  Value value;            // literals
+  std::string error;      // kError
+};
+
+std::string At(size_t column) { return "criteria: at column " + std::to_string(column) + ": "; }
+
+// Quoted excerpt of user input for messages, cut when long.
+std::string Excerpt(std::string_view s) {
+  constexpr size_t kMax = 40;
+  std::string out = "'";
+  out.append(s.substr(0, kMax));
+  if (s.size() > kMax) out += "...";
+  out += "'";
+  return out;
+}
+
+std::string Describe(const Token& t) {
+  switch (t.kind) {
+    case Tok::kEnd: return "end of input";
+    case Tok::kString: return "string " + Excerpt(t.text);
+    case Tok::kInt:
+    case Tok::kFloat: return "number " + std::string(t.text);
+    case Tok::kTimestamp: return "timestamp " + std::string(t.text);
+    default: return Excerpt(t.text);
+  }
+}
+
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool KeywordIs(std::string_view word, std::string_view upper) {
+  if (word.size() != upper.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    char c = word[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c != upper[i]) return false;
+  }
+  return true;
+}
+
+bool IsReserved(std::string_view word) {
+  static constexpr std::string_view kReserved[] = {
+      "AND", "OR", "NOT", "IN", "IS", "NULL", "TRUE", "FALSE",
+      "CONTAINS", "STARTS", "WITH", "MATCHES"};
+  for (auto k : kReserved) {
+    if (KeywordIs(word, k)) return true;
+  }
+  return false;
+}
+
+// '-'? digit+ ('.' digit+)? ([eE] [+-]? digit+)?
+bool WellFormedNumber(std::string_view s, bool* is_float) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < s.size() && IsDigit(s[i])) ++i;
+    return i > start;
+  };
+  *is_float = false;
+  if (i < s.size() && s[i] == '-') ++i;
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    *is_float = true;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    *is_float = true;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view in) : in_(in) {}
+
+  std::vector<Token> Run() {
+    std::vector<Token> out;
+    for (;;) {
+      while (pos_ < in_.size() && IsSpace(in_[pos_])) ++pos_;
+      out.push_back(Next());
+      if (out.back().kind == Tok::kEnd || out.back().kind == Tok::kError) break;
+    }
+    if (out.back().kind == Tok::kError) {
+      // The parser stops at the first error; an end token keeps lookahead in bounds.
+      out.emplace_back();
+      out.back().column = in_.size() + 1;
+    }
+    return out;
+  }
+
+ private:
+  Token Next() {
+    Token t;
+    t.column = pos_ + 1;
+    if (pos_ >= in_.size()) return t;
+    const size_t start = pos_;
+    const char c = in_[pos_];
+    if (IsAlpha(c)) {
+      while (pos_ < in_.size() && (IsAlpha(in_[pos_]) || IsDigit(in_[pos_]))) ++pos_;
+      t.kind = Tok::kWord;
+    } else if (c == '\'') {
+      return String(t);
+    } else if (IsDigit(c) || (c == '-' && pos_ + 1 < in_.size() && IsDigit(in_[pos_ + 1]))) {
+      return NumberOrTimestamp(t);
+    } else if (c == '(' || c == ')' || c == ',') {
+      ++pos_;
+      t.kind = c == '(' ? Tok::kLParen : (c == ')' ? Tok::kRParen : Tok::kComma);
+    } else if (c == '=') {
+      ++pos_;
+      t.kind = Tok::kOp;
+    } else if (c == '!' && pos_ + 1 < in_.size() && in_[pos_ + 1] == '=') {
+      pos_ += 2;
+      t.kind = Tok::kOp;
+    } else if (c == '<' || c == '>') {
+      ++pos_;
+      if (pos_ < in_.size() && (in_[pos_] == '=' || (c == '<' && in_[pos_] == '>'))) ++pos_;
+      t.kind = Tok::kOp;
+    } else {
+      // Show a whole UTF-8 sequence rather than a lone lead byte.
+      ++pos_;
+      while (pos_ < in_.size() && (static_cast<unsigned char>(in_[pos_]) & 0xC0) == 0x80) ++pos_;
+      t.kind = Tok::kOther;
+    }
+    t.text = in_.substr(start, pos_ - start);
+    return t;
+  }
+
+  Token String(Token t) {
+    const size_t start = pos_++;
+    std::string s;
+    for (;;) {
+      if (pos_ >= in_.size()) {
+        t.kind = Tok::kError;
+        t.column = in_.size() + 1;
+        t.error = At(t.column) + "expected closing quote for the string that starts at column " +
+                  std::to_string(start + 1) + ", found end of input";
+        return t;
+      }
+      char c = in_[pos_++];
+      if (c == '\'') {
+        if (pos_ < in_.size() && in_[pos_] == '\'') {
+          s.push_back('\'');
+          ++pos_;
+          continue;
+        }
+        break;
+      }
+      s.push_back(c);
+    }
+    t.kind = Tok::kString;
+    t.text = in_.substr(start, pos_ - start);
+    t.value = Value::Text(std::move(s));
+    return t;
+  }
+
+  Token NumberOrTimestamp(Token t) {
+    const size_t start = pos_;
+    const bool looks_like_date = in_.size() - pos_ >= 5 && IsDigit(in_[pos_]) &&
+                                 IsDigit(in_[pos_ + 1]) && IsDigit(in_[pos_ + 2]) &&
+                                 IsDigit(in_[pos_ + 3]) && in_[pos_ + 4] == '-';
+    if (looks_like_date) {
+      while (pos_ < in_.size() && (IsAlpha(in_[pos_]) || IsDigit(in_[pos_]) || in_[pos_] == ':' ||
+                                   in_[pos_] == '.' || in_[pos_] == '+' || in_[pos_] == '-')) {
+        ++pos_;
+      }
+      t.text = in_.substr(start, pos_ - start);
+      int64_t micros = 0;
+      Status st = ParseTimestamp(t.text, &micros);
+      if (!st.ok()) {
+        t.kind = Tok::kError;
+        // Keep only ParseTimestamp's reason: the token is quoted already. Timestamp
+        // tokens never contain a quote, so the first "': " ends the quoted part.
+        const std::string& msg = st.message();
+        size_t cut = msg.find("': ");
+        std::string reason = cut == std::string::npos ? msg : msg.substr(cut + 3);
+        t.error = At(t.column) + "expected timestamp, found " + Excerpt(t.text) + " (" +
+                  reason + ")";
+        return t;
+      }
+      t.kind = Tok::kTimestamp;
+      t.value = Value::Time(micros);
+      return t;
+    }
+    // Take the whole run of number-like characters so that "12abc" or "1.2.3" is one bad
+    // number rather than a number followed by something confusing.
+    ++pos_;  // digit or leading '-'
+    while (pos_ < in_.size()) {
+      char c = in_[pos_];
+      if (IsAlpha(c) || IsDigit(c) || c == '.') {
+        ++pos_;
+      } else if ((c == '+' || c == '-') && (in_[pos_ - 1] == 'e' || in_[pos_ - 1] == 'E')) {
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    t.text = in_.substr(start, pos_ - start);
+    bool is_float = false;
+    if (!WellFormedNumber(t.text, &is_float)) {
+      t.kind = Tok::kError;
+      t.error = At(t.column) + "expected number, found " + Excerpt(t.text);
+      return t;
+    }
+    const char* b = t.text.data();
+    const char* e = b + t.text.size();
+    if (is_float) {
+      double v = 0;
+      auto res = std::from_chars(b, e, v, std::chars_format::general);
+      if (res.ec != std::errc() || res.ptr != e) {
+        t.kind = Tok::kError;
+        t.error = At(t.column) + "expected number within the double range, found " +
+                  Excerpt(t.text);
+        return t;
+      }
+      t.kind = Tok::kFloat;
+      t.value = Value::Float(v);
+    } else {
+      int64_t v = 0;
+      auto res = std::from_chars(b, e, v);
+      if (res.ec != std::errc() || res.ptr != e) {
+        t.kind = Tok::kError;
+        t.error = At(t.column) + "expected number within the 64-bit integer range, found " +
+                  Excerpt(t.text);
+        return t;
+      }
+      t.kind = Tok::kInt;
+      t.value = Value::Int(v);
+    }
+    return t;
+  }
+
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> toks) : toks_(std::move(toks)) {}
+
+  Status ParseAll(std::unique_ptr<Expr>* out) {
+    if (Peek().kind == Tok::kEnd) {
+      out->reset();
+      return Status::OK();
+    }
+    COTENANT_RETURN_IF_ERROR(ParseOr(out));
+    const Token& t = Peek();
+    if (t.kind == Tok::kEnd) return Status::OK();
+    if (t.kind == Tok::kRParen) {
+      return Unexpected(t, "AND, OR or end of input (this ')' has no matching '(')");
+    }
+    return Unexpected(t, "AND, OR or end of input");
+  }
+
+ private:
+  const Token& Peek() const { return toks_[i_]; }
+  const Token& Take() { return toks_[i_++]; }
+  bool PeekKeyword(std::string_view kw) const {
+    return Peek().kind == Tok::kWord && KeywordIs(Peek().text, kw);
+  }
+
+  // The one place parse errors are made, so every message has the same shape. A
+  // malformed token reports its own, more precise, problem.
+  static Status Unexpected(const Token& t, std::string_view what) {
+    if (t.kind == Tok::kError) return Status::InvalidArgument(t.error);
+    return Status::InvalidArgument(At(t.column) + "expected " + std::string(what) + ", found " +
+                                   Describe(t));
+  }
+
+  Status ParseOr(std::unique_ptr<Expr>* out) {
+    std::unique_ptr<Expr> first;
+    COTENANT_RETURN_IF_ERROR(ParseAnd(&first));
+    if (!PeekKeyword("OR")) {
+      *out = std::move(first);
+      return Status::OK();
+    }
+    auto node = std::make_unique<Expr>();
+    node->kind = Expr::Kind::kOr;
+    node->children.push_back(std::move(first));
+    while (PeekKeyword("OR")) {
+      Take();
+      std::unique_ptr<Expr> next;
+      COTENANT_RETURN_IF_ERROR(ParseAnd(&next));
+      node->children.push_back(std::move(next));
+    }
+    *out = std::move(node);
+    return Status::OK();
+  }
+
+  Status ParseAnd(std::unique_ptr<Expr>* out) {
+    std::unique_ptr<Expr> first;
+    COTENANT_RETURN_IF_ERROR(ParseNot(&first));
+    if (!PeekKeyword("AND")) {
+      *out = std::move(first);
+      return Status::OK();
+    }
+    auto node = std::make_unique<Expr>();
+    node->kind = Expr::Kind::kAnd;
+    node->children.push_back(std::move(first));
+    while (PeekKeyword("AND")) {
+      Take();
+      std::unique_ptr<Expr> next;
+      COTENANT_RETURN_IF_ERROR(ParseNot(&next));
+      node->children.push_back(std::move(next));
+    }
+    *out = std::move(node);
+    return Status::OK();
+  }
+
+  Status Deeper(const Token& t) {
+    if (++depth_ > kMaxDepth) {
+      return Status::InvalidArgument(At(t.column) + "expression nested deeper than " +
+                                     std::to_string(kMaxDepth) + " levels");
+    }
+    return Status::OK();
+  }
+
+  Status ParseNot(std::unique_ptr<Expr>* out) {
+    if (PeekKeyword("NOT")) {
+      const Token& t = Take();
+      COTENANT_RETURN_IF_ERROR(Deeper(t));
+      auto node = std::make_unique<Expr>();
+      node->kind = Expr::Kind::kNot;
+      node->position = t.column;
+      std::unique_ptr<Expr> child;
+      COTENANT_RETURN_IF_ERROR(ParseNot(&child));
+      node->children.push_back(std::move(child));
+      --depth_;
+      *out = std::move(node);
+      return Status::OK();
+    }
+    if (Peek().kind == Tok::kLParen) {
+      const Token& open = Take();
+      COTENANT_RETURN_IF_ERROR(Deeper(open));
+      COTENANT_RETURN_IF_ERROR(ParseOr(out));
+      if (Peek().kind != Tok::kRParen) {
+        return Unexpected(Peek(), "')' to close the '(' at column " + std::to_string(open.column));
+      }
+      Take();
+      --depth_;
+      return Status::OK();
+    }
+    return ParsePredicate(out);
+  }
+
+  Status ParsePredicate(std::unique_ptr<Expr>* out) {
+    const Token& name = Peek();
+    if (name.kind != Tok::kWord || IsReserved(name.text)) {
+      return Unexpected(name, "field name, NOT or '('");
+    }
+    Take();
+    auto node = std::make_unique<Expr>();
+    node->kind = Expr::Kind::kPredicate;
+    node->field = std::string(name.text);
+    node->position = name.column;
+
+    const Token& op = Peek();
+    if (op.kind == Tok::kOp) {
+      Take();
+      std::string_view s = op.text;
+      node->op = s == "=" ? Op::kEq
+               : (s == "!=" || s == "<>") ? Op::kNe
+               : s == "<" ? Op::kLt
+               : s == "<=" ? Op::kLe
+               : s == ">" ? Op::kGt
+               : Op::kGe;
+      COTENANT_RETURN_IF_ERROR(ParseLiteral(&node->operands));
+    } else if (PeekKeyword("CONTAINS")) {
+      Take();
+      node->op = Op::kContains;
+      COTENANT_RETURN_IF_ERROR(ParseText(&node->operands));
+    } else if (PeekKeyword("STARTS")) {
+      Take();
+      if (!PeekKeyword("WITH")) return Unexpected(Peek(), "WITH after STARTS");
+      Take();
+      node->op = Op::kStartsWith;
+      COTENANT_RETURN_IF_ERROR(ParseText(&node->operands));
+    } else if (PeekKeyword("MATCHES")) {
+      Take();
+      node->op = Op::kMatches;
+      COTENANT_RETURN_IF_ERROR(ParseText(&node->operands));
+    } else if (PeekKeyword("IN")) {
+      Take();
+      node->op = Op::kIn;
+      COTENANT_RETURN_IF_ERROR(ParseList(&node->operands));
+    } else if (PeekKeyword("NOT")) {
+      Take();
+      if (!PeekKeyword("IN")) return Unexpected(Peek(), "IN after NOT");
+      Take();
+      node->op = Op::kNotIn;
+      COTENANT_RETURN_IF_ERROR(ParseList(&node->operands));
+    } else if (PeekKeyword("IS")) {
+      Take();
+      node->op = Op::kIsNull;
+      if (PeekKeyword("NOT")) {
+        Take();
+        node->op = Op::kIsNotNull;
+        if (!PeekKeyword("NULL")) return Unexpected(Peek(), "NULL after IS NOT");
+      } else if (!PeekKeyword("NULL")) {
+        return Unexpected(Peek(), "NULL or NOT NULL after IS");
+      }
+      Take();
+    } else {
+      return Unexpected(op,
+                        "operator (=, !=, <>, <, <=, >, >=, CONTAINS, STARTS WITH, MATCHES, IN, "
+                        "NOT IN, IS NULL, IS NOT NULL)");
+    }
+    *out = std::move(node);
+    return Status::OK();
+  }
+
+  Status ParseLiteral(std::vector<Value>* operands, std::string_view what = "literal") {
+    const Token& t = Peek();
+    switch (t.kind) {
+      case Tok::kString:
+      case Tok::kInt:
+      case Tok::kFloat:
+      case Tok::kTimestamp:
+        operands->push_back(t.value);
+        Take();
+        return Status::OK();
+      case Tok::kWord:
+        if (KeywordIs(t.text, "TRUE") || KeywordIs(t.text, "FALSE")) {
+          operands->push_back(Value::Bool(KeywordIs(t.text, "TRUE")));
+          Take();
+          return Status::OK();
+        }
+        if (KeywordIs(t.text, "NULL")) {
+          return Unexpected(t, std::string(what) + " (test for null with IS NULL)");
+        }
+        return Unexpected(t, std::string(what) + " (quote text as 'like this')");
+      default:
+        return Unexpected(t, what);
+    }
+  }
+
+  Status ParseText(std::vector<Value>* operands) {
+    const Token& t = Peek();
+    if (t.kind != Tok::kString) return Unexpected(t, "quoted text");
+    operands->push_back(t.value);
+    Take();
+    return Status::OK();
+  }
+
+  Status ParseList(std::vector<Value>* operands) {
+    if (Peek().kind != Tok::kLParen) return Unexpected(Peek(), "'(' to open the IN list");
+    Take();
+    if (Peek().kind == Tok::kRParen) {
+      return Unexpected(Peek(), "literal (an IN list cannot be empty)");
+    }
+    for (;;) {
+      COTENANT_RETURN_IF_ERROR(ParseLiteral(operands));
+      if (Peek().kind == Tok::kComma) {
+        Take();
+        continue;
+      }
+      if (Peek().kind == Tok::kRParen) {
+        Take();
+        return Status::OK();
+      }
+      return Unexpected(Peek(), "',' or ')' in the IN list");
+    }
+  }
+
+  std::vector<Token> toks_;
+  size_t i_ = 0;
+  int depth_ = 0;
+};
+
+std::string_view OpName(Op op) {
+  switch (op) {
+    case Op::kEq: return "=";
+    case Op::kNe: return "!=";
+    case Op::kLt: return "<";
+    case Op::kLe: return "<=";
+    case Op::kGt: return ">";
+    case Op::kGe: return ">=";
+    case Op::kContains: return "CONTAINS";
+    case Op::kStartsWith: return "STARTS WITH";
+    case Op::kMatches: return "MATCHES";
+    case Op::kIn: return "IN";
+    case Op::kNotIn: return "NOT IN";
+    case Op::kIsNull: return "IS NULL";
+    case Op::kIsNotNull: return "IS NOT NULL";
+  }
+  return "?";
+}
+
+Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExpr>* out) {
+  auto node = std::make_unique<BoundExpr>();
+  switch (e.kind) {
+    case Expr::Kind::kAnd: node->kind = BoundExpr::Kind::kAnd; break;
+    case Expr::Kind::kOr: node->kind = BoundExpr::Kind::kOr; break;
+    case Expr::Kind::kNot: node->kind = BoundExpr::Kind::kNot; break;
+    case Expr::Kind::kPredicate: node->kind = BoundExpr::Kind::kPredicate; break;
+  }
+  if (e.kind != Expr::Kind::kPredicate) {
+    for (const auto& child : e.children) {
+      std::unique_ptr<BoundExpr> bound;
+      COTENANT_RETURN_IF_ERROR(BindNode(*child, object, &bound));
+      node->children.push_back(std::move(bound));
+    }
+    *out = std::move(node);
+    return Status::OK();
+  }
+
+  const std::string at = At(e.position);
+  std::optional<int> slot = object.Slot(e.field);
+  if (!slot) {
+    return Status::InvalidArgument(at + "unknown field '" + e.field + "' in object '" +
+                                   object.name + "'");
+  }
+  node->slot = *slot;
+  node->type = object.SlotType(*slot);
+  node->op = e.op;
+  const std::string type_name(FieldTypeName(node->type));
+
+  switch (e.op) {
+    case Op::kContains:
+    case Op::kStartsWith:
+    case Op::kMatches:
+      if (node->type != FieldType::kText) {
+        return Status::InvalidArgument(at + std::string(OpName(e.op)) +
+                                       " needs a text field; '" + e.field + "' is " + type_name);
+      }
+      break;
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe:
+      if (node->type == FieldType::kBool) {
+        return Status::InvalidArgument(at + "'" + std::string(OpName(e.op)) +
+                                       "' does not apply to bool field '" + e.field +
+                                       "'; use = or !=");
+      }
+      break;
+    default:
+      break;
+  }
+
+  node->operands.reserve(e.operands.size());
+  for (const Value& literal : e.operands) {
+    Value converted;
+    Status st = CoerceValue(literal, node->type, e.field, &converted);
+    if (!st.ok()) return Status::InvalidArgument(at + st.message());
+    node->operands.push_back(std::move(converted));
+  }
+
+  if (e.op == Op::kMatches) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    const std::string& pattern = node->operands.at(0).text();
+    auto re = std::make_shared<const RE2>(pattern, options);
+    if (!re->ok()) {
+      return Status::InvalidArgument(at + "bad regular expression '" + pattern +
+                                     "' for field '" + e.field + "': " + re->error());
+    }
+    node->regex = std::move(re);
+  }
+
+  if ((e.op == Op::kIn || e.op == Op::kNotIn) && node->operands.size() > kLinearInLimit) {
+    auto less = [](const Value& a, const Value& b) { return a.Compare(b) < 0; };
+    std::sort(node->operands.begin(), node->operands.end(), less);
+    auto same = [](const Value& a, const Value& b) { return a.Compare(b) == 0; };
+    node->operands.erase(std::unique(node->operands.begin(), node->operands.end(), same),
+                         node->operands.end());
+  }
+
+  *out = std::move(node);
+  return Status::OK();
+}
+
+bool InList(const std::vector<Value>& list, const Value& v) {
+  if (list.size() <= kLinearInLimit) {
+    for (const Value& x : list) {
+      if (v.Compare(x) == 0) return true;
+    }
+    return false;
+  }
+  auto it = std::lower_bound(list.begin(), list.end(), v,
+                             [](const Value& a, const Value& b) { return a.Compare(b) < 0; });
+  return it != list.end() && it->Compare(v) == 0;
+}
+
+bool PredicateMatches(const BoundExpr& e, const Record& record) {
+  // Declared fields are read in place; system fields are ints and timestamps, which a
+  // Value holds without allocating. Nothing here allocates: this runs for every row.
+  Value system_value;
+  const Value* v = &system_value;
+  if (e.slot >= 0) {
+    if (static_cast<size_t>(e.slot) < record.values.size()) {
+      v = &record.values[static_cast<size_t>(e.slot)];
+    }
+  } else {
+    system_value = record.Get(e.slot);
+  }
+
+  if (e.op == Op::kIsNull) return v->is_null();
+  if (e.op == Op::kIsNotNull) return !v->is_null();
+  // The store writes only coerced values, so a type mismatch means a stale or corrupt
+  // row; treat it like a value that matches nothing rather than comparing across types.
+  if (v->is_null() || v->type() != e.type) return false;
+
+  switch (e.op) {
+    case Op::kEq: return v->Compare(e.operands[0]) == 0;
+    case Op::kNe: return v->Compare(e.operands[0]) != 0;
+    case Op::kLt: return v->Compare(e.operands[0]) < 0;
+    case Op::kLe: return v->Compare(e.operands[0]) <= 0;
+    case Op::kGt: return v->Compare(e.operands[0]) > 0;
+    case Op::kGe: return v->Compare(e.operands[0]) >= 0;
+    case Op::kContains:
+      return std::string_view(v->text()).find(e.operands[0].text()) != std::string_view::npos;
+    case Op::kStartsWith: return std::string_view(v->text()).starts_with(e.operands[0].text());
+    case Op::kMatches: return RE2::FullMatch(v->text(), *e.regex);
+    case Op::kIn: return InList(e.operands, *v);
+    case Op::kNotIn: return !InList(e.operands, *v);
+    case Op::kIsNull:
+    case Op::kIsNotNull: break;  // handled above
+  }
+  return false;
+}
+
+}  // namespace
+
+BoundExpr::~BoundExpr() = default;
+
+bool BoundExpr::Matches(const Record& record) const {
+  switch (kind) {
+    case Kind::kAnd:
+      for (const auto& c : children) {
+        if (!c->Matches(record)) return false;
+      }
+      return true;
+    case Kind::kOr:
+      for (const auto& c : children) {
+        if (c->Matches(record)) return true;
+      }
+      return false;
+    case Kind::kNot:
+      return !children[0]->Matches(record);
+    case Kind::kPredicate:
+      return PredicateMatches(*this, record);
+  }
+  return false;
+}
+
+void BoundExpr::CollectSlots(std::vector<int>* slots) const {
+  if (kind == Kind::kPredicate) {
+    slots->push_back(slot);
+    return;
+  }
+  for (const auto& c : children) c->CollectSlots(slots);
+}
+
+Status Parse(std::string_view text, std::unique_ptr<Expr>* out) {
+  Parser parser(Lexer(text).Run());
+  std::unique_ptr<Expr> result;
+  COTENANT_RETURN_IF_ERROR(parser.ParseAll(&result));
+  *out = std::move(result);
+  return Status::OK();
+}
+
+Status Bind(const Expr* expr, const ObjectDef& object, std::unique_ptr<BoundExpr>* out) {
+  if (expr == nullptr) {
+    out->reset();
+    return Status::OK();
+  }
+  std::unique_ptr<BoundExpr> result;
+  COTENANT_RETURN_IF_ERROR(BindNode(*expr, object, &result));
+  *out = std::move(result);
+  return Status::OK();
+}
+
+Status Compile(std::string_view text, const ObjectDef& object,
+               std::unique_ptr<BoundExpr>* out) {
+  std::unique_ptr<Expr> expr;
+  COTENANT_RETURN_IF_ERROR(Parse(text, &expr));
+  return Bind(expr.get(), object, out);
+}
+
+}  // namespace cotenant::storage::criteria

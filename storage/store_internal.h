@@ -1,0 +1,95 @@
+// Store::Impl: the in-memory catalog (tenants, objects, sequences) and the shared pieces
+// of store.cc and search.cc. Internal to storage/.
+
+#ifndef COTENANT_STORAGE_STORE_INTERNAL_H_
+#define COTENANT_STORAGE_STORE_INTERNAL_H_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "storage/kv.h"
+#include "storage/storage.h"
+
+namespace cotenant::storage {
+
+// Store-internal meta keys (below 0x20, see storage.h).
+inline constexpr char kMetaObject = '\x01';    // T | 0x01 | name -> object JSON
+inline constexpr char kMetaSequence = '\x02';  // T | 0x02 | name -> reserved-until u64
+inline constexpr char kMetaTenant = '\x03';    // 0 | 0x03 | tenant u64 -> tenant JSON
+
+struct TenantState {
+  TenantInfo info;
+  bool deleting = false;  // guarded by Impl::catalog_mu_
+  // Shared by every write into the tenant's ranges; exclusive while the deletion flips
+  // the tombstone, so no write lands after the ranges are dropped.
+  std::shared_mutex write_gate;
+  // Objects by name. Guarded by Impl::catalog_mu_.
+  std::map<std::string, std::shared_ptr<const ObjectDef>, std::less<>> objects;
+  ObjectId next_object_id = 1;  // guarded by Impl::catalog_mu_
+
+  // Durable sequences: ids below `reserved` are persisted as possibly used.
+  struct Sequence {
+    uint64_t next = 0;      // 0 = not loaded yet
+    uint64_t reserved = 0;
+  };
+  std::mutex seq_mu;
+  std::map<std::string, Sequence, std::less<>> sequences;
+};
+
+class Store::Impl {
+ public:
+  Impl(const StoreOptions& options, KvEngine* kv) : options_(options), kv_(kv) {}
+  ~Impl();
+
+  Status Load();
+  void StartSyncer();
+
+  // Looks up a live tenant. NotFound for unknown or deleting tenants.
+  Status Tenant(TenantId id, std::shared_ptr<TenantState>* out) const;
+  // Looks up a live tenant and one of its objects.
+  Status Object(TenantId tenant, std::string_view name, std::shared_ptr<TenantState>* ts,
+                std::shared_ptr<const ObjectDef>* def) const;
+
+  // Allocates `count` consecutive ids of a sequence; returns the first.
+  // REQUIRES: the caller holds ts->write_gate (shared) and checked !deleting.
+  Status AllocateIds(TenantState* ts, TenantId tenant, std::string_view name, uint64_t count,
+                     uint64_t* first);
+
+  // Lock stripe for one record: serialises read-modify-write of that record.
+  std::mutex& RecordLock(TenantId t, ObjectId o, RecordId r) {
+    size_t h = std::hash<uint64_t>()(t * 0x9E3779B97F4A7C15ULL ^ (uint64_t{o} << 40) ^ r);
+    return record_locks_[h % record_locks_.size()];
+  }
+
+  bool sync_writes() const { return options_.durability == Durability::kSync; }
+
+  const StoreOptions& options_;
+  KvEngine* kv_;
+  mutable std::shared_mutex catalog_mu_;
+  std::unordered_map<TenantId, std::shared_ptr<TenantState>> tenants_;  // live + deleting
+  std::shared_ptr<TenantState> global_ = std::make_shared<TenantState>();
+  std::array<std::mutex, 4096> record_locks_;
+  std::atomic<uint64_t> audit_seq_{0};
+
+  std::mutex syncer_mu_;
+  std::condition_variable syncer_cv_;
+  bool stopping_ = false;
+  std::thread syncer_;
+};
+
+// Shared with search.cc: validates and resolves field values for a write.
+// Returns a record's values aligned with `def`, leaving `base` values for unnamed fields.
+Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
+                        const RecordScope* scope, bool is_add, std::vector<Value>* values);
+
+}  // namespace cotenant::storage
+
+#endif  // COTENANT_STORAGE_STORE_INTERNAL_H_

@@ -1,0 +1,434 @@
+// Values, field types, timestamps, and the small model helpers of storage.h.
+
+#include "storage/value.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace cotenant::storage {
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Proleptic Gregorian calendar <-> days since 1970-01-01, valid for any int64 day count
+// FormatTimestamp can produce. Eras of 400 years keep the arithmetic exact.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;                                  // [0, 399]
+  const int64_t mp = (m + 9) % 12;                                    // March = 0
+  const int64_t doy = (153 * mp + 2) / 5 + d - 1;                     // [0, 365]
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          // [0, 146096]
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  *y = era * 400 + yoe + (*m <= 2 ? 1 : 0);
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned DaysInMonth(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Error messages quote user input; keep them short when the input is not.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 64;
+  std::string out = "'";
+  if (s.size() > kMax) {
+    out.append(s.substr(0, kMax));
+    out += "...";
+  } else {
+    out.append(s);
+  }
+  out += "'";
+  return out;
+}
+
+Status BadTimestamp(std::string_view text, std::string_view why) {
+  return Status::InvalidArgument("invalid timestamp " + Quote(text) + ": " + std::string(why));
+}
+
+// Reads exactly n digits at text[pos]; false when any is not a digit.
+bool Digits(std::string_view text, size_t pos, size_t n, int* out) {
+  if (pos + n > text.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    v = v * 10 + (text[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string FloatToString(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
+std::string Describe(const Value& v) {
+  if (v.is_null()) return "null";
+  std::string out(FieldTypeName(v.type()));
+  out += ' ';
+  out += Quote(v.ToString());
+  return out;
+}
+
+Status Mismatch(std::string_view field, FieldType type, const Value& in,
+                std::string_view why = {}) {
+  std::string msg = "field '" + std::string(field) + "' expects " +
+                    std::string(FieldTypeName(type)) + ", got " + Describe(in);
+  if (!why.empty()) {
+    msg += ": ";
+    msg += why;
+  }
+  return Status::InvalidArgument(std::move(msg));
+}
+
+constexpr std::string_view kSystemFieldNames[] = {"id",        "version",    "createdBy",
+                                                  "createdAt", "modifiedBy", "modifiedAt"};
+
+}  // namespace
+
+std::string_view FieldTypeName(FieldType t) {
+  switch (t) {
+    case FieldType::kText: return "text";
+    case FieldType::kInt: return "int";
+    case FieldType::kFloat: return "float";
+    case FieldType::kBool: return "bool";
+    case FieldType::kTimestamp: return "timestamp";
+  }
+  return "unknown";
+}
+
+std::optional<FieldType> ParseFieldType(std::string_view name) {
+  for (FieldType t : {FieldType::kText, FieldType::kInt, FieldType::kFloat, FieldType::kBool,
+                      FieldType::kTimestamp}) {
+    if (name == FieldTypeName(t)) return t;
+  }
+  return std::nullopt;
+}
+
+int Value::Compare(const Value& other) const {
+  if (is_null() || other.is_null()) {
+    if (is_null() && other.is_null()) return 0;
+    return is_null() ? 1 : -1;
+  }
+  switch (type()) {
+    case FieldType::kText: {
+      // string_view compares as unsigned bytes (char_traits<char>), i.e. code point order.
+      int c = std::string_view(text()).compare(other.text());
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case FieldType::kInt: {
+      auto a = int_value(), b = other.int_value();
+      return a < b ? -1 : (a > b ? 1 : 0);
+    }
+    case FieldType::kFloat: {
+      // Total order matching the key encoding: -0.0 == +0.0, NaN after +inf.
+      double a = float_value(), b = other.float_value();
+      bool na = std::isnan(a), nb = std::isnan(b);
+      if (na || nb) return na == nb ? 0 : (na ? 1 : -1);
+      return a < b ? -1 : (a > b ? 1 : 0);
+    }
+    case FieldType::kBool: {
+      int a = bool_value(), b = other.bool_value();
+      return a - b;
+    }
+    case FieldType::kTimestamp: {
+      auto a = time_micros(), b = other.time_micros();
+      return a < b ? -1 : (a > b ? 1 : 0);
+    }
+  }
+  return 0;
+}
+
+std::string Value::ToString() const {
+  if (is_null()) return "null";
+  switch (type()) {
+    case FieldType::kText: return text();
+    case FieldType::kInt: return std::to_string(int_value());
+    case FieldType::kFloat: return FloatToString(float_value());
+    case FieldType::kBool: return bool_value() ? "true" : "false";
+    case FieldType::kTimestamp: return FormatTimestamp(time_micros());
+  }
+  return "";
+}
+
+std::string FormatTimestamp(int64_t micros) {
+  constexpr int64_t kPerDay = 86'400'000'000;
+  int64_t days = micros / kPerDay;
+  int64_t rem = micros % kPerDay;
+  if (rem < 0) {  // floor division, so pre-1970 instants land on the right day
+    rem += kPerDay;
+    --days;
+  }
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  const int64_t secs = rem / 1'000'000;
+  const int64_t frac = rem % 1'000'000;
+  char buf[80];
+  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+                        static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                        static_cast<long long>(secs / 60 % 60),
+                        static_cast<long long>(secs % 60));
+  std::string out(buf, static_cast<size_t>(n));
+  if (frac != 0) {
+    // Milliseconds when that is exact (the common case), else microseconds.
+    if (frac % 1000 == 0) {
+      n = std::snprintf(buf, sizeof(buf), ".%03lld", static_cast<long long>(frac / 1000));
+    } else {
+      n = std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(frac));
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  out += 'Z';
+  return out;
+}
+
+Status ParseTimestamp(std::string_view text, int64_t* micros) {
+  int year, month, day;
+  if (!Digits(text, 0, 4, &year) || text.size() < 5 || text[4] != '-' ||
+      !Digits(text, 5, 2, &month) || text.size() < 8 || text[7] != '-' ||
+      !Digits(text, 8, 2, &day)) {
+    return BadTimestamp(text, "expected YYYY-MM-DD at the start");
+  }
+  if (month < 1 || month > 12) return BadTimestamp(text, "month out of range 01..12");
+  if (day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month))) {
+    return BadTimestamp(text, "day out of range for the month");
+  }
+  int64_t seconds = DaysFromCivil(year, static_cast<unsigned>(month),
+                                  static_cast<unsigned>(day)) * 86400;
+  if (text.size() == 10) {
+    *micros = seconds * 1'000'000;
+    return Status::OK();
+  }
+  if (text[10] != 'T') return BadTimestamp(text, "expected 'T' after the date");
+  int hour, minute, second;
+  if (!Digits(text, 11, 2, &hour) || text.size() < 14 || text[13] != ':' ||
+      !Digits(text, 14, 2, &minute) || text.size() < 17 || text[16] != ':' ||
+      !Digits(text, 17, 2, &second)) {
+    return BadTimestamp(text, "expected HH:MM:SS after 'T'");
+  }
+  if (hour > 23) return BadTimestamp(text, "hour out of range 00..23");
+  if (minute > 59) return BadTimestamp(text, "minute out of range 00..59");
+  if (second > 59) return BadTimestamp(text, "second out of range 00..59");
+  size_t pos = 19;
+  int64_t frac = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (++digits > 6) return BadTimestamp(text, "more than 6 fraction digits");
+      frac = frac * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    if (digits == 0) return BadTimestamp(text, "expected digits after '.'");
+    for (; digits < 6; ++digits) frac *= 10;
+  }
+  if (pos >= text.size()) {
+    return BadTimestamp(text, "missing time zone (Z, +HH:MM or -HH:MM)");
+  }
+  int64_t offset = 0;
+  if (text[pos] == 'Z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    int oh, om;
+    if (!Digits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !Digits(text, pos + 4, 2, &om)) {
+      return BadTimestamp(text, "expected time zone offset +HH:MM or -HH:MM");
+    }
+    if (oh > 23 || om > 59) return BadTimestamp(text, "time zone offset out of range");
+    offset = (oh * 3600 + om * 60) * (text[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return BadTimestamp(text, "expected time zone (Z, +HH:MM or -HH:MM)");
+  }
+  if (pos != text.size()) return BadTimestamp(text, "unexpected text after the time zone");
+  seconds += hour * 3600 + minute * 60 + second - offset;
+  *micros = seconds * 1'000'000 + frac;
+  return Status::OK();
+}
+
+Status CoerceValue(const Value& in, FieldType type, std::string_view field, Value* out) {
+  if (in.is_null()) {
+    *out = Value::Null();
+    return Status::OK();
+  }
+  if (in.type() == type) {
+    if (type == FieldType::kFloat && std::isnan(in.float_value())) {
+      return Mismatch(field, type, in, "NaN is not a storable number");
+    }
+    *out = in;
+    return Status::OK();
+  }
+  if (type == FieldType::kFloat && in.type() == FieldType::kInt) {
+    *out = Value::Float(static_cast<double>(in.int_value()));
+    return Status::OK();
+  }
+  if (in.type() != FieldType::kText) return Mismatch(field, type, in);
+
+  const std::string& s = in.text();
+  const char* begin = s.data();
+  const char* end = s.data() + s.size();
+  switch (type) {
+    case FieldType::kText:
+      break;  // handled above
+    case FieldType::kInt: {
+      int64_t v = 0;
+      auto res = std::from_chars(begin, end, v);
+      if (res.ec == std::errc::result_out_of_range) {
+        return Mismatch(field, type, in, "out of the 64-bit range");
+      }
+      if (s.empty() || res.ec != std::errc() || res.ptr != end) return Mismatch(field, type, in);
+      *out = Value::Int(v);
+      return Status::OK();
+    }
+    case FieldType::kFloat: {
+      // Only plain decimal notation: from_chars would also take "inf" and "nan".
+      for (char c : s) {
+        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
+              c == 'E')) {
+          return Mismatch(field, type, in);
+        }
+      }
+      double v = 0;
+      auto res = std::from_chars(begin, end, v, std::chars_format::general);
+      if (res.ec == std::errc::result_out_of_range) {
+        return Mismatch(field, type, in, "out of the double range");
+      }
+      if (s.empty() || res.ec != std::errc() || res.ptr != end) return Mismatch(field, type, in);
+      *out = Value::Float(v);
+      return Status::OK();
+    }
+    case FieldType::kBool:
+      if (EqualsIgnoreCase(s, "true")) {
+        *out = Value::Bool(true);
+        return Status::OK();
+      }
+      if (EqualsIgnoreCase(s, "false")) {
+        *out = Value::Bool(false);
+        return Status::OK();
+      }
+      return Mismatch(field, type, in);
+    case FieldType::kTimestamp: {
+      int64_t micros = 0;
+      Status st = ParseTimestamp(s, &micros);
+      if (!st.ok()) {
+        // The input is quoted once already; keep only ParseTimestamp's reason. Its
+        // message is "invalid timestamp '<text>': <reason>", with <text> cut when long.
+        const std::string& msg = st.message();
+        size_t cut = msg.find("': ", msg.find('\'') + 1 + std::min<size_t>(s.size(), 64));
+        return Mismatch(field, type, in, cut == std::string::npos ? msg : msg.substr(cut + 3));
+      }
+      *out = Value::Time(micros);
+      return Status::OK();
+    }
+  }
+  return Mismatch(field, type, in);
+}
+
+// ---- Model helpers declared in storage.h --------------------------------------------
+
+std::string_view TenantKindName(TenantKind k) {
+  switch (k) {
+    case TenantKind::kTenant: return "tenant";
+    case TenantKind::kMsp: return "msp";
+    case TenantKind::kIsv: return "isv";
+    case TenantKind::kSystem: return "system";
+  }
+  return "unknown";
+}
+
+std::optional<TenantKind> ParseTenantKind(std::string_view name) {
+  for (TenantKind k : {TenantKind::kTenant, TenantKind::kMsp, TenantKind::kIsv,
+                       TenantKind::kSystem}) {
+    if (name == TenantKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> ObjectDef::Slot(std::string_view name) const {
+  // System names are reserved (CreateObject refuses them), so checking them first cannot
+  // hide a declared field.
+  for (int i = 0; i < 6; ++i) {
+    if (name == kSystemFieldNames[i]) return -(i + 1);
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+FieldType ObjectDef::SlotType(int slot) const {
+  if (slot >= 0) return fields[static_cast<size_t>(slot)].type;
+  switch (static_cast<SystemField>(slot)) {
+    case SystemField::kCreatedAt:
+    case SystemField::kModifiedAt:
+      return FieldType::kTimestamp;
+    default:
+      return FieldType::kInt;
+  }
+}
+
+std::string_view ObjectDef::SlotName(int slot) const {
+  if (slot >= 0) return fields[static_cast<size_t>(slot)].name;
+  int i = -slot - 1;
+  return i < 6 ? kSystemFieldNames[i] : std::string_view("?");
+}
+
+Value Record::Get(int slot) const {
+  if (slot >= 0) {
+    return static_cast<size_t>(slot) < values.size() ? values[static_cast<size_t>(slot)]
+                                                     : Value::Null();
+  }
+  // Ids and versions are unsigned in the model but exposed as int; they stay far below
+  // 2^63 in practice.
+  switch (static_cast<SystemField>(slot)) {
+    case SystemField::kId: return Value::Int(static_cast<int64_t>(id));
+    case SystemField::kVersion: return Value::Int(static_cast<int64_t>(version));
+    case SystemField::kCreatedBy: return Value::Int(static_cast<int64_t>(created_by));
+    case SystemField::kCreatedAt: return Value::Time(created_at);
+    case SystemField::kModifiedBy: return Value::Int(static_cast<int64_t>(modified_by));
+    case SystemField::kModifiedAt: return Value::Time(modified_at);
+  }
+  return Value::Null();
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace cotenant::storage
