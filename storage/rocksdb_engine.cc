@@ -10,6 +10,7 @@
 #include <array>
 
 #include "storage/kv.h"
+#include "storage/rocksdb_engine.h"
 #include "storage/storage.h"
 
 namespace cotenant::storage {
@@ -183,30 +184,36 @@ class RocksEngine final : public KvEngine {
 
 std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 
-Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* out) {
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = options.background_jobs;
-  db_options.bytes_per_sync = 1 << 20;
+void MakeRocksOptions(const StoreOptions& options, std::shared_ptr<rocksdb::Cache>* cache,
+                      rocksdb::DBOptions* db_options, rocksdb::ColumnFamilyOptions* cf_options) {
+  *cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options->create_if_missing = true;
+  db_options->create_missing_column_families = true;
+  db_options->max_background_jobs = options.background_jobs;
+  db_options->bytes_per_sync = 1 << 20;
   // One memtable budget across the column families, so memory follows the flag.
-  db_options.write_buffer_manager =
+  db_options->write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.memtable_bytes);
 
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = cache;
+  table.block_cache = *cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
 
+  cf_options->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options->write_buffer_size = std::max<size_t>(options.memtable_bytes / 2, 4u << 20);
+  cf_options->max_write_buffer_number = 3;
+  cf_options->compression = rocksdb::kLZ4Compression;
+  cf_options->level_compaction_dynamic_level_bytes = true;
+}
+
+Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* out) {
+  std::shared_ptr<rocksdb::Cache> cache;
+  rocksdb::DBOptions db_options;
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.write_buffer_size = std::max<size_t>(options.memtable_bytes / 2, 4u << 20);
-  cf_options.max_write_buffer_number = 3;
-  cf_options.compression = rocksdb::kLZ4Compression;
-  cf_options.level_compaction_dynamic_level_bytes = true;
+  MakeRocksOptions(options, &cache, &db_options, &cf_options);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
