@@ -1,0 +1,379 @@
+// Plain value types of the SDK and the pure helpers behind error mapping and argument
+// checks. Nothing here touches Cap'n Proto, so all of it is unit-testable without a server.
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "cotenant/client.h"
+#include "internal.h"
+
+namespace cotenant {
+
+// ---- ErrorCode / Error ------------------------------------------------------------------
+
+const char* errorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::OK: return "OK";
+    case ErrorCode::NotFound: return "NotFound";
+    case ErrorCode::PermissionDenied: return "PermissionDenied";
+    case ErrorCode::InvalidArgument: return "InvalidArgument";
+    case ErrorCode::Conflict: return "Conflict";
+    case ErrorCode::ResourceExhausted: return "ResourceExhausted";
+    case ErrorCode::Unauthenticated: return "Unauthenticated";
+    case ErrorCode::Unavailable: return "Unavailable";
+    case ErrorCode::Internal: return "Internal";
+    case ErrorCode::Busy: return "Busy";
+  }
+  return "Internal";
+}
+
+std::ostream& operator<<(std::ostream& os, ErrorCode code) { return os << errorCodeName(code); }
+
+Error::Error(ErrorCode code, const std::string& message)
+    : std::runtime_error(std::string(errorCodeName(code)) + ": " + message),
+      code_(code),
+      message_(message) {}
+
+// ---- Value ------------------------------------------------------------------------------
+
+Value Value::text(std::string v) {
+  Value r;
+  r.type_ = Type::Text;
+  r.v_ = std::move(v);
+  return r;
+}
+Value Value::integer(int64_t v) {
+  Value r;
+  r.type_ = Type::Int;
+  r.v_ = v;
+  return r;
+}
+Value Value::floating(double v) {
+  Value r;
+  r.type_ = Type::Float;
+  r.v_ = v;
+  return r;
+}
+Value Value::boolean(bool v) {
+  Value r;
+  r.type_ = Type::Bool;
+  r.v_ = v;
+  return r;
+}
+Value Value::timestamp(int64_t micros) {
+  Value r;
+  r.type_ = Type::Timestamp;
+  r.v_ = micros;
+  return r;
+}
+
+namespace {
+[[noreturn]] void wrongType(const char* wanted) {
+  throw std::logic_error(std::string("cotenant::Value is not ") + wanted);
+}
+}  // namespace
+
+const std::string& Value::asText() const {
+  if (type_ != Type::Text) wrongType("text");
+  return std::get<std::string>(v_);
+}
+int64_t Value::asInt() const {
+  if (type_ != Type::Int) wrongType("int");
+  return std::get<int64_t>(v_);
+}
+double Value::asFloat() const {
+  if (type_ != Type::Float) wrongType("float");
+  return std::get<double>(v_);
+}
+bool Value::asBool() const {
+  if (type_ != Type::Bool) wrongType("bool");
+  return std::get<bool>(v_);
+}
+int64_t Value::asTimestamp() const {
+  if (type_ != Type::Timestamp) wrongType("timestamp");
+  return std::get<int64_t>(v_);
+}
+
+std::string formatTimestamp(int64_t micros) {
+  // Floor division so that times before 1970 format correctly too.
+  int64_t secs = micros / 1000000;
+  int64_t frac = micros % 1000000;
+  if (frac < 0) {
+    frac += 1000000;
+    secs -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(micros);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf, n);
+  if (frac != 0) {
+    char f[16];
+    std::snprintf(f, sizeof(f), ".%06lld", static_cast<long long>(frac));
+    out += f;
+  }
+  out += 'Z';
+  return out;
+}
+
+std::string Value::toString() const {
+  switch (type_) {
+    case Type::Null: return "null";
+    case Type::Text: return std::get<std::string>(v_);
+    case Type::Int: return std::to_string(std::get<int64_t>(v_));
+    case Type::Float: {
+      double d = std::get<double>(v_);
+      if (std::isnan(d)) return "nan";
+      if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+      char buf[64];
+      auto res = std::to_chars(buf, buf + sizeof(buf), d);  // shortest round-trip form
+      return std::string(buf, res.ptr);
+    }
+    case Type::Bool: return std::get<bool>(v_) ? "true" : "false";
+    case Type::Timestamp: return formatTimestamp(std::get<int64_t>(v_));
+  }
+  return "";
+}
+
+bool Value::operator==(const Value& other) const {
+  return type_ == other.type_ && v_ == other.v_;
+}
+
+// ---- Parameters -------------------------------------------------------------------------
+
+Parameters& Parameters::addValue(const std::string& name, Value value) {
+  for (auto& f : fields_) {
+    if (f.first == name) {
+      f.second = std::move(value);
+      return *this;
+    }
+  }
+  fields_.emplace_back(name, std::move(value));
+  return *this;
+}
+
+Parameters& Parameters::add(const std::string& name, const std::string& value) {
+  return addValue(name, Value::text(value));
+}
+Parameters& Parameters::add(const std::string& name, const char* value) {
+  return addValue(name, Value::text(value == nullptr ? std::string() : std::string(value)));
+}
+Parameters& Parameters::add(const std::string& name, double value) {
+  return addValue(name, Value::floating(value));
+}
+Parameters& Parameters::add(const std::string& name, bool value) {
+  return addValue(name, Value::boolean(value));
+}
+Parameters& Parameters::addTimestamp(const std::string& name, int64_t micros) {
+  return addValue(name, Value::timestamp(micros));
+}
+Parameters& Parameters::addNull(const std::string& name) { return addValue(name, Value()); }
+
+Parameters& Parameters::retrieveRecordPermissions(bool on) {
+  retrievePermissions_ = on;
+  return *this;
+}
+
+const Value* Parameters::find(const std::string& name) const {
+  for (const auto& f : fields_) {
+    if (f.first == name) return &f.second;
+  }
+  return nullptr;
+}
+
+// ---- Record -----------------------------------------------------------------------------
+
+std::string Record::idString() const { return std::to_string(id_); }
+
+const Value& Record::get(const std::string& name) const {
+  static const Value kNull;
+  for (const auto& f : fields_) {
+    if (f.first == name) return f.second;
+  }
+  return kNull;
+}
+
+bool Record::has(const std::string& name) const {
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const auto& f) { return f.first == name; });
+}
+
+// ---- RecordId ---------------------------------------------------------------------------
+
+std::optional<uint64_t> RecordId::parse(const std::string& text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  uint64_t v = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (res.ec != std::errc() || res.ptr != text.data() + text.size() || v == 0) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+RecordId::RecordId(const std::string& id) : text_(id) {
+  if (auto v = parse(id)) {
+    value_ = *v;
+    valid_ = true;
+  }
+}
+
+RecordId::RecordId(const char* id) : RecordId(std::string(id == nullptr ? "" : id)) {}
+
+std::string RecordId::text() const {
+  if (!text_.empty() || !valid_) return text_;
+  return std::to_string(value_);
+}
+
+// ---- Admin enums ------------------------------------------------------------------------
+
+const char* tenantKindName(TenantKind kind) {
+  switch (kind) {
+    case TenantKind::Tenant: return "tenant";
+    case TenantKind::Msp: return "msp";
+    case TenantKind::Isv: return "isv";
+    case TenantKind::System: return "system";
+  }
+  return "tenant";
+}
+const char* fieldTypeName(FieldType type) {
+  switch (type) {
+    case FieldType::Text: return "text";
+    case FieldType::Int: return "int";
+    case FieldType::Float: return "float";
+    case FieldType::Bool: return "bool";
+    case FieldType::Timestamp: return "timestamp";
+  }
+  return "text";
+}
+const char* adminLevelName(AdminLevel level) {
+  switch (level) {
+    case AdminLevel::User: return "user";
+    case AdminLevel::TenantAdmin: return "tenant-admin";
+    case AdminLevel::SystemAdmin: return "system-admin";
+  }
+  return "user";
+}
+
+std::optional<TenantKind> parseTenantKind(const std::string& name) {
+  for (auto k : {TenantKind::Tenant, TenantKind::Msp, TenantKind::Isv, TenantKind::System}) {
+    if (name == tenantKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+std::optional<FieldType> parseFieldType(const std::string& name) {
+  for (auto t : {FieldType::Text, FieldType::Int, FieldType::Float, FieldType::Bool,
+                 FieldType::Timestamp}) {
+    if (name == fieldTypeName(t)) return t;
+  }
+  return std::nullopt;
+}
+std::optional<AdminLevel> parseAdminLevel(const std::string& name) {
+  for (auto l : {AdminLevel::User, AdminLevel::TenantAdmin, AdminLevel::SystemAdmin}) {
+    if (name == adminLevelName(l)) return l;
+  }
+  return std::nullopt;
+}
+
+// ---- internal helpers -------------------------------------------------------------------
+
+namespace internal {
+
+std::optional<ErrorCode> parseCodeName(const std::string& name) {
+  for (auto c : {ErrorCode::NotFound, ErrorCode::PermissionDenied, ErrorCode::InvalidArgument,
+                 ErrorCode::Conflict, ErrorCode::ResourceExhausted, ErrorCode::Unauthenticated,
+                 ErrorCode::Internal, ErrorCode::Busy}) {
+    if (name == errorCodeName(c)) return c;
+  }
+  return std::nullopt;
+}
+
+ParsedError classifyFailure(ExceptionKind kind, const std::string& description) {
+  static const std::string kTag = "cotenant:";
+  size_t at = description.find(kTag);
+  if (at != std::string::npos) {
+    size_t codeStart = at + kTag.size();
+    size_t colon = description.find(':', codeStart);
+    if (colon != std::string::npos) {
+      if (auto code = parseCodeName(description.substr(codeStart, colon - codeStart))) {
+        size_t msg = colon + 1;
+        if (msg < description.size() && description[msg] == ' ') ++msg;
+        return {*code, description.substr(msg)};
+      }
+    }
+  }
+  std::string msg = description;
+  static const std::string kRemote = "remote exception: ";
+  if (msg.compare(0, kRemote.size(), kRemote) == 0) msg.erase(0, kRemote.size());
+  // An overloaded server may tag its reason with a code we do not know: still Busy.
+  switch (kind) {
+    case ExceptionKind::Disconnected: return {ErrorCode::Unavailable, msg};
+    case ExceptionKind::Overloaded: return {ErrorCode::Busy, msg};
+    case ExceptionKind::Unimplemented:
+      return {ErrorCode::Internal, "server does not implement this call: " + msg};
+    case ExceptionKind::Failed: break;
+  }
+  return {ErrorCode::Internal, msg};
+}
+
+namespace {
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+}  // namespace
+
+std::vector<std::string> splitFieldList(const std::string& fields) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= fields.size()) {
+    size_t comma = fields.find(',', start);
+    if (comma == std::string::npos) comma = fields.size();
+    std::string item = trim(fields.substr(start, comma - start));
+    if (item == "*") return {};
+    if (!item.empty()) out.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::optional<bool> parseSortDescending(const std::string& order) {
+  std::string o = trim(order);
+  std::transform(o.begin(), o.end(), o.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (o.empty() || o == "asc" || o == "ascending") return false;
+  if (o == "desc" || o == "descending") return true;
+  return std::nullopt;
+}
+
+std::string checkAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return "address '" + address + "' is not host:port";
+  }
+  std::string host = address.substr(0, colon);
+  if (host.front() == '[' ? host.back() != ']' || host.size() < 3
+                          : host.find(':') != std::string::npos) {
+    return "address '" + address + "': write IPv6 hosts in brackets, e.g. [::1]:7770";
+  }
+  std::string port = address.substr(colon + 1);
+  unsigned v = 0;
+  auto res = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || res.ec != std::errc() || res.ptr != port.data() + port.size() ||
+      v == 0 || v > 65535) {
+    return "address '" + address + "' has no valid port (1..65535)";
+  }
+  return "";
+}
+
+}  // namespace internal
+}  // namespace cotenant
