@@ -173,4 +173,44 @@ bool Memcached::Restart() {
   return ok_;
 }
 
+Cotenantd::Cotenantd(std::vector<std::string> extra_flags) : extra_(std::move(extra_flags)) {
+  ok_ = Launch();
+}
+
+Cotenantd::~Cotenantd() { proc_.Stop(SIGTERM, std::chrono::seconds(10)); }
+
+bool Cotenantd::Launch() {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (port_ == 0 || attempt > 0) {
+      port_ = FreePort();
+      http_port_ = FreePort();
+    }
+    std::vector<std::string> argv = {BinaryPath("cotenantd"),
+                                     "--data", dir_.path() + "/data",
+                                     "--listen", "127.0.0.1:" + std::to_string(port_),
+                                     "--http", "127.0.0.1:" + std::to_string(http_port_)};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    if (!proc_.Start(argv, dir_.path() + "/server.log")) return false;
+    if (WaitForPort(port_, std::chrono::seconds(20))) {
+      admin_key_ = ReadFile(dir_.path() + "/data/admin.key");
+      while (!admin_key_.empty() && (admin_key_.back() == '\n' || admin_key_.back() == '\r')) {
+        admin_key_.pop_back();
+      }
+      return true;
+    }
+    proc_.Kill();
+  }
+  return false;
+}
+
+int Cotenantd::Stop() { return proc_.Stop(SIGTERM, std::chrono::seconds(20)); }
+
+void Cotenantd::Kill() { proc_.Kill(); }
+
+bool Cotenantd::Restart() {
+  proc_.Stop(SIGTERM, std::chrono::seconds(20));
+  ok_ = Launch();
+  return ok_;
+}
+
 }  // namespace cotenant::testing

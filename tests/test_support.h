@@ -81,6 +81,38 @@ class Memcached {
   bool ok_ = false;
 };
 
+// A real cotenantd on 127.0.0.1:<free port> with its own data directory. The system
+// admin's API key (written by the server on first start) is read into admin_key().
+class Cotenantd {
+ public:
+  // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}).
+  explicit Cotenantd(std::vector<std::string> extra_flags = {});
+  ~Cotenantd();
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+  int http_port() const { return http_port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& admin_key() const { return admin_key_; }
+  const std::string& data_dir() const { return dir_.path(); }
+  std::string log() const { return ReadFile(dir_.path() + "/server.log"); }
+  // SIGTERM and wait; returns the waitpid status.
+  int Stop();
+  // SIGKILL at once (crash tests).
+  void Kill();
+  // Starts again on the same data directory and ports.
+  bool Restart();
+
+ private:
+  bool Launch();
+  TempDir dir_;
+  std::vector<std::string> extra_;
+  Process proc_;
+  int port_ = 0;
+  int http_port_ = 0;
+  bool ok_ = false;
+  std::string admin_key_;
+};
+
 }  // namespace cotenant::testing
 
 #endif  // COTENANT_TESTS_TEST_SUPPORT_H_

@@ -1,0 +1,284 @@
+#include "rpc/convert.h"
+
+#include <cmath>
+#include <string>
+
+namespace cotenant::rpc {
+namespace {
+
+std::string Copy(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+}  // namespace
+
+Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
+                std::string* out) {
+  if (text.size() > limits.max_name_bytes) {
+    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(text.size()) +
+                                   " bytes long; the limit is " +
+                                   std::to_string(limits.max_name_bytes));
+  }
+  *out = Copy(text);
+  return Status::OK();
+}
+
+Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out) {
+  switch (in.which()) {
+    case wire::Value::NULL_:
+      *out = storage::Value::Null();
+      return Status::OK();
+    case wire::Value::TEXT:
+      *out = storage::Value::Text(Copy(in.getText()));
+      return Status::OK();
+    case wire::Value::INT:
+      *out = storage::Value::Int(in.getInt());
+      return Status::OK();
+    case wire::Value::FLOAT: {
+      double d = in.getFloat();
+      if (std::isnan(d)) {
+        return Status::InvalidArgument("field '" + std::string(field) +
+                                       "': NaN is not a valid float value");
+      }
+      *out = storage::Value::Float(d);
+      return Status::OK();
+    }
+    case wire::Value::BOOL:
+      *out = storage::Value::Bool(in.getBool());
+      return Status::OK();
+    case wire::Value::TIMESTAMP:
+      *out = storage::Value::Time(in.getTimestamp());
+      return Status::OK();
+  }
+  return Status::InvalidArgument("field '" + std::string(field) +
+                                 "': unknown value kind (a newer client?)");
+}
+
+void ToWire(const storage::Value& in, wire::Value::Builder out) {
+  if (in.is_null()) {
+    out.setNull();
+    return;
+  }
+  switch (in.type()) {
+    case storage::FieldType::kText:
+      out.setText(capnp::Text::Reader(in.text().data(), in.text().size()));
+      return;
+    case storage::FieldType::kInt:
+      out.setInt(in.int_value());
+      return;
+    case storage::FieldType::kFloat:
+      out.setFloat(in.float_value());
+      return;
+    case storage::FieldType::kBool:
+      out.setBool(in.bool_value());
+      return;
+    case storage::FieldType::kTimestamp:
+      out.setTimestamp(in.time_micros());
+      return;
+  }
+  out.setNull();
+}
+
+Status FromWire(capnp::List<wire::Field>::Reader in, const WireLimits& limits,
+                std::string_view where, storage::FieldValues* out) {
+  if (in.size() > limits.max_fields_per_record) {
+    return Status::ResourceExhausted(std::string(where) + "the record has " +
+                                     std::to_string(in.size()) + " fields; the limit is " +
+                                     std::to_string(limits.max_fields_per_record) +
+                                     " (--max-fields)");
+  }
+  out->clear();
+  out->reserve(in.size());
+  for (auto f : in) {
+    storage::FieldValue fv;
+    Status s = CopyName(f.getName(), "field name", limits, &fv.name);
+    if (!s.ok()) return Status::InvalidArgument(std::string(where) + s.message());
+    s = FromWire(f.getValue(), fv.name, &fv.value);
+    if (!s.ok()) return Status::InvalidArgument(std::string(where) + s.message());
+    out->push_back(std::move(fv));
+  }
+  return Status::OK();
+}
+
+Status CopyProjection(capnp::List<capnp::Text>::Reader in, const WireLimits& limits,
+                      std::vector<std::string>* out) {
+  if (in.size() > limits.max_fields_per_record) {
+    return Status::ResourceExhausted("the projection names " + std::to_string(in.size()) +
+                                     " fields; the limit is " +
+                                     std::to_string(limits.max_fields_per_record) +
+                                     " (--max-fields)");
+  }
+  out->clear();
+  out->reserve(in.size());
+  for (auto t : in) {
+    std::string name;
+    COTENANT_RETURN_IF_ERROR(CopyName(t, "projected field name", limits, &name));
+    out->push_back(std::move(name));
+  }
+  return Status::OK();
+}
+
+Status ResolveProjection(const storage::ObjectDef& def, const std::vector<std::string>& names,
+                         std::vector<int>* slots) {
+  slots->clear();
+  if (names.empty()) {
+    for (size_t i = 0; i < def.fields.size(); ++i) slots->push_back(static_cast<int>(i));
+    return Status::OK();
+  }
+  std::vector<bool> seen(def.fields.size(), false);
+  for (const auto& name : names) {
+    auto slot = def.Slot(name);
+    if (!slot) {
+      return Status::InvalidArgument("unknown field '" + name + "' in the projection of object '" +
+                                     def.name + "'");
+    }
+    if (*slot < 0) continue;  // system fields are always in the Record struct
+    auto i = static_cast<size_t>(*slot);
+    if (seen[i]) continue;
+    seen[i] = true;
+    slots->push_back(*slot);
+  }
+  return Status::OK();
+}
+
+void ToWire(const storage::Record& in, const storage::ObjectDef& def,
+            const std::vector<int>& slots, const RecordPermissionsView* permissions,
+            wire::Record::Builder out) {
+  out.setId(in.id);
+  out.setVersion(in.version);
+  out.setCreatedBy(in.created_by);
+  out.setCreatedAt(in.created_at);
+  out.setModifiedBy(in.modified_by);
+  out.setModifiedAt(in.modified_at);
+  auto fields = out.initFields(static_cast<unsigned>(slots.size()));
+  for (size_t i = 0; i < slots.size(); ++i) {
+    auto slot = static_cast<size_t>(slots[i]);
+    const auto& name = def.fields[slot].name;
+    fields[static_cast<unsigned>(i)].setName(capnp::Text::Reader(name.data(), name.size()));
+    if (slot < in.values.size()) {
+      ToWire(in.values[slot], fields[static_cast<unsigned>(i)].initValue());
+    } else {
+      fields[static_cast<unsigned>(i)].initValue().setNull();
+    }
+  }
+  if (permissions != nullptr) {
+    auto p = out.initPermissions();
+    p.setCanUpdate(permissions->can_update);
+    p.setCanDelete(permissions->can_delete);
+  }
+}
+
+void ToWire(const storage::Record& in, const storage::ObjectDef& def, wire::Record::Builder out) {
+  std::vector<int> all;
+  all.reserve(def.fields.size());
+  for (size_t i = 0; i < def.fields.size(); ++i) all.push_back(static_cast<int>(i));
+  ToWire(in, def, all, nullptr, out);
+}
+
+Status FromWire(wire::FieldType in, storage::FieldType* out) {
+  switch (in) {
+    case wire::FieldType::TEXT: *out = storage::FieldType::kText; return Status::OK();
+    case wire::FieldType::INT: *out = storage::FieldType::kInt; return Status::OK();
+    case wire::FieldType::FLOAT: *out = storage::FieldType::kFloat; return Status::OK();
+    case wire::FieldType::BOOL: *out = storage::FieldType::kBool; return Status::OK();
+    case wire::FieldType::TIMESTAMP: *out = storage::FieldType::kTimestamp; return Status::OK();
+  }
+  return Status::InvalidArgument("unknown field type " +
+                                 std::to_string(static_cast<unsigned>(in)));
+}
+
+wire::FieldType ToWire(storage::FieldType in) {
+  switch (in) {
+    case storage::FieldType::kText: return wire::FieldType::TEXT;
+    case storage::FieldType::kInt: return wire::FieldType::INT;
+    case storage::FieldType::kFloat: return wire::FieldType::FLOAT;
+    case storage::FieldType::kBool: return wire::FieldType::BOOL;
+    case storage::FieldType::kTimestamp: return wire::FieldType::TIMESTAMP;
+  }
+  return wire::FieldType::TEXT;
+}
+
+Status FromWire(wire::TenantKind in, storage::TenantKind* out) {
+  switch (in) {
+    case wire::TenantKind::TENANT: *out = storage::TenantKind::kTenant; return Status::OK();
+    case wire::TenantKind::MSP: *out = storage::TenantKind::kMsp; return Status::OK();
+    case wire::TenantKind::ISV: *out = storage::TenantKind::kIsv; return Status::OK();
+    case wire::TenantKind::SYSTEM: *out = storage::TenantKind::kSystem; return Status::OK();
+  }
+  return Status::InvalidArgument("unknown tenant kind " +
+                                 std::to_string(static_cast<unsigned>(in)));
+}
+
+wire::TenantKind ToWire(storage::TenantKind in) {
+  switch (in) {
+    case storage::TenantKind::kTenant: return wire::TenantKind::TENANT;
+    case storage::TenantKind::kMsp: return wire::TenantKind::MSP;
+    case storage::TenantKind::kIsv: return wire::TenantKind::ISV;
+    case storage::TenantKind::kSystem: return wire::TenantKind::SYSTEM;
+  }
+  return wire::TenantKind::TENANT;
+}
+
+Status FromWire(wire::AdminLevel in, sharing::AdminLevel* out) {
+  switch (in) {
+    case wire::AdminLevel::USER: *out = sharing::AdminLevel::kUser; return Status::OK();
+    case wire::AdminLevel::TENANT_ADMIN:
+      *out = sharing::AdminLevel::kTenantAdmin;
+      return Status::OK();
+    case wire::AdminLevel::SYSTEM_ADMIN:
+      *out = sharing::AdminLevel::kSystemAdmin;
+      return Status::OK();
+  }
+  return Status::InvalidArgument("unknown admin level " +
+                                 std::to_string(static_cast<unsigned>(in)));
+}
+
+wire::AdminLevel ToWire(sharing::AdminLevel in) {
+  switch (in) {
+    case sharing::AdminLevel::kUser: return wire::AdminLevel::USER;
+    case sharing::AdminLevel::kTenantAdmin: return wire::AdminLevel::TENANT_ADMIN;
+    case sharing::AdminLevel::kSystemAdmin: return wire::AdminLevel::SYSTEM_ADMIN;
+  }
+  return wire::AdminLevel::USER;
+}
+
+Status FromWire(wire::FieldDef::Reader in, const WireLimits& limits, storage::FieldDef* out) {
+  COTENANT_RETURN_IF_ERROR(CopyName(in.getName(), "field name", limits, &out->name));
+  Status s = FromWire(in.getType(), &out->type);
+  if (!s.ok()) return Status::InvalidArgument("field '" + out->name + "': " + s.message());
+  out->required = in.getRequired();
+  out->indexed = in.getIndexed();
+  return Status::OK();
+}
+
+void ToWire(const storage::FieldDef& in, wire::FieldDef::Builder out) {
+  out.setName(capnp::Text::Reader(in.name.data(), in.name.size()));
+  out.setType(ToWire(in.type));
+  out.setRequired(in.required);
+  out.setIndexed(in.indexed);
+}
+
+void ToWire(const storage::ObjectDef& in, wire::ObjectDef::Builder out) {
+  out.setId(in.id);
+  out.setName(capnp::Text::Reader(in.name.data(), in.name.size()));
+  auto fields = out.initFields(static_cast<unsigned>(in.fields.size()));
+  for (size_t i = 0; i < in.fields.size(); ++i) {
+    ToWire(in.fields[i], fields[static_cast<unsigned>(i)]);
+  }
+}
+
+void ToWire(const storage::TenantInfo& in, wire::TenantInfo::Builder out) {
+  out.setId(in.id);
+  out.setName(capnp::Text::Reader(in.name.data(), in.name.size()));
+  out.setKind(ToWire(in.kind));
+  out.setProvider(in.provider);
+  out.setCreatedAt(in.created_at);
+}
+
+void ToWire(const sharing::User& in, wire::UserInfo::Builder out) {
+  out.setId(in.id);
+  out.setTenantId(in.tenant);
+  out.setName(capnp::Text::Reader(in.name.data(), in.name.size()));
+  out.setLevel(ToWire(in.level));
+  out.setCreatedAt(in.created_at);
+}
+
+}  // namespace cotenant::rpc

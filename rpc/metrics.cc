@@ -1,0 +1,100 @@
+#include "rpc/metrics.h"
+
+#include <fmt/format.h>
+
+namespace cotenant::rpc {
+
+std::string_view ApiName(Api api) {
+  switch (api) {
+    case Api::kLogin: return "login";
+    case Api::kRecords: return "records";
+    case Api::kAdmin: return "admin";
+    case Api::kWhoami: return "whoami";
+    case Api::kAddRecord: return "addRecord";
+    case Api::kAddRecords: return "addRecords";
+    case Api::kUpdateRecord: return "updateRecord";
+    case Api::kDeleteRecord: return "deleteRecord";
+    case Api::kGetRecord: return "getRecord";
+    case Api::kSearchRecords: return "searchRecords";
+    case Api::kCreateTenant: return "createTenant";
+    case Api::kListTenants: return "listTenants";
+    case Api::kDeleteTenant: return "deleteTenant";
+    case Api::kCreateObject: return "createObject";
+    case Api::kListObjects: return "listObjects";
+    case Api::kCreateUser: return "createUser";
+    case Api::kListUsers: return "listUsers";
+    case Api::kCount: break;
+  }
+  return "unknown";
+}
+
+void Metrics::Record(Api api, Status::Code outcome, double seconds) {
+  auto& a = apis_[static_cast<size_t>(api)];
+  a.outcomes[static_cast<size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+  size_t b = 0;
+  while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
+  a.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  if (seconds < 0) seconds = 0;
+  a.sum_nanos.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
+
+uint64_t Metrics::requests(Api api, Status::Code outcome) const {
+  return apis_[static_cast<size_t>(api)].outcomes[static_cast<size_t>(outcome)].load(
+      std::memory_order_relaxed);
+}
+
+std::string Metrics::Render() const {
+  fmt::memory_buffer out;
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "# HELP cotenant_requests_total RPC calls by API and outcome.\n"
+                     "# TYPE cotenant_requests_total counter\n");
+  for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
+    const auto& a = apis_[static_cast<size_t>(i)];
+    for (int o = 0; o < kOutcomes; ++o) {
+      fmt::format_to(it, "cotenant_requests_total{{api=\"{}\",outcome=\"{}\"}} {}\n",
+                     ApiName(static_cast<Api>(i)), Status::CodeName(static_cast<Status::Code>(o)),
+                     a.outcomes[static_cast<size_t>(o)].load(std::memory_order_relaxed));
+    }
+  }
+  fmt::format_to(it, "# HELP cotenant_request_duration_seconds RPC call latency by API.\n"
+                     "# TYPE cotenant_request_duration_seconds histogram\n");
+  for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
+    const auto& a = apis_[static_cast<size_t>(i)];
+    std::string_view name = ApiName(static_cast<Api>(i));
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= kBuckets.size(); ++b) {
+      cumulative += a.buckets[b].load(std::memory_order_relaxed);
+      if (b < kBuckets.size()) {
+        fmt::format_to(it, "cotenant_request_duration_seconds_bucket{{api=\"{}\",le=\"{}\"}} {}\n",
+                       name, kBuckets[b], cumulative);
+      } else {
+        fmt::format_to(it,
+                       "cotenant_request_duration_seconds_bucket{{api=\"{}\",le=\"+Inf\"}} {}\n",
+                       name, cumulative);
+      }
+    }
+    fmt::format_to(it, "cotenant_request_duration_seconds_sum{{api=\"{}\"}} {:.9f}\n", name,
+                   static_cast<double>(a.sum_nanos.load(std::memory_order_relaxed)) / 1e9);
+    fmt::format_to(it, "cotenant_request_duration_seconds_count{{api=\"{}\"}} {}\n", name,
+                   cumulative);
+  }
+  uint64_t block_cache = 0, memtables = 0;
+  if (memory_source_) memory_source_(&block_cache, &memtables);
+  fmt::format_to(it,
+                 "# HELP cotenant_block_cache_bytes Bytes in the storage block cache.\n"
+                 "# TYPE cotenant_block_cache_bytes gauge\n"
+                 "cotenant_block_cache_bytes {}\n"
+                 "# HELP cotenant_memtable_bytes Bytes in storage memtables.\n"
+                 "# TYPE cotenant_memtable_bytes gauge\n"
+                 "cotenant_memtable_bytes {}\n"
+                 "# HELP cotenant_connections Open RPC connections.\n"
+                 "# TYPE cotenant_connections gauge\n"
+                 "cotenant_connections {}\n"
+                 "# HELP cotenant_pool_queued_jobs Storage jobs waiting for or running on a pool thread.\n"
+                 "# TYPE cotenant_pool_queued_jobs gauge\n"
+                 "cotenant_pool_queued_jobs {}\n",
+                 block_cache, memtables, connections(), queue_source_ ? queue_source_() : 0);
+  return fmt::to_string(out);
+}
+
+}  // namespace cotenant::rpc

@@ -1,0 +1,94 @@
+// Request metrics, rendered in the Prometheus text format (version 0.0.4).
+//
+//   cotenant_requests_total{api="getRecord",outcome="OK"}            counter
+//   cotenant_request_duration_seconds_bucket{api="getRecord",le="..."} histogram
+//   cotenant_request_duration_seconds_sum{api=...} / _count{api=...}
+//   cotenant_block_cache_bytes, cotenant_memtable_bytes               gauges (from the store)
+//   cotenant_connections                                              gauge (open RPC connections)
+//   cotenant_pool_queued_jobs                                         gauge (work waiting for a thread)
+//
+// Every API and outcome is registered up front, so recording is a few relaxed atomic
+// adds with no lock and no allocation.
+//
+// Thread safety: Record and the gauges may be called from any thread; Render too.
+
+#ifndef COTENANT_RPC_METRICS_H_
+#define COTENANT_RPC_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "storage/status.h"
+
+namespace cotenant::rpc {
+
+enum class Api : int {
+  kLogin = 0,
+  kRecords,
+  kAdmin,
+  kWhoami,
+  kAddRecord,
+  kAddRecords,
+  kUpdateRecord,
+  kDeleteRecord,
+  kGetRecord,
+  kSearchRecords,
+  kCreateTenant,
+  kListTenants,
+  kDeleteTenant,
+  kCreateObject,
+  kListObjects,
+  kCreateUser,
+  kListUsers,
+  kCount,
+};
+std::string_view ApiName(Api api);  // the schema's method name, e.g. "getRecord"
+
+class Metrics {
+ public:
+  // Upper bounds of the latency buckets, in seconds (+Inf is implicit).
+  static constexpr std::array<double, 16> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,   10.0};
+  static constexpr int kOutcomes = static_cast<int>(Status::Code::kInternal) + 1;
+
+  Metrics() = default;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void Record(Api api, Status::Code outcome, double seconds);
+
+  void ConnectionOpened() { connections_.fetch_add(1, std::memory_order_relaxed); }
+  void ConnectionClosed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
+  // Where the memory gauges come from (the store). Set once before serving.
+  void SetMemorySource(std::function<void(uint64_t*, uint64_t*)> source) {
+    memory_source_ = std::move(source);
+  }
+  // Where the queue gauge comes from (the thread pool). Set once before serving.
+  void SetQueueSource(std::function<uint64_t()> source) { queue_source_ = std::move(source); }
+
+  uint64_t requests(Api api, Status::Code outcome) const;
+
+  std::string Render() const;
+
+ private:
+  struct PerApi {
+    std::array<std::atomic<uint64_t>, kOutcomes> outcomes{};
+    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last = +Inf
+    std::atomic<uint64_t> sum_nanos{0};
+  };
+  std::array<PerApi, static_cast<size_t>(Api::kCount)> apis_;
+  std::atomic<int64_t> connections_{0};
+  std::function<void(uint64_t*, uint64_t*)> memory_source_;
+  std::function<uint64_t()> queue_source_;
+};
+
+}  // namespace cotenant::rpc
+
+#endif  // COTENANT_RPC_METRICS_H_

@@ -1,0 +1,183 @@
+#include "rpc/ops_http.h"
+
+#include <charconv>
+#include <chrono>
+#include <utility>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace cotenant::rpc {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return Status::InvalidArgument("address '" + address + "' is not HOST:PORT");
+  }
+  std::string h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  std::string_view p(address.data() + colon + 1, address.size() - colon - 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || end != p.data() + p.size() || value > 65535) {
+    return Status::InvalidArgument("address '" + address + "' has an invalid port");
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(value);
+  return Status::OK();
+}
+
+struct OpsHttpServer::State {
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  const Metrics* metrics = nullptr;
+};
+
+namespace {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, const Metrics* metrics)
+      : stream_(std::move(socket)), metrics_(metrics) {}
+
+  void Start() { Read(); }
+
+ private:
+  void Read() {
+    request_ = {};
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(request_.version());
+    response->set(http::field::server, "cotenantd");
+    response->keep_alive(request_.keep_alive());
+    std::string_view target(request_.target().data(), request_.target().size());
+    target = target.substr(0, target.find('?'));
+    bool known = target == "/healthz" || target == "/metrics";
+    if (known && request_.method() != http::verb::get && request_.method() != http::verb::head) {
+      response->result(http::status::method_not_allowed);
+      response->set(http::field::allow, "GET, HEAD");
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "method not allowed\n";
+    } else if (target == "/healthz") {
+      response->result(http::status::ok);
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "ok\n";
+    } else if (target == "/metrics") {
+      response->result(http::status::ok);
+      response->set(http::field::content_type, "text/plain; version=0.0.4");
+      response->body() = metrics_->Render();
+    } else {
+      response->result(http::status::not_found);
+      response->set(http::field::content_type, "text/plain");
+      response->body() = "not found\n";
+    }
+    response->prepare_payload();
+    if (request_.method() == http::verb::head) response->body().clear();
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, size_t) {
+                        if (ec || !response->keep_alive()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->Read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  const Metrics* metrics_;
+};
+
+void Accept(std::shared_ptr<OpsHttpServer::State> state);
+
+}  // namespace
+
+// Accept loop; holds the state alive while the io_context runs.
+namespace {
+void Accept(std::shared_ptr<OpsHttpServer::State> state) {
+  auto* raw = state.get();
+  raw->acceptor.async_accept([state = std::move(state)](beast::error_code ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;
+    if (!ec) {
+      std::make_shared<HttpSession>(std::move(s), state->metrics)->Start();
+    } else {
+      spdlog::warn("ops http: accept failed: {}", ec.message());
+    }
+    Accept(state);
+  });
+}
+}  // namespace
+
+OpsHttpServer::OpsHttpServer(const Metrics* metrics) : metrics_(metrics) {}
+
+OpsHttpServer::~OpsHttpServer() { Stop(); }
+
+Status OpsHttpServer::Start(const std::string& address) {
+  std::string host;
+  uint16_t port = 0;
+  COTENANT_RETURN_IF_ERROR(SplitHostPort(address, &host, &port));
+  beast::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument("address '" + address + "': " + ec.message());
+  state_ = std::make_shared<State>();
+  state_->metrics = metrics_;
+  tcp::endpoint endpoint(ip, port);
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    state_.reset();
+    return Status::Internal("cannot listen for HTTP on " + address + ": " + ec.message());
+  }
+  port_ = acceptor.local_endpoint().port();
+  Accept(state_);
+  thread_ = std::thread([state = state_] {
+    try {
+      state->io.run();
+    } catch (const std::exception& e) {
+      spdlog::error("ops http: {}", e.what());
+    }
+  });
+  return Status::OK();
+}
+
+void OpsHttpServer::Stop() {
+  if (!state_) return;
+  state_->io.stop();
+  if (thread_.joinable()) thread_.join();
+  // The io thread is gone: close the listener here, let the aborted accept handler run
+  // (it holds a reference to the state), then destroying the io_context destroys every
+  // pending session handler and with it every connection.
+  beast::error_code ignored;
+  state_->acceptor.close(ignored);
+  state_->io.restart();
+  state_->io.poll();
+  state_.reset();
+}
+
+}  // namespace cotenant::rpc

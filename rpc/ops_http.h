@@ -1,0 +1,54 @@
+// The ops HTTP endpoint: GET /healthz ("ok\n") and GET /metrics (Prometheus text).
+//
+// HTTP/1.1 with keep-alive on Boost.Beast, on its own io_context and thread, so it keeps
+// answering while the RPC loop and the storage pool are busy. Anything but GET of those
+// two paths is 404 (405 for another method). Idle connections are closed after 30 s.
+//
+// Thread safety: Start and Stop from one thread (the server's); the handler reads only
+// thread-safe Metrics.
+
+#ifndef COTENANT_RPC_OPS_HTTP_H_
+#define COTENANT_RPC_OPS_HTTP_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "rpc/metrics.h"
+#include "storage/status.h"
+
+namespace cotenant::rpc {
+
+class OpsHttpServer {
+ public:
+  // REQUIRES: metrics outlives the server.
+  explicit OpsHttpServer(const Metrics* metrics);
+  ~OpsHttpServer();  // Stop()s
+
+  OpsHttpServer(const OpsHttpServer&) = delete;
+  OpsHttpServer& operator=(const OpsHttpServer&) = delete;
+
+  // Binds "HOST:PORT" (port 0 = any free port) and starts serving on a new thread.
+  // InvalidArgument for a malformed address, Internal when the bind fails.
+  Status Start(const std::string& address);
+  // Closes the listener and every connection, then joins the thread. Idempotent.
+  void Stop();
+  // The bound port (after Start).
+  uint16_t port() const { return port_; }
+
+  struct State;  // the io_context and acceptor, shared with the handlers (ops_http.cc)
+
+ private:
+  const Metrics* metrics_;
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+// Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument when it is not of that form.
+Status SplitHostPort(const std::string& address, std::string* host, uint16_t* port);
+
+}  // namespace cotenant::rpc
+
+#endif  // COTENANT_RPC_OPS_HTTP_H_

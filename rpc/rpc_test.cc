@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rpc/errors.h"
+#include "rpc/metrics.h"
+#include "rpc/ops_http.h"
+
+namespace cotenant::rpc {
+namespace {
+
+TEST(ErrorsTest, DescriptionIsExactlyTheTaggedStatus) {
+  kj::Exception e = ToException(Status::NotFound("record 12 does not exist"));
+  EXPECT_EQ(e.getType(), kj::Exception::Type::FAILED);
+  EXPECT_STREQ(e.getDescription().cStr(), "cotenant:NotFound: record 12 does not exist");
+  EXPECT_EQ(CodeOf(e), Status::Code::kNotFound);
+
+  for (auto s : {Status::PermissionDenied("p"), Status::InvalidArgument("i"), Status::Conflict("c"),
+                 Status::ResourceExhausted("r"), Status::Unauthenticated("u"),
+                 Status::Internal("x")}) {
+    kj::Exception x = ToException(s);
+    EXPECT_EQ(x.getType(), kj::Exception::Type::FAILED);
+    EXPECT_EQ(std::string(x.getDescription().cStr()),
+              "cotenant:" + std::string(s.code_name()) + ": " + s.message());
+    EXPECT_EQ(CodeOf(x), s.code());
+  }
+  kj::Exception busy = ToException(Status::Busy("queue full"));
+  EXPECT_EQ(busy.getType(), kj::Exception::Type::OVERLOADED);
+  EXPECT_EQ(CodeOf(busy), Status::Code::kBusy);
+}
+
+TEST(ErrorsTest, ForeignExceptionsAreInternal) {
+  kj::Exception e(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__, kj::str("peer gone"));
+  EXPECT_EQ(CodeOf(e), Status::Code::kInternal);
+  kj::Exception remote(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::str("remote exception: cotenant:Conflict: taken"));
+  EXPECT_EQ(CodeOf(remote), Status::Code::kConflict);
+}
+
+TEST(MetricsTest, RendersCountersAndHistograms) {
+  Metrics m;
+  m.Record(Api::kGetRecord, Status::Code::kOk, 0.0002);
+  m.Record(Api::kGetRecord, Status::Code::kOk, 0.3);
+  m.Record(Api::kGetRecord, Status::Code::kNotFound, 0.00001);
+  m.ConnectionOpened();
+  std::string text = m.Render();
+  EXPECT_NE(text.find("cotenant_requests_total{api=\"getRecord\",outcome=\"OK\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cotenant_requests_total{api=\"getRecord\",outcome=\"NotFound\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cotenant_request_duration_seconds_bucket{api=\"getRecord\",le=\"0.0001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cotenant_request_duration_seconds_bucket{api=\"getRecord\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cotenant_request_duration_seconds_count{api=\"getRecord\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cotenant_connections 1\n"), std::string::npos);
+  EXPECT_NE(text.find("cotenant_block_cache_bytes 0\n"), std::string::npos);
+}
+
+TEST(OpsHttpTest, SplitHostPort) {
+  std::string host;
+  uint16_t port = 0;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:7770", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 7770);
+  ASSERT_TRUE(SplitHostPort("[::1]:80", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_FALSE(SplitHostPort("nope", &host, &port).ok());
+  EXPECT_FALSE(SplitHostPort("h:99999", &host, &port).ok());
+  EXPECT_FALSE(SplitHostPort("h:12x", &host, &port).ok());
+  EXPECT_FALSE(SplitHostPort(":80", &host, &port).ok());
+}
+
+}  // namespace
+}  // namespace cotenant::rpc

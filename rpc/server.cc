@@ -1,0 +1,166 @@
+#include "rpc/server.h"
+
+#include <csignal>
+#include <utility>
+
+#include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.h>
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <kj/timer.h>
+#include <spdlog/spdlog.h>
+
+#include "rpc/ops_http.h"
+#include "rpc/services.h"
+#include "rpc/work_pool.h"
+
+namespace cotenant::rpc {
+namespace {
+
+// One accepted RPC connection: the stream, its vat network (with this server's message
+// limits) and the RPC system serving the bootstrap capability on it.
+class Connection {
+ public:
+  Connection(kj::Own<kj::AsyncIoStream> stream, capnp::Capability::Client bootstrap,
+             capnp::ReaderOptions reader_options, size_t flow_limit_words, Metrics* metrics)
+      : stream_(kj::mv(stream)),
+        network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options),
+        rpc_(capnp::makeRpcServer(network_, kj::mv(bootstrap))),
+        metrics_(metrics) {
+    // Bounds the parameters of calls in flight on this connection: beyond it the server
+    // stops reading from the client until answers go out.
+    rpc_.setFlowLimit(flow_limit_words);
+    metrics_->ConnectionOpened();
+  }
+  ~Connection() { metrics_->ConnectionClosed(); }
+
+  kj::Promise<void> onDisconnect() { return network_.onDisconnect(); }
+
+ private:
+  kj::Own<kj::AsyncIoStream> stream_;
+  capnp::TwoPartyVatNetwork network_;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc_;
+  Metrics* metrics_;
+};
+
+class ConnectionErrors final : public kj::TaskSet::ErrorHandler {
+ public:
+  void taskFailed(kj::Exception&& e) override {
+    // A client that sent a bad or oversized message, or vanished: only its connection ends.
+    spdlog::info("connection closed with error: {}", e.getDescription().cStr());
+  }
+};
+
+}  // namespace
+
+Server::Server(std::unique_ptr<storage::Store> store,
+               std::unique_ptr<sharing::Identity> identity, ServerOptions options)
+    : store_(std::move(store)), identity_(std::move(identity)), options_(std::move(options)) {
+  storage::Store* s = store_.get();
+  metrics_.SetMemorySource([s](uint64_t* block_cache, uint64_t* memtables) {
+    s->MemoryUsage(block_cache, memtables);
+  });
+}
+
+Server::~Server() = default;
+
+void Server::CaptureSignals() {
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  kj::UnixEventPort::captureSignal(SIGINT);
+}
+
+Status Server::Run() {
+  auto io = kj::setupAsyncIo();
+
+  std::string host;
+  uint16_t port = 0;
+  COTENANT_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
+
+  auto pool = std::make_unique<WorkPool>(static_cast<size_t>(options_.threads),
+                                         options_.max_queued_jobs);
+  WorkPool* pool_ptr = pool.get();
+  metrics_.SetQueueSource([pool_ptr] { return static_cast<uint64_t>(pool_ptr->queued()); });
+  ServiceContext ctx;
+  ctx.store = store_.get();
+  ctx.identity = identity_.get();
+  ctx.pool = pool.get();
+  ctx.metrics = &metrics_;
+  ctx.limits = options_.wire;
+
+  OpsHttpServer ops(&metrics_);
+  if (!options_.http.empty()) {
+    COTENANT_RETURN_IF_ERROR(ops.Start(options_.http));
+    spdlog::info("ops endpoint on http://{}:{}/ (healthz, metrics)",
+                 options_.http.substr(0, options_.http.rfind(':')), ops.port());
+  }
+
+  capnp::ReaderOptions reader_options;
+  reader_options.traversalLimitInWords = options_.max_message_bytes / sizeof(capnp::word);
+  size_t flow_limit_words = options_.max_message_bytes / sizeof(capnp::word);
+
+  kj::Own<kj::ConnectionReceiver> listener;
+  try {
+    auto address = io.provider->getNetwork().parseAddress(options_.listen).wait(io.waitScope);
+    listener = address->listen();
+  } catch (const kj::Exception& e) {
+    return Status::Internal("cannot listen on " + options_.listen + ": " +
+                            e.getDescription().cStr());
+  }
+
+  {
+    ConnectionErrors errors;
+    kj::TaskSet connections(errors);
+    capnp::Capability::Client bootstrap = kj::heap<CotenantImpl>(ctx);
+    kj::Timer& timer = io.provider->getTimer();
+
+    // Accepts until cancelled; an accept error (e.g. out of file descriptors) is logged
+    // and retried after a pause instead of ending the loop.
+    kj::Function<kj::Promise<void>()> accept_loop;
+    accept_loop = [&]() -> kj::Promise<void> {
+      return listener->accept()
+          .then([&](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
+            auto conn = kj::heap<Connection>(kj::mv(stream), bootstrap, reader_options,
+                                             flow_limit_words, &metrics_);
+            auto done = conn->onDisconnect();
+            connections.add(done.attach(kj::mv(conn)));
+            return kj::READY_NOW;
+          },
+                [&](kj::Exception&& e) -> kj::Promise<void> {
+                  spdlog::warn("accept failed: {}", e.getDescription().cStr());
+                  return timer.afterDelay(100 * kj::MILLISECONDS);
+                })
+          .then([&]() { return accept_loop(); });
+    };
+    kj::Promise<void> accepting = accept_loop().eagerlyEvaluate([](kj::Exception&& e) {
+      spdlog::error("accept loop ended: {}", e.getDescription().cStr());
+    });
+    spdlog::info("listening on {}:{}", host, listener->getPort());
+
+    auto on_term = io.unixEventPort.onSignal(SIGTERM).then([](siginfo_t) { return SIGTERM; });
+    auto on_int = io.unixEventPort.onSignal(SIGINT).then([](siginfo_t) { return SIGINT; });
+    int sig = on_term.exclusiveJoin(kj::mv(on_int)).wait(io.waitScope);
+    spdlog::info("received {}; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+
+    // 1. Stop listening.
+    accepting = kj::READY_NOW;
+    listener = nullptr;
+    // 2. Drain the pool: queued storage work finishes; then let the loop deliver the
+    //    answers it produced before the connections close.
+    pool->Join();
+    io.waitScope.poll();
+    spdlog::info("storage pool drained; closing {} connection(s)", metrics_.connections());
+    // Connections and the bootstrap capability go when this scope ends.
+  }
+
+  // 3. Stop the ops endpoint.
+  ops.Stop();
+  pool.reset();
+  metrics_.SetQueueSource(nullptr);
+  // 4. Close the store (flushes; column-family handles before the DB, inside the store).
+  identity_.reset();
+  store_.reset();
+  spdlog::info("shutdown complete");
+  return Status::OK();
+}
+
+}  // namespace cotenant::rpc

@@ -1,0 +1,71 @@
+// Server: the cotenantd process minus flag parsing.
+//
+// Owns the store, the identities, the storage thread pool, the RPC listener and the ops
+// HTTP endpoint. Run() serves until SIGTERM or SIGINT, then shuts down in order: stop
+// listening, drain the pool (queued storage work finishes and its answers are sent), close
+// the connections, stop the HTTP endpoint, close the store.
+//
+// Threads: Run() turns the calling thread into the KJ event loop that serves every RPC
+// connection. Storage work runs on `threads` pool threads; the ops endpoint on one more.
+//
+// Each accepted connection gets its own capnp::TwoPartyVatNetwork with ReaderOptions
+// bounded by max_message_bytes: an oversized or malformed message aborts that connection
+// only; every other connection keeps being served.
+
+#ifndef COTENANT_RPC_SERVER_H_
+#define COTENANT_RPC_SERVER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "rpc/convert.h"
+#include "rpc/metrics.h"
+#include "sharing/identity.h"
+#include "storage/status.h"
+#include "storage/storage.h"
+
+namespace cotenant::rpc {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:7770";  // HOST:PORT of the RPC listener (port 0 = any)
+  std::string http;                       // HOST:PORT of the ops endpoint; empty = none
+  int threads = 4;                        // storage pool threads
+  size_t max_message_bytes = 64u << 20;   // largest RPC message accepted from a client
+  size_t max_queued_jobs = 10000;         // storage jobs queued at once (then OVERLOADED)
+  WireLimits wire;                        // list lengths and name lengths on the wire
+  // Record size, batch size and page size are storage limits (StoreOptions::limits).
+};
+
+class Server {
+ public:
+  // REQUIRES: identity was made for *store.
+  Server(std::unique_ptr<storage::Store> store, std::unique_ptr<sharing::Identity> identity,
+         ServerOptions options);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Routes SIGTERM and SIGINT to the event loop instead of their default action.
+  // REQUIRES: called before any other thread exists in the process (RocksDB and the
+  // pool start threads), because the signals must be blocked in every thread.
+  static void CaptureSignals();
+
+  // Serves until SIGTERM/SIGINT, then shuts down as described above. Returns an error
+  // when the listener or the ops endpoint cannot be set up.
+  // REQUIRES: CaptureSignals() was called; Run() is called at most once.
+  Status Run();
+
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<sharing::Identity> identity_;
+  ServerOptions options_;
+  Metrics metrics_;
+};
+
+}  // namespace cotenant::rpc
+
+#endif  // COTENANT_RPC_SERVER_H_

@@ -1,0 +1,558 @@
+#include "sharing/identity.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+namespace cotenant::sharing {
+namespace {
+
+using json = nlohmann::json;
+using storage::kGlobalTenant;
+
+constexpr size_t kSecretBytes = 32;
+constexpr std::string_view kKeyPrefix = "ck_";
+constexpr std::string_view kUserPrefix = "user/";
+constexpr std::string_view kUserNamePrefix = "username/";
+constexpr std::string_view kApiKeyPrefix = "apikey/";
+
+Status BadCredentials() { return Status::Unauthenticated(std::string(kBadCredentials)); }
+
+std::string Hex16(uint64_t v) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    s[static_cast<size_t>(i)] = kDigits[v & 0xf];
+    v >>= 4;
+  }
+  return s;
+}
+
+bool ParseHex16(std::string_view s, uint64_t* v) {
+  if (s.size() != 16) return false;
+  uint64_t r = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;  // lowercase only: one spelling per key
+    r = (r << 4) | static_cast<uint64_t>(d);
+  }
+  *v = r;
+  return true;
+}
+
+std::string ToHex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    s.push_back(kDigits[c >> 4]);
+    s.push_back(kDigits[c & 0xf]);
+  }
+  return s;
+}
+
+bool FromHex(std::string_view hex, std::string* out) {
+  if (hex.size() % 2) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    uint64_t hi, lo;
+    auto nib = [](char c, uint64_t* d) {
+      if (c >= '0' && c <= '9') *d = static_cast<uint64_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') *d = static_cast<uint64_t>(c - 'a' + 10);
+      else return false;
+      return true;
+    };
+    if (!nib(hex[i], &hi) || !nib(hex[i + 1], &lo)) return false;
+    out->push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return true;
+}
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64UrlEncode(std::string_view in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
+                 uint32_t(uint8_t(in[i + 2]));
+    out.push_back(kB64[(n >> 18) & 63]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(kB64[(n >> 6) & 63]);
+    out.push_back(kB64[n & 63]);
+  }
+  size_t rest = in.size() - i;
+  if (rest == 1) {
+    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
+    out.push_back(kB64[(n >> 18) & 63]);
+    out.push_back(kB64[(n >> 12) & 63]);
+  } else if (rest == 2) {
+    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
+    out.push_back(kB64[(n >> 18) & 63]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(kB64[(n >> 6) & 63]);
+  }
+  return out;
+}
+
+// Strict unpadded base64url; rejects non-canonical trailing bits.
+bool Base64UrlDecode(std::string_view in, std::string* out) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  if (in.size() % 4 == 1) return false;
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return false;
+  return true;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+// "ck_<16 hex>_<43 base64url>" -> key id and raw secret. False for anything else.
+bool ParseApiKey(std::string_view key, KeyId* id, std::string* secret) {
+  if (key.size() > 128 || key.substr(0, kKeyPrefix.size()) != kKeyPrefix) return false;
+  key.remove_prefix(kKeyPrefix.size());
+  if (key.size() < 17 || key[16] != '_') return false;
+  if (!ParseHex16(key.substr(0, 16), id)) return false;
+  if (!Base64UrlDecode(key.substr(17), secret)) return false;
+  return secret->size() == kSecretBytes;
+}
+
+std::string UserKey(UserId id) { return std::string(kUserPrefix) + Hex16(id); }
+std::string ApiKeyKey(KeyId id) { return std::string(kApiKeyPrefix) + Hex16(id); }
+std::string UserNameKey(std::string_view name) {
+  return std::string(kUserNamePrefix) + std::string(name);
+}
+
+json UserToJson(const User& u) {
+  return json{{"id", u.id},
+              {"tenant", u.tenant},
+              {"name", u.name},
+              {"level", std::string(AdminLevelName(u.level))},
+              {"created_at", u.created_at},
+              {"gen", u.generation}};
+}
+
+Status UserFromJson(std::string_view text, User* u) {
+  try {
+    json j = json::parse(text);
+    u->id = j.at("id").get<uint64_t>();
+    u->tenant = j.at("tenant").get<uint64_t>();
+    u->name = j.at("name").get<std::string>();
+    auto level = ParseAdminLevel(j.at("level").get<std::string>());
+    if (!level) return Status::Internal("corrupt user record: bad level");
+    u->level = *level;
+    u->created_at = j.at("created_at").get<int64_t>();
+    u->generation = j.value("gen", uint64_t{1});
+    return Status::OK();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("corrupt user record: ") + e.what());
+  }
+}
+
+// Maps a store error while authenticating: absence is a credential failure, anything
+// else is an internal failure the operator must see.
+Status AuthStoreError(const Status& s) {
+  if (s.IsNotFound()) return BadCredentials();
+  return Status::Internal(s.message());
+}
+
+}  // namespace
+
+std::string_view AdminLevelName(AdminLevel level) {
+  switch (level) {
+    case AdminLevel::kUser: return "user";
+    case AdminLevel::kTenantAdmin: return "tenantAdmin";
+    case AdminLevel::kSystemAdmin: return "systemAdmin";
+  }
+  return "user";
+}
+
+std::optional<AdminLevel> ParseAdminLevel(std::string_view name) {
+  if (name == "user") return AdminLevel::kUser;
+  if (name == "tenantAdmin") return AdminLevel::kTenantAdmin;
+  if (name == "systemAdmin") return AdminLevel::kSystemAdmin;
+  return std::nullopt;
+}
+
+Status ValidateUserName(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("user name must not be empty");
+  if (name.size() > 64) {
+    return Status::InvalidArgument("user name is longer than 64 characters");
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    bool ok = alnum || c == '_' || (i > 0 && (c == '.' || c == '@' || c == '-'));
+    if (!ok) {
+      return Status::InvalidArgument("user name '" + std::string(name) +
+                                     "' has an invalid character at position " +
+                                     std::to_string(i + 1) +
+                                     " (allowed: letters, digits, _ and, after the first, . @ -)");
+    }
+  }
+  return Status::OK();
+}
+
+Identity::Identity(storage::Store* store) : store_(store) {}
+
+Status Identity::Prepare(TenantId tenant, const std::string& name, AdminLevel level,
+                         Pending* p) {
+  COTENANT_RETURN_IF_ERROR(ValidateUserName(name));
+  storage::TenantInfo info;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &info));
+  std::string ignored;
+  Status s = store_->MetaGet(tenant, UserNameKey(name), &ignored);
+  if (s.ok()) return Status::Conflict("user '" + name + "' already exists in tenant " +
+                                      std::to_string(tenant));
+  if (!s.IsNotFound()) return s;
+
+  p->user.tenant = tenant;
+  p->user.name = name;
+  p->user.level = level;
+  p->user.created_at = storage::NowMicros();
+  p->user.generation = 1;
+  COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "user", &p->user.id));
+  COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "apikey", &p->key_id));
+
+  unsigned char secret[kSecretBytes];
+  if (RAND_bytes(secret, sizeof secret) != 1) {
+    return Status::Internal("RAND_bytes failed: no randomness for an API key");
+  }
+  std::string_view secret_view(reinterpret_cast<const char*>(secret), sizeof secret);
+  p->hash = Sha256(secret_view);
+  p->api_key = std::string(kKeyPrefix) + Hex16(p->key_id) + "_" + Base64UrlEncode(secret_view);
+  OPENSSL_cleanse(secret, sizeof secret);
+  return Status::OK();
+}
+
+Status Identity::Commit(const Pending& p) {
+  std::lock_guard<std::mutex> lock(create_mu_);
+  const User& u = p.user;
+  // Re-check under the lock: the tenant may have gone, the name may have been taken.
+  storage::TenantInfo info;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(u.tenant, &info));
+  std::string ignored;
+  Status s = store_->MetaGet(u.tenant, UserNameKey(u.name), &ignored);
+  if (s.ok()) return Status::Conflict("user '" + u.name + "' already exists in tenant " +
+                                      std::to_string(u.tenant));
+  if (!s.IsNotFound()) return s;
+
+  storage::Store::MetaBatch batch;
+  batch.Put(u.tenant, UserKey(u.id), UserToJson(u).dump());
+  batch.Put(u.tenant, UserNameKey(u.name), Hex16(u.id));
+  batch.Put(u.tenant, ApiKeyKey(p.key_id),
+            json{{"id", p.key_id},
+                 {"user", u.id},
+                 {"hash", ToHex(p.hash)},
+                 {"created_at", u.created_at},
+                 {"gen", 1}}
+                .dump());
+  batch.Put(kGlobalTenant, ApiKeyKey(p.key_id), json{{"tenant", u.tenant}, {"user", u.id}}.dump());
+  batch.Put(kGlobalTenant, UserKey(u.id), json{{"tenant", u.tenant}}.dump());
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
+
+  std::unique_lock<std::shared_mutex> cache(cache_mu_);
+  users_[u.id] = u;
+  keys_[p.key_id] = CachedKey{u.tenant, u.id, p.hash, 1};
+  return Status::OK();
+}
+
+Status Identity::CreateUser(TenantId tenant, const std::string& name, AdminLevel level,
+                            User* out, std::string* api_key) {
+  if (tenant == kGlobalTenant) return Status::NotFound("tenant 0 does not exist");
+  Pending p;
+  COTENANT_RETURN_IF_ERROR(Prepare(tenant, name, level, &p));
+  COTENANT_RETURN_IF_ERROR(Commit(p));
+  *out = p.user;
+  *api_key = p.api_key;
+  return Status::OK();
+}
+
+Status Identity::LoadKey(KeyId id, CachedKey* out) const {
+  std::string value;
+  COTENANT_RETURN_IF_ERROR(store_->MetaGet(kGlobalTenant, ApiKeyKey(id), &value));
+  TenantId tenant;
+  try {
+    tenant = json::parse(value).at("tenant").get<uint64_t>();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("corrupt API key index entry: ") + e.what());
+  }
+  COTENANT_RETURN_IF_ERROR(store_->MetaGet(tenant, ApiKeyKey(id), &value));
+  try {
+    json j = json::parse(value);
+    out->tenant = tenant;
+    out->user = j.at("user").get<uint64_t>();
+    out->generation = j.value("gen", uint64_t{1});
+    if (!FromHex(j.at("hash").get<std::string>(), &out->hash)) {
+      return Status::Internal("corrupt API key record: bad hash");
+    }
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("corrupt API key record: ") + e.what());
+  }
+  return Status::OK();
+}
+
+Status Identity::LoadUser(TenantId tenant, UserId id, User* out) const {
+  std::string value;
+  COTENANT_RETURN_IF_ERROR(store_->MetaGet(tenant, UserKey(id), &value));
+  return UserFromJson(value, out);
+}
+
+Status Identity::Authenticate(TenantId tenant, std::string_view api_key, User* user,
+                              Credential* cred) {
+  KeyId key_id = 0;
+  std::string secret;
+  if (tenant == kGlobalTenant || !ParseApiKey(api_key, &key_id, &secret)) {
+    return BadCredentials();
+  }
+  storage::TenantInfo info;
+  Status s = store_->GetTenant(tenant, &info);
+  if (!s.ok()) return AuthStoreError(s);
+
+  // Key: from the cache, else from the store (cached only if nothing changed meanwhile).
+  CachedKey key;
+  bool have_key = false;
+  User u;
+  bool have_user = false;
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    auto it = keys_.find(key_id);
+    if (it != keys_.end()) {
+      key = it->second;
+      have_key = true;
+      auto ut = users_.find(key.user);
+      if (ut != users_.end()) {
+        u = ut->second;
+        have_user = true;
+      }
+    }
+  }
+  uint64_t epoch = change_epoch_.load(std::memory_order_acquire);
+  if (!have_key) {
+    s = LoadKey(key_id, &key);
+    if (!s.ok()) return AuthStoreError(s);
+  }
+  if (key.tenant != tenant) return BadCredentials();
+  std::string presented = Sha256(secret);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (key.hash.size() != presented.size() ||
+      CRYPTO_memcmp(key.hash.data(), presented.data(), presented.size()) != 0) {
+    return BadCredentials();
+  }
+  if (!have_user) {
+    s = LoadUser(tenant, key.user, &u);
+    if (!s.ok()) return AuthStoreError(s);
+    if (u.tenant != tenant) return BadCredentials();
+  }
+  if (!have_key || !have_user) {
+    std::unique_lock<std::shared_mutex> lock(cache_mu_);
+    if (change_epoch_.load(std::memory_order_acquire) == epoch) {
+      keys_.try_emplace(key_id, key);
+      users_.try_emplace(u.id, u);
+    }
+  }
+  *user = u;
+  if (cred != nullptr) {
+    *cred = Credential{tenant, u.id, key_id, u.generation, key.generation};
+  }
+  return Status::OK();
+}
+
+Status Identity::Check(const Credential& cred, User* user) const {
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    auto kt = keys_.find(cred.key);
+    if (kt == keys_.end() || kt->second.generation != cred.key_generation ||
+        kt->second.user != cred.user || kt->second.tenant != cred.tenant) {
+      return BadCredentials();
+    }
+    auto ut = users_.find(cred.user);
+    if (ut == users_.end() || ut->second.generation != cred.user_generation) {
+      return BadCredentials();
+    }
+    if (user != nullptr) *user = ut->second;
+  }
+  storage::TenantInfo info;
+  Status s = store_->GetTenant(cred.tenant, &info);
+  if (!s.ok()) return AuthStoreError(s);
+  return Status::OK();
+}
+
+Status Identity::GetUser(TenantId tenant, UserId id, User* out) {
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    auto it = users_.find(id);
+    if (it != users_.end() && it->second.tenant == tenant) {
+      *out = it->second;
+      lock.unlock();
+      storage::TenantInfo info;
+      return store_->GetTenant(tenant, &info);
+    }
+  }
+  storage::TenantInfo info;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &info));
+  Status s = LoadUser(tenant, id, out);
+  if (s.IsNotFound()) {
+    return Status::NotFound("user " + std::to_string(id) + " does not exist in tenant " +
+                            std::to_string(tenant));
+  }
+  return s;
+}
+
+Status Identity::FindUser(UserId id, User* out) {
+  std::string value;
+  Status s = store_->MetaGet(kGlobalTenant, UserKey(id), &value);
+  if (s.IsNotFound()) return Status::NotFound("user " + std::to_string(id) + " does not exist");
+  COTENANT_RETURN_IF_ERROR(s);
+  TenantId tenant;
+  try {
+    tenant = json::parse(value).at("tenant").get<uint64_t>();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("corrupt user index entry: ") + e.what());
+  }
+  s = GetUser(tenant, id, out);
+  if (s.IsNotFound()) return Status::NotFound("user " + std::to_string(id) + " does not exist");
+  return s;
+}
+
+Status Identity::ListUsers(TenantId tenant, std::vector<User>* out) const {
+  out->clear();
+  storage::TenantInfo info;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &info));
+  Status parse_status;
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(
+      tenant, kUserPrefix, [&](std::string_view, std::string_view value) {
+        User u;
+        parse_status = UserFromJson(value, &u);
+        if (!parse_status.ok()) return false;
+        out->push_back(std::move(u));
+        return true;
+      }));
+  return parse_status;  // keys are "user/<hex id>", so the scan is in id order
+}
+
+void Identity::ForgetTenant(TenantId tenant) {
+  std::unique_lock<std::shared_mutex> lock(cache_mu_);
+  change_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  std::erase_if(users_, [&](const auto& kv) { return kv.second.tenant == tenant; });
+  std::erase_if(keys_, [&](const auto& kv) { return kv.second.tenant == tenant; });
+}
+
+namespace {
+
+Status ErrnoStatus(const std::string& what, int err) {
+  return Status::Internal(what + ": " + std::strerror(err));
+}
+
+// Writes `content` to a new file at `path` readable by the owner only. The file is
+// created with O_EXCL and mode 0600, so no other mode ever exists on disk; fchmod undoes
+// a umask that would have removed the owner's bits.
+Status WriteSecretFile(const std::string& path, const std::string& content) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus("cannot remove stale " + path, errno);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoStatus("cannot create " + path, errno);
+  Status s;
+  if (::fchmod(fd, 0600) != 0) s = ErrnoStatus("cannot chmod " + path, errno);
+  size_t off = 0;
+  while (s.ok() && off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s = ErrnoStatus("cannot write " + path, errno);
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("cannot fsync " + path, errno);
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("cannot close " + path, errno);
+  if (!s.ok()) {
+    ::unlink(path.c_str());
+    return s;
+  }
+  // Make the new directory entry durable too.
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
+                                       ? 1
+                                       : path.find_last_of('/'));
+  if (dir.empty()) dir = "/";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Bootstrap(storage::Store* store, Identity* identity, const std::string& data_dir,
+                 std::string* key_path) {
+  key_path->clear();
+  storage::TenantInfo system;
+  bool found = false;
+  for (const auto& t : store->ListTenants()) {
+    if (t.kind == storage::TenantKind::kSystem) {
+      system = t;
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    COTENANT_RETURN_IF_ERROR(
+        store->CreateTenant("system", storage::TenantKind::kSystem, 0, &system));
+  }
+  std::vector<User> users;
+  COTENANT_RETURN_IF_ERROR(identity->ListUsers(system.id, &users));
+  if (!users.empty()) return Status::OK();  // set up before; the key was written then
+
+  // The key file is written (and fsynced) before the user is committed: a crash in
+  // between leaves no admin, and the next start writes a fresh key over the stale file.
+  Identity::Pending p;
+  COTENANT_RETURN_IF_ERROR(
+      identity->Prepare(system.id, "admin", AdminLevel::kSystemAdmin, &p));
+  std::string path = (data_dir.empty() ? std::string(".") : data_dir) + "/admin.key";
+  COTENANT_RETURN_IF_ERROR(WriteSecretFile(path, p.api_key + "\n"));
+  Status s = identity->Commit(p);
+  if (!s.ok()) {
+    ::unlink(path.c_str());
+    return s;
+  }
+  *key_path = path;
+  return Status::OK();
+}
+
+}  // namespace cotenant::sharing

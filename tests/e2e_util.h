@@ -1,0 +1,56 @@
+// End-to-end helpers: a tenant with its own tenant admin and a Customers object, reached
+// through the SDK against a real cotenantd.
+
+#ifndef COTENANT_TESTS_E2E_UTIL_H_
+#define COTENANT_TESTS_E2E_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cotenant/client.h>
+
+#include <memory>
+#include <string>
+
+#include "tests/test_support.h"
+
+namespace cotenant::testing {
+
+struct TenantHandle {
+  uint64_t id = 0;
+  std::string key;  // the tenant admin's API key
+  std::unique_ptr<Client> client;
+};
+
+// Logs in as the system admin of `server`.
+inline std::unique_ptr<Client> AdminClient(const Cotenantd& server) {
+  return Client::connect(server.address(), 1, server.admin_key());
+}
+
+// Creates a tenant, a tenant admin in it (logged in), and the object
+// Customers(first_name text required indexed, last_name text, age int indexed,
+//           vip bool, joined timestamp indexed).
+inline TenantHandle MakeTenant(const Cotenantd& server, Client& admin, const std::string& name,
+                               TenantKind kind = TenantKind::Tenant, uint64_t provider = 0) {
+  TenantHandle h;
+  auto t = admin.createTenant(name, kind, provider);
+  EXPECT_TRUE(t.ok()) << t.getMessage();
+  if (!t.ok()) return h;
+  h.id = t.value().id;
+  auto u = admin.createUser(h.id, name + "-admin", AdminLevel::TenantAdmin);
+  EXPECT_TRUE(u.ok()) << u.getMessage();
+  if (!u.ok()) return h;
+  h.key = u.value().apiKey;
+  h.client = Client::connect(server.address(), h.id, h.key);
+  auto o = h.client->createObject(0, "Customers",
+                                  {{"first_name", FieldType::Text, true, true},
+                                   {"last_name", FieldType::Text, false, false},
+                                   {"age", FieldType::Int, false, true},
+                                   {"vip", FieldType::Bool, false, false},
+                                   {"joined", FieldType::Timestamp, false, true}});
+  EXPECT_TRUE(o.ok()) << o.getMessage();
+  return h;
+}
+
+}  // namespace cotenant::testing
+
+#endif  // COTENANT_TESTS_E2E_UTIL_H_
