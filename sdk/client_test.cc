@@ -105,10 +105,15 @@ TEST(ErrorMapping, UntaggedKinds) {
                                         "remote exception: cotenant:Busy: queue full");
   EXPECT_EQ(busy.code, ErrorCode::Busy);
   EXPECT_EQ(busy.message, "queue full");
-  EXPECT_EQ(internal::classifyFailure(internal::ExceptionKind::Failed, "boom").code,
+  EXPECT_EQ(internal::classifyFailure(internal::ExceptionKind::Failed, "remote exception: boom").code,
             ErrorCode::Internal);
+  // A local transport failure is Unavailable even when KJ typed it FAILED.
+  EXPECT_EQ(internal::classifyFailure(internal::ExceptionKind::Failed,
+                                      "read(fd): Connection reset by peer").code,
+            ErrorCode::Unavailable);
   // An unknown code name is not trusted.
-  auto u = internal::classifyFailure(internal::ExceptionKind::Failed, "cotenant:Weird: x");
+  auto u = internal::classifyFailure(internal::ExceptionKind::Failed,
+                                     "remote exception: cotenant:Weird: x");
   EXPECT_EQ(u.code, ErrorCode::Internal);
   EXPECT_EQ(u.message, "cotenant:Weird: x");
   // A tagged error wins over the exception type.

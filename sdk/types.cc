@@ -311,7 +311,11 @@ ParsedError classifyFailure(ExceptionKind kind, const std::string& description) 
   }
   std::string msg = description;
   static const std::string kRemote = "remote exception: ";
-  if (msg.compare(0, kRemote.size(), kRemote) == 0) msg.erase(0, kRemote.size());
+  bool remote = msg.compare(0, kRemote.size(), kRemote) == 0;
+  if (remote) msg.erase(0, kRemote.size());
+  // An untagged failure raised on this side of the connection (a reset, a broken pipe)
+  // is the transport failing, whatever type KJ gave it.
+  if (!remote && kind == ExceptionKind::Failed) return {ErrorCode::Unavailable, msg};
   // An overloaded server may tag its reason with a code we do not know: still Busy.
   switch (kind) {
     case ExceptionKind::Disconnected: return {ErrorCode::Unavailable, msg};

@@ -65,10 +65,12 @@ TEST(CrashTest, AcknowledgedWritesSurviveSigkill) {
         t.acked_version = r.getRecords()[0].version();
         t.acked_age = p.age;
         t.pending_age.reset();
+        t.busy = false;
       } else if (r.getCode() != ErrorCode::Unavailable) {
         ADD_FAILURE() << "update failed: " << r.getMessage();
       }
-      t.busy = false;
+      // After an unanswered update the record's state is unknown until the restart: it
+      // stays busy, so no later update overwrites pending_age.
     };
     auto killer = std::async(std::launch::async, [&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
