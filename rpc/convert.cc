@@ -281,4 +281,131 @@ void ToWire(const sharing::User& in, wire::UserInfo::Builder out) {
   out.setCreatedAt(in.created_at);
 }
 
+// ---- Sharing ---------------------------------------------------------------------------
+
+namespace {
+capnp::Text::Reader Txt(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+}  // namespace
+
+Status FromWire(capnp::List<wire::ObjectRights>::Reader in, const WireLimits& limits,
+                sharing::RightsMap* out) {
+  out->clear();
+  if (in.size() > limits.max_fields_per_record) {
+    return Status::ResourceExhausted("rights name " + std::to_string(in.size()) +
+                                     " objects; the limit is " +
+                                     std::to_string(limits.max_fields_per_record));
+  }
+  for (auto r : in) {
+    std::string object;
+    COTENANT_RETURN_IF_ERROR(CopyName(r.getObject(), "object name", limits, &object));
+    if (object.empty()) return Status::InvalidArgument("rights need an object name or '*'");
+    auto w = r.getRights();
+    uint8_t mask = (w.getRead() ? sharing::kRead : 0) | (w.getAdd() ? sharing::kAdd : 0) |
+                   (w.getUpdate() ? sharing::kUpdate : 0) | (w.getDelete() ? sharing::kDelete : 0);
+    if (!out->emplace(object, mask).second) {
+      return Status::InvalidArgument("rights name object " + object + " twice");
+    }
+  }
+  return Status::OK();
+}
+
+void ToWire(const sharing::Role& in, wire::RoleInfo::Builder out) {
+  out.setId(in.id);
+  out.setTenantId(in.tenant);
+  out.setName(Txt(in.name));
+  out.setCrossTenant(in.cross_tenant);
+  auto rights = out.initRights(static_cast<unsigned>(in.rights.size()));
+  unsigned i = 0;
+  for (const auto& [object, mask] : in.rights) {
+    rights[i].setObject(Txt(object));
+    auto r = rights[i].initRights();
+    r.setRead(mask & sharing::kRead);
+    r.setAdd(mask & sharing::kAdd);
+    r.setUpdate(mask & sharing::kUpdate);
+    r.setDelete(mask & sharing::kDelete);
+    ++i;
+  }
+  auto members = out.initMembers(static_cast<unsigned>(in.members.size()));
+  for (unsigned m = 0; m < in.members.size(); ++m) {
+    members[m].setTenantId(in.members[m].tenant);
+    members[m].setUserId(in.members[m].user);
+  }
+}
+
+Status FromWire(wire::PolicyInfo::Reader in, const WireLimits& limits, sharing::Policy* out) {
+  COTENANT_RETURN_IF_ERROR(CopyName(in.getName(), "policy name", limits, &out->name));
+  out->designated = in.getDesignated();
+  out->global = in.getGlobal();
+  out->user = in.getUserId();
+  out->expires_at = in.getExpiresAt();
+  auto scope = in.getScope();
+  if (scope.size() > limits.max_fields_per_record) {
+    return Status::ResourceExhausted("the scope names " + std::to_string(scope.size()) +
+                                     " objects; the limit is " +
+                                     std::to_string(limits.max_fields_per_record));
+  }
+  out->scope.clear();
+  for (auto os : scope) {
+    sharing::ObjectScope o;
+    COTENANT_RETURN_IF_ERROR(CopyName(os.getObject(), "object name", limits, &o.object));
+    auto filter = os.getRowFilter();
+    o.row_filter.assign(filter.cStr(), filter.size());
+    COTENANT_RETURN_IF_ERROR(CopyProjection(os.getFields(), limits, &o.fields));
+    out->scope.push_back(std::move(o));
+  }
+  return Status::OK();
+}
+
+void ToWire(const sharing::Policy& in, wire::PolicyInfo::Builder out) {
+  out.setPublisher(in.publisher);
+  out.setName(Txt(in.name));
+  out.setDesignated(in.designated);
+  out.setGlobal(in.global);
+  out.setUserId(in.user);
+  out.setExpiresAt(in.expires_at);
+  out.setCreatedAt(in.created_at);
+  out.setModifiedAt(in.modified_at);
+  auto scope = out.initScope(static_cast<unsigned>(in.scope.size()));
+  for (unsigned i = 0; i < in.scope.size(); ++i) {
+    scope[i].setObject(Txt(in.scope[i].object));
+    scope[i].setRowFilter(Txt(in.scope[i].row_filter));
+    auto fields = scope[i].initFields(static_cast<unsigned>(in.scope[i].fields.size()));
+    for (unsigned f = 0; f < in.scope[i].fields.size(); ++f) fields.set(f, Txt(in.scope[i].fields[f]));
+  }
+}
+
+void ToWire(const sharing::KeyInfo& in, wire::ApiKeyInfo::Builder out) {
+  std::string id = sharing::KeyIdText(in.id);
+  out.setKeyId(Txt(id));
+  out.setUserId(in.user);
+  out.setCreatedAt(in.created_at);
+  out.setRevoked(in.revoked);
+}
+
+void ToWire(const sharing::AuditRecord& in, wire::AuditEntry::Builder out) {
+  out.setTime(in.time);
+  out.setCallerTenant(in.caller_tenant);
+  out.setCallerUser(in.caller_user);
+  out.setPrincipal(in.principal);
+  out.setTargetTenant(in.target_tenant);
+  out.setApi(Txt(in.api));
+  out.setObject(Txt(in.object));
+  out.setRecordId(in.record_id);
+  out.setOutcome(Txt(in.outcome));
+  out.setDetail(Txt(in.detail));
+}
+
+void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
+  out.setTenantId(in.tenant);
+  out.setRecords(in.records);
+  out.setBytes(in.bytes);
+  auto calls = out.initCalls(static_cast<unsigned>(in.calls.size()));
+  for (unsigned i = 0; i < in.calls.size(); ++i) {
+    calls[i].setApi(Txt(in.calls[i].first));
+    calls[i].setCalls(in.calls[i].second);
+  }
+  out.setServedToOthers(in.served_to_others);
+  out.setConsumedFromOthers(in.consumed_from_others);
+}
+
 }  // namespace cotenant::rpc

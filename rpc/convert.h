@@ -15,7 +15,10 @@
 #include <vector>
 
 #include "schemas/cotenant.capnp.h"
+#include "sharing/audit.h"
 #include "sharing/identity.h"
+#include "sharing/sharing.h"
+#include "sharing/usage.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {
@@ -76,6 +79,19 @@ void ToWire(const storage::FieldDef& in, wire::FieldDef::Builder out);
 void ToWire(const storage::ObjectDef& in, wire::ObjectDef::Builder out);
 void ToWire(const storage::TenantInfo& in, wire::TenantInfo::Builder out);
 void ToWire(const sharing::User& in, wire::UserInfo::Builder out);
+
+// ---- Sharing ---------------------------------------------------------------------------
+
+// Rights per object; at most limits.max_fields_per_record entries; "*" allowed.
+Status FromWire(capnp::List<wire::ObjectRights>::Reader in, const WireLimits& limits,
+                sharing::RightsMap* out);
+void ToWire(const sharing::Role& in, wire::RoleInfo::Builder out);
+// A policy as sent by a client (publisher, timestamps are the server's to set).
+Status FromWire(wire::PolicyInfo::Reader in, const WireLimits& limits, sharing::Policy* out);
+void ToWire(const sharing::Policy& in, wire::PolicyInfo::Builder out);
+void ToWire(const sharing::KeyInfo& in, wire::ApiKeyInfo::Builder out);
+void ToWire(const sharing::AuditRecord& in, wire::AuditEntry::Builder out);
+void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out);
 
 }  // namespace cotenant::rpc
 

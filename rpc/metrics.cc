@@ -23,6 +23,24 @@ std::string_view ApiName(Api api) {
     case Api::kListObjects: return "listObjects";
     case Api::kCreateUser: return "createUser";
     case Api::kListUsers: return "listUsers";
+    case Api::kDeleteUser: return "deleteUser";
+    case Api::kCreateApiKey: return "createApiKey";
+    case Api::kRevokeApiKey: return "revokeApiKey";
+    case Api::kListApiKeys: return "listApiKeys";
+    case Api::kCreateRole: return "createRole";
+    case Api::kUpdateRole: return "updateRole";
+    case Api::kDeleteRole: return "deleteRole";
+    case Api::kListRoles: return "listRoles";
+    case Api::kAddRoleMember: return "addRoleMember";
+    case Api::kRemoveRoleMember: return "removeRoleMember";
+    case Api::kCreatePolicy: return "createPolicy";
+    case Api::kUpdatePolicy: return "updatePolicy";
+    case Api::kDeletePolicy: return "deletePolicy";
+    case Api::kListPolicies: return "listPolicies";
+    case Api::kSetSetting: return "setSetting";
+    case Api::kListSettings: return "listSettings";
+    case Api::kQueryAudit: return "queryAudit";
+    case Api::kUsage: return "usage";
     case Api::kCount: break;
   }
   return "unknown";
@@ -94,7 +112,9 @@ std::string Metrics::Render() const {
                  "# TYPE cotenant_pool_queued_jobs gauge\n"
                  "cotenant_pool_queued_jobs {}\n",
                  block_cache, memtables, connections(), queue_source_ ? queue_source_() : 0);
-  return fmt::to_string(out);
+  std::string text = fmt::to_string(out);
+  if (extra_source_) text += extra_source_();
+  return text;
 }
 
 }  // namespace cotenant::rpc

@@ -44,6 +44,24 @@ enum class Api : int {
   kListObjects,
   kCreateUser,
   kListUsers,
+  kDeleteUser,
+  kCreateApiKey,
+  kRevokeApiKey,
+  kListApiKeys,
+  kCreateRole,
+  kUpdateRole,
+  kDeleteRole,
+  kListRoles,
+  kAddRoleMember,
+  kRemoveRoleMember,
+  kCreatePolicy,
+  kUpdatePolicy,
+  kDeletePolicy,
+  kListPolicies,
+  kSetSetting,
+  kListSettings,
+  kQueryAudit,
+  kUsage,
   kCount,
 };
 std::string_view ApiName(Api api);  // the schema's method name, e.g. "getRecord"
@@ -72,6 +90,8 @@ class Metrics {
   }
   // Where the queue gauge comes from (the thread pool). Set once before serving.
   void SetQueueSource(std::function<uint64_t()> source) { queue_source_ = std::move(source); }
+  // More exposition text (context cache, usage), appended as is. Set once before serving.
+  void SetExtraSource(std::function<std::string()> source) { extra_source_ = std::move(source); }
 
   uint64_t requests(Api api, Status::Code outcome) const;
 
@@ -87,6 +107,7 @@ class Metrics {
   std::atomic<int64_t> connections_{0};
   std::function<void(uint64_t*, uint64_t*)> memory_source_;
   std::function<uint64_t()> queue_source_;
+  std::function<std::string()> extra_source_;
 };
 
 }  // namespace cotenant::rpc

@@ -1,5 +1,9 @@
 #include "rpc/server.h"
 
+#include <fmt/format.h>
+
+#include <random>
+
 #include <csignal>
 #include <utility>
 
@@ -51,6 +55,58 @@ class ConnectionErrors final : public kj::TaskSet::ErrorHandler {
   }
 };
 
+// A random id made on first start and kept in the store.
+Status StoreId(storage::Store* store, std::string* id) {
+  Status s = store->MetaGet(storage::kGlobalTenant, "storeid", id);
+  if (s.ok()) return s;
+  if (!s.IsNotFound()) return s;
+  std::random_device rd;
+  *id = fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+  storage::Store::MetaBatch b;
+  b.Put(storage::kGlobalTenant, "storeid", *id);
+  return store->MetaWrite(b);
+}
+
+// Context-cache counters and per-tenant usage in Prometheus text.
+std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Usage* usage) {
+  sharing::CacheCounters c = cache.counters();
+  std::string out = fmt::format(
+      "# HELP cotenant_context_cache_total Context cache lookups by result.\n"
+      "# TYPE cotenant_context_cache_total counter\n"
+      "cotenant_context_cache_total{{result=\"local_hit\"}} {}\n"
+      "cotenant_context_cache_total{{result=\"memcached_hit\"}} {}\n"
+      "cotenant_context_cache_total{{result=\"miss\"}} {}\n"
+      "cotenant_context_cache_total{{result=\"stale_rejected\"}} {}\n"
+      "cotenant_context_cache_total{{result=\"corrupt_rejected\"}} {}\n"
+      "# HELP cotenant_memcached_errors_total memcached operations that failed or timed out.\n"
+      "# TYPE cotenant_memcached_errors_total counter\n"
+      "cotenant_memcached_errors_total {}\n",
+      c.local_hits, c.remote_hits, c.misses, c.stale_rejected, c.corrupt_rejected,
+      c.remote_errors);
+  out +=
+      "# HELP cotenant_tenant_records Records stored per tenant.\n"
+      "# TYPE cotenant_tenant_records gauge\n"
+      "# HELP cotenant_tenant_bytes Bytes of records stored per tenant.\n"
+      "# TYPE cotenant_tenant_bytes gauge\n"
+      "# HELP cotenant_tenant_calls_total Calls made by a tenant's users, by API.\n"
+      "# TYPE cotenant_tenant_calls_total counter\n"
+      "# HELP cotenant_tenant_served_total Calls of other tenants served through its policies.\n"
+      "# TYPE cotenant_tenant_served_total counter\n"
+      "# HELP cotenant_tenant_consumed_total Calls its users made into other tenants.\n"
+      "# TYPE cotenant_tenant_consumed_total counter\n";
+  for (const auto& r : usage->ReportAll()) {
+    out += fmt::format("cotenant_tenant_records{{tenant=\"{}\"}} {}\n", r.tenant, r.records);
+    out += fmt::format("cotenant_tenant_bytes{{tenant=\"{}\"}} {}\n", r.tenant, r.bytes);
+    for (const auto& [api, n] : r.calls) {
+      out += fmt::format("cotenant_tenant_calls_total{{tenant=\"{}\",api=\"{}\"}} {}\n", r.tenant, api, n);
+    }
+    out += fmt::format("cotenant_tenant_served_total{{tenant=\"{}\"}} {}\n", r.tenant, r.served_to_others);
+    out += fmt::format("cotenant_tenant_consumed_total{{tenant=\"{}\"}} {}\n", r.tenant,
+                       r.consumed_from_others);
+  }
+  return out;
+}
+
 }  // namespace
 
 Server::Server(std::unique_ptr<storage::Store> store,
@@ -80,9 +136,33 @@ Status Server::Run() {
                                          options_.max_queued_jobs);
   WorkPool* pool_ptr = pool.get();
   metrics_.SetQueueSource([pool_ptr] { return static_cast<uint64_t>(pool_ptr->queued()); });
+  // Sharing: the context cache (keyed by this store's id, so another installation
+  // sharing the memcached never serves ours), resolution, audit and usage.
+  std::string store_id;
+  COTENANT_RETURN_IF_ERROR(StoreId(store_.get(), &store_id));
+  sharing::CacheOptions cache_options;
+  cache_options.memcached_servers = options_.memcached;
+  cache_options.store_id = store_id;
+  cache_options.memcached_timeout_ms = options_.memcached_timeout_ms;
+  cache_ = std::make_unique<sharing::ContextCache>(cache_options);
+  sharing_ = std::make_unique<sharing::Sharing>(store_.get(), identity_.get(), cache_.get());
+  audit_ = std::make_unique<sharing::AuditLog>(store_.get());
+  std::vector<std::string> api_names;
+  for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
+    api_names.emplace_back(ApiName(static_cast<Api>(i)));
+  }
+  usage_ = std::make_unique<sharing::Usage>(store_.get(), std::move(api_names));
+  if (!options_.memcached.empty()) spdlog::info("context cache: memcached at {}", options_.memcached);
+  sharing::ContextCache* cache = cache_.get();
+  sharing::Usage* usage = usage_.get();
+  metrics_.SetExtraSource([cache, usage] { return RenderSharingMetrics(*cache, usage); });
+
   ServiceContext ctx;
   ctx.store = store_.get();
   ctx.identity = identity_.get();
+  ctx.sharing = sharing_.get();
+  ctx.audit = audit_.get();
+  ctx.usage = usage_.get();
   ctx.pool = pool.get();
   ctx.metrics = &metrics_;
   ctx.limits = options_.wire;
@@ -156,7 +236,13 @@ Status Server::Run() {
   ops.Stop();
   pool.reset();
   metrics_.SetQueueSource(nullptr);
-  // 4. Close the store (flushes; column-family handles before the DB, inside the store).
+  // 4. Persist usage and the queued audit entries, then close the store (flushes;
+  //    column-family handles before the DB, inside the store).
+  metrics_.SetExtraSource(nullptr);
+  usage_.reset();
+  audit_.reset();
+  sharing_.reset();
+  cache_.reset();
   identity_.reset();
   store_.reset();
   spdlog::info("shutdown complete");

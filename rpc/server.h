@@ -21,7 +21,11 @@
 
 #include "rpc/convert.h"
 #include "rpc/metrics.h"
+#include "sharing/audit.h"
+#include "sharing/context_cache.h"
 #include "sharing/identity.h"
+#include "sharing/sharing.h"
+#include "sharing/usage.h"
 #include "storage/status.h"
 #include "storage/storage.h"
 
@@ -34,6 +38,8 @@ struct ServerOptions {
   size_t max_message_bytes = 64u << 20;   // largest RPC message accepted from a client
   size_t max_queued_jobs = 10000;         // storage jobs queued at once (then OVERLOADED)
   WireLimits wire;                        // list lengths and name lengths on the wire
+  std::string memcached;                  // "host:port[,host:port...]"; empty = none
+  int memcached_timeout_ms = 50;          // per memcached operation
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 
@@ -64,6 +70,10 @@ class Server {
   std::unique_ptr<sharing::Identity> identity_;
   ServerOptions options_;
   Metrics metrics_;
+  std::unique_ptr<sharing::ContextCache> cache_;
+  std::unique_ptr<sharing::Sharing> sharing_;
+  std::unique_ptr<sharing::AuditLog> audit_;
+  std::unique_ptr<sharing::Usage> usage_;
 };
 
 }  // namespace cotenant::rpc

@@ -68,23 +68,91 @@ void RequireLevel(const sharing::User& caller, AdminLevel level, std::string_vie
   }
 }
 
-// Until roles exist, a principal may update and delete every record of its own tenant.
-constexpr RecordPermissionsView kAllRights{true, true};
+void AuditChange(const ServiceContext& ctx, const sharing::User& caller, TenantId tenant,
+                 Api api, const std::string& what, const std::string& detail) {
+  sharing::AuditRecord r;
+  r.time = storage::NowMicros();
+  r.caller_tenant = caller.tenant;
+  r.caller_user = caller.id;
+  r.principal = caller.id;
+  r.target_tenant = tenant;
+  r.api = std::string(ApiName(api));
+  r.object = what;
+  r.outcome = "OK";
+  r.detail = detail;
+  ctx.audit->Record(r, tenant, caller.tenant);
+}
 
-}  // namespace
+// Resolves `target` for `caller`: the in-process cache on the loop, else the pool.
+kj::Promise<std::shared_ptr<const sharing::Access>> ResolveAccess(const ServiceContext& ctx,
+                                                                  const sharing::User& caller,
+                                                                  TenantId target) {
+  if (auto cached = ctx.sharing->LookupCached(caller.tenant, caller.id, target)) {
+    return kj::Promise<std::shared_ptr<const sharing::Access>>(std::move(cached));
+  }
+  struct Out {
+    Status status;
+    std::shared_ptr<const sharing::Access> access;
+  };
+  sharing::Sharing* sharing = ctx.sharing;
+  return ctx.pool
+      ->Submit<Out>([sharing, tenant = caller.tenant, user = caller.id, target]() {
+        Out o;
+        o.status = sharing->Resolve(tenant, user, target, &o.access);
+        return o;
+      })
+      .then([](Out o) {
+        ThrowIfError(o.status);
+        return kj::mv(o.access);
+      });
+}
 
-Status ResolveContext(const ServiceContext& ctx, const sharing::User& caller,
-                      std::optional<TenantId> context, Principal* out) {
-  if (!context || *context == caller.tenant) {
-    out->tenant = caller.tenant;
-    out->user = caller.id;
+// Audits a call made through a TenantContext in both tenants' logs, and meters it.
+void AuditCrossTenant(const ServiceContext& ctx, const sharing::User& caller,
+                      const sharing::Access& access, Api api, const std::string& object,
+                      uint64_t record_id, Status::Code outcome) {
+  sharing::AuditRecord r;
+  r.time = storage::NowMicros();
+  r.caller_tenant = caller.tenant;
+  r.caller_user = caller.id;
+  r.principal = access.principal;
+  r.target_tenant = access.target;
+  r.api = std::string(ApiName(api));
+  r.object = object;
+  r.record_id = record_id;
+  r.outcome = std::string(Status::CodeName(outcome));
+  r.detail = access.Describe();
+  ctx.audit->Record(r, access.target, caller.tenant);
+  if (outcome == Status::Code::kOk && access.path != sharing::Path::kDenied) {
+    ctx.usage->CountCrossTenant(access.target, caller.tenant);
+  }
+}
+
+// The projection a principal may see: named fields must be visible (a hidden one is
+// answered exactly like an unknown one); no names = every visible field.
+Status VisibleProjection(const storage::ObjectDef& def, const std::vector<std::string>& names,
+                         const storage::RecordScope* scope, std::vector<int>* slots) {
+  COTENANT_RETURN_IF_ERROR(ResolveProjection(def, names, slots));
+  if (scope == nullptr || scope->visible_fields.empty()) return Status::OK();
+  if (names.empty()) {
+    std::erase_if(*slots, [&](int s) { return !scope->FieldVisible(s); });
     return Status::OK();
   }
-  // Data-sharing policies come in a later issue: until then no tenant admits another.
-  return Status::PermissionDenied("Access Denied: no data-sharing policy of tenant " +
-                                  std::to_string(*context) + " admits tenant " +
-                                  std::to_string(caller.tenant));
+  for (int s : *slots) {
+    if (!scope->FieldVisible(s)) {
+      return Status::InvalidArgument("object " + def.name + " has no field '" +
+                                     std::string(def.SlotName(s)) + "'");
+    }
+  }
+  return Status::OK();
 }
+
+RecordPermissionsView PermissionsOf(const sharing::Access& a, const std::string& object) {
+  uint8_t r = a.RightsOn(object);
+  return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
+}
+
+}  // namespace
 
 // ---- Cotenant ---------------------------------------------------------------------------
 
@@ -127,15 +195,27 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
 kj::Promise<void> SessionImpl::records(RecordsContext context) {
   return Serve(ctx_, Api::kRecords, [&]() -> kj::Promise<void> {
     sharing::User caller = CheckSession(ctx_, *session_);
+    ctx_.usage->CountCall(caller.tenant, static_cast<size_t>(Api::kRecords));
     auto params = context.getParams();
-    std::optional<TenantId> requested;
-    if (params.hasContext()) requested = params.getContext().getTenantId();
+    TenantId target = caller.tenant;
+    if (params.hasContext()) {
+      TenantId named = params.getContext().getTenantId();
+      if (named != 0) target = named;
+    }
     // Resolved now, so a refused context fails this call (and every call pipelined on
-    // it); RecordsImpl resolves it again on each call.
-    Principal principal;
-    ThrowIfError(ResolveContext(ctx_, caller, requested, &principal));
-    context.getResults().setRecords(kj::heap<RecordsImpl>(ctx_, session_, requested));
-    return kj::READY_NOW;
+    // it, as seeds/004's TenantContext constructor throws); RecordsImpl resolves it again
+    // on each call, so a later revocation reaches this capability too.
+    return ResolveAccess(ctx_, caller, target)
+        .then([this, context, caller, target](std::shared_ptr<const sharing::Access> a) mutable {
+          if (a->path == sharing::Path::kDenied) {
+            AuditCrossTenant(ctx_, caller, *a, Api::kRecords, "", 0,
+                             Status::Code::kPermissionDenied);
+            ThrowIfError(Status::PermissionDenied(a->denial));
+          }
+          std::optional<TenantId> ctx_tenant;
+          if (target != caller.tenant) ctx_tenant = target;
+          context.getResults().setRecords(kj::heap<RecordsImpl>(ctx_, session_, ctx_tenant));
+        });
   });
 }
 
@@ -157,11 +237,31 @@ kj::Promise<void> SessionImpl::whoami(WhoamiContext context) {
 
 // ---- Records ----------------------------------------------------------------------------
 
-Principal RecordsImpl::Resolve() const {
+template <typename Body>
+kj::Promise<void> RecordsImpl::Run(Api api, std::string object, sharing::Right right,
+                                   uint64_t record_id, Body&& body) {
   sharing::User caller = CheckSession(ctx_, *session_);
-  Principal p;
-  ThrowIfError(ResolveContext(ctx_, caller, context_, &p));
-  return p;
+  ctx_.usage->CountCall(caller.tenant, static_cast<size_t>(api));
+  TenantId target = context_ ? *context_ : caller.tenant;
+  return ResolveAccess(ctx_, caller, target)
+      .then([this, api, caller, object = std::move(object), right, record_id,
+             body = kj::fwd<Body>(body)](std::shared_ptr<const sharing::Access> a) mutable
+            -> kj::Promise<void> {
+        Status allowed = a->Check(object, right);
+        kj::Promise<void> done = allowed.ok()
+                                     ? kj::evalNow([&]() { return body(Resolved{caller, a}); })
+                                     : kj::Promise<void>(ToException(allowed));
+        if (!a->cross_tenant()) return done;
+        const ServiceContext& ctx = ctx_;
+        return done.then(
+            [&ctx, caller, a, api, object, record_id]() {
+              AuditCrossTenant(ctx, caller, *a, api, object, record_id, Status::Code::kOk);
+            },
+            [&ctx, caller, a, api, object, record_id](kj::Exception&& e) {
+              AuditCrossTenant(ctx, caller, *a, api, object, record_id, CodeOf(e));
+              kj::throwFatalException(kj::mv(e));
+            });
+      });
 }
 
 namespace {
@@ -170,171 +270,214 @@ struct RecordOut {
   Status status;
   storage::Record record;
   std::shared_ptr<const storage::ObjectDef> def;
+  std::vector<int> slots;
 };
+
+// The object's definition and the principal's scope of it (catalog in memory).
+Status ObjectAndScope(const ServiceContext& ctx, const Resolved& r, const std::string& object,
+                      std::shared_ptr<const storage::ObjectDef>* def,
+                      const storage::RecordScope** scope) {
+  COTENANT_RETURN_IF_ERROR(ctx.store->GetObject(r.access->target, object, def));
+  return r.access->ScopeFor(**def, scope);
+}
 
 }  // namespace
 
 kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
   return Serve(ctx_, Api::kAddRecord, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    storage::FieldValues fields;
-    ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
-    storage::Store* store = ctx_.store;
-    return ctx_.pool
-        ->Submit<RecordOut>([store, p, object = std::move(object), fields = std::move(fields)]() {
-          RecordOut o;
-          o.status = store->AddRecord(p.tenant, object, fields, p.user, &o.record);
-          if (o.status.ok()) o.status = store->GetObject(p.tenant, object, &o.def);
-          return o;
-        })
-        .then([context](RecordOut o) mutable {
-          ThrowIfError(o.status);
-          ToWire(o.record, *o.def, context.getResults().initRecord());
-        });
+    return Run(Api::kAddRecord, object, sharing::kAdd, 0,
+               [this, context, object](const Resolved& r) mutable -> kj::Promise<void> {
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(context.getParams().getFields(), ctx_.limits, "", &fields));
+      const ServiceContext& ctx = ctx_;
+      return ctx_.pool
+          ->Submit<RecordOut>([&ctx, r, object, fields = std::move(fields)]() {
+            RecordOut o;
+            const storage::RecordScope* scope = nullptr;
+            o.status = ObjectAndScope(ctx, r, object, &o.def, &scope);
+            if (o.status.ok()) {
+              o.status = ctx.store->AddRecord(r.access->target, object, fields,
+                                              r.access->principal, &o.record, scope);
+            }
+            if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, scope, &o.slots);
+            return o;
+          })
+          .then([context](RecordOut o) mutable {
+            ThrowIfError(o.status);
+            ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
+          });
+    });
   });
 }
 
 kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
   return Serve(ctx_, Api::kAddRecords, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    auto list = params.getRecords();
-    size_t max_batch = ctx_.store->options().limits.max_batch_records;
-    if (list.size() > max_batch) {
-      ThrowIfError(Status::ResourceExhausted(
-          "the batch has " + std::to_string(list.size()) + " records; the limit is " +
-          std::to_string(max_batch) + " (--max-batch)"));
-    }
-    std::vector<storage::FieldValues> records(list.size());
-    for (unsigned i = 0; i < list.size(); ++i) {
-      ThrowIfError(FromWire(list[i], ctx_.limits, "record " + std::to_string(i) + ": ",
-                            &records[i]));
-    }
-    struct Out {
-      Status status;
-      std::vector<storage::RecordId> ids;
-    };
-    storage::Store* store = ctx_.store;
-    return ctx_.pool
-        ->Submit<Out>([store, p, object = std::move(object), records = std::move(records)]() {
-          Out o;
-          o.status = store->AddRecords(p.tenant, object, records, p.user, &o.ids);
-          return o;
-        })
-        .then([context](Out o) mutable {
-          ThrowIfError(o.status);
-          auto ids = context.getResults().initIds(static_cast<unsigned>(o.ids.size()));
-          for (size_t i = 0; i < o.ids.size(); ++i) ids.set(static_cast<unsigned>(i), o.ids[i]);
-        });
+    return Run(Api::kAddRecords, object, sharing::kAdd, 0,
+               [this, context, object](const Resolved& r) mutable -> kj::Promise<void> {
+      auto list = context.getParams().getRecords();
+      size_t max_batch = ctx_.store->options().limits.max_batch_records;
+      if (list.size() > max_batch) {
+        ThrowIfError(Status::ResourceExhausted(
+            "the batch has " + std::to_string(list.size()) + " records; the limit is " +
+            std::to_string(max_batch) + " (--max-batch)"));
+      }
+      std::vector<storage::FieldValues> records(list.size());
+      for (unsigned i = 0; i < list.size(); ++i) {
+        ThrowIfError(FromWire(list[i], ctx_.limits, "record " + std::to_string(i) + ": ",
+                              &records[i]));
+      }
+      struct Out {
+        Status status;
+        std::vector<storage::RecordId> ids;
+      };
+      const ServiceContext& ctx = ctx_;
+      return ctx_.pool
+          ->Submit<Out>([&ctx, r, object, records = std::move(records)]() {
+            Out o;
+            std::shared_ptr<const storage::ObjectDef> def;
+            const storage::RecordScope* scope = nullptr;
+            o.status = ObjectAndScope(ctx, r, object, &def, &scope);
+            if (o.status.ok()) {
+              o.status = ctx.store->AddRecords(r.access->target, object, records,
+                                               r.access->principal, &o.ids, scope);
+            }
+            return o;
+          })
+          .then([context](Out o) mutable {
+            ThrowIfError(o.status);
+            auto ids = context.getResults().initIds(static_cast<unsigned>(o.ids.size()));
+            for (size_t i = 0; i < o.ids.size(); ++i) ids.set(static_cast<unsigned>(i), o.ids[i]);
+          });
+    });
   });
 }
 
 kj::Promise<void> RecordsImpl::updateRecord(UpdateRecordContext context) {
   return Serve(ctx_, Api::kUpdateRecord, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    storage::FieldValues fields;
-    ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
     storage::RecordId id = params.getId();
-    uint64_t expected = params.getExpectedVersion();
-    storage::Store* store = ctx_.store;
-    return ctx_.pool
-        ->Submit<RecordOut>(
-            [store, p, id, expected, object = std::move(object), fields = std::move(fields)]() {
-              RecordOut o;
-              o.status =
-                  store->UpdateRecord(p.tenant, object, id, fields, expected, p.user, &o.record);
-              if (o.status.ok()) o.status = store->GetObject(p.tenant, object, &o.def);
-              return o;
-            })
-        .then([context](RecordOut o) mutable {
-          ThrowIfError(o.status);
-          ToWire(o.record, *o.def, context.getResults().initRecord());
-        });
+    return Run(Api::kUpdateRecord, object, sharing::kUpdate, id,
+               [this, context, object, id](const Resolved& r) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
+      uint64_t expected = params.getExpectedVersion();
+      const ServiceContext& ctx = ctx_;
+      return ctx_.pool
+          ->Submit<RecordOut>([&ctx, r, id, expected, object, fields = std::move(fields)]() {
+            RecordOut o;
+            const storage::RecordScope* scope = nullptr;
+            o.status = ObjectAndScope(ctx, r, object, &o.def, &scope);
+            if (o.status.ok()) {
+              o.status = ctx.store->UpdateRecord(r.access->target, object, id, fields, expected,
+                                                 r.access->principal, &o.record, scope);
+            }
+            if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, scope, &o.slots);
+            return o;
+          })
+          .then([context](RecordOut o) mutable {
+            ThrowIfError(o.status);
+            ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
+          });
+    });
   });
 }
 
 kj::Promise<void> RecordsImpl::deleteRecord(DeleteRecordContext context) {
   return Serve(ctx_, Api::kDeleteRecord, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
     storage::RecordId id = params.getId();
     uint64_t expected = params.getExpectedVersion();
-    storage::Store* store = ctx_.store;
-    return ctx_.pool
-        ->Submit<Status>([store, p, id, expected, object = std::move(object)]() {
-          return store->DeleteRecord(p.tenant, object, id, expected);
-        })
-        .then([](Status s) { ThrowIfError(s); });
+    return Run(Api::kDeleteRecord, object, sharing::kDelete, id,
+               [this, object, id, expected](const Resolved& r) -> kj::Promise<void> {
+      const ServiceContext& ctx = ctx_;
+      return ctx_.pool
+          ->Submit<Status>([&ctx, r, id, expected, object]() {
+            std::shared_ptr<const storage::ObjectDef> def;
+            const storage::RecordScope* scope = nullptr;
+            COTENANT_RETURN_IF_ERROR(ObjectAndScope(ctx, r, object, &def, &scope));
+            return ctx.store->DeleteRecord(r.access->target, object, id, expected, scope);
+          })
+          .then([](Status s) { ThrowIfError(s); });
+    });
   });
 }
 
 kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
   return Serve(ctx_, Api::kGetRecord, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    std::vector<std::string> projection;
-    ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
     storage::RecordId id = params.getId();
-    bool with_permissions = params.getRetrievePermissions();
-
-    // The object exists, then the projection is valid, then the record is looked up
-    // (the catalog is in memory, so this stays on the loop).
-    std::shared_ptr<const storage::ObjectDef> def;
-    ThrowIfError(ctx_.store->GetObject(p.tenant, object, &def));
-    std::vector<int> slots;
-    ThrowIfError(ResolveProjection(*def, projection, &slots));
-
-    auto fill = [context, with_permissions, slots](const RecordOut& o) mutable {
-      ThrowIfError(o.status);
-      ToWire(o.record, *o.def, slots, with_permissions ? &kAllRights : nullptr,
-             context.getResults().initRecord());
-    };
-
-    // Inline, memory only: a hit answers without leaving the loop.
-    RecordOut inline_out;
-    inline_out.status = ctx_.store->GetRecord(p.tenant, object, id, &inline_out.record,
-                                              &inline_out.def, /*cache_only=*/true);
-    if (inline_out.status.code() != Status::Code::kBusy) {
-      fill(inline_out);
-      return kj::READY_NOW;
-    }
-    storage::Store* store = ctx_.store;
-    return ctx_.pool
-        ->Submit<RecordOut>([store, p, id, object = std::move(object)]() {
-          RecordOut o;
-          o.status = store->GetRecord(p.tenant, object, id, &o.record, &o.def);
-          return o;
-        })
-        .then([fill](RecordOut o) mutable { fill(o); });
+    return Run(Api::kGetRecord, object, sharing::kRead, id,
+               [this, context, object, id](const Resolved& r) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::vector<std::string> projection;
+      ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
+      bool with_permissions = params.getRetrievePermissions();
+      // The object exists, then the projection is valid, then the record is looked up
+      // (the catalog is in memory, so this stays on the loop).
+      std::shared_ptr<const storage::ObjectDef> def;
+      const storage::RecordScope* scope = nullptr;
+      ThrowIfError(ObjectAndScope(ctx_, r, object, &def, &scope));
+      std::vector<int> slots;
+      ThrowIfError(VisibleProjection(*def, projection, scope, &slots));
+      RecordPermissionsView perms = PermissionsOf(*r.access, object);
+      auto fill = [context, with_permissions, slots, perms](const RecordOut& o) mutable {
+        ThrowIfError(o.status);
+        ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr,
+               context.getResults().initRecord());
+      };
+      // Inline, memory only: a hit answers without leaving the loop.
+      RecordOut inline_out;
+      inline_out.status = ctx_.store->GetRecord(r.access->target, object, id, &inline_out.record,
+                                                &inline_out.def, /*cache_only=*/true, scope);
+      if (inline_out.status.code() != Status::Code::kBusy) {
+        fill(inline_out);
+        return kj::READY_NOW;
+      }
+      storage::Store* store = ctx_.store;
+      // `r` keeps the Access (and so `scope`) alive while the pool works.
+      return ctx_.pool
+          ->Submit<RecordOut>([store, r, scope, id, object]() {
+            RecordOut o;
+            o.status = store->GetRecord(r.access->target, object, id, &o.record, &o.def, false, scope);
+            return o;
+          })
+          .then([fill](RecordOut o) mutable { fill(o); });
+    });
   });
 }
 
 kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
   return Serve(ctx_, Api::kSearchRecords, [&]() -> kj::Promise<void> {
-    Principal p = Resolve();
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getRequest().getObject(), "object name",
+                          ctx_.limits, &object));
+    return Run(Api::kSearchRecords, object, sharing::kRead, 0,
+               [this, context, object](const Resolved& res) mutable -> kj::Promise<void> {
     auto r = context.getParams().getRequest();
     storage::SearchRequest req;
-    ThrowIfError(CopyName(r.getObject(), "object name", ctx_.limits, &req.object));
+    req.object = object;
     std::vector<std::string> projection;
     ThrowIfError(CopyProjection(r.getFields(), ctx_.limits, &projection));
     // The object exists, then the projection is valid (in-memory catalog, on the loop);
     // criteria and sort keys are checked by the store.
     std::shared_ptr<const storage::ObjectDef> def;
-    ThrowIfError(ctx_.store->GetObject(p.tenant, req.object, &def));
+    const storage::RecordScope* scope = nullptr;
+    ThrowIfError(ObjectAndScope(ctx_, res, object, &def, &scope));
     std::vector<int> slots;
-    ThrowIfError(ResolveProjection(*def, projection, &slots));
+    ThrowIfError(VisibleProjection(*def, projection, scope, &slots));
     req.criteria.assign(r.getCriteria().cStr(), r.getCriteria().size());
     auto order = [](wire::SortOrder o, std::string_view which) {
       if (o == wire::SortOrder::ASCENDING) return false;
@@ -359,26 +502,26 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
     }
     req.continuation.assign(reinterpret_cast<const char*>(token.begin()), token.size());
     bool with_permissions = r.getRetrievePermissions();
-
-
+    RecordPermissionsView perms = PermissionsOf(*res.access, object);
     struct Out {
       Status status;
       storage::SearchResult result;
     };
     storage::Store* store = ctx_.store;
+    // `res` keeps the Access (and so `scope`) alive while the pool works.
     return ctx_.pool
-        ->Submit<Out>([store, p, req = std::move(req)]() {
+        ->Submit<Out>([store, res, scope, req = std::move(req)]() {
           Out o;
-          o.status = store->Search(p.tenant, req, &o.result);
+          o.status = store->Search(res.access->target, req, &o.result, scope);
           return o;
         })
-        .then([context, with_permissions, slots = std::move(slots)](Out o) mutable {
+        .then([context, with_permissions, perms, slots = std::move(slots)](Out o) mutable {
           ThrowIfError(o.status);
           auto results = context.getResults().initResult();
           auto list = results.initRecords(static_cast<unsigned>(o.result.records.size()));
           for (size_t i = 0; i < o.result.records.size(); ++i) {
             ToWire(o.result.records[i], *o.result.object, slots,
-                   with_permissions ? &kAllRights : nullptr, list[static_cast<unsigned>(i)]);
+                   with_permissions ? &perms : nullptr, list[static_cast<unsigned>(i)]);
           }
           results.setComplete(o.result.complete);
           if (!o.result.continuation.empty()) {
@@ -387,6 +530,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
                 o.result.continuation.size()));
           }
         });
+    });
   });
 }
 
@@ -419,10 +563,12 @@ kj::Promise<void> AdminImpl::createTenant(CreateTenantContext context) {
           o.status = store->CreateTenant(name, kind, provider, &o.info);
           return o;
         })
-        .then([context](Out o) mutable {
+        .then([this, caller, context](Out o) mutable {
           ThrowIfError(o.status);
           spdlog::info("created tenant {} '{}'", o.info.id, o.info.name);
           ToWire(o.info, context.getResults().initTenant());
+          AuditChange(ctx_, caller, o.info.id, Api::kCreateTenant,
+                      "tenant " + std::to_string(o.info.id), "created '" + o.info.name + "'");
         });
   });
 }
@@ -466,8 +612,9 @@ kj::Promise<void> AdminImpl::deleteTenant(DeleteTenantContext context) {
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "delete tenants");
     storage::Store* store = ctx_.store;
     sharing::Identity* identity = ctx_.identity;
+    sharing::Sharing* sharing = ctx_.sharing;
     return ctx_.pool
-        ->Submit<Status>([store, identity, target]() {
+        ->Submit<Status>([store, identity, sharing, target]() {
           storage::TenantInfo info;
           COTENANT_RETURN_IF_ERROR(store->GetTenant(target, &info));
           if (info.kind == storage::TenantKind::kSystem) {
@@ -475,11 +622,14 @@ kj::Promise<void> AdminImpl::deleteTenant(DeleteTenantContext context) {
           }
           COTENANT_RETURN_IF_ERROR(store->DeleteTenant(target));
           identity->ForgetTenant(target);
-          return Status::OK();
+          // Policies designating it go, and every context touching it becomes stale.
+          return sharing->OnTenantDeleted(target);
         })
-        .then([target](Status s) {
+        .then([this, caller, target](Status s) {
           ThrowIfError(s);
           spdlog::info("deleted tenant {}", target);
+          AuditChange(ctx_, caller, caller.tenant, Api::kDeleteTenant,
+                      "tenant " + std::to_string(target), "deleted");
         });
   });
 }
@@ -515,9 +665,10 @@ kj::Promise<void> AdminImpl::createObject(CreateObjectContext context) {
           if (o.status.ok()) o.status = store->CreateObject(target, name, fields, &o.def);
           return o;
         })
-        .then([context](Out o) mutable {
+        .then([this, caller, target, context](Out o) mutable {
           ThrowIfError(o.status);
           ToWire(o.def, context.getResults().initObject());
+          AuditChange(ctx_, caller, target, Api::kCreateObject, "object " + o.def.name, "created");
         });
   });
 }
@@ -573,10 +724,13 @@ kj::Promise<void> AdminImpl::createUser(CreateUserContext context) {
           o.status = identity->CreateUser(target, name, level, &o.user, &o.key);
           return o;
         })
-        .then([context](Out o) mutable {
+        .then([this, caller, target, context](Out o) mutable {
           ThrowIfError(o.status);
           spdlog::info("created user {} '{}' in tenant {} ({})", o.user.id, o.user.name,
                        o.user.tenant, sharing::AdminLevelName(o.user.level));
+          AuditChange(ctx_, caller, target, Api::kCreateUser, "user " + std::to_string(o.user.id),
+                      "created '" + o.user.name + "' (" +
+                          std::string(sharing::AdminLevelName(o.user.level)) + ")");
           auto results = context.getResults();
           ToWire(o.user, results.initUser());
           results.setApiKey(capnp::Text::Reader(o.key.data(), o.key.size()));
@@ -607,6 +761,514 @@ kj::Promise<void> AdminImpl::listUsers(ListUsersContext context) {
             ToWire(o.users[i], list[static_cast<unsigned>(i)]);
           }
         });
+  });
+}
+
+}  // namespace cotenant::rpc
+
+// ---- Admin: sharing ----------------------------------------------------------------------
+
+namespace cotenant::rpc {
+namespace {
+
+using storage::TenantId;
+using storage::UserId;
+using sharing::AdminLevel;
+
+// Tenant admins act on their own tenant's users only, and never on system admins.
+void RequireUserAdmin(const ServiceContext& ctx, const sharing::User& caller, TenantId tenant,
+                      UserId user, std::string_view api, bool self_allowed) {
+  if (self_allowed && caller.id == user && caller.tenant == tenant) return;
+  RequireLevel(caller, AdminLevel::kTenantAdmin, api);
+  if (caller.level == AdminLevel::kSystemAdmin) return;
+  sharing::User target;
+  Status s = ctx.identity->GetUser(tenant, user, &target);
+  if (s.ok() && target.level == AdminLevel::kSystemAdmin) {
+    ThrowIfError(Status::PermissionDenied("Access Denied: " + Describe(caller) + " may not " +
+                                          std::string(api) + " of a system admin"));
+  }
+}
+
+std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+}  // namespace
+
+template <typename Out, typename Work, typename Fill>
+kj::Promise<void> AdminImpl::Change(Api api, const sharing::User& caller, TenantId tenant,
+                                    std::string what, Work&& work, Fill&& fill) {
+  const ServiceContext& ctx = ctx_;
+  return ctx_.pool->Submit<Out>(kj::fwd<Work>(work))
+      .then([&ctx, api, caller, tenant, what = std::move(what),
+             fill = kj::fwd<Fill>(fill)](Out o) mutable {
+        ThrowIfError(o.status);
+        fill(o);
+        AuditChange(ctx, caller, tenant, api, what, o.detail);
+      });
+}
+
+template <typename Out, typename Work, typename Fill>
+kj::Promise<void> AdminImpl::Read(Work&& work, Fill&& fill) {
+  return ctx_.pool->Submit<Out>(kj::fwd<Work>(work)).then([fill = kj::fwd<Fill>(fill)](Out o) mutable {
+    ThrowIfError(o.status);
+    fill(o);
+  });
+}
+
+namespace {
+struct Done {
+  Status status;
+  std::string detail;
+};
+}  // namespace
+
+kj::Promise<void> AdminImpl::deleteUser(DeleteUserContext context) {
+  return Serve(ctx_, Api::kDeleteUser, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "delete users");
+    UserId user = params.getUserId();
+    RequireUserAdmin(ctx_, caller, target, user, "delete users", false);
+    if (user == caller.id) {
+      ThrowIfError(Status::InvalidArgument("a user cannot delete itself"));
+    }
+    const ServiceContext& ctx = ctx_;
+    return Change<Done>(Api::kDeleteUser, caller, target, "user " + std::to_string(user),
+                        [&ctx, target, user]() {
+                          Done d;
+                          d.status = ctx.identity->DeleteUser(target, user);
+                          if (d.status.ok()) d.status = ctx.sharing->OnUserDeleted(target, user);
+                          d.detail = "deleted";
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::createApiKey(CreateApiKeyContext context) {
+  return Serve(ctx_, Api::kCreateApiKey, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "create API keys");
+    UserId user = params.getUserId();
+    RequireUserAdmin(ctx_, caller, target, user, "create API keys", true);
+    struct Out {
+      Status status;
+      std::string detail;
+      sharing::KeyInfo info;
+      std::string key;
+    };
+    sharing::Identity* identity = ctx_.identity;
+    return Change<Out>(Api::kCreateApiKey, caller, target, "user " + std::to_string(user),
+                       [identity, target, user]() {
+                         Out o;
+                         o.status = identity->CreateKey(target, user, &o.info, &o.key);
+                         o.detail = "key " + sharing::KeyIdText(o.info.id);
+                         return o;
+                       },
+                       [context](Out& o) mutable {
+                         auto results = context.getResults();
+                         ToWire(o.info, results.initKey());
+                         results.setApiKey(capnp::Text::Reader(o.key.data(), o.key.size()));
+                       });
+  });
+}
+
+kj::Promise<void> AdminImpl::revokeApiKey(RevokeApiKeyContext context) {
+  return Serve(ctx_, Api::kRevokeApiKey, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "revoke API keys");
+    std::string text = Text(params.getKeyId());
+    sharing::KeyId key = 0;
+    if (!sharing::ParseKeyIdText(text, &key)) {
+      ThrowIfError(Status::InvalidArgument("'" + text + "' is not a key id (16 hex digits)"));
+    }
+    // Whose key is it? Only its user, its tenant's admins and system admins may revoke.
+    sharing::Identity* identity = ctx_.identity;
+    const ServiceContext& ctx = ctx_;
+    return Change<Done>(Api::kRevokeApiKey, caller, target, "key " + text,
+                        [&ctx, identity, caller, target, key]() {
+                          Done d;
+                          if (caller.level < AdminLevel::kTenantAdmin) {
+                            std::vector<sharing::KeyInfo> own;
+                            d.status = identity->ListKeys(target, caller.id, &own);
+                            bool mine = std::any_of(own.begin(), own.end(),
+                                                    [&](const auto& k) { return k.id == key; });
+                            if (d.status.ok() && !mine) {
+                              d.status = Status::PermissionDenied(
+                                  "Access Denied: " + Describe(caller) +
+                                  " may only revoke its own keys");
+                            }
+                          }
+                          if (d.status.ok()) d.status = identity->RevokeKey(target, key);
+                          if (d.status.ok()) d.status = ctx.sharing->OnIdentityChanged(target);
+                          d.detail = "revoked";
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::listApiKeys(ListApiKeysContext context) {
+  return Serve(ctx_, Api::kListApiKeys, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "list API keys");
+    UserId user = params.getUserId();
+    RequireUserAdmin(ctx_, caller, target, user, "list API keys", true);
+    struct Out {
+      Status status;
+      std::vector<sharing::KeyInfo> keys;
+    };
+    sharing::Identity* identity = ctx_.identity;
+    return Read<Out>(
+        [identity, target, user]() {
+          Out o;
+          o.status = identity->ListKeys(target, user, &o.keys);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initKeys(static_cast<unsigned>(o.keys.size()));
+          for (unsigned i = 0; i < o.keys.size(); ++i) ToWire(o.keys[i], list[i]);
+        });
+  });
+}
+
+namespace {
+struct RoleOut {
+  Status status;
+  std::string detail;
+  sharing::Role role;
+};
+}  // namespace
+
+kj::Promise<void> AdminImpl::createRole(CreateRoleContext context) {
+  return Serve(ctx_, Api::kCreateRole, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "create roles");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "create roles");
+    std::string name;
+    ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
+    sharing::RightsMap rights;
+    ThrowIfError(FromWire(params.getRights(), ctx_.limits, &rights));
+    bool cross = params.getCrossTenant();
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<RoleOut>(Api::kCreateRole, caller, target, "role " + name,
+                           [sharing, target, name, rights, cross]() {
+                             RoleOut o;
+                             o.status = sharing->CreateRole(target, name, rights, cross, &o.role);
+                             return o;
+                           },
+                           [context](RoleOut& o) mutable { ToWire(o.role, context.getResults().initRole()); });
+  });
+}
+
+kj::Promise<void> AdminImpl::updateRole(UpdateRoleContext context) {
+  return Serve(ctx_, Api::kUpdateRole, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "update roles");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "update roles");
+    std::string name;
+    ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
+    sharing::RightsMap rights;
+    ThrowIfError(FromWire(params.getRights(), ctx_.limits, &rights));
+    bool cross = params.getCrossTenant();
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<RoleOut>(Api::kUpdateRole, caller, target, "role " + name,
+                           [sharing, target, name, rights, cross]() {
+                             RoleOut o;
+                             o.status = sharing->UpdateRole(target, name, rights, cross, &o.role);
+                             return o;
+                           },
+                           [context](RoleOut& o) mutable { ToWire(o.role, context.getResults().initRole()); });
+  });
+}
+
+kj::Promise<void> AdminImpl::deleteRole(DeleteRoleContext context) {
+  return Serve(ctx_, Api::kDeleteRole, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "delete roles");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "delete roles");
+    std::string name;
+    ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<Done>(Api::kDeleteRole, caller, target, "role " + name,
+                        [sharing, target, name]() {
+                          Done d;
+                          d.status = sharing->DeleteRole(target, name);
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::listRoles(ListRolesContext context) {
+  return Serve(ctx_, Api::kListRoles, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "list roles");
+    struct Out {
+      Status status;
+      std::vector<sharing::Role> roles;
+    };
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Read<Out>(
+        [sharing, target]() {
+          Out o;
+          o.status = sharing->ListRoles(target, &o.roles);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initRoles(static_cast<unsigned>(o.roles.size()));
+          for (unsigned i = 0; i < o.roles.size(); ++i) ToWire(o.roles[i], list[i]);
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::addRoleMember(AddRoleMemberContext context) {
+  return Serve(ctx_, Api::kAddRoleMember, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "manage role members");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "manage role members");
+    std::string role;
+    ThrowIfError(CopyName(params.getRole(), "role name", ctx_.limits, &role));
+    TenantId member_tenant = params.getMemberTenant() == 0 ? target : params.getMemberTenant();
+    UserId user = params.getUserId();
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<Done>(Api::kAddRoleMember, caller, target, "role " + role,
+                        [sharing, target, role, member_tenant, user]() {
+                          Done d;
+                          d.status = sharing->AddMember(target, role, member_tenant, user);
+                          d.detail = "added user " + std::to_string(user) + " of tenant " +
+                                     std::to_string(member_tenant);
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::removeRoleMember(RemoveRoleMemberContext context) {
+  return Serve(ctx_, Api::kRemoveRoleMember, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "manage role members");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "manage role members");
+    std::string role;
+    ThrowIfError(CopyName(params.getRole(), "role name", ctx_.limits, &role));
+    TenantId member_tenant = params.getMemberTenant() == 0 ? target : params.getMemberTenant();
+    UserId user = params.getUserId();
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<Done>(Api::kRemoveRoleMember, caller, target, "role " + role,
+                        [sharing, target, role, member_tenant, user]() {
+                          Done d;
+                          d.status = sharing->RemoveMember(target, role, member_tenant, user);
+                          d.detail = "removed user " + std::to_string(user);
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+namespace {
+struct PolicyOut {
+  Status status;
+  std::string detail;
+  sharing::Policy policy;
+};
+}  // namespace
+
+kj::Promise<void> AdminImpl::createPolicy(CreatePolicyContext context) {
+  return Serve(ctx_, Api::kCreatePolicy, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "create data-sharing policies");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "create data-sharing policies");
+    sharing::Policy p;
+    ThrowIfError(FromWire(params.getPolicy(), ctx_.limits, &p));
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<PolicyOut>(Api::kCreatePolicy, caller, target, "policy " + p.name,
+                             [sharing, target, p]() {
+                               PolicyOut o;
+                               o.status = sharing->CreatePolicy(target, p, &o.policy);
+                               o.detail = p.global ? "global, user " + std::to_string(p.user)
+                                                   : "designates tenant " + std::to_string(p.designated) +
+                                                         ", user " + std::to_string(p.user);
+                               return o;
+                             },
+                             [context](PolicyOut& o) mutable {
+                               ToWire(o.policy, context.getResults().initPolicy());
+                             });
+  });
+}
+
+kj::Promise<void> AdminImpl::updatePolicy(UpdatePolicyContext context) {
+  return Serve(ctx_, Api::kUpdatePolicy, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "update data-sharing policies");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "update data-sharing policies");
+    sharing::Policy p;
+    ThrowIfError(FromWire(params.getPolicy(), ctx_.limits, &p));
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<PolicyOut>(Api::kUpdatePolicy, caller, target, "policy " + p.name,
+                             [sharing, target, p]() {
+                               PolicyOut o;
+                               o.status = sharing->UpdatePolicy(target, p, &o.policy);
+                               o.detail = "user " + std::to_string(p.user);
+                               return o;
+                             },
+                             [context](PolicyOut& o) mutable {
+                               ToWire(o.policy, context.getResults().initPolicy());
+                             });
+  });
+}
+
+kj::Promise<void> AdminImpl::deletePolicy(DeletePolicyContext context) {
+  return Serve(ctx_, Api::kDeletePolicy, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId target = TargetTenant(caller, params.getTenantId(), "delete data-sharing policies");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "delete data-sharing policies");
+    std::string name;
+    ThrowIfError(CopyName(params.getName(), "policy name", ctx_.limits, &name));
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<Done>(Api::kDeletePolicy, caller, target, "policy " + name,
+                        [sharing, target, name]() {
+                          Done d;
+                          d.status = sharing->DeletePolicy(target, name);
+                          d.detail = "deleted";
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::listPolicies(ListPoliciesContext context) {
+  return Serve(ctx_, Api::kListPolicies, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto params = context.getParams();
+    TenantId published_by = params.getPublishedBy();
+    TenantId designating = params.getDesignating();
+    if ((published_by == 0) == (designating == 0)) {
+      ThrowIfError(Status::InvalidArgument("name exactly one of publishedBy and designating"));
+    }
+    TenantId target = TargetTenant(caller, published_by != 0 ? published_by : designating,
+                                   "list data-sharing policies");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "list data-sharing policies");
+    struct Out {
+      Status status;
+      std::vector<sharing::Policy> policies;
+    };
+    sharing::Sharing* sharing = ctx_.sharing;
+    bool by_publisher = published_by != 0;
+    return Read<Out>(
+        [sharing, target, by_publisher]() {
+          Out o;
+          o.status = by_publisher ? sharing->ListPublishedBy(target, &o.policies)
+                                  : sharing->ListDesignating(target, &o.policies);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initPolicies(static_cast<unsigned>(o.policies.size()));
+          for (unsigned i = 0; i < o.policies.size(); ++i) ToWire(o.policies[i], list[i]);
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::setSetting(SetSettingContext context) {
+  return Serve(ctx_, Api::kSetSetting, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    RequireLevel(caller, AdminLevel::kSystemAdmin, "change system settings");
+    auto params = context.getParams();
+    std::string name, value;
+    ThrowIfError(CopyName(params.getName(), "setting name", ctx_.limits, &name));
+    ThrowIfError(CopyName(params.getValue(), "setting value", ctx_.limits, &value));
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Change<Done>(Api::kSetSetting, caller, caller.tenant, "setting " + name,
+                        [sharing, name, value]() {
+                          Done d;
+                          d.status = sharing->SetSetting(name, value);
+                          d.detail = "= " + value;
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::listSettings(ListSettingsContext context) {
+  return Serve(ctx_, Api::kListSettings, [&]() -> kj::Promise<void> {
+    Caller();
+    struct Out {
+      Status status;
+      std::vector<std::pair<std::string, std::string>> settings;
+    };
+    sharing::Sharing* sharing = ctx_.sharing;
+    return Read<Out>(
+        [sharing]() {
+          Out o;
+          o.settings = sharing->ListSettings();
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initSettings(static_cast<unsigned>(o.settings.size()));
+          for (unsigned i = 0; i < o.settings.size(); ++i) {
+            list[i].setName(o.settings[i].first);
+            list[i].setValue(o.settings[i].second);
+          }
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::queryAudit(QueryAuditContext context) {
+  return Serve(ctx_, Api::kQueryAudit, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    auto q = context.getParams().getQuery();
+    TenantId target = TargetTenant(caller, q.getTenantId(), "read audit logs");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "read audit logs");
+    sharing::AuditFilter f;
+    f.from = q.getFrom();
+    f.to = q.getTo();
+    f.caller_tenant = q.getCallerTenant();
+    ThrowIfError(CopyName(q.getOutcome(), "outcome", ctx_.limits, &f.outcome));
+    f.limit = q.getLimit() == 0 ? 1000 : std::min<size_t>(q.getLimit(), 100000);
+    struct Out {
+      Status status;
+      std::vector<sharing::AuditRecord> entries;
+    };
+    sharing::AuditLog* audit = ctx_.audit;
+    return Read<Out>(
+        [audit, target, f]() {
+          Out o;
+          o.status = audit->Query(target, f, &o.entries);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initEntries(static_cast<unsigned>(o.entries.size()));
+          for (unsigned i = 0; i < o.entries.size(); ++i) ToWire(o.entries[i], list[i]);
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::usage(UsageContext context) {
+  return Serve(ctx_, Api::kUsage, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "read usage");
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "read usage");
+    struct Out {
+      Status status;
+      sharing::UsageReport report;
+    };
+    sharing::Usage* usage = ctx_.usage;
+    return Read<Out>(
+        [usage, target]() {
+          Out o;
+          o.status = usage->Report(target, &o.report);
+          return o;
+        },
+        [context](Out& o) mutable { ToWire(o.report, context.getResults().initUsage()); });
   });
 }
 

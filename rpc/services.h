@@ -25,7 +25,10 @@
 #include "rpc/metrics.h"
 #include "rpc/work_pool.h"
 #include "schemas/cotenant.capnp.h"
+#include "sharing/audit.h"
 #include "sharing/identity.h"
+#include "sharing/sharing.h"
+#include "sharing/usage.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {
@@ -34,6 +37,9 @@ namespace cotenant::rpc {
 struct ServiceContext {
   storage::Store* store = nullptr;
   sharing::Identity* identity = nullptr;
+  sharing::Sharing* sharing = nullptr;
+  sharing::AuditLog* audit = nullptr;
+  sharing::Usage* usage = nullptr;
   WorkPool* pool = nullptr;
   Metrics* metrics = nullptr;
   WireLimits limits;
@@ -45,21 +51,11 @@ struct SessionState {
   sharing::User user;  // as of login; the current one comes from Identity::Check
 };
 
-// Who a record call acts as, and on which tenant.
-struct Principal {
-  storage::TenantId tenant = 0;  // the tenant whose records the call touches
-  storage::UserId user = 0;      // the user the call acts as (recorded as createdBy, ...)
-  // Data-sharing (a later issue) adds: the policy, its scope (storage::RecordScope), the
-  // principal's roles.
+// A record call's caller and the access it resolved to (see sharing/sharing.h).
+struct Resolved {
+  sharing::User caller;
+  std::shared_ptr<const sharing::Access> access;
 };
-
-// Resolves the tenant a record call names (nullopt = none) for an authenticated caller.
-// No context or the caller's own tenant: the caller itself. Any other tenant, known or
-// not: PermissionDenied "Access Denied: no data-sharing policy of tenant <p> admits
-// tenant <c>" (so tenant ids cannot be probed). This is the seam where data-sharing
-// policies plug in. Runs on the event loop: must not block.
-Status ResolveContext(const ServiceContext& ctx, const sharing::User& caller,
-                      std::optional<storage::TenantId> context, Principal* out);
 
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
@@ -100,7 +96,12 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> searchRecords(SearchRecordsContext context) override;
 
  private:
-  Principal Resolve() const;  // throws Unauthenticated / PermissionDenied
+  // Checks the session, resolves the context (in-process cache on the loop, else on the
+  // pool), checks the principal's `right` on `object`, runs body(resolved), and audits a
+  // cross-tenant call with its outcome in both tenants' logs.
+  template <typename Body>
+  kj::Promise<void> Run(Api api, std::string object, sharing::Right right, uint64_t record_id,
+                        Body&& body);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;
@@ -120,9 +121,34 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> listObjects(ListObjectsContext context) override;
   kj::Promise<void> createUser(CreateUserContext context) override;
   kj::Promise<void> listUsers(ListUsersContext context) override;
+  kj::Promise<void> deleteUser(DeleteUserContext context) override;
+  kj::Promise<void> createApiKey(CreateApiKeyContext context) override;
+  kj::Promise<void> revokeApiKey(RevokeApiKeyContext context) override;
+  kj::Promise<void> listApiKeys(ListApiKeysContext context) override;
+  kj::Promise<void> createRole(CreateRoleContext context) override;
+  kj::Promise<void> updateRole(UpdateRoleContext context) override;
+  kj::Promise<void> deleteRole(DeleteRoleContext context) override;
+  kj::Promise<void> listRoles(ListRolesContext context) override;
+  kj::Promise<void> addRoleMember(AddRoleMemberContext context) override;
+  kj::Promise<void> removeRoleMember(RemoveRoleMemberContext context) override;
+  kj::Promise<void> createPolicy(CreatePolicyContext context) override;
+  kj::Promise<void> updatePolicy(UpdatePolicyContext context) override;
+  kj::Promise<void> deletePolicy(DeletePolicyContext context) override;
+  kj::Promise<void> listPolicies(ListPoliciesContext context) override;
+  kj::Promise<void> setSetting(SetSettingContext context) override;
+  kj::Promise<void> listSettings(ListSettingsContext context) override;
+  kj::Promise<void> queryAudit(QueryAuditContext context) override;
+  kj::Promise<void> usage(UsageContext context) override;
 
  private:
   sharing::User Caller() const;  // throws Unauthenticated
+  // Runs work() on the pool; on success fills the response and audits the change in
+  // `tenant`'s log (api, what, detail).
+  template <typename Out, typename Work, typename Fill>
+  kj::Promise<void> Change(Api api, const sharing::User& caller, storage::TenantId tenant,
+                           std::string what, Work&& work, Fill&& fill);
+  template <typename Out, typename Work, typename Fill>
+  kj::Promise<void> Read(Work&& work, Fill&& fill);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;

@@ -125,6 +125,105 @@ struct UserInfo {
   createdAt @4 :Int64;      # microseconds since the epoch
 }
 
+struct Rights {
+  # What a role grants on one object.
+  read @0 :Bool;            # getRecord, searchRecords
+  add @1 :Bool;             # addRecord, addRecords
+  update @2 :Bool;          # updateRecord
+  delete @3 :Bool;          # deleteRecord
+}
+
+struct ObjectRights {
+  object @0 :Text;          # an object name, or "*" for every object of the tenant
+  rights @1 :Rights;
+}
+
+struct RoleMember {
+  tenantId @0 :UInt64;      # the member's home tenant (another tenant only for cross-tenant roles)
+  userId @1 :UInt64;
+}
+
+struct RoleInfo {
+  id @0 :UInt64;            # server-assigned
+  tenantId @1 :UInt64;      # the tenant the role belongs to
+  name @2 :Text;            # unique within the tenant
+  rights @3 :List(ObjectRights);  # per object; "*" applies to objects not named
+  crossTenant @4 :Bool;     # may have users of other tenants as members (system setting
+                            # crossTenantRoles must be on)
+  members @5 :List(RoleMember);
+}
+
+struct ObjectScope {
+  # What a data-sharing policy exposes of one object.
+  object @0 :Text;          # object name
+  rowFilter @1 :Text;       # criteria (docs/CRITERIA.md); empty = every row
+  fields @2 :List(Text);    # field allow-list; empty = every field
+}
+
+struct PolicyInfo {
+  # A tenant data-sharing policy (seeds/004): the publisher lets the designated tenant's
+  # code act on its data as `userId`, with that user's role rights, within `scope`.
+  publisher @0 :UInt64;     # the tenant that owns the data (set by the server)
+  name @1 :Text;            # unique within the publisher
+  designated @2 :UInt64;    # the tenant admitted; 0 for a global policy
+  global @3 :Bool;          # a global policy (ISVs and MSPs only): admits every tenant the
+                            # publisher manages, an ISV's transitively through its MSPs
+  userId @4 :UInt64;        # a live user of the publisher: the principal of admitted calls
+  scope @5 :List(ObjectScope);  # empty = every object the user's roles reach
+  expiresAt @6 :Int64;      # microseconds since the epoch; 0 = never. Expired = absent.
+  createdAt @7 :Int64;      # set by the server
+  modifiedAt @8 :Int64;     # set by the server
+}
+
+struct ApiKeyInfo {
+  keyId @0 :Text;           # the public part of the key (it is also inside the key)
+  userId @1 :UInt64;
+  createdAt @2 :Int64;
+  revoked @3 :Bool;
+}
+
+struct AuditEntry {
+  time @0 :Int64;           # microseconds since the epoch
+  callerTenant @1 :UInt64;  # the tenant of the user that called
+  callerUser @2 :UInt64;
+  principal @3 :UInt64;     # the user the call ran as (the policy's user through a policy)
+  targetTenant @4 :UInt64;  # the tenant whose data or settings the call touched
+  api @5 :Text;             # e.g. "getRecord", "createPolicy"
+  object @6 :Text;          # the object, or for admin calls what was changed
+  recordId @7 :UInt64;      # 0 when none
+  outcome @8 :Text;         # "OK" or the error code name
+  detail @9 :Text;          # how the context resolved ("policy share-with-xyz"), or the change
+}
+
+struct AuditQuery {
+  tenantId @0 :UInt64;      # whose log; 0 = the caller's own tenant
+  from @1 :Int64;           # inclusive, microseconds; 0 = the beginning
+  to @2 :Int64;             # exclusive; 0 = now
+  callerTenant @3 :UInt64;  # only entries of calls from this tenant; 0 = any
+  outcome @4 :Text;         # only this outcome ("OK", "PermissionDenied", ...); "" = any
+  limit @5 :UInt32;         # at most this many (newest last); 0 = 1000
+}
+
+struct ApiCount {
+  api @0 :Text;
+  calls @1 :UInt64;
+}
+
+struct UsageInfo {
+  # Metering of one tenant (seeds/001: the tenant is the billing unit).
+  tenantId @0 :UInt64;
+  records @1 :UInt64;             # records stored
+  bytes @2 :UInt64;               # bytes of records stored (encoded)
+  calls @3 :List(ApiCount);       # calls made by the tenant's users, by API
+  servedToOthers @4 :UInt64;      # calls of other tenants served through its policies
+  consumedFromOthers @5 :UInt64;  # calls its users made into other tenants
+}
+
+struct Setting {
+  name @0 :Text;            # "crossTenantRoles"
+  value @1 :Text;           # "true" / "false"
+}
+
 interface Cotenant {
   # The bootstrap capability.
 
@@ -229,4 +328,52 @@ interface Admin {
   # Tenant admins create users of their own tenant and may not create system admins.
 
   listUsers @6 (tenantId :UInt64) -> (users :List(UserInfo));
+
+  deleteUser @7 (tenantId :UInt64, userId :UInt64) -> ();
+  # Deletes a user, its keys and its role memberships. Every session of the user fails
+  # at once; policies naming it admit nobody until changed.
+
+  createApiKey @8 (tenantId :UInt64, userId :UInt64) -> (key :ApiKeyInfo, apiKey :Text);
+  # A further key for a user (rotation: create the new key, then revoke the old one).
+  # Only tenant admins of the user's tenant, system admins, or the user itself.
+
+  revokeApiKey @9 (tenantId :UInt64, keyId :Text) -> ();
+  # Revokes a key: every later call of a session opened with it fails.
+
+  listApiKeys @10 (tenantId :UInt64, userId :UInt64) -> (keys :List(ApiKeyInfo));
+
+  createRole @11 (tenantId :UInt64, name :Text, rights :List(ObjectRights),
+                  crossTenant :Bool) -> (role :RoleInfo);
+  updateRole @12 (tenantId :UInt64, name :Text, rights :List(ObjectRights),
+                  crossTenant :Bool) -> (role :RoleInfo);
+  # Replaces the role's rights and cross-tenant flag.
+  deleteRole @13 (tenantId :UInt64, name :Text) -> ();
+  listRoles @14 (tenantId :UInt64) -> (roles :List(RoleInfo));
+
+  addRoleMember @15 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
+  # Gives a user the role. A user of another tenant only for a cross-tenant role, only
+  # while the system setting crossTenantRoles is on, and only by the role's tenant admin.
+  removeRoleMember @16 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
+
+  createPolicy @17 (tenantId :UInt64, policy :PolicyInfo) -> (policy :PolicyInfo);
+  # Publishes a data-sharing policy of `tenantId`. A second policy for the same designated
+  # tenant (or a second global policy), or a taken name, is Conflict.
+  updatePolicy @18 (tenantId :UInt64, policy :PolicyInfo) -> (policy :PolicyInfo);
+  # Replaces the policy named policy.name (its user, scope and expiry).
+  deletePolicy @19 (tenantId :UInt64, name :Text) -> ();
+  listPolicies @20 (publishedBy :UInt64, designating :UInt64) -> (policies :List(PolicyInfo));
+  # Exactly one of the two is non-zero. publishedBy = T: who can reach T's data, as whom,
+  # with what scope. designating = T: whose data T can reach (global policies of T's
+  # providers included). Others than system admins may only name their own tenant.
+
+  setSetting @21 (name :Text, value :Text) -> ();
+  # System admins only. "crossTenantRoles" = "true" | "false".
+  listSettings @22 () -> (settings :List(Setting));
+
+  queryAudit @23 (query :AuditQuery) -> (entries :List(AuditEntry));
+  # A tenant's audit log: calls made through TenantContexts (in both tenants' logs) and
+  # administrative changes. Tenant admins read their own tenant's; system admins any.
+
+  usage @24 (tenantId :UInt64) -> (usage :UsageInfo);
+  # A tenant's metering. Tenant admins read their own tenant's; system admins any.
 }

@@ -188,6 +188,105 @@ ObjectInfo fromWire(wire::ObjectDef::Reader o) {
   return out;
 }
 
+Rights fromWire(wire::Rights::Reader r) {
+  return Rights{r.getRead(), r.getAdd(), r.getUpdate(), r.getDelete()};
+}
+void toWire(const Rights& r, wire::Rights::Builder out) {
+  out.setRead(r.read);
+  out.setAdd(r.add);
+  out.setUpdate(r.update);
+  out.setDelete(r.del);
+}
+void toWire(const std::vector<ObjectRights>& rights, capnp::List<wire::ObjectRights>::Builder out) {
+  for (unsigned i = 0; i < rights.size(); ++i) {
+    out[i].setObject(txt(rights[i].object));
+    toWire(rights[i].rights, out[i].initRights());
+  }
+}
+RoleInfo fromWire(wire::RoleInfo::Reader r) {
+  RoleInfo out;
+  out.id = r.getId();
+  out.tenantId = r.getTenantId();
+  out.name = str(r.getName());
+  for (auto o : r.getRights()) out.rights.push_back({str(o.getObject()), fromWire(o.getRights())});
+  out.crossTenant = r.getCrossTenant();
+  for (auto m : r.getMembers()) out.members.push_back({m.getTenantId(), m.getUserId()});
+  return out;
+}
+
+PolicyInfo fromWire(wire::PolicyInfo::Reader p) {
+  PolicyInfo out;
+  out.publisher = p.getPublisher();
+  out.name = str(p.getName());
+  out.designated = p.getDesignated();
+  out.global = p.getGlobal();
+  out.userId = p.getUserId();
+  for (auto sc : p.getScope()) {
+    ObjectScope o;
+    o.object = str(sc.getObject());
+    o.rowFilter = str(sc.getRowFilter());
+    for (auto f : sc.getFields()) o.fields.push_back(str(f));
+    out.scope.push_back(std::move(o));
+  }
+  out.expiresAt = p.getExpiresAt();
+  out.createdAt = p.getCreatedAt();
+  out.modifiedAt = p.getModifiedAt();
+  return out;
+}
+void toWire(const PolicyInfo& p, wire::PolicyInfo::Builder out) {
+  out.setPublisher(p.publisher);
+  out.setName(txt(p.name));
+  out.setDesignated(p.designated);
+  out.setGlobal(p.global);
+  out.setUserId(p.userId);
+  auto scope = out.initScope(static_cast<unsigned>(p.scope.size()));
+  for (unsigned i = 0; i < p.scope.size(); ++i) {
+    const ObjectScope& o = p.scope[i];
+    scope[i].setObject(txt(o.object));
+    scope[i].setRowFilter(txt(o.rowFilter));
+    auto fields = scope[i].initFields(static_cast<unsigned>(o.fields.size()));
+    for (unsigned j = 0; j < o.fields.size(); ++j) fields.set(j, txt(o.fields[j]));
+  }
+  out.setExpiresAt(p.expiresAt);
+  out.setCreatedAt(p.createdAt);
+  out.setModifiedAt(p.modifiedAt);
+}
+
+ApiKeyInfo fromWire(wire::ApiKeyInfo::Reader k) {
+  ApiKeyInfo out;
+  out.keyId = str(k.getKeyId());
+  out.userId = k.getUserId();
+  out.createdAt = k.getCreatedAt();
+  out.revoked = k.getRevoked();
+  return out;
+}
+
+AuditEntry fromWire(wire::AuditEntry::Reader e) {
+  AuditEntry out;
+  out.time = e.getTime();
+  out.callerTenant = e.getCallerTenant();
+  out.callerUser = e.getCallerUser();
+  out.principal = e.getPrincipal();
+  out.targetTenant = e.getTargetTenant();
+  out.api = str(e.getApi());
+  out.object = str(e.getObject());
+  out.recordId = e.getRecordId();
+  out.outcome = str(e.getOutcome());
+  out.detail = str(e.getDetail());
+  return out;
+}
+
+UsageInfo fromWire(wire::UsageInfo::Reader u) {
+  UsageInfo out;
+  out.tenantId = u.getTenantId();
+  out.records = u.getRecords();
+  out.bytes = u.getBytes();
+  for (auto c : u.getCalls()) out.calls.push_back({str(c.getApi()), c.getCalls()});
+  out.servedToOthers = u.getServedToOthers();
+  out.consumedFromOthers = u.getConsumedFromOthers();
+  return out;
+}
+
 // ---- the loop thread's state ---------------------------------------------------------------
 
 class IgnoreErrors final : public kj::TaskSet::ErrorHandler {
@@ -975,6 +1074,276 @@ Outcome<std::vector<UserInfo>> Client::listUsers(uint64_t tenantId) {
           std::vector<UserInfo> out;
           for (auto u : r.getUsers()) out.push_back(fromWire(u));
           return Out(std::move(out));
+        });
+      })
+      .get();
+}
+
+Result Client::deleteUser(uint64_t tenantId, uint64_t userId) {
+  return core_
+      ->call<Result>([tenantId, userId](LoopState& s) {
+        auto req = s.admin.deleteUserRequest();
+        req.setTenantId(tenantId);
+        req.setUserId(userId);
+        return req.send().then(
+            [](capnp::Response<wire::Admin::DeleteUserResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+// ---- API keys ---------------------------------------------------------------------------------
+
+Outcome<NewApiKey> Client::createApiKey(uint64_t tenantId, uint64_t userId) {
+  return core_
+      ->call<Outcome<NewApiKey>>([tenantId, userId](LoopState& s) {
+        auto req = s.admin.createApiKeyRequest();
+        req.setTenantId(tenantId);
+        req.setUserId(userId);
+        return req.send().then([](capnp::Response<wire::Admin::CreateApiKeyResults>&& r) {
+          NewApiKey out;
+          out.key = fromWire(r.getKey());
+          out.apiKey = str(r.getApiKey());
+          return Outcome<NewApiKey>(std::move(out));
+        });
+      })
+      .get();
+}
+
+Result Client::revokeApiKey(uint64_t tenantId, const std::string& keyId) {
+  return core_
+      ->call<Result>([tenantId, keyId](LoopState& s) {
+        auto req = s.admin.revokeApiKeyRequest();
+        req.setTenantId(tenantId);
+        req.setKeyId(txt(keyId));
+        return req.send().then(
+            [](capnp::Response<wire::Admin::RevokeApiKeyResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Outcome<std::vector<ApiKeyInfo>> Client::listApiKeys(uint64_t tenantId, uint64_t userId) {
+  using Out = Outcome<std::vector<ApiKeyInfo>>;
+  return core_
+      ->call<Out>([tenantId, userId](LoopState& s) {
+        auto req = s.admin.listApiKeysRequest();
+        req.setTenantId(tenantId);
+        req.setUserId(userId);
+        return req.send().then([](capnp::Response<wire::Admin::ListApiKeysResults>&& r) {
+          std::vector<ApiKeyInfo> out;
+          for (auto k : r.getKeys()) out.push_back(fromWire(k));
+          return Out(std::move(out));
+        });
+      })
+      .get();
+}
+
+// ---- roles ------------------------------------------------------------------------------------
+
+Outcome<RoleInfo> Client::createRole(uint64_t tenantId, const std::string& name,
+                                     const std::vector<ObjectRights>& rights, bool crossTenant) {
+  return core_
+      ->call<Outcome<RoleInfo>>([tenantId, name, rights, crossTenant](LoopState& s) {
+        auto req = s.admin.createRoleRequest();
+        req.setTenantId(tenantId);
+        req.setName(txt(name));
+        toWire(rights, req.initRights(static_cast<unsigned>(rights.size())));
+        req.setCrossTenant(crossTenant);
+        return req.send().then([](capnp::Response<wire::Admin::CreateRoleResults>&& r) {
+          return Outcome<RoleInfo>(fromWire(r.getRole()));
+        });
+      })
+      .get();
+}
+
+Outcome<RoleInfo> Client::updateRole(uint64_t tenantId, const std::string& name,
+                                     const std::vector<ObjectRights>& rights, bool crossTenant) {
+  return core_
+      ->call<Outcome<RoleInfo>>([tenantId, name, rights, crossTenant](LoopState& s) {
+        auto req = s.admin.updateRoleRequest();
+        req.setTenantId(tenantId);
+        req.setName(txt(name));
+        toWire(rights, req.initRights(static_cast<unsigned>(rights.size())));
+        req.setCrossTenant(crossTenant);
+        return req.send().then([](capnp::Response<wire::Admin::UpdateRoleResults>&& r) {
+          return Outcome<RoleInfo>(fromWire(r.getRole()));
+        });
+      })
+      .get();
+}
+
+Result Client::deleteRole(uint64_t tenantId, const std::string& name) {
+  return core_
+      ->call<Result>([tenantId, name](LoopState& s) {
+        auto req = s.admin.deleteRoleRequest();
+        req.setTenantId(tenantId);
+        req.setName(txt(name));
+        return req.send().then(
+            [](capnp::Response<wire::Admin::DeleteRoleResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Outcome<std::vector<RoleInfo>> Client::listRoles(uint64_t tenantId) {
+  using Out = Outcome<std::vector<RoleInfo>>;
+  return core_
+      ->call<Out>([tenantId](LoopState& s) {
+        auto req = s.admin.listRolesRequest();
+        req.setTenantId(tenantId);
+        return req.send().then([](capnp::Response<wire::Admin::ListRolesResults>&& r) {
+          std::vector<RoleInfo> out;
+          for (auto role : r.getRoles()) out.push_back(fromWire(role));
+          return Out(std::move(out));
+        });
+      })
+      .get();
+}
+
+Result Client::addRoleMember(uint64_t tenantId, const std::string& role, uint64_t memberTenant,
+                             uint64_t userId) {
+  return core_
+      ->call<Result>([tenantId, role, memberTenant, userId](LoopState& s) {
+        auto req = s.admin.addRoleMemberRequest();
+        req.setTenantId(tenantId);
+        req.setRole(txt(role));
+        req.setMemberTenant(memberTenant);
+        req.setUserId(userId);
+        return req.send().then(
+            [](capnp::Response<wire::Admin::AddRoleMemberResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Result Client::removeRoleMember(uint64_t tenantId, const std::string& role,
+                                uint64_t memberTenant, uint64_t userId) {
+  return core_
+      ->call<Result>([tenantId, role, memberTenant, userId](LoopState& s) {
+        auto req = s.admin.removeRoleMemberRequest();
+        req.setTenantId(tenantId);
+        req.setRole(txt(role));
+        req.setMemberTenant(memberTenant);
+        req.setUserId(userId);
+        return req.send().then(
+            [](capnp::Response<wire::Admin::RemoveRoleMemberResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+// ---- data-sharing policies ----------------------------------------------------------------------
+
+Outcome<PolicyInfo> Client::createPolicy(uint64_t tenantId, const PolicyInfo& policy) {
+  return core_
+      ->call<Outcome<PolicyInfo>>([tenantId, policy](LoopState& s) {
+        auto req = s.admin.createPolicyRequest();
+        req.setTenantId(tenantId);
+        toWire(policy, req.initPolicy());
+        return req.send().then([](capnp::Response<wire::Admin::CreatePolicyResults>&& r) {
+          return Outcome<PolicyInfo>(fromWire(r.getPolicy()));
+        });
+      })
+      .get();
+}
+
+Outcome<PolicyInfo> Client::updatePolicy(uint64_t tenantId, const PolicyInfo& policy) {
+  return core_
+      ->call<Outcome<PolicyInfo>>([tenantId, policy](LoopState& s) {
+        auto req = s.admin.updatePolicyRequest();
+        req.setTenantId(tenantId);
+        toWire(policy, req.initPolicy());
+        return req.send().then([](capnp::Response<wire::Admin::UpdatePolicyResults>&& r) {
+          return Outcome<PolicyInfo>(fromWire(r.getPolicy()));
+        });
+      })
+      .get();
+}
+
+Result Client::deletePolicy(uint64_t tenantId, const std::string& name) {
+  return core_
+      ->call<Result>([tenantId, name](LoopState& s) {
+        auto req = s.admin.deletePolicyRequest();
+        req.setTenantId(tenantId);
+        req.setName(txt(name));
+        return req.send().then(
+            [](capnp::Response<wire::Admin::DeletePolicyResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Outcome<std::vector<PolicyInfo>> Client::listPolicies(uint64_t publishedBy, uint64_t designating) {
+  using Out = Outcome<std::vector<PolicyInfo>>;
+  if ((publishedBy == 0) == (designating == 0)) {
+    return Out(ErrorCode::InvalidArgument,
+               "listPolicies: give exactly one of publishedBy and designating");
+  }
+  return core_
+      ->call<Out>([publishedBy, designating](LoopState& s) {
+        auto req = s.admin.listPoliciesRequest();
+        req.setPublishedBy(publishedBy);
+        req.setDesignating(designating);
+        return req.send().then([](capnp::Response<wire::Admin::ListPoliciesResults>&& r) {
+          std::vector<PolicyInfo> out;
+          for (auto p : r.getPolicies()) out.push_back(fromWire(p));
+          return Out(std::move(out));
+        });
+      })
+      .get();
+}
+
+// ---- settings, audit, usage ---------------------------------------------------------------------
+
+Result Client::setSetting(const std::string& name, const std::string& value) {
+  return core_
+      ->call<Result>([name, value](LoopState& s) {
+        auto req = s.admin.setSettingRequest();
+        req.setName(txt(name));
+        req.setValue(txt(value));
+        return req.send().then(
+            [](capnp::Response<wire::Admin::SetSettingResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Outcome<std::vector<Setting>> Client::listSettings() {
+  using Out = Outcome<std::vector<Setting>>;
+  return core_
+      ->call<Out>([](LoopState& s) {
+        return s.admin.listSettingsRequest().send().then(
+            [](capnp::Response<wire::Admin::ListSettingsResults>&& r) {
+              std::vector<Setting> out;
+              for (auto x : r.getSettings()) out.push_back({str(x.getName()), str(x.getValue())});
+              return Out(std::move(out));
+            });
+      })
+      .get();
+}
+
+Outcome<std::vector<AuditEntry>> Client::queryAudit(const AuditQuery& query) {
+  using Out = Outcome<std::vector<AuditEntry>>;
+  return core_
+      ->call<Out>([query](LoopState& s) {
+        auto req = s.admin.queryAuditRequest();
+        auto q = req.initQuery();
+        q.setTenantId(query.tenantId);
+        q.setFrom(query.from);
+        q.setTo(query.to);
+        q.setCallerTenant(query.callerTenant);
+        q.setOutcome(txt(query.outcome));
+        q.setLimit(query.limit);
+        return req.send().then([](capnp::Response<wire::Admin::QueryAuditResults>&& r) {
+          std::vector<AuditEntry> out;
+          for (auto e : r.getEntries()) out.push_back(fromWire(e));
+          return Out(std::move(out));
+        });
+      })
+      .get();
+}
+
+Outcome<UsageInfo> Client::usage(uint64_t tenantId) {
+  return core_
+      ->call<Outcome<UsageInfo>>([tenantId](LoopState& s) {
+        auto req = s.admin.usageRequest();
+        req.setTenantId(tenantId);
+        return req.send().then([](capnp::Response<wire::Admin::UsageResults>&& r) {
+          return Outcome<UsageInfo>(fromWire(r.getUsage()));
         });
       })
       .get();

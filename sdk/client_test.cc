@@ -3,8 +3,11 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <thread>
+#include <vector>
 
+#include <capnp/message.h>
 #include <capnp/rpc-twoparty.h>
 #include <gtest/gtest.h>
 #include <kj/async-io.h>
@@ -169,6 +172,23 @@ TEST(Helpers, EnumNamesRoundTrip) {
   EXPECT_STREQ(errorCodeName(ErrorCode::PermissionDenied), "PermissionDenied");
 }
 
+TEST(Rights, FormatAndParse) {
+  EXPECT_EQ(formatRights(Rights{}), "none");
+  EXPECT_EQ(formatRights(Rights::all()), "read,add,update,delete");
+  EXPECT_EQ(formatRights(Rights{true, false, false, true}), "read,delete");
+  EXPECT_EQ(parseRights("read,add"), (Rights{true, true, false, false}));
+  EXPECT_EQ(parseRights(" delete , read"), (Rights{true, false, false, true}));
+  EXPECT_EQ(parseRights("all"), Rights::all());
+  EXPECT_EQ(parseRights("none"), Rights{});
+  for (const char* bad : {"", "read,", ",read", "read,read", "write", "Read", "all,read",
+                          "read,none", "all,none"}) {
+    EXPECT_EQ(parseRights(bad), std::nullopt) << bad;
+  }
+  for (const Rights& r : {Rights{}, Rights::all(), Rights{false, true, true, false}}) {
+    EXPECT_EQ(parseRights(formatRights(r)), r);
+  }
+}
+
 TEST(Connect, RefusedIsUnavailable) {
   // Port 1 on loopback: nothing listens there in a test environment.
   try {
@@ -189,7 +209,8 @@ TEST(Connect, RefusedIsUnavailable) {
 //
 // Just enough of the schema: login (key "good", tenant 5), records() with and without a
 // context (context 9 admitted, anything else PermissionDenied), addRecord, getRecord,
-// deleteRecord, searchRecords (two pages) and whoami. Runs its own KJ loop on its own thread.
+// deleteRecord, searchRecords (two pages), whoami, and the sharing half of Admin (keys,
+// roles, policies, settings, audit, usage). Runs its own KJ loop on its own thread.
 
 #define FAKE_FAIL(code, msg) KJ_FAIL_REQUIRE("cotenant:" code ": " msg)
 
@@ -232,7 +253,7 @@ class FakeRecords final : public wire::Records::Server {
     auto out = context.getResults().initResult();
     bool second = req.getContinuation().size() > 0;
     auto recs = out.initRecords(1);
-    fill(recs[0], second ? 2 : 1, false);
+    fill(recs[0], second ? 2 : 1, req.getRetrievePermissions());
     out.setComplete(second);
     if (!second) {
       kj::byte token[] = {'p', '2'};
@@ -260,9 +281,184 @@ class FakeRecords final : public wire::Records::Server {
   std::map<uint64_t, std::string>& store_;
 };
 
+// The sharing half of Admin, kept in memory: enough to check that every field crosses the
+// wire both ways. The caller is tenant 5.
+class FakeAdmin final : public wire::Admin::Server {
+ public:
+  kj::Promise<void> deleteUser(DeleteUserContext context) override {
+    if (context.getParams().getUserId() != 3) FAKE_FAIL("NotFound", "no such user");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> createApiKey(CreateApiKeyContext context) override {
+    auto p = context.getParams();
+    std::string id = "k" + std::to_string(keys_.size() + 1);
+    keys_.push_back({id, p.getUserId(), false});
+    auto k = context.getResults().initKey();
+    k.setKeyId(id.c_str());
+    k.setUserId(p.getUserId());
+    k.setCreatedAt(1714564800000000);
+    context.getResults().setApiKey(("ct_" + id + "_secret").c_str());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> revokeApiKey(RevokeApiKeyContext context) override {
+    for (auto& k : keys_) {
+      if (k.id == context.getParams().getKeyId().cStr()) {
+        k.revoked = true;
+        return kj::READY_NOW;
+      }
+    }
+    FAKE_FAIL("NotFound", "no such key");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listApiKeys(ListApiKeysContext context) override {
+    uint64_t user = context.getParams().getUserId();
+    std::vector<const Key*> mine;
+    for (const auto& k : keys_) {
+      if (k.user == user) mine.push_back(&k);
+    }
+    auto list = context.getResults().initKeys(static_cast<unsigned>(mine.size()));
+    for (unsigned i = 0; i < mine.size(); ++i) {
+      list[i].setKeyId(mine[i]->id.c_str());
+      list[i].setUserId(mine[i]->user);
+      list[i].setRevoked(mine[i]->revoked);
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> createRole(CreateRoleContext context) override {
+    auto p = context.getParams();
+    for (auto& r : roles_) {
+      if (r->getRoot<wire::RoleInfo>().getName() == p.getName()) FAKE_FAIL("Conflict", "role name taken");
+    }
+    roles_.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    auto role = roles_.back()->initRoot<wire::RoleInfo>();
+    role.setId(roles_.size());
+    role.setTenantId(p.getTenantId() == 0 ? 5 : p.getTenantId());
+    role.setName(p.getName());
+    role.setRights(p.getRights());
+    role.setCrossTenant(p.getCrossTenant());
+    auto members = role.initMembers(1);
+    members[0].setTenantId(9);
+    members[0].setUserId(44);
+    context.getResults().setRole(role.asReader());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listRoles(ListRolesContext context) override {
+    auto list = context.getResults().initRoles(static_cast<unsigned>(roles_.size()));
+    for (unsigned i = 0; i < roles_.size(); ++i) {
+      list.setWithCaveats(i, roles_[i]->getRoot<wire::RoleInfo>().asReader());
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> addRoleMember(AddRoleMemberContext context) override {
+    auto p = context.getParams();
+    if (p.getMemberTenant() != 5) FAKE_FAIL("PermissionDenied", "role is not cross-tenant");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> createPolicy(CreatePolicyContext context) override {
+    auto p = context.getParams();
+    auto in = p.getPolicy();
+    if (!in.getGlobal() && in.getDesignated() == 0) FAKE_FAIL("InvalidArgument", "no designated tenant");
+    auto out = context.getResults().initPolicy();
+    copyPolicy(in, out);
+    out.setPublisher(p.getTenantId() == 0 ? 5 : p.getTenantId());  // set by the server
+    out.setCreatedAt(1714564800000000);
+    out.setModifiedAt(1714564800000000);
+    policy_.setRoot(out.asReader());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listPolicies(ListPoliciesContext context) override {
+    auto p = context.getParams();
+    auto stored = policy_.getRoot<wire::PolicyInfo>();
+    bool match = stored.getName().size() > 0 &&
+                 (p.getPublishedBy() == stored.getPublisher() ||
+                  p.getDesignating() == stored.getDesignated());
+    auto list = context.getResults().initPolicies(match ? 1 : 0);
+    if (match) list.setWithCaveats(0, stored.asReader());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> setSetting(SetSettingContext context) override {
+    auto p = context.getParams();
+    if (p.getName() != "crossTenantRoles") FAKE_FAIL("InvalidArgument", "unknown setting");
+    setting_ = p.getValue().cStr();
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listSettings(ListSettingsContext context) override {
+    auto list = context.getResults().initSettings(1);
+    list[0].setName("crossTenantRoles");
+    list[0].setValue(setting_.c_str());
+    return kj::READY_NOW;
+  }
+
+  // Answers one entry that echoes the query, so the test sees what crossed the wire.
+  kj::Promise<void> queryAudit(QueryAuditContext context) override {
+    auto q = context.getParams().getQuery();
+    auto e = context.getResults().initEntries(1)[0];
+    e.setTime(q.getFrom());
+    e.setCallerTenant(q.getCallerTenant());
+    e.setCallerUser(3);
+    e.setPrincipal(q.getLimit());
+    e.setTargetTenant(q.getTenantId());
+    e.setApi("getRecord");
+    e.setObject("Customers");
+    e.setRecordId(static_cast<uint64_t>(q.getTo()));
+    e.setOutcome(q.getOutcome());
+    e.setDetail("policy share-with-xyz");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> usage(UsageContext context) override {
+    auto u = context.getResults().initUsage();
+    u.setTenantId(context.getParams().getTenantId() == 0 ? 5 : context.getParams().getTenantId());
+    u.setRecords(12);
+    u.setBytes(3400);
+    auto calls = u.initCalls(2);
+    calls[0].setApi("getRecord");
+    calls[0].setCalls(10);
+    calls[1].setApi("addRecord");
+    calls[1].setCalls(2);
+    u.setServedToOthers(7);
+    u.setConsumedFromOthers(1);
+    return kj::READY_NOW;
+  }
+
+ private:
+  static void copyPolicy(wire::PolicyInfo::Reader in, wire::PolicyInfo::Builder out) {
+    out.setName(in.getName());
+    out.setDesignated(in.getDesignated());
+    out.setGlobal(in.getGlobal());
+    out.setUserId(in.getUserId());
+    out.setScope(in.getScope());
+    out.setExpiresAt(in.getExpiresAt());
+  }
+
+  struct Key {
+    std::string id;
+    uint64_t user;
+    bool revoked;
+  };
+  std::vector<Key> keys_;
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> roles_;
+  capnp::MallocMessageBuilder policy_;
+  std::string setting_ = "false";
+};
+
 class FakeSession final : public wire::Session::Server {
  public:
   explicit FakeSession(std::map<uint64_t, std::string>& store) : store_(store) {}
+  kj::Promise<void> admin(AdminContext context) override {
+    context.getResults().setAdmin(kj::heap<FakeAdmin>());
+    return kj::READY_NOW;
+  }
   kj::Promise<void> records(RecordsContext context) override {
     auto p = context.getParams();
     if (p.hasContext() && p.getContext().getTenantId() != 9 &&
@@ -395,6 +591,173 @@ TEST(FakeServer, RecordCallsAndErrors) {
 
   EXPECT_EQ(client->deleteRecord("Customers", 1, 2).getCode(), ErrorCode::Conflict);
   EXPECT_TRUE(client->deleteRecord("Customers", 1).ok());
+}
+
+TEST(FakeServer, SearchRetrievesPermissionsOnlyWhenAsked) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  Result plain = client->searchRecords("Customers", "*", "");
+  ASSERT_TRUE(plain.ok()) << plain.getMessage();
+  EXPECT_EQ(plain.getRecords().at(0).canUpdate(), std::nullopt);
+  Result asked = client->searchRecords("Customers", "*", "", "", "asc", "", "asc", 0, 10,
+                                       Parameters().retrieveRecordPermissions(true));
+  ASSERT_TRUE(asked.ok()) << asked.getMessage();
+  EXPECT_EQ(asked.getRecords().at(0).canUpdate(), std::optional<bool>(true));
+  EXPECT_EQ(asked.getRecords().at(0).canDelete(), std::optional<bool>(false));
+  Result simple = client->searchRecords("Customers", "*", "",
+                                        Parameters().retrieveRecordPermissions(true));
+  EXPECT_EQ(simple.getRecords().at(0).canDelete(), std::optional<bool>(false));
+}
+
+TEST(FakeServer, RolesRoundTrip) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  std::vector<ObjectRights> rights{{"Customers", Rights{true, true, false, false}},
+                                   {"*", Rights{true, false, false, false}},
+                                   {"Secrets", Rights{false, false, true, true}}};
+  auto role = client->createRole(0, "partner-read", rights, /*crossTenant=*/true);
+  ASSERT_TRUE(role.ok()) << role.getMessage();
+  EXPECT_EQ(role.value().id, 1u);
+  EXPECT_EQ(role.value().tenantId, 5u);
+  EXPECT_EQ(role.value().name, "partner-read");
+  EXPECT_TRUE(role.value().crossTenant);
+  ASSERT_EQ(role.value().rights.size(), 3u);
+  for (size_t i = 0; i < rights.size(); ++i) {
+    EXPECT_EQ(role.value().rights[i].object, rights[i].object);
+    EXPECT_EQ(role.value().rights[i].rights, rights[i].rights) << i;
+  }
+  ASSERT_EQ(role.value().members.size(), 1u);
+  EXPECT_EQ(role.value().members[0].tenantId, 9u);
+  EXPECT_EQ(role.value().members[0].userId, 44u);
+
+  auto dup = client->createRole(0, "partner-read", {}, false);
+  EXPECT_EQ(dup.getCode(), ErrorCode::Conflict);
+  EXPECT_EQ(dup.getMessage(), "role name taken");
+
+  auto listed = client->listRoles();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed.value().size(), 1u);
+  EXPECT_EQ(listed.value()[0].rights[2].rights, (Rights{false, false, true, true}));
+
+  EXPECT_TRUE(client->addRoleMember(0, "partner-read", 5, 3).ok());
+  EXPECT_EQ(client->addRoleMember(0, "partner-read", 7, 3).getCode(), ErrorCode::PermissionDenied);
+}
+
+TEST(FakeServer, PoliciesWithScopeAndExpiry) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  PolicyInfo p;
+  p.publisher = 12345;  // ignored: the server sets it
+  p.name = "share-with-xyz";
+  p.designated = 9;
+  p.userId = 3;
+  p.scope = {{"Customers", "region = 'EU'", {"first_name", "age"}}, {"Orders", "", {}}};
+  p.expiresAt = 1893456000000000;  // 2030-01-01
+  auto created = client->createPolicy(0, p);
+  ASSERT_TRUE(created.ok()) << created.getMessage();
+  const PolicyInfo& c = created.value();
+  EXPECT_EQ(c.publisher, 5u);
+  EXPECT_EQ(c.name, "share-with-xyz");
+  EXPECT_EQ(c.designated, 9u);
+  EXPECT_FALSE(c.global);
+  EXPECT_EQ(c.userId, 3u);
+  EXPECT_EQ(c.expiresAt, 1893456000000000);
+  EXPECT_EQ(c.createdAt, 1714564800000000);
+  ASSERT_EQ(c.scope.size(), 2u);
+  EXPECT_EQ(c.scope[0].object, "Customers");
+  EXPECT_EQ(c.scope[0].rowFilter, "region = 'EU'");
+  EXPECT_EQ(c.scope[0].fields, (std::vector<std::string>{"first_name", "age"}));
+  EXPECT_EQ(c.scope[1].object, "Orders");
+  EXPECT_TRUE(c.scope[1].rowFilter.empty());
+  EXPECT_TRUE(c.scope[1].fields.empty());
+  EXPECT_FALSE(c.expiredAt(1714564800000000));
+  EXPECT_TRUE(c.expiredAt(1893456000000000));
+
+  PolicyInfo none;
+  none.name = "bad";
+  EXPECT_EQ(client->createPolicy(0, none).getCode(), ErrorCode::InvalidArgument);
+
+  auto published = client->listPolicies(5, 0);
+  ASSERT_TRUE(published.ok()) << published.getMessage();
+  ASSERT_EQ(published.value().size(), 1u);
+  EXPECT_EQ(published.value()[0].scope[0].fields.size(), 2u);
+  auto reaching = client->listPolicies(0, 9);
+  ASSERT_TRUE(reaching.ok());
+  EXPECT_EQ(reaching.value().size(), 1u);
+  EXPECT_TRUE(client->listPolicies(0, 8).value().empty());
+  // Exactly one direction, checked before anything is sent.
+  EXPECT_EQ(client->listPolicies(0, 0).getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(client->listPolicies(5, 9).getCode(), ErrorCode::InvalidArgument);
+}
+
+TEST(FakeServer, ApiKeysUsersAndSettings) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  auto k1 = client->createApiKey(0, 3);
+  ASSERT_TRUE(k1.ok()) << k1.getMessage();
+  EXPECT_EQ(k1.value().key.keyId, "k1");
+  EXPECT_EQ(k1.value().key.userId, 3u);
+  EXPECT_EQ(k1.value().key.createdAt, 1714564800000000);
+  EXPECT_FALSE(k1.value().key.revoked);
+  EXPECT_EQ(k1.value().apiKey, "ct_k1_secret");
+  auto k2 = client->createApiKey(0, 3);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_TRUE(client->revokeApiKey(0, "k1").ok());
+  EXPECT_EQ(client->revokeApiKey(0, "nope").getCode(), ErrorCode::NotFound);
+  auto keys = client->listApiKeys(0, 3);
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys.value().size(), 2u);
+  EXPECT_TRUE(keys.value()[0].revoked);
+  EXPECT_FALSE(keys.value()[1].revoked);
+
+  EXPECT_TRUE(client->deleteUser(0, 3).ok());
+  EXPECT_EQ(client->deleteUser(0, 4).getCode(), ErrorCode::NotFound);
+
+  EXPECT_TRUE(client->setSetting("crossTenantRoles", "true").ok());
+  EXPECT_EQ(client->setSetting("colour", "red").getCode(), ErrorCode::InvalidArgument);
+  auto settings = client->listSettings();
+  ASSERT_TRUE(settings.ok());
+  ASSERT_EQ(settings.value().size(), 1u);
+  EXPECT_EQ(settings.value()[0].name, "crossTenantRoles");
+  EXPECT_EQ(settings.value()[0].value, "true");
+}
+
+TEST(FakeServer, AuditAndUsage) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  AuditQuery q;
+  q.tenantId = 7771212345;
+  q.from = 1714564800000000;
+  q.to = 1714568400000000;
+  q.callerTenant = 9;
+  q.outcome = "PermissionDenied";
+  q.limit = 50;
+  auto audit = client->queryAudit(q);
+  ASSERT_TRUE(audit.ok()) << audit.getMessage();
+  ASSERT_EQ(audit.value().size(), 1u);
+  const AuditEntry& e = audit.value()[0];  // the fake echoes the query into the entry
+  EXPECT_EQ(e.time, q.from);
+  EXPECT_EQ(e.recordId, static_cast<uint64_t>(q.to));
+  EXPECT_EQ(e.callerTenant, 9u);
+  EXPECT_EQ(e.callerUser, 3u);
+  EXPECT_EQ(e.principal, 50u);
+  EXPECT_EQ(e.targetTenant, 7771212345u);
+  EXPECT_EQ(e.api, "getRecord");
+  EXPECT_EQ(e.object, "Customers");
+  EXPECT_EQ(e.outcome, "PermissionDenied");
+  EXPECT_EQ(e.detail, "policy share-with-xyz");
+
+  auto u = client->usage();
+  ASSERT_TRUE(u.ok()) << u.getMessage();
+  EXPECT_EQ(u.value().tenantId, 5u);
+  EXPECT_EQ(u.value().records, 12u);
+  EXPECT_EQ(u.value().bytes, 3400u);
+  ASSERT_EQ(u.value().calls.size(), 2u);
+  EXPECT_EQ(u.value().calls[0].api, "getRecord");
+  EXPECT_EQ(u.value().calls[0].calls, 10u);
+  EXPECT_EQ(u.value().servedToOthers, 7u);
+  EXPECT_EQ(u.value().consumedFromOthers, 1u);
+  EXPECT_EQ(client->usage(9).value().tenantId, 9u);
 }
 
 TEST(FakeServer, SearchContinuation) {

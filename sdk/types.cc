@@ -282,6 +282,53 @@ std::optional<AdminLevel> parseAdminLevel(const std::string& name) {
   return std::nullopt;
 }
 
+// ---- Rights -----------------------------------------------------------------------------
+
+std::string formatRights(const Rights& rights) {
+  std::string out;
+  auto add = [&](bool on, const char* name) {
+    if (!on) return;
+    if (!out.empty()) out += ',';
+    out += name;
+  };
+  add(rights.read, "read");
+  add(rights.add, "add");
+  add(rights.update, "update");
+  add(rights.del, "delete");
+  return out.empty() ? "none" : out;
+}
+
+std::optional<Rights> parseRights(const std::string& text) {
+  Rights r;
+  bool any = false, special = false;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    item = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    start = comma + 1;
+    if (item.empty()) return std::nullopt;
+    bool* flag = nullptr;
+    if (item == "read") flag = &r.read;
+    if (item == "add") flag = &r.add;
+    if (item == "update") flag = &r.update;
+    if (item == "delete") flag = &r.del;
+    if (flag != nullptr) {
+      if (*flag || special) return std::nullopt;
+      *flag = true;
+    } else if ((item == "all" || item == "none") && !any) {
+      if (item == "all") r = Rights::all();
+      special = true;
+    } else {
+      return std::nullopt;
+    }
+    any = true;
+  }
+  return r;
+}
+
 // ---- internal helpers -------------------------------------------------------------------
 
 namespace internal {

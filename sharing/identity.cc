@@ -316,6 +316,7 @@ Status Identity::LoadKey(KeyId id, CachedKey* out) const {
     out->tenant = tenant;
     out->user = j.at("user").get<uint64_t>();
     out->generation = j.value("gen", uint64_t{1});
+    if (j.value("revoked", false)) return Status::NotFound("API key revoked");
     if (!FromHex(j.at("hash").get<std::string>(), &out->hash)) {
       return Status::Internal("corrupt API key record: bad hash");
     }
@@ -462,6 +463,99 @@ Status Identity::ListUsers(TenantId tenant, std::vector<User>* out) const {
         return true;
       }));
   return parse_status;  // keys are "user/<hex id>", so the scan is in id order
+}
+
+std::string KeyIdText(KeyId id) { return Hex16(id); }
+
+bool ParseKeyIdText(std::string_view text, KeyId* id) { return ParseHex16(text, id); }
+
+Status Identity::DeleteUser(TenantId tenant, UserId id) {
+  std::lock_guard<std::mutex> lock(create_mu_);
+  User u;
+  COTENANT_RETURN_IF_ERROR(GetUser(tenant, id, &u));
+  storage::Store::MetaBatch batch;
+  batch.Delete(tenant, UserKey(id));
+  batch.Delete(tenant, UserNameKey(u.name));
+  batch.Delete(kGlobalTenant, UserKey(id));
+  std::vector<KeyInfo> keys;
+  COTENANT_RETURN_IF_ERROR(ListKeys(tenant, id, &keys));
+  for (const auto& k : keys) {
+    batch.Delete(tenant, ApiKeyKey(k.id));
+    batch.Delete(kGlobalTenant, ApiKeyKey(k.id));
+  }
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
+  std::unique_lock<std::shared_mutex> cache(cache_mu_);
+  change_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  users_.erase(id);
+  std::erase_if(keys_, [&](const auto& kv) { return kv.second.user == id; });
+  return Status::OK();
+}
+
+Status Identity::CreateKey(TenantId tenant, UserId user, KeyInfo* out, std::string* api_key) {
+  User u;
+  COTENANT_RETURN_IF_ERROR(GetUser(tenant, user, &u));
+  KeyId key_id = 0;
+  COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "apikey", &key_id));
+  unsigned char secret[kSecretBytes];
+  if (RAND_bytes(secret, sizeof secret) != 1) {
+    return Status::Internal("RAND_bytes failed: no randomness for an API key");
+  }
+  std::string_view secret_view(reinterpret_cast<const char*>(secret), sizeof secret);
+  std::string hash = Sha256(secret_view);
+  std::string key = std::string(kKeyPrefix) + Hex16(key_id) + "_" + Base64UrlEncode(secret_view);
+  OPENSSL_cleanse(secret, sizeof secret);
+  int64_t now = storage::NowMicros();
+  std::lock_guard<std::mutex> lock(create_mu_);
+  storage::Store::MetaBatch batch;
+  batch.Put(tenant, ApiKeyKey(key_id),
+            json{{"id", key_id}, {"user", user}, {"hash", ToHex(hash)}, {"created_at", now}, {"gen", 1}}
+                .dump());
+  batch.Put(kGlobalTenant, ApiKeyKey(key_id), json{{"tenant", tenant}, {"user", user}}.dump());
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
+  {
+    std::unique_lock<std::shared_mutex> cache(cache_mu_);
+    keys_[key_id] = CachedKey{tenant, user, hash, 1};
+  }
+  *out = KeyInfo{key_id, user, now, false};
+  *api_key = std::move(key);
+  return Status::OK();
+}
+
+Status Identity::RevokeKey(TenantId tenant, KeyId id) {
+  std::lock_guard<std::mutex> lock(create_mu_);
+  std::string value;
+  Status s = store_->MetaGet(tenant, ApiKeyKey(id), &value);
+  if (s.IsNotFound()) {
+    return Status::NotFound("API key " + Hex16(id) + " does not exist in tenant " +
+                            std::to_string(tenant));
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Internal("corrupt API key record");
+  j["revoked"] = true;
+  j["gen"] = j.value("gen", uint64_t{1}) + 1;
+  storage::Store::MetaBatch batch;
+  batch.Put(tenant, ApiKeyKey(id), j.dump());
+  batch.Delete(kGlobalTenant, ApiKeyKey(id));
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
+  std::unique_lock<std::shared_mutex> cache(cache_mu_);
+  change_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  keys_.erase(id);
+  return Status::OK();
+}
+
+Status Identity::ListKeys(TenantId tenant, UserId user, std::vector<KeyInfo>* out) {
+  out->clear();
+  storage::TenantInfo info;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &info));
+  return store_->MetaScan(tenant, kApiKeyPrefix, [&](std::string_view, std::string_view value) {
+    json j = json::parse(value, nullptr, false);
+    if (j.is_object() && j.value("user", uint64_t{0}) == user) {
+      out->push_back(KeyInfo{j.value("id", uint64_t{0}), user, j.value("created_at", int64_t{0}),
+                             j.value("revoked", false)});
+    }
+    return true;
+  });
 }
 
 void Identity::ForgetTenant(TenantId tenant) {

@@ -79,6 +79,18 @@ struct Credential {
   uint64_t key_generation = 0;
 };
 
+struct KeyInfo {
+  KeyId id = 0;
+  UserId user = 0;
+  int64_t created_at = 0;
+  bool revoked = false;
+};
+
+// "<16 hex>" form of a key id, as it appears inside keys and in listings.
+std::string KeyIdText(KeyId id);
+// Parses KeyIdText; false when malformed.
+bool ParseKeyIdText(std::string_view text, KeyId* id);
+
 // The one message of every authentication failure.
 inline constexpr std::string_view kBadCredentials = "invalid tenant id or API key";
 
@@ -116,6 +128,17 @@ class Identity {
   Status FindUser(UserId id, User* out);
   // Users of a live tenant in id order (NotFound when the tenant is not live).
   Status ListUsers(TenantId tenant, std::vector<User>* out) const;
+
+  // Deletes a user, all its keys and its index entries. Sessions of the user fail at
+  // once (Check). NotFound when the user is not a user of `tenant`.
+  Status DeleteUser(TenantId tenant, UserId id);
+  // A further API key for a user (rotation: create, then revoke the old one).
+  Status CreateKey(TenantId tenant, UserId user, KeyInfo* out, std::string* api_key);
+  // Revokes a key: logins with it fail and sessions opened with it fail their next call.
+  // NotFound when `tenant` has no such key; revoking twice is OK.
+  Status RevokeKey(TenantId tenant, KeyId id);
+  // Keys of a user (revoked ones included), in id order.
+  Status ListKeys(TenantId tenant, UserId user, std::vector<KeyInfo>* out);
 
   // Drops cached entries of a deleted tenant. Correctness does not depend on it (Check
   // also asks the store whether the tenant is live); it frees memory.

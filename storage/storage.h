@@ -276,9 +276,24 @@ class Store {
 
   // Appends an entry to a tenant's audit log, keyed by time (micros) and a sequence.
   Status AuditAppend(TenantId tenant, int64_t at_micros, std::string_view entry);
+  // Appends many entries in one write; entries of tenants that no longer exist are
+  // dropped.
+  struct AuditItem {
+    TenantId tenant = 0;
+    int64_t at_micros = 0;
+    std::string entry;
+  };
+  Status AuditAppendBatch(const std::vector<AuditItem>& items);
   // Entries with from <= time < to in time order, until fn returns false.
   Status AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
                    const std::function<bool(int64_t, std::string_view)>& fn) const;
+
+  // ---- Usage ------------------------------------------------------------------------
+
+  // Records stored in the tenant and their bytes (key + encoded value). Exact: the first
+  // call counts the tenant's records (briefly holding its writes), later ones read
+  // counters every write maintains.
+  Status TenantUsage(TenantId tenant, uint64_t* records, uint64_t* bytes);
 
   // ---- Introspection (tests, tools, metrics) ----------------------------------------
 

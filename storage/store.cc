@@ -525,6 +525,7 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   batch->Put(Cf::kRecords, RecordKey(tenant, def->id, rec.id), encoded);
   AddIndexEntries(batch.get(), tenant, *def, rec.id, rec.values);
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
+  ts->CountUsage(1, static_cast<int64_t>(kRecordKeyLen + encoded.size()));
   *out = std::move(rec);
   return Status::OK();
 }
@@ -578,13 +579,17 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   auto batch = engine_->NewBatch();
   ids->clear();
   ids->reserve(records.size());
+  int64_t bytes = 0;
   for (size_t i = 0; i < recs.size(); ++i) {
     RecordId id = first + i;
     batch->Put(Cf::kRecords, RecordKey(tenant, def->id, id), encoded[i]);
     AddIndexEntries(batch.get(), tenant, *def, id, recs[i].values);
     ids->push_back(id);
+    bytes += static_cast<int64_t>(kRecordKeyLen + encoded[i].size());
   }
-  return engine_->Write(batch.get(), impl_->sync_writes());
+  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
+  ts->CountUsage(static_cast<int64_t>(recs.size()), bytes);
+  return Status::OK();
 }
 
 Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id,
@@ -645,6 +650,7 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
     batch->Put(Cf::kIndexes, IndexKey(tenant, def->id, static_cast<int>(i), rec.values[i], id), {});
   }
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
+  ts->CountUsage(0, static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(current.size()));
   *out = std::move(rec);
   return Status::OK();
 }
@@ -679,7 +685,9 @@ Status Store::DeleteRecord(TenantId tenant, std::string_view object, RecordId id
   auto batch = engine_->NewBatch();
   batch->Delete(Cf::kRecords, key);
   RemoveIndexEntries(batch.get(), tenant, *def, id, old.values);
-  return engine_->Write(batch.get(), impl_->sync_writes());
+  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
+  ts->CountUsage(-1, -static_cast<int64_t>(kRecordKeyLen + current.size()));
+  return Status::OK();
 }
 
 Status Store::GetRecord(TenantId tenant, std::string_view object, RecordId id, Record* out,
@@ -806,6 +814,36 @@ Status Store::AuditAppend(TenantId tenant, int64_t at_micros, std::string_view e
   return engine_->Write(batch.get(), impl_->sync_writes());
 }
 
+Status Store::AuditAppendBatch(const std::vector<AuditItem>& items) {
+  if (items.empty()) return Status::OK();
+  // Gates of the live tenants involved, in id order.
+  std::vector<TenantId> ids;
+  for (const auto& i : items) ids.push_back(i.tenant);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<std::shared_ptr<TenantState>> states;
+  std::vector<TenantId> live;
+  for (TenantId t : ids) {
+    std::shared_ptr<TenantState> ts;
+    if (impl_->Tenant(t, &ts).ok()) {
+      states.push_back(std::move(ts));
+      live.push_back(t);
+    }
+  }
+  std::vector<std::shared_lock<std::shared_mutex>> gates;
+  for (auto& ts : states) gates.emplace_back(ts->write_gate);
+  auto batch = engine_->NewBatch();
+  for (const auto& i : items) {
+    if (!std::binary_search(live.begin(), live.end(), i.tenant)) continue;
+    std::string key = TenantPrefix(i.tenant);
+    AppendU64(&key, OrderedTime(i.at_micros));
+    AppendU64(&key, impl_->audit_seq_.fetch_add(1));
+    batch->Put(Cf::kAudit, key, i.entry);
+  }
+  if (batch->Count() == 0) return Status::OK();
+  return engine_->Write(batch.get(), impl_->sync_writes());
+}
+
 Status Store::AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
                         const std::function<bool(int64_t, std::string_view)>& fn) const {
   std::string lower = TenantPrefix(tenant), upper = TenantPrefix(tenant);
@@ -819,6 +857,33 @@ Status Store::AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
     if (!fn(t, it->value())) break;
   }
   return it->status();
+}
+
+// ---- Usage --------------------------------------------------------------------------
+
+Status Store::TenantUsage(TenantId tenant, uint64_t* records, uint64_t* bytes) {
+  std::shared_ptr<TenantState> ts;
+  COTENANT_RETURN_IF_ERROR(impl_->Tenant(tenant, &ts));
+  if (!ts->usage_ready.load(std::memory_order_acquire)) {
+    std::unique_lock<std::shared_mutex> gate(ts->write_gate);
+    if (!ts->usage_ready.load(std::memory_order_acquire)) {
+      int64_t n = 0, b = 0;
+      KvReadOptions ro;
+      ro.fill_cache = false;
+      auto it = engine_->NewIterator(Cf::kRecords, TenantPrefix(tenant), TenantPrefix(tenant + 1), ro);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        ++n;
+        b += static_cast<int64_t>(it->key().size() + it->value().size());
+      }
+      COTENANT_RETURN_IF_ERROR(it->status());
+      ts->usage_records.store(n, std::memory_order_relaxed);
+      ts->usage_bytes.store(b, std::memory_order_relaxed);
+      ts->usage_ready.store(true, std::memory_order_release);
+    }
+  }
+  *records = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_records.load()));
+  *bytes = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_bytes.load()));
+  return Status::OK();
 }
 
 // ---- Introspection ------------------------------------------------------------------

@@ -18,6 +18,7 @@ namespace cotenant::testing {
 struct TenantHandle {
   uint64_t id = 0;
   std::string key;  // the tenant admin's API key
+  uint64_t user = 0;  // the tenant admin's user id
   std::unique_ptr<Client> client;
 };
 
@@ -26,7 +27,8 @@ inline std::unique_ptr<Client> AdminClient(const Cotenantd& server) {
   return Client::connect(server.address(), 1, server.admin_key());
 }
 
-// Creates a tenant, a tenant admin in it (logged in), and the object
+// Creates a tenant, a tenant admin in it (logged in, member of role "data-all" with every
+// right on every object), and the object
 // Customers(first_name text required indexed, last_name text, age int indexed,
 //           vip bool, joined timestamp indexed).
 inline TenantHandle MakeTenant(const Cotenantd& server, Client& admin, const std::string& name,
@@ -40,7 +42,13 @@ inline TenantHandle MakeTenant(const Cotenantd& server, Client& admin, const std
   EXPECT_TRUE(u.ok()) << u.getMessage();
   if (!u.ok()) return h;
   h.key = u.value().apiKey;
+  h.user = u.value().user.id;
   h.client = Client::connect(server.address(), h.id, h.key);
+  // Admin levels grant no data rights: the tenant admin gets a role with every right.
+  auto role = h.client->createRole(0, "data-all", {{"*", Rights::all()}});
+  EXPECT_TRUE(role.ok()) << role.getMessage();
+  Result member = h.client->addRoleMember(0, "data-all", h.id, h.user);
+  EXPECT_TRUE(member.ok()) << member.getMessage();
   auto o = h.client->createObject(0, "Customers",
                                   {{"first_name", FieldType::Text, true, true},
                                    {"last_name", FieldType::Text, false, false},

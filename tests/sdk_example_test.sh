@@ -139,9 +139,11 @@ admin object create Customers --in-tenant "$TENANT" \
   --field first_name:text:required:indexed --field last_name:text --field age:int:indexed
 admin object list --in-tenant "$TENANT"
 
-# NOTE: DESIGN.md says admin levels grant no data rights, and the wire schema has no call
-# that creates roles or grants rights yet. Once it does, grant the user read/add/update/
-# delete on Customers here (e.g. `cotenant role create ... --grant Customers:rwud`).
+step "grant the user data rights on Customers (admin levels grant none)"
+USER_ID=$(json_get user id <"$TMP/user.json") || fail "no user id in $(cat "$TMP/user.json")"
+admin role create customers-rw --in-tenant "$TENANT" --right Customers:read,add,update,delete
+admin role add-member customers-rw --user "$USER_ID" --in-tenant "$TENANT"
+admin role list --in-tenant "$TENANT"
 
 # ---- 5. the example and the CLI as the tenant's user ------------------------------------------
 step "run the quickstart as the new user"

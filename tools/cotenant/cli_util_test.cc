@@ -84,5 +84,265 @@ TEST(Table, AlignsByCodePoints) {
   EXPECT_EQ(os.str(), "A     B\né     x\nlong  y\n");
 }
 
+// ---- sharing ------------------------------------------------------------------------------
+
+TEST(RightSpec, ParsesObjectAndRights) {
+  ObjectRights a = parseRightSpec("Customers:read,add");
+  EXPECT_EQ(a.object, "Customers");
+  EXPECT_EQ(a.rights, (Rights{true, true, false, false}));
+  ObjectRights all = parseRightSpec("*:read");
+  EXPECT_EQ(all.object, "*");
+  EXPECT_EQ(all.rights, (Rights{true, false, false, false}));
+  EXPECT_EQ(parseRightSpec("Orders:all").rights, Rights::all());
+  EXPECT_EQ(parseRightSpec("Secrets:none").rights, Rights{});
+  EXPECT_EQ(parseRightSpec("Orders:delete,update").rights, (Rights{false, false, true, true}));
+}
+
+TEST(RightSpec, BadSpecsNameThemselves) {
+  for (const char* bad : {"Customers", ":read", "Customers:", "Customers:write",
+                          "Customers:read,read", "Customers:all,read"}) {
+    try {
+      parseRightSpec(bad);
+      FAIL() << bad;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(parseRightSpecs({"A:read", "B:add", "A:update"}), UsageError);
+}
+
+TEST(RightSpec, FormatRoundTrips) {
+  std::vector<std::string> specs{"Customers:read,add", "*:read", "Secrets:none"};
+  auto rights = parseRightSpecs(specs);
+  EXPECT_EQ(formatRightSpecs(rights), "Customers:read,add *:read Secrets:none");
+  EXPECT_EQ(formatRightSpecs({}), "");
+}
+
+std::vector<ScopeArg> args(std::initializer_list<std::pair<char, std::string>> in) {
+  std::vector<ScopeArg> out;
+  for (const auto& [k, v] : in) {
+    out.push_back({k == 'o' ? ScopeArg::Kind::Object
+                            : k == 'f' ? ScopeArg::Kind::Filter : ScopeArg::Kind::Fields,
+                   v});
+  }
+  return out;
+}
+
+TEST(PolicyScope, FilterAndFieldsBindToThePrecedingObject) {
+  auto scope = groupScope(args({{'o', "Customers"},
+                                {'f', "region = 'EU'"},
+                                {'l', "first_name, age"},
+                                {'o', "Orders"},
+                                {'o', "Invoices"},
+                                {'l', "total"},
+                                {'f', "total > 100"}}));
+  ASSERT_EQ(scope.size(), 3u);
+  EXPECT_EQ(scope[0].object, "Customers");
+  EXPECT_EQ(scope[0].rowFilter, "region = 'EU'");
+  EXPECT_EQ(scope[0].fields, (std::vector<std::string>{"first_name", "age"}));
+  EXPECT_EQ(scope[1].object, "Orders");
+  EXPECT_TRUE(scope[1].rowFilter.empty());
+  EXPECT_TRUE(scope[1].fields.empty());
+  EXPECT_EQ(scope[2].rowFilter, "total > 100");  // --fields before --filter is fine
+  EXPECT_EQ(scope[2].fields, (std::vector<std::string>{"total"}));
+  EXPECT_TRUE(groupScope({}).empty());
+}
+
+TEST(PolicyScope, AmbiguitiesAreUsageErrors) {
+  EXPECT_THROW(groupScope(args({{'f', "x = 1"}, {'o', "A"}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'l', "a"}, {'o', "A"}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'f', "x = 1"}, {'f', "y = 2"}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'l', "a"}, {'l', "b"}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'o', "B"}, {'o', "A"}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', ""}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'f', "  "}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'l', ","}})), UsageError);
+  EXPECT_THROW(groupScope(args({{'o', "A"}, {'l', "*"}})), UsageError);
+}
+
+TEST(PolicyScope, Summary) {
+  EXPECT_EQ(scopeSummary({}), "all objects");
+  auto scope = groupScope(args({{'o', "Customers"}, {'f', "x = 1"}, {'l', "a,b"}, {'o', "Orders"}}));
+  EXPECT_EQ(scopeSummary(scope), "Customers (filter; fields a,b), Orders");
+}
+
+TEST(Users, MatchByName) {
+  std::vector<UserInfo> users(3);
+  users[0].id = 3;
+  users[0].name = "alice";
+  users[1].id = 4;
+  users[1].name = "Bob";
+  users[2].id = 5;
+  users[2].name = "alice";
+  EXPECT_EQ(matchUser(users, "Bob", "tenant 12"), 4u);
+  try {
+    matchUser(users, "bob", "tenant 12");
+    FAIL();
+  } catch (const UsageError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("no user named 'bob' in tenant 12"), std::string::npos) << m;
+    EXPECT_NE(m.find("did you mean 'Bob'"), std::string::npos) << m;
+  }
+  try {
+    matchUser(users, "alice", "your tenant");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("ambiguous in your tenant (ids 3, 5)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// ---- times ---------------------------------------------------------------------------------
+
+constexpr int64_t kS = 1000000;
+
+TEST(Times, Durations) {
+  EXPECT_EQ(parseDuration("90s"), 90 * kS);
+  EXPECT_EQ(parseDuration("15m"), 900 * kS);
+  EXPECT_EQ(parseDuration("1h"), 3600 * kS);
+  EXPECT_EQ(parseDuration("1d"), 86400 * kS);
+  EXPECT_EQ(parseDuration("2w"), 14 * 86400 * kS);
+  EXPECT_EQ(parseDuration("1h30m"), 5400 * kS);
+  for (const char* bad : {"", "1", "h", "1x", "0s", "1h-", "-1h", "1.5h", "1 h", "1H",
+                          "99999999999999999999d", "9999999999w"}) {
+    EXPECT_EQ(parseDuration(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Times, IsoTimes) {
+  const int64_t t = 1714564800 * kS;  // 2024-05-01T12:00:00Z
+  EXPECT_EQ(parseIsoTime("2024-05-01T12:00:00Z"), t);
+  EXPECT_EQ(parseIsoTime("2024-05-01T12:00:00"), t);  // no zone = UTC
+  EXPECT_EQ(parseIsoTime("2024-05-01T12:00"), t);
+  EXPECT_EQ(parseIsoTime("2024-05-01 12:00:00Z"), t);
+  EXPECT_EQ(parseIsoTime("2024-05-01T14:00:00+02:00"), t);
+  EXPECT_EQ(parseIsoTime("2024-05-01T07:00:00-0500"), t);
+  EXPECT_EQ(parseIsoTime("2024-05-01"), t - 12 * 3600 * kS);
+  EXPECT_EQ(parseIsoTime("2024-05-01T12:00:00.5Z"), t + 500000);
+  EXPECT_EQ(parseIsoTime("2024-05-01T12:00:00.000001Z"), t + 1);
+  EXPECT_EQ(parseIsoTime("2024-02-29"), parseIsoTime("2024-03-01").value() - 86400 * kS);
+  // Whatever formatTimestamp prints reads back.
+  EXPECT_EQ(parseIsoTime(formatTimestamp(t + 123456)), t + 123456);
+  for (const char* bad : {"", "2024", "2024-5-1", "2024-13-01", "2023-02-29", "2024-04-31",
+                          "2024-05-01T25:00", "2024-05-01T12:60", "2024-05-01T12:00:61Z",
+                          "2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00Zjunk",
+                          "2024-05-01T", "2024-05-01T12", "2024-05-01T12:00+2", "yesterday"}) {
+    EXPECT_EQ(parseIsoTime(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Times, SinceUntilAndExpiry) {
+  const int64_t now = 1714564800 * kS;
+  EXPECT_EQ(parsePastTime("1h", now, "--since"), now - 3600 * kS);
+  EXPECT_EQ(parsePastTime("2024-05-01", now, "--since"), now - 12 * 3600 * kS);
+  try {
+    parsePastTime("last week", now, "--since");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad --since 'last week'"), std::string::npos);
+  }
+  EXPECT_EQ(parseExpiry("never", now), 0);
+  EXPECT_EQ(parseExpiry("30d", now), now + 30 * 86400 * kS);
+  EXPECT_EQ(parseExpiry("1h", now + 123), now + 3600 * kS);  // whole seconds
+  EXPECT_EQ(parseExpiry("2030-01-01T00:00:00Z", now), 1893456000 * kS);
+  EXPECT_THROW(parseExpiry("", now), UsageError);
+  EXPECT_THROW(parseExpiry("Never", now), UsageError);
+  EXPECT_THROW(parseExpiry("1960-01-01", now), UsageError);
+}
+
+TEST(Audit, Outcomes) {
+  EXPECT_EQ(checkOutcome("OK"), "OK");
+  EXPECT_EQ(checkOutcome("PermissionDenied"), "PermissionDenied");
+  EXPECT_THROW(checkOutcome("denied"), UsageError);
+  EXPECT_THROW(checkOutcome(""), UsageError);
+}
+
+// ---- renderings ----------------------------------------------------------------------------
+
+PolicyInfo samplePolicy() {
+  PolicyInfo p;
+  p.publisher = 7771212345;
+  p.name = "share-with-xyz";
+  p.designated = 8881212345;
+  p.userId = 12;
+  p.scope = {{"Customers", "region = 'EU'", {"first_name", "age"}}, {"Orders", "", {}}};
+  p.expiresAt = 1893456000 * kS;
+  return p;
+}
+
+TEST(Json, PolicyAndRole) {
+  PolicyInfo p = samplePolicy();
+  auto j = toJson(p, 1714564800 * kS);
+  EXPECT_EQ(j["publisher"], "7771212345");
+  EXPECT_EQ(j["designated"], "8881212345");
+  EXPECT_EQ(j["global"], false);
+  EXPECT_EQ(j["userId"], "12");
+  EXPECT_EQ(j["expiresAt"], "2030-01-01T00:00:00Z");
+  EXPECT_EQ(j["expired"], false);
+  EXPECT_EQ(j["scope"][0]["rowFilter"], "region = 'EU'");
+  EXPECT_EQ(j["scope"][0]["fields"][1], "age");
+  EXPECT_TRUE(j["scope"][1]["rowFilter"].is_null());
+  EXPECT_TRUE(j["scope"][1]["fields"].empty());
+  p.global = true;
+  p.designated = 0;
+  p.expiresAt = 0;
+  auto g = toJson(p, 1714564800 * kS);
+  EXPECT_TRUE(g["designated"].is_null());
+  EXPECT_TRUE(g["expiresAt"].is_null());
+
+  RoleInfo r;
+  r.id = 4;
+  r.tenantId = 12;
+  r.name = "reader";
+  r.rights = {{"*", Rights{true, false, false, false}}};
+  r.members = {{12, 3}};
+  auto rj = toJson(r);
+  EXPECT_EQ(rj["rights"][0]["object"], "*");
+  EXPECT_EQ(rj["rights"][0]["rights"], (nlohmann::json{{"read", true}, {"add", false},
+                                                       {"update", false}, {"delete", false}}));
+  EXPECT_EQ(rj["members"][0]["userId"], "3");
+
+  UsageInfo u;
+  u.tenantId = 12;
+  u.calls = {{"getRecord", 10}};
+  EXPECT_EQ(toJson(u)["calls"]["getRecord"], 10);
+}
+
+TEST(Table, PoliciesShowGlobalExpiryAndScope) {
+  PolicyInfo a = samplePolicy();
+  PolicyInfo g;
+  g.publisher = 1;
+  g.name = "everyone";
+  g.global = true;
+  g.userId = 5;
+  g.expiresAt = 1000 * kS;  // long gone
+  std::ostringstream os;
+  printPolicies(os, {a, g}, 1714564800 * kS);
+  std::string pad(40, ' ');  // pads "all objects" to the SCOPE column's width + 2
+  EXPECT_EQ(os.str(),
+            "NAME            PUBLISHER   DESIGNATED  USER  SCOPE" + std::string(46, ' ') + "EXPIRES\n"
+            "share-with-xyz  7771212345  8881212345  12    "
+            "Customers (filter; fields first_name,age), Orders  2030-01-01T00:00:00Z\n"
+            "everyone        1           global      5     all objects" + pad +
+                "1970-01-01T00:16:40Z (expired)\n"
+            "  share-with-xyz Customers filter: region = 'EU'\n"
+            "  share-with-xyz Customers fields: first_name,age\n");
+}
+
+TEST(Table, RolesShowForeignMembers) {
+  RoleInfo r;
+  r.id = 4;
+  r.tenantId = 12;
+  r.name = "partners";
+  r.crossTenant = true;
+  r.rights = {{"Customers", Rights{true, true, false, false}}};
+  r.members = {{12, 3}, {99, 7}};
+  std::ostringstream os;
+  printRoles(os, {r});
+  EXPECT_EQ(os.str(),
+            "ID  NAME      CROSS-TENANT  RIGHTS              MEMBERS\n"
+            "4   partners  yes           Customers:read,add  3 7@99\n");
+}
+
 }  // namespace
 }  // namespace cotenant::cli

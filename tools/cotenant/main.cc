@@ -4,6 +4,7 @@
 // aligned tables, or with --json one JSON document on stdout. Errors go to stderr as
 // "cotenant: <Code>: <message>" and select the exit code (cli_util.h).
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -89,6 +90,41 @@ uint64_t optionalTenant(const std::string& text) {
   return text.empty() ? 0 : parseId(text, "tenant id");
 }
 
+// The tenant an admin command acts on, as a concrete id: --in-tenant, else the caller's own.
+uint64_t effectiveTenant(Session& s, const std::string& inTenant) {
+  return inTenant.empty() ? s.client().user().tenantId : parseId(inTenant, "tenant id");
+}
+
+// A user given as ID or NAME. A decimal number is an id (no round trip); anything else is a
+// name, looked up with one listUsers of `tenantId` (0 = the caller's own tenant).
+uint64_t resolveUser(Session& s, const std::string& spec, uint64_t tenantId) {
+  if (spec.empty()) throw UsageError("empty user: want a user id or name");
+  if (auto id = RecordId::parse(spec)) return *id;
+  if (tenantId == s.client().user().tenantId) tenantId = 0;
+  std::string label = tenantId == 0 ? "your tenant" : "tenant " + std::to_string(tenantId);
+  auto users = s.client().listUsers(tenantId);
+  if (!users.ok()) {
+    throw Failed{users.getCode(), "cannot look up user '" + spec + "' in " + label + ": " +
+                                      users.getMessage() + " (give the user id instead)"};
+  }
+  return matchUser(users.value(), spec, label);
+}
+
+// Prints a new API key once, like `user create`: in --json mode the notice goes to stderr so
+// that stdout stays one JSON document.
+void printNewKey(Session& s, const NewApiKey& k, nlohmann::json extra, const std::string& footer) {
+  const char* notice = "This API key will not be shown again: store it now.";
+  if (s.json) {
+    nlohmann::json j = {{"key", toJson(k.key)}, {"apiKey", k.apiKey}};
+    for (auto& [key, value] : extra.items()) j[key] = value;
+    std::cout << j.dump(2) << "\n";
+    std::cerr << "cotenant: " << notice << "\n";
+  } else {
+    printApiKeys(std::cout, {k.key});
+    std::cout << "\nAPI key: " << k.apiKey << "\n" << notice << "\n" << footer;
+  }
+}
+
 void printTenants(const std::vector<TenantInfo>& tenants) {
   Table t({"ID", "NAME", "KIND", "PROVIDER", "CREATED"});
   for (const auto& x : tenants) {
@@ -165,6 +201,13 @@ int run(int argc, char** argv) {
   uint64_t expectVersion = 0;
   uint32_t offset = 0, rows = 0;
   bool all = false, permissions = false;
+  // Sharing commands.
+  std::string userRef, keyId, oldKey, memberTenant, designated, expires = "never", publishedBy,
+                       designating, since, until, callerTenant, outcome, value;
+  std::vector<std::string> rightSpecs;
+  std::vector<ScopeArg> scopeArgs;
+  bool global = false, crossTenant = false, noCrossTenant = false;
+  uint32_t limit = 0;
 
   // ---- whoami ----
   leaf(&app, "whoami", "Show the logged-in user", [&] {
@@ -204,10 +247,11 @@ int run(int argc, char** argv) {
   tdelete->add_option("ID", id, "tenant id")->required();
 
   // ---- user ----
-  CLI::App* user = app.add_subcommand("user", "Create and list users");
+  CLI::App* user = app.add_subcommand("user", "Create, list and delete users");
   user->require_subcommand(1);
   auto* ucreate = leaf(user, "create", "Create a user and print its first API key", [&] {
-    auto u = s.client().createUser(optionalTenant(inTenant), name, *parseAdminLevel(level));
+    uint64_t tid = optionalTenant(inTenant);  // before connecting: usage errors need no server
+    auto u = s.client().createUser(tid, name, *parseAdminLevel(level));
     check(u);
     const char* notice = "This API key will not be shown again: store it now.";
     if (s.json) {
@@ -226,7 +270,8 @@ int run(int argc, char** argv) {
   ucreate->add_option("--in-tenant", inTenant, "tenant to create the user in (default: own)");
 
   auto* ulist = leaf(user, "list", "List users of a tenant", [&] {
-    auto l = s.client().listUsers(optionalTenant(inTenant));
+    uint64_t tid = optionalTenant(inTenant);
+    auto l = s.client().listUsers(tid);
     check(l);
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& u : l.value()) arr.push_back(toJson(u));
@@ -234,13 +279,87 @@ int run(int argc, char** argv) {
   });
   ulist->add_option("--in-tenant", inTenant, "tenant (default: own)");
 
+  auto* udelete = leaf(user, "delete", "Delete a user, its API keys and role memberships", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    uint64_t uid = resolveUser(s, userRef, tid);
+    check(s.client().deleteUser(tid, uid));
+    s.emit({{"deleted", std::to_string(uid)}}, [&] { std::cout << "Deleted user " << uid << "\n"; });
+  });
+  udelete->add_option("USER", userRef, "user id or name")->required();
+  udelete->add_option("--in-tenant", inTenant, "the user's tenant (default: own)");
+
+  // ---- key ----
+  CLI::App* key = app.add_subcommand("key", "Create, list, revoke and rotate API keys");
+  key->require_subcommand(1);
+  auto* kcreate = leaf(key, "create", "Create a further API key for a user and print it once", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    uint64_t uid = resolveUser(s, userRef, tid);
+    auto k = s.client().createApiKey(tid, uid);
+    check(k);
+    printNewKey(s, k.value(), nlohmann::json::object(), "");
+  });
+  kcreate->add_option("--user", userRef, "user id or name")->required();
+  kcreate->add_option("--in-tenant", inTenant, "the user's tenant (default: own)");
+
+  auto* krevoke = leaf(key, "revoke", "Revoke an API key (its open sessions fail at once)", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    check(s.client().revokeApiKey(tid, keyId));
+    s.emit({{"revoked", keyId}}, [&] { std::cout << "Revoked key " << keyId << "\n"; });
+  });
+  krevoke->add_option("KEYID", keyId, "key id (from key list)")->required();
+  krevoke->add_option("--in-tenant", inTenant, "the key's tenant (default: own)");
+
+  auto* klist = leaf(key, "list", "List a user's API keys (ids only, never the secrets)", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    uint64_t uid = resolveUser(s, userRef, tid);
+    auto l = s.client().listApiKeys(tid, uid);
+    check(l);
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& k : l.value()) arr.push_back(toJson(k));
+    s.emit({{"keys", arr}}, [&] { printApiKeys(std::cout, l.value()); });
+  });
+  klist->add_option("--user", userRef, "user id or name")->required();
+  klist->add_option("--in-tenant", inTenant, "the user's tenant (default: own)");
+
+  auto* krotate = leaf(key, "rotate", "Create a new key for a user, print it, then revoke the old one", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    uint64_t uid = resolveUser(s, userRef, tid);
+    // Check the old key first, so that a mistyped id does not leave a second live key.
+    auto keys = s.client().listApiKeys(tid, uid);
+    check(keys);
+    auto old = std::find_if(keys.value().begin(), keys.value().end(),
+                            [&](const ApiKeyInfo& k) { return k.keyId == oldKey; });
+    if (old == keys.value().end()) {
+      throw Failed{ErrorCode::NotFound, "user " + std::to_string(uid) + " has no key '" + oldKey + "'"};
+    }
+    if (old->revoked) {
+      throw Failed{ErrorCode::Conflict, "key '" + oldKey + "' is already revoked; use `cotenant key create`"};
+    }
+    auto fresh = s.client().createApiKey(tid, uid);
+    check(fresh);
+    Result revoked = s.client().revokeApiKey(tid, oldKey);
+    printNewKey(s, fresh.value(),
+                {{"revoked", revoked.ok() ? nlohmann::json(oldKey) : nlohmann::json(nullptr)}},
+                revoked.ok() ? "Revoked old key " + oldKey + ".\n" : "");
+    if (!revoked.ok()) {
+      throw Failed{revoked.getCode(), "the new key " + fresh.value().key.keyId +
+                                          " was created (printed above), but revoking the old key " +
+                                          oldKey + " failed: " + revoked.getMessage() +
+                                          "; retry with `cotenant key revoke " + oldKey + "`"};
+    }
+  });
+  krotate->add_option("--user", userRef, "user id or name")->required();
+  krotate->add_option("--old", oldKey, "the key id to revoke once the new key exists")->required();
+  krotate->add_option("--in-tenant", inTenant, "the user's tenant (default: own)");
+
   // ---- object ----
   CLI::App* obj = app.add_subcommand("object", "Create and list objects (record types)");
   obj->require_subcommand(1);
   auto* ocreate = leaf(obj, "create", "Create an object with declared fields", [&] {
     std::vector<FieldDef> defs;
     for (const auto& spec : fieldSpecs) defs.push_back(parseFieldSpec(spec));
-    auto o = s.client().createObject(optionalTenant(inTenant), name, defs);
+    uint64_t tid = optionalTenant(inTenant);
+    auto o = s.client().createObject(tid, name, defs);
     check(o);
     s.emit({{"object", toJson(o.value())}}, [&] { printObjects({o.value()}); });
   });
@@ -250,13 +369,255 @@ int run(int argc, char** argv) {
   ocreate->add_option("--in-tenant", inTenant, "tenant (default: own)");
 
   auto* olist = leaf(obj, "list", "List objects and their fields", [&] {
-    auto l = s.client().listObjects(optionalTenant(inTenant));
+    uint64_t tid = optionalTenant(inTenant);
+    auto l = s.client().listObjects(tid);
     check(l);
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& o : l.value()) arr.push_back(toJson(o));
     s.emit({{"objects", arr}}, [&] { printObjects(l.value()); });
   });
   olist->add_option("--in-tenant", inTenant, "tenant (default: own)");
+
+  // ---- role ----
+  CLI::App* role = app.add_subcommand("role", "Create, update, delete and list roles and their members");
+  role->require_subcommand(1);
+  auto rightOption = [&](CLI::App* sub) {
+    return sub->add_option("--right", rightSpecs,
+                           "OBJECT:RIGHTS, RIGHTS from read,add,update,delete or all/none; "
+                           "OBJECT '*' = every object not named (repeatable)")
+        ->allow_extra_args(false);
+  };
+  auto* rlcreate = leaf(role, "create", "Create a role granting per-object rights", [&] {
+    auto rights = parseRightSpecs(rightSpecs);
+    uint64_t tid = optionalTenant(inTenant);
+    auto r = s.client().createRole(tid, name, rights, crossTenant);
+    check(r);
+    s.emit({{"role", toJson(r.value())}}, [&] { printRoles(std::cout, {r.value()}); });
+  });
+  rlcreate->add_option("NAME", name, "role name, unique in the tenant")->required();
+  rightOption(rlcreate)->required();
+  rlcreate->add_flag("--cross-tenant", crossTenant,
+                     "users of other tenants may be members (system setting crossTenantRoles)");
+  rlcreate->add_option("--in-tenant", inTenant, "tenant (default: own)");
+
+  auto* rlupdate = leaf(role, "update", "Replace a role's rights and/or its cross-tenant flag", [&] {
+    if (rightSpecs.empty() && !crossTenant && !noCrossTenant) {
+      throw UsageError("nothing to update: give --right, --cross-tenant or --no-cross-tenant");
+    }
+    std::vector<ObjectRights> rights = parseRightSpecs(rightSpecs);
+    uint64_t tid = optionalTenant(inTenant);
+    bool cross = crossTenant;
+    if (rightSpecs.empty() || (!crossTenant && !noCrossTenant)) {
+      // Keep what the command line does not replace: one listRoles round trip.
+      auto roles = s.client().listRoles(tid);
+      check(roles);
+      auto it = std::find_if(roles.value().begin(), roles.value().end(),
+                             [&](const RoleInfo& r) { return r.name == name; });
+      if (it == roles.value().end()) throw Failed{ErrorCode::NotFound, "no role named '" + name + "'"};
+      if (rightSpecs.empty()) rights = it->rights;
+      if (!crossTenant && !noCrossTenant) cross = it->crossTenant;
+    }
+    auto r = s.client().updateRole(tid, name, rights, cross);
+    check(r);
+    s.emit({{"role", toJson(r.value())}}, [&] { printRoles(std::cout, {r.value()}); });
+  });
+  rlupdate->add_option("NAME", name, "role name")->required();
+  rightOption(rlupdate);
+  auto* crossOn = rlupdate->add_flag("--cross-tenant", crossTenant, "allow members of other tenants");
+  rlupdate->add_flag("--no-cross-tenant", noCrossTenant, "members of the role's tenant only")
+      ->excludes(crossOn);
+  rlupdate->add_option("--in-tenant", inTenant, "tenant (default: own)");
+
+  auto* rldelete = leaf(role, "delete", "Delete a role (its members lose its rights at once)", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    check(s.client().deleteRole(tid, name));
+    s.emit({{"deleted", name}}, [&] { std::cout << "Deleted role " << name << "\n"; });
+  });
+  rldelete->add_option("NAME", name, "role name")->required();
+  rldelete->add_option("--in-tenant", inTenant, "tenant (default: own)");
+
+  auto* rllist = leaf(role, "list", "List roles with their rights and members", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    auto l = s.client().listRoles(tid);
+    check(l);
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : l.value()) arr.push_back(toJson(r));
+    s.emit({{"roles", arr}}, [&] { printRoles(std::cout, l.value()); });
+  });
+  rllist->add_option("--in-tenant", inTenant, "tenant (default: own)");
+
+  // add-member / remove-member: the member's tenant defaults to the role's tenant.
+  auto memberCommand = [&](const std::string& cmd, const std::string& help, bool add) {
+    auto* sub = leaf(role, cmd, help, [&, add] {
+      uint64_t tid = optionalTenant(inTenant);
+      uint64_t mt = memberTenant.empty() ? 0 : parseId(memberTenant, "member tenant id");
+      if (mt == 0) mt = effectiveTenant(s, inTenant);
+      uint64_t uid = resolveUser(s, userRef, mt);
+      Result r = add ? s.client().addRoleMember(tid, name, mt, uid)
+                     : s.client().removeRoleMember(tid, name, mt, uid);
+      check(r);
+      nlohmann::json member = {{"tenantId", std::to_string(mt)}, {"userId", std::to_string(uid)}};
+      s.emit({{"role", name}, {add ? "added" : "removed", member}}, [&] {
+        std::cout << (add ? "Added user " : "Removed user ") << uid << " of tenant " << mt
+                  << (add ? " to role " : " from role ") << name << "\n";
+      });
+    });
+    sub->add_option("ROLE", name, "role name")->required();
+    sub->add_option("--user", userRef, "user id, or name (looked up in the member's tenant)")->required();
+    sub->add_option("--member-tenant", memberTenant,
+                    "the user's home tenant, for a cross-tenant role (default: the role's tenant)");
+    sub->add_option("--in-tenant", inTenant, "the role's tenant (default: own)");
+  };
+  memberCommand("add-member", "Give a user a role", true);
+  memberCommand("remove-member", "Take a role from a user", false);
+
+  // ---- policy ----
+  CLI::App* policy = app.add_subcommand("policy", "Data-sharing policies (seeds/004): create, update, delete, list");
+  policy->require_subcommand(1);
+  // Scope options are collected in command-line order (trigger_on_parse), so that each
+  // --filter and --fields can be tied to the --object before it (groupScope).
+  auto policyOptions = [&](CLI::App* sub) {
+    sub->add_option("NAME", name, "policy name, unique in the publishing tenant")->required();
+    auto* d = sub->add_option("--designated", designated, "the tenant admitted");
+    sub->add_flag("--global", global, "admit every tenant the publisher manages (ISVs and MSPs only)")
+        ->excludes(d);
+    sub->add_option("--user", userRef, "the publisher's user the designated tenant acts as (id or name)")
+        ->required();
+    auto scopeOpt = [&](const std::string& flag, ScopeArg::Kind kind, const std::string& help) {
+      sub->add_option_function<std::string>(
+             flag, [&scopeArgs, kind](const std::string& v) { scopeArgs.push_back({kind, v}); }, help)
+          ->trigger_on_parse();
+    };
+    scopeOpt("--object", ScopeArg::Kind::Object, "share only this object (repeatable; default: every object)");
+    scopeOpt("--filter", ScopeArg::Kind::Filter, "row filter (criteria) for the --object before it");
+    scopeOpt("--fields", ScopeArg::Kind::Fields, "field allow-list a,b for the --object before it");
+    sub->add_option("--expires", expires, "ISO-8601 time, a duration from now (30d), or never")
+        ->capture_default_str();
+    sub->add_option("--in-tenant", inTenant, "publishing tenant (default: own)");
+  };
+  // Everything but the server-side lookups, so that usage errors need no connection.
+  auto draftPolicy = [&]() {
+    PolicyInfo p;
+    p.name = name;
+    p.global = global;
+    if (!designated.empty()) p.designated = parseId(designated, "designated tenant id");
+    p.scope = groupScope(scopeArgs);
+    p.expiresAt = parseExpiry(expires, nowMicros());
+    return p;
+  };
+  auto* pcreate = leaf(policy, "create", "Let another tenant act on your data as one of your users", [&] {
+    if (designated.empty() && !global) throw UsageError("give --designated TENANT or --global");
+    PolicyInfo p = draftPolicy();
+    uint64_t tid = optionalTenant(inTenant);
+    p.userId = resolveUser(s, userRef, tid);
+    auto r = s.client().createPolicy(tid, p);
+    check(r);
+    int64_t now = nowMicros();
+    s.emit({{"policy", toJson(r.value(), now)}}, [&] { printPolicies(std::cout, {r.value()}, now); });
+  });
+  policyOptions(pcreate);
+
+  auto* pupdate = leaf(policy, "update", "Replace a policy's user, scope and expiry", [&] {
+    PolicyInfo p = draftPolicy();
+    uint64_t tid = optionalTenant(inTenant);
+    if (designated.empty() && !global) {
+      // Not replaced by an update: keep the policy's own (one listPolicies round trip).
+      auto l = s.client().listPolicies(effectiveTenant(s, inTenant), 0);
+      check(l);
+      auto it = std::find_if(l.value().begin(), l.value().end(),
+                             [&](const PolicyInfo& x) { return x.name == name; });
+      if (it == l.value().end()) throw Failed{ErrorCode::NotFound, "no policy named '" + name + "'"};
+      p.designated = it->designated;
+      p.global = it->global;
+    }
+    p.userId = resolveUser(s, userRef, tid);
+    auto r = s.client().updatePolicy(tid, p);
+    check(r);
+    int64_t now = nowMicros();
+    s.emit({{"policy", toJson(r.value(), now)}}, [&] { printPolicies(std::cout, {r.value()}, now); });
+  });
+  policyOptions(pupdate);
+
+  auto* pdelete = leaf(policy, "delete", "Delete a policy (the designated tenant loses access at once)", [&] {
+    uint64_t tid = optionalTenant(inTenant);
+    check(s.client().deletePolicy(tid, name));
+    s.emit({{"deleted", name}}, [&] { std::cout << "Deleted policy " << name << "\n"; });
+  });
+  pdelete->add_option("NAME", name, "policy name")->required();
+  pdelete->add_option("--in-tenant", inTenant, "publishing tenant (default: own)");
+
+  auto* plist = leaf(policy, "list", "Who can reach a tenant's data, or whose data it can reach", [&] {
+    uint64_t by = publishedBy.empty() ? 0 : parseId(publishedBy, "tenant id");
+    uint64_t to = designating.empty() ? 0 : parseId(designating, "tenant id");
+    if (by == 0 && to == 0) by = s.client().user().tenantId;
+    auto l = s.client().listPolicies(by, to);
+    check(l);
+    int64_t now = nowMicros();
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& p : l.value()) arr.push_back(toJson(p, now));
+    s.emit({{"policies", arr}}, [&] { printPolicies(std::cout, l.value(), now); });
+  });
+  auto* pby = plist->add_option("--published-by", publishedBy,
+                                "policies tenant T publishes: who can reach T's data (default: own tenant)");
+  plist->add_option("--designating", designating,
+                    "policies that admit tenant T: whose data T can reach (global ones included)")
+      ->excludes(pby);
+
+  // ---- setting ----
+  CLI::App* setting = app.add_subcommand("setting", "System settings (crossTenantRoles)");
+  setting->require_subcommand(1);
+  auto* sset = leaf(setting, "set", "Set a system setting (system admins)", [&] {
+    check(s.client().setSetting(name, value));
+    s.emit({{"setting", toJson(Setting{name, value})}},
+           [&] { std::cout << "Set " << name << " = " << value << "\n"; });
+  });
+  sset->add_option("NAME", name, "setting name, e.g. crossTenantRoles")->required();
+  sset->add_option("VALUE", value, "new value, e.g. true")->required();
+  leaf(setting, "list", "List system settings", [&] {
+    auto l = s.client().listSettings();
+    check(l);
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& x : l.value()) arr.push_back(toJson(x));
+    s.emit({{"settings", arr}}, [&] { printSettings(std::cout, l.value()); });
+  });
+
+  // ---- audit ----
+  auto* audit = leaf(&app, "audit", "Read a tenant's audit log (cross-tenant calls and admin changes)", [&] {
+    AuditQuery q;
+    q.tenantId = optionalTenant(inTenant);
+    int64_t now = nowMicros();
+    if (!since.empty()) q.from = parsePastTime(since, now, "--since");
+    if (!until.empty()) q.to = parsePastTime(until, now, "--until");
+    if (q.from != 0 && q.to != 0 && q.to <= q.from) {
+      throw UsageError("--until must be after --since");
+    }
+    if (!callerTenant.empty()) q.callerTenant = parseId(callerTenant, "caller tenant id");
+    if (!outcome.empty()) q.outcome = checkOutcome(outcome);
+    q.limit = limit;
+    auto l = s.client().queryAudit(q);
+    check(l);
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : l.value()) arr.push_back(toJson(e));
+    s.emit({{"entries", arr}}, [&] {
+      printAudit(std::cout, l.value());
+      std::cout << l.value().size() << (l.value().size() == 1 ? " entry\n" : " entries\n");
+    });
+  });
+  audit->add_option("--in-tenant", inTenant, "whose log (default: own; others: system admins)");
+  audit->add_option("--since", since, "from this time: ISO-8601, or a duration ago (1h, 1d)");
+  audit->add_option("--until", until, "before this time: ISO-8601, or a duration ago");
+  audit->add_option("--caller-tenant", callerTenant, "only calls made by this tenant");
+  audit->add_option("--outcome", outcome, "only this outcome: OK, PermissionDenied, NotFound, ...");
+  audit->add_option("--limit", limit, "at most N entries, newest last (default: server's, 1000)");
+
+  // ---- usage ----
+  auto* usage = leaf(&app, "usage", "Show a tenant's metering (records, bytes, calls)", [&] {
+    uint64_t tid = optionalTenant(id);
+    auto u = s.client().usage(tid);
+    check(u);
+    s.emit({{"usage", toJson(u.value())}}, [&] { printUsage(std::cout, u.value()); });
+  });
+  usage->add_option("TENANT", id, "tenant id (default: own)");
 
   // ---- record ----
   CLI::App* rec = app.add_subcommand("record", "Add, get, update, delete and search records");

@@ -90,6 +90,15 @@ int main(int argc, char** argv) {
                  "Most fields in one record, projection or object declaration")
       ->check(CLI::Range(size_t{1}, size_t{65535}))
       ->capture_default_str();
+  std::string memcached;
+  int memcached_timeout_ms = 50;
+  app.add_option("--memcached", memcached,
+                 "memcached servers HOST:PORT[,HOST:PORT...] for resolved TenantContexts; "
+                 "in-process cache only when unset");
+  app.add_option("--memcached-timeout-ms", memcached_timeout_ms,
+                 "Timeout of one memcached operation; a slow or dead server costs at most this")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -157,6 +166,8 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.max_message_bytes = max_message_mb << 20;
   options.wire.max_fields_per_record = max_fields;
+  options.memcached = memcached;
+  options.memcached_timeout_ms = memcached_timeout_ms;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();

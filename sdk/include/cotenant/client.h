@@ -372,6 +372,133 @@ struct NewUser {
 
 struct Empty {};  // the value of admin calls that return nothing
 
+// ---- API keys ----------------------------------------------------------------------------
+
+struct ApiKeyInfo {
+  std::string keyId;      // the public part of the key (also inside the key itself)
+  uint64_t userId = 0;
+  int64_t createdAt = 0;  // microseconds since the epoch
+  bool revoked = false;
+};
+
+struct NewApiKey {
+  ApiKeyInfo key;
+  std::string apiKey;  // the whole key, shown once; the server keeps only a hash
+};
+
+// ---- Roles -------------------------------------------------------------------------------
+
+// What a role grants on one object. `del` is the `delete` right (a C++ keyword).
+struct Rights {
+  bool read = false;    // getRecord, searchRecords
+  bool add = false;     // addRecord, addRecords
+  bool update = false;  // updateRecord
+  bool del = false;     // deleteRecord
+
+  static Rights all() { return Rights{true, true, true, true}; }
+  bool none() const { return !read && !add && !update && !del; }
+  bool operator==(const Rights& o) const {
+    return read == o.read && add == o.add && update == o.update && del == o.del;
+  }
+  bool operator!=(const Rights& o) const { return !(*this == o); }
+};
+
+// "read,add,update,delete" in that order, only the granted ones; "none" when none.
+COTENANT_EXPORT std::string formatRights(const Rights& rights);
+// Inverse of formatRights: a comma-separated list of read, add, update, delete (any order,
+// blanks ignored, each at most once), or "all", or "none". Case-sensitive. nullopt for
+// anything else, including "" and a right given twice.
+COTENANT_EXPORT std::optional<Rights> parseRights(const std::string& text);
+
+struct ObjectRights {
+  std::string object;  // an object name, or "*" for every object the role does not name
+  Rights rights;
+};
+
+struct RoleMember {
+  uint64_t tenantId = 0;  // the member's home tenant (another one only for cross-tenant roles)
+  uint64_t userId = 0;
+};
+
+struct RoleInfo {
+  uint64_t id = 0;
+  uint64_t tenantId = 0;  // the tenant the role belongs to
+  std::string name;       // unique within the tenant
+  std::vector<ObjectRights> rights;
+  bool crossTenant = false;  // may have members from other tenants (seeds/002)
+  std::vector<RoleMember> members;
+};
+
+// ---- Data-sharing policies (seeds/004) ---------------------------------------------------
+
+// What a policy exposes of one object.
+struct ObjectScope {
+  std::string object;
+  std::string rowFilter;            // criteria (docs/CRITERIA.md); "" = every row
+  std::vector<std::string> fields;  // field allow-list; empty = every field
+};
+
+// A tenant data-sharing policy: the publisher lets the designated tenant's code act on its
+// data as `userId`, with that user's role rights, narrowed to `scope`.
+struct PolicyInfo {
+  uint64_t publisher = 0;    // set by the server (the tenantId of the create call)
+  std::string name;          // unique within the publisher
+  uint64_t designated = 0;   // the tenant admitted; 0 for a global policy
+  bool global = false;       // ISVs and MSPs only: admits every tenant they manage
+  uint64_t userId = 0;       // a live user of the publisher
+  std::vector<ObjectScope> scope;  // empty = every object the user's roles reach
+  int64_t expiresAt = 0;     // microseconds since the epoch; 0 = never
+  int64_t createdAt = 0;     // set by the server
+  int64_t modifiedAt = 0;    // set by the server
+
+  // True when the policy has an expiry at or before `nowMicros` (it then admits nobody).
+  bool expiredAt(int64_t nowMicros) const { return expiresAt != 0 && expiresAt <= nowMicros; }
+};
+
+// ---- Settings, audit, usage ----------------------------------------------------------------
+
+struct Setting {
+  std::string name;   // e.g. "crossTenantRoles"
+  std::string value;  // e.g. "true"
+};
+
+struct AuditEntry {
+  int64_t time = 0;           // microseconds since the epoch
+  uint64_t callerTenant = 0;  // the tenant of the user that called
+  uint64_t callerUser = 0;
+  uint64_t principal = 0;     // the user the call ran as (the policy's user via a policy)
+  uint64_t targetTenant = 0;  // the tenant whose data or settings the call touched
+  std::string api;            // "getRecord", "createPolicy", ...
+  std::string object;         // the object, or for admin calls what was changed
+  uint64_t recordId = 0;      // 0 when none
+  std::string outcome;        // "OK" or an error code name ("PermissionDenied", ...)
+  std::string detail;         // how the context resolved, or the change made
+};
+
+struct AuditQuery {
+  uint64_t tenantId = 0;      // whose log; 0 = the caller's own tenant
+  int64_t from = 0;           // inclusive, microseconds; 0 = the beginning
+  int64_t to = 0;             // exclusive, microseconds; 0 = now
+  uint64_t callerTenant = 0;  // only calls from this tenant; 0 = any
+  std::string outcome;        // only this outcome ("OK", "PermissionDenied", ...); "" = any
+  uint32_t limit = 0;         // at most this many, newest last; 0 = the server's 1000
+};
+
+struct ApiCount {
+  std::string api;
+  uint64_t calls = 0;
+};
+
+// Metering of one tenant (seeds/001: the tenant is the billing unit).
+struct UsageInfo {
+  uint64_t tenantId = 0;
+  uint64_t records = 0;             // records stored
+  uint64_t bytes = 0;               // bytes of records stored (encoded)
+  std::vector<ApiCount> calls;      // calls made by the tenant's users, by API
+  uint64_t servedToOthers = 0;      // calls of other tenants served through its policies
+  uint64_t consumedFromOthers = 0;  // calls its users made into other tenants
+};
+
 // ---------------------------------------------------------------------------------------
 // Client
 
@@ -531,6 +658,52 @@ class COTENANT_EXPORT Client {
   Outcome<std::vector<ObjectInfo>> listObjects(uint64_t tenantId = 0);
   Outcome<NewUser> createUser(uint64_t tenantId, const std::string& name, AdminLevel level);
   Outcome<std::vector<UserInfo>> listUsers(uint64_t tenantId = 0);
+  // Deletes the user, its keys and role memberships; its open sessions fail at once and
+  // policies naming it admit nobody until changed.
+  Result deleteUser(uint64_t tenantId, uint64_t userId);
+
+  // API keys. Rotation: createApiKey, switch the application over, revokeApiKey(old).
+  // Tenant admins of the user's tenant, system admins, or the user itself.
+  Outcome<NewApiKey> createApiKey(uint64_t tenantId, uint64_t userId);
+  Result revokeApiKey(uint64_t tenantId, const std::string& keyId);
+  Outcome<std::vector<ApiKeyInfo>> listApiKeys(uint64_t tenantId, uint64_t userId);
+
+  // Roles. A duplicate name is Conflict. updateRole replaces the rights and the
+  // cross-tenant flag. Members of another tenant only for a cross-tenant role, only while
+  // the setting crossTenantRoles is "true".
+  Outcome<RoleInfo> createRole(uint64_t tenantId, const std::string& name,
+                               const std::vector<ObjectRights>& rights, bool crossTenant = false);
+  Outcome<RoleInfo> updateRole(uint64_t tenantId, const std::string& name,
+                               const std::vector<ObjectRights>& rights, bool crossTenant = false);
+  Result deleteRole(uint64_t tenantId, const std::string& name);
+  Outcome<std::vector<RoleInfo>> listRoles(uint64_t tenantId = 0);
+  Result addRoleMember(uint64_t tenantId, const std::string& role, uint64_t memberTenant,
+                       uint64_t userId);
+  Result removeRoleMember(uint64_t tenantId, const std::string& role, uint64_t memberTenant,
+                          uint64_t userId);
+
+  // Data-sharing policies of tenant `tenantId` (seeds/004). publisher, createdAt and
+  // modifiedAt of `policy` are ignored (the server sets them). A second policy for the same
+  // designated tenant, a second global policy, or a taken name is Conflict. updatePolicy
+  // replaces the user, scope and expiry of the policy named policy.name.
+  Outcome<PolicyInfo> createPolicy(uint64_t tenantId, const PolicyInfo& policy);
+  Outcome<PolicyInfo> updatePolicy(uint64_t tenantId, const PolicyInfo& policy);
+  Result deletePolicy(uint64_t tenantId, const std::string& name);
+  // Exactly one of the two is non-zero (otherwise InvalidArgument without a round trip).
+  // publishedBy = T: who can reach T's data. designating = T: whose data T can reach,
+  // global policies of T's providers included.
+  Outcome<std::vector<PolicyInfo>> listPolicies(uint64_t publishedBy, uint64_t designating);
+
+  // System settings ("crossTenantRoles" = "true" | "false"). setSetting: system admins.
+  Result setSetting(const std::string& name, const std::string& value);
+  Outcome<std::vector<Setting>> listSettings();
+
+  // A tenant's audit log in time order (newest last). Tenant admins read their own tenant's;
+  // system admins any.
+  Outcome<std::vector<AuditEntry>> queryAudit(const AuditQuery& query);
+
+  // A tenant's metering (0 = own). Tenant admins read their own; system admins any.
+  Outcome<UsageInfo> usage(uint64_t tenantId = 0);
 
  private:
   friend class TenantContext;

@@ -1,0 +1,923 @@
+#include "sharing/sharing.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <set>
+
+#include "storage/key_encoding.h"
+
+namespace cotenant::sharing {
+namespace {
+
+using json = nlohmann::json;
+using storage::kGlobalTenant;
+
+std::string Hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64, v);
+  return buf;
+}
+
+std::string U64(uint64_t v) {
+  std::string s;
+  storage::AppendU64(&s, v);
+  return s;
+}
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status CheckName(std::string_view what, const std::string& name) {
+  if (!ValidName(name)) {
+    return Status::InvalidArgument(std::string(what) + " name '" + name +
+                                   "' is invalid: use 1-64 letters, digits, '_', '-' or '.'");
+  }
+  return Status::OK();
+}
+
+json RightsToJson(const RightsMap& rights) {
+  json j = json::object();
+  for (const auto& [obj, mask] : rights) j[obj] = mask;
+  return j;
+}
+
+RightsMap RightsFromJson(const json& j) {
+  RightsMap r;
+  if (!j.is_object()) return r;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.value().is_number_unsigned()) r[it.key()] = it.value().get<uint8_t>();
+  }
+  return r;
+}
+
+json ScopeToJson(const std::vector<ObjectScope>& scope) {
+  json a = json::array();
+  for (const auto& s : scope) {
+    a.push_back({{"object", s.object}, {"rowFilter", s.row_filter}, {"fields", s.fields}});
+  }
+  return a;
+}
+
+std::vector<ObjectScope> ScopeFromJson(const json& a) {
+  std::vector<ObjectScope> out;
+  if (!a.is_array()) return out;
+  for (const auto& s : a) {
+    ObjectScope o;
+    o.object = s.value("object", std::string());
+    o.row_filter = s.value("rowFilter", std::string());
+    o.fields = s.value("fields", std::vector<std::string>());
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json PolicyToJson(const Policy& p) {
+  return json{{"publisher", p.publisher}, {"name", p.name},         {"designated", p.designated},
+              {"global", p.global},       {"user", p.user},         {"scope", ScopeToJson(p.scope)},
+              {"expiresAt", p.expires_at}, {"createdAt", p.created_at}, {"modifiedAt", p.modified_at}};
+}
+
+bool PolicyFromJson(std::string_view text, Policy* p) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  p->publisher = j.value("publisher", uint64_t{0});
+  p->name = j.value("name", std::string());
+  p->designated = j.value("designated", uint64_t{0});
+  p->global = j.value("global", false);
+  p->user = j.value("user", uint64_t{0});
+  p->scope = ScopeFromJson(j.value("scope", json::array()));
+  p->expires_at = j.value("expiresAt", int64_t{0});
+  p->created_at = j.value("createdAt", int64_t{0});
+  p->modified_at = j.value("modifiedAt", int64_t{0});
+  return true;
+}
+
+json RoleToJson(const Role& r) {
+  return json{{"id", r.id}, {"name", r.name}, {"rights", RightsToJson(r.rights)},
+              {"crossTenant", r.cross_tenant}};
+}
+
+bool RoleFromJson(std::string_view text, TenantId tenant, Role* r) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  r->id = j.value("id", uint64_t{0});
+  r->tenant = tenant;
+  r->name = j.value("name", std::string());
+  r->rights = RightsFromJson(j.value("rights", json::object()));
+  r->cross_tenant = j.value("crossTenant", false);
+  return true;
+}
+
+// Effective rights of one role on an object: its entry for the object, else its "*".
+uint8_t RoleRightsOn(const RightsMap& rights, std::string_view object) {
+  auto it = rights.find(object);
+  if (it != rights.end()) return it->second;
+  auto star = rights.find("*");
+  return star == rights.end() ? 0 : star->second;
+}
+
+// Union of roles: per object the OR of each role's effective rights.
+void MergeRights(const RightsMap& role, RightsMap* acc) {
+  // Objects named by earlier roles get this role's effective rights too.
+  for (auto& [obj, mask] : *acc) {
+    if (obj != "*") mask |= RoleRightsOn(role, obj);
+  }
+  uint8_t acc_star = RoleRightsOn(*acc, "*");
+  for (const auto& [obj, mask] : role) {
+    if (obj == "*") continue;
+    if (acc->find(obj) == acc->end()) (*acc)[obj] = mask | acc_star;
+  }
+  uint8_t role_star = RoleRightsOn(role, "*");
+  if (role_star != 0 || acc->count("*") != 0) (*acc)["*"] = acc_star | role_star;
+}
+
+std::string DenyNoPolicy(TenantId target, TenantId caller_tenant) {
+  return "Access Denied: no data-sharing policy of tenant " + std::to_string(target) +
+         " admits tenant " + std::to_string(caller_tenant);
+}
+
+constexpr std::string_view kSettingCrossTenantRoles = "crossTenantRoles";
+
+}  // namespace
+
+// ---- Names ------------------------------------------------------------------------------
+
+std::string RightsToString(uint8_t rights) {
+  std::string s;
+  for (Right r : {kRead, kAdd, kUpdate, kDelete}) {
+    if (rights & r) {
+      if (!s.empty()) s += ",";
+      s += RightName(r);
+    }
+  }
+  return s.empty() ? "none" : s;
+}
+
+std::string_view RightVerb(Right r) {
+  switch (r) {
+    case kRead: return "GET";
+    case kAdd: return "POST";
+    case kUpdate: return "PUT";
+    case kDelete: return "DELETE";
+  }
+  return "?";
+}
+
+std::string_view RightName(Right r) {
+  switch (r) {
+    case kRead: return "read";
+    case kAdd: return "add";
+    case kUpdate: return "update";
+    case kDelete: return "delete";
+  }
+  return "?";
+}
+
+std::string_view PathName(Path p) {
+  switch (p) {
+    case Path::kOwn: return "own";
+    case Path::kCrossTenantRole: return "cross-tenant role";
+    case Path::kPolicy: return "policy";
+    case Path::kGlobalPolicy: return "global policy";
+    case Path::kDenied: return "denied";
+  }
+  return "?";
+}
+
+// ---- Access -----------------------------------------------------------------------------
+
+uint8_t Access::RightsOn(std::string_view object) const {
+  if (path == Path::kDenied) return 0;
+  if (scoped && scope.find(object) == scope.end()) return 0;
+  return RoleRightsOn(rights, object);
+}
+
+Status Access::Check(std::string_view object, Right right) const {
+  if (path == Path::kDenied) return Status::PermissionDenied(denial);
+  if (RightsOn(object) & right) return Status::OK();
+  std::string why;
+  if (scoped && scope.find(object) == scope.end()) {
+    why = "policy '" + policy + "' does not share object " + std::string(object);
+  } else {
+    why = "the roles of user " + std::to_string(principal) + " grant " +
+          RightsToString(RoleRightsOn(rights, object)) + " on " + std::string(object) +
+          ", not " + std::string(RightName(right));
+  }
+  return Status::PermissionDenied("Access Denied: user " + std::to_string(principal) +
+                                  " may not " + std::string(RightVerb(right)) + " records/" +
+                                  std::string(object) + " in tenant " + std::to_string(target) +
+                                  ": " + why);
+}
+
+Status Access::ScopeFor(const storage::ObjectDef& def, const storage::RecordScope** out) const {
+  *out = nullptr;
+  if (!scoped) return Status::OK();
+  auto it = scope.find(def.name);
+  if (it == scope.end()) return Status::OK();  // Check() refused the object already
+  const ObjectScope& os = it->second;
+  if (os.row_filter.empty() && os.fields.empty()) return Status::OK();
+  std::lock_guard<std::mutex> l(compiled_mu_);
+  auto& slot = compiled_[def.id];
+  if (!slot) {
+    slot = std::make_shared<Compiled>();
+    if (!os.row_filter.empty()) {
+      slot->status = storage::criteria::Compile(os.row_filter, def, &slot->filter);
+      if (!slot->status.ok()) {
+        slot->status = Status::Internal("the row filter of policy '" + policy +
+                                        "' no longer compiles: " + slot->status.message());
+      }
+      slot->scope.row_filter = slot->filter.get();
+    }
+    if (!os.fields.empty()) {
+      slot->scope.visible_fields.assign(def.fields.size(), false);
+      for (const auto& f : os.fields) {
+        auto s = def.Slot(f);
+        if (s && *s >= 0) slot->scope.visible_fields[static_cast<size_t>(*s)] = true;
+      }
+    }
+  }
+  if (!slot->status.ok()) return slot->status;
+  *out = &slot->scope;
+  return Status::OK();
+}
+
+std::string Access::Describe() const {
+  switch (path) {
+    case Path::kOwn: return "own tenant";
+    case Path::kCrossTenantRole:
+      return "cross-tenant role as user " + std::to_string(principal);
+    case Path::kPolicy:
+    case Path::kGlobalPolicy:
+      return std::string(PathName(path)) + " '" + policy + "' as user " + std::to_string(principal);
+    case Path::kDenied: return "no policy";
+  }
+  return "";
+}
+
+std::string Access::Serialize() const {
+  json scope_json = json::array();
+  for (const auto& [name, s] : scope) {
+    scope_json.push_back({{"object", s.object}, {"rowFilter", s.row_filter}, {"fields", s.fields}});
+  }
+  return json{{"ct", caller_tenant}, {"cu", caller}, {"t", target},
+              {"path", static_cast<int>(path)}, {"principal", principal}, {"policy", policy},
+              {"denial", denial}, {"expiresAt", expires_at}, {"rights", RightsToJson(rights)},
+              {"scoped", scoped}, {"scope", scope_json}}
+      .dump();
+}
+
+Status Access::Deserialize(std::string_view bytes, Access* a) {
+  json j = json::parse(bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Internal("bad cached context");
+  a->caller_tenant = j.value("ct", uint64_t{0});
+  a->caller = j.value("cu", uint64_t{0});
+  a->target = j.value("t", uint64_t{0});
+  int path = j.value("path", static_cast<int>(Path::kDenied));
+  if (path < 0 || path > static_cast<int>(Path::kDenied)) return Status::Internal("bad cached context");
+  a->path = static_cast<Path>(path);
+  a->principal = j.value("principal", uint64_t{0});
+  a->policy = j.value("policy", std::string());
+  a->denial = j.value("denial", std::string());
+  a->expires_at = j.value("expiresAt", int64_t{0});
+  a->rights = RightsFromJson(j.value("rights", json::object()));
+  a->scoped = j.value("scoped", false);
+  for (auto& s : ScopeFromJson(j.value("scope", json::array()))) {
+    std::string name = s.object;
+    a->scope.emplace(std::move(name), std::move(s));
+  }
+  return Status::OK();
+}
+
+// ---- Sharing: generations -----------------------------------------------------------------
+
+Sharing::Sharing(storage::Store* store, Identity* identity, ContextCache* cache)
+    : store_(store), identity_(identity), cache_(cache) {}
+
+uint64_t Sharing::Generation(TenantId tenant) {
+  {
+    std::shared_lock<std::shared_mutex> l(gen_mu_);
+    auto it = gens_.find(tenant);
+    if (it != gens_.end()) return it->second;
+  }
+  std::string v;
+  uint64_t g = 1;
+  Status s = store_->MetaGet(tenant, "gen", &v);
+  if (s.ok() && v.size() == 8) g = storage::DecodeU64(v.data());
+  // A tenant that does not exist has generation 1 until it does; its contexts are denials.
+  std::unique_lock<std::shared_mutex> l(gen_mu_);
+  auto [it, inserted] = gens_.emplace(tenant, g);
+  return it->second;
+}
+
+Stamp Sharing::CurrentStamp(TenantId caller_tenant, TenantId target) {
+  Stamp s;
+  s.global = Generation(kGlobalTenant);
+  s.target = Generation(target);
+  s.caller = Generation(caller_tenant);
+  return s;
+}
+
+Status Sharing::Commit(storage::Store::MetaBatch* batch, std::vector<TenantId> tenants,
+                       bool global) {
+  if (global) tenants.push_back(kGlobalTenant);
+  std::sort(tenants.begin(), tenants.end());
+  tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
+  std::vector<std::pair<TenantId, uint64_t>> next;
+  for (TenantId t : tenants) {
+    uint64_t g = Generation(t) + 1;
+    batch->Put(t, "gen", U64(g));
+    next.emplace_back(t, g);
+  }
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(*batch));
+  // Published before the changing call returns: from here on every cached context
+  // stamped with an older generation is stale.
+  std::unique_lock<std::shared_mutex> l(gen_mu_);
+  for (auto [t, g] : next) gens_[t] = g;
+  return Status::OK();
+}
+
+// ---- Roles --------------------------------------------------------------------------------
+
+Status Sharing::LoadRole(TenantId tenant, const std::string& name, Role* out) {
+  std::string v;
+  Status s = store_->MetaGet(tenant, "role/" + name, &v);
+  if (s.IsNotFound()) return Status::NotFound("role '" + name + "' does not exist");
+  COTENANT_RETURN_IF_ERROR(s);
+  if (!RoleFromJson(v, tenant, out)) return Status::Internal("corrupt role " + name);
+  return Status::OK();
+}
+
+namespace {
+Status ValidateRights(const RightsMap& rights) {
+  for (const auto& [obj, mask] : rights) {
+    if (obj != "*" && !ValidName(obj)) {
+      return Status::InvalidArgument("rights name an invalid object '" + obj + "'");
+    }
+    if (mask & ~kAllRights) return Status::InvalidArgument("unknown right on " + obj);
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Status Sharing::CreateRole(TenantId tenant, const std::string& name, const RightsMap& rights,
+                           bool cross_tenant, Role* out) {
+  COTENANT_RETURN_IF_ERROR(CheckName("role", name));
+  COTENANT_RETURN_IF_ERROR(ValidateRights(rights));
+  std::lock_guard<std::mutex> l(change_mu_);
+  Role existing;
+  Status s = LoadRole(tenant, name, &existing);
+  if (s.ok()) return Status::Conflict("role '" + name + "' already exists");
+  if (!s.IsNotFound()) return s;
+  Role r;
+  COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "role", &r.id));
+  r.tenant = tenant;
+  r.name = name;
+  r.rights = rights;
+  r.cross_tenant = cross_tenant;
+  storage::Store::MetaBatch b;
+  b.Put(tenant, "role/" + name, RoleToJson(r).dump());
+  COTENANT_RETURN_IF_ERROR(Commit(&b, {tenant}, false));
+  *out = r;
+  return Status::OK();
+}
+
+Status Sharing::UpdateRole(TenantId tenant, const std::string& name, const RightsMap& rights,
+                           bool cross_tenant, Role* out) {
+  COTENANT_RETURN_IF_ERROR(ValidateRights(rights));
+  std::lock_guard<std::mutex> l(change_mu_);
+  Role r;
+  COTENANT_RETURN_IF_ERROR(LoadRole(tenant, name, &r));
+  r.rights = rights;
+  r.cross_tenant = cross_tenant;
+  storage::Store::MetaBatch b;
+  b.Put(tenant, "role/" + name, RoleToJson(r).dump());
+  if (!cross_tenant) {
+    // Members from other tenants lose the role with the flag.
+    COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, "member/", [&](std::string_view k, std::string_view v) {
+      json j = json::parse(v, nullptr, false);
+      if (k.size() > 7 + 17 && k.substr(7 + 17) == name && j.is_object() &&
+          j.value("tenant", uint64_t{0}) != tenant) {
+        b.Delete(tenant, k);
+      }
+      return true;
+    }));
+  }
+  COTENANT_RETURN_IF_ERROR(Commit(&b, {tenant}, false));
+  *out = r;
+  return Status::OK();
+}
+
+Status Sharing::DeleteRole(TenantId tenant, const std::string& name) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  Role r;
+  COTENANT_RETURN_IF_ERROR(LoadRole(tenant, name, &r));
+  storage::Store::MetaBatch b;
+  b.Delete(tenant, "role/" + name);
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, "member/", [&](std::string_view k, std::string_view) {
+    if (k.size() > 7 + 17 && k.substr(7 + 17) == name) b.Delete(tenant, k);
+    return true;
+  }));
+  return Commit(&b, {tenant}, false);
+}
+
+Status Sharing::ListRoles(TenantId tenant, std::vector<Role>* out) {
+  out->clear();
+  std::map<std::string, size_t> index;
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, "role/", [&](std::string_view, std::string_view v) {
+    Role r;
+    if (RoleFromJson(v, tenant, &r)) {
+      index[r.name] = out->size();
+      out->push_back(std::move(r));
+    }
+    return true;
+  }));
+  return store_->MetaScan(tenant, "member/", [&](std::string_view k, std::string_view v) {
+    // member/<16 hex user>/<role>
+    if (k.size() <= 7 + 17) return true;
+    UserId user = std::strtoull(std::string(k.substr(7, 16)).c_str(), nullptr, 16);
+    auto it = index.find(std::string(k.substr(7 + 17)));
+    json j = json::parse(v, nullptr, false);
+    if (it != index.end() && j.is_object()) {
+      (*out)[it->second].members.push_back(RoleMember{j.value("tenant", uint64_t{0}), user});
+    }
+    return true;
+  });
+}
+
+Status Sharing::AddMember(TenantId tenant, const std::string& role, TenantId member_tenant,
+                          UserId user) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  Role r;
+  COTENANT_RETURN_IF_ERROR(LoadRole(tenant, role, &r));
+  User u;
+  Status s = identity_->GetUser(member_tenant, user, &u);
+  if (s.IsNotFound()) {
+    return Status::NotFound("user " + std::to_string(user) + " of tenant " +
+                            std::to_string(member_tenant) + " does not exist");
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  if (member_tenant != tenant) {
+    if (!r.cross_tenant) {
+      return Status::InvalidArgument("role '" + role +
+                                     "' is not a cross-tenant role: only users of tenant " +
+                                     std::to_string(tenant) + " may join it");
+    }
+    if (!CrossTenantRolesEnabled()) {
+      return Status::PermissionDenied(
+          "Access Denied: cross-tenant roles are disabled (system setting crossTenantRoles)");
+    }
+  }
+  storage::Store::MetaBatch b;
+  b.Put(tenant, "member/" + Hex(user) + "/" + role, json{{"tenant", member_tenant}}.dump());
+  return Commit(&b, {tenant, member_tenant}, false);
+}
+
+Status Sharing::RemoveMember(TenantId tenant, const std::string& role, TenantId member_tenant,
+                             UserId user) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  Role r;
+  COTENANT_RETURN_IF_ERROR(LoadRole(tenant, role, &r));
+  std::string key = "member/" + Hex(user) + "/" + role;
+  std::string v;
+  Status s = store_->MetaGet(tenant, key, &v);
+  if (s.IsNotFound()) {
+    return Status::NotFound("user " + std::to_string(user) + " is not a member of role '" + role + "'");
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  storage::Store::MetaBatch b;
+  b.Delete(tenant, key);
+  return Commit(&b, {tenant, member_tenant}, false);
+}
+
+Status Sharing::RolesOf(TenantId tenant, UserId user, bool cross_tenant_only, RightsMap* rights,
+                        bool* any) {
+  *any = false;
+  std::vector<std::string> names;
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, "member/" + Hex(user) + "/",
+                                            [&](std::string_view k, std::string_view) {
+                                              names.emplace_back(k.substr(7 + 17));
+                                              return true;
+                                            }));
+  for (const auto& name : names) {
+    Role r;
+    Status s = LoadRole(tenant, name, &r);
+    if (s.IsNotFound()) continue;
+    COTENANT_RETURN_IF_ERROR(s);
+    if (cross_tenant_only && !r.cross_tenant) continue;
+    *any = true;
+    MergeRights(r.rights, rights);
+  }
+  return Status::OK();
+}
+
+// ---- Policies -----------------------------------------------------------------------------
+
+Status Sharing::LoadPolicy(TenantId publisher, const std::string& name, Policy* out) {
+  std::string v;
+  Status s = store_->MetaGet(publisher, "policy/" + name, &v);
+  if (s.IsNotFound()) return Status::NotFound("policy '" + name + "' does not exist");
+  COTENANT_RETURN_IF_ERROR(s);
+  if (!PolicyFromJson(v, out)) return Status::Internal("corrupt policy " + name);
+  return Status::OK();
+}
+
+Status Sharing::ValidatePolicy(TenantId publisher, const Policy& p) {
+  COTENANT_RETURN_IF_ERROR(CheckName("policy", p.name));
+  storage::TenantInfo pub;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(publisher, &pub));
+  if (p.global) {
+    if (pub.kind != storage::TenantKind::kIsv && pub.kind != storage::TenantKind::kMsp) {
+      return Status::InvalidArgument("only an isv or msp may have a global policy; tenant " +
+                                     std::to_string(publisher) + " is a " +
+                                     std::string(storage::TenantKindName(pub.kind)));
+    }
+    if (p.designated != 0) {
+      return Status::InvalidArgument("a global policy designates no single tenant");
+    }
+  } else {
+    if (p.designated == 0) return Status::InvalidArgument("a policy needs a designated tenant");
+    if (p.designated == publisher) {
+      return Status::InvalidArgument("a tenant cannot designate itself");
+    }
+    storage::TenantInfo d;
+    Status s = store_->GetTenant(p.designated, &d);
+    if (s.IsNotFound()) {
+      return Status::NotFound("designated tenant " + std::to_string(p.designated) + " does not exist");
+    }
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  User u;
+  Status s = identity_->GetUser(publisher, p.user, &u);
+  if (s.IsNotFound()) {
+    return Status::InvalidArgument("the policy's user " + std::to_string(p.user) +
+                                   " is not a user of tenant " + std::to_string(publisher));
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  std::set<std::string> seen;
+  for (const auto& os : p.scope) {
+    if (!seen.insert(os.object).second) {
+      return Status::InvalidArgument("the scope names object " + os.object + " twice");
+    }
+    std::shared_ptr<const storage::ObjectDef> def;
+    Status os_status = store_->GetObject(publisher, os.object, &def);
+    if (os_status.IsNotFound()) {
+      return Status::InvalidArgument("the scope names object " + os.object +
+                                     ", which tenant " + std::to_string(publisher) + " does not have");
+    }
+    COTENANT_RETURN_IF_ERROR(os_status);
+    if (!os.row_filter.empty()) {
+      std::unique_ptr<storage::criteria::BoundExpr> f;
+      Status c = storage::criteria::Compile(os.row_filter, *def, &f);
+      if (!c.ok()) {
+        return Status::InvalidArgument("row filter of " + os.object + ": " + c.message());
+      }
+    }
+    for (const auto& f : os.fields) {
+      auto slot = def->Slot(f);
+      if (!slot || *slot < 0) {
+        return Status::InvalidArgument("the field allow-list of " + os.object +
+                                       " names unknown field '" + f + "'");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status Sharing::CreatePolicy(TenantId publisher, const Policy& in, Policy* out) {
+  Policy p = in;
+  p.publisher = publisher;
+  if (p.global) p.designated = 0;
+  std::lock_guard<std::mutex> l(change_mu_);
+  COTENANT_RETURN_IF_ERROR(ValidatePolicy(publisher, p));
+  Policy existing;
+  Status s = LoadPolicy(publisher, p.name, &existing);
+  if (s.ok()) return Status::Conflict("policy '" + p.name + "' already exists");
+  if (!s.IsNotFound()) return s;
+  std::string slot_key = p.global ? "policyglobal" : "policyfor/" + Hex(p.designated);
+  std::string other;
+  s = store_->MetaGet(publisher, slot_key, &other);
+  if (s.ok()) {
+    return Status::Conflict(p.global ? "tenant " + std::to_string(publisher) +
+                                           " already has a global policy ('" + other + "')"
+                                     : "tenant " + std::to_string(publisher) +
+                                           " already has a policy designating tenant " +
+                                           std::to_string(p.designated) + " ('" + other + "')");
+  }
+  if (!s.IsNotFound()) return s;
+  p.created_at = p.modified_at = storage::NowMicros();
+  storage::Store::MetaBatch b;
+  b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
+  b.Put(publisher, slot_key, p.name);
+  if (!p.global) b.Put(kGlobalTenant, "designated/" + Hex(p.designated) + "/" + Hex(publisher), p.name);
+  COTENANT_RETURN_IF_ERROR(Commit(&b, {publisher}, false));
+  *out = p;
+  return Status::OK();
+}
+
+Status Sharing::UpdatePolicy(TenantId publisher, const Policy& in, Policy* out) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  Policy old;
+  COTENANT_RETURN_IF_ERROR(LoadPolicy(publisher, in.name, &old));
+  Policy p = in;
+  p.publisher = publisher;
+  // What the policy designates is its identity; changing it is delete + create.
+  p.global = old.global;
+  p.designated = old.designated;
+  COTENANT_RETURN_IF_ERROR(ValidatePolicy(publisher, p));
+  p.created_at = old.created_at;
+  p.modified_at = storage::NowMicros();
+  storage::Store::MetaBatch b;
+  b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
+  COTENANT_RETURN_IF_ERROR(Commit(&b, {publisher}, false));
+  *out = p;
+  return Status::OK();
+}
+
+Status Sharing::DeletePolicy(TenantId publisher, const std::string& name) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  Policy p;
+  COTENANT_RETURN_IF_ERROR(LoadPolicy(publisher, name, &p));
+  storage::Store::MetaBatch b;
+  b.Delete(publisher, "policy/" + name);
+  if (p.global) {
+    b.Delete(publisher, "policyglobal");
+  } else {
+    b.Delete(publisher, "policyfor/" + Hex(p.designated));
+    b.Delete(kGlobalTenant, "designated/" + Hex(p.designated) + "/" + Hex(publisher));
+  }
+  return Commit(&b, {publisher}, false);
+}
+
+Status Sharing::ListPublishedBy(TenantId publisher, std::vector<Policy>* out) {
+  out->clear();
+  storage::TenantInfo t;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(publisher, &t));
+  return store_->MetaScan(publisher, "policy/", [&](std::string_view, std::string_view v) {
+    Policy p;
+    if (PolicyFromJson(v, &p)) out->push_back(std::move(p));
+    return true;
+  });
+}
+
+Status Sharing::ListDesignating(TenantId tenant, std::vector<Policy>* out) {
+  out->clear();
+  storage::TenantInfo t;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &t));
+  std::vector<std::pair<TenantId, std::string>> found;
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(kGlobalTenant, "designated/" + Hex(tenant) + "/",
+                                            [&](std::string_view k, std::string_view v) {
+                                              TenantId p = std::strtoull(
+                                                  std::string(k.substr(11 + 17)).c_str(), nullptr, 16);
+                                              found.emplace_back(p, std::string(v));
+                                              return true;
+                                            }));
+  for (const auto& [publisher, name] : found) {
+    Policy p;
+    Status s = LoadPolicy(publisher, name, &p);
+    if (s.ok()) out->push_back(std::move(p));
+  }
+  // Global policies of the providers that manage the tenant.
+  std::vector<TenantId> providers;
+  if (t.provider != 0) {
+    providers.push_back(t.provider);
+    storage::TenantInfo prov;
+    if (store_->GetTenant(t.provider, &prov).ok() && prov.kind == storage::TenantKind::kMsp &&
+        prov.provider != 0) {
+      providers.push_back(prov.provider);
+    }
+  }
+  for (TenantId prov : providers) {
+    std::string name;
+    if (!store_->MetaGet(prov, "policyglobal", &name).ok()) continue;
+    Policy p;
+    if (LoadPolicy(prov, name, &p).ok()) out->push_back(std::move(p));
+  }
+  return Status::OK();
+}
+
+// ---- Settings -----------------------------------------------------------------------------
+
+Status Sharing::SetSetting(const std::string& name, const std::string& value) {
+  if (name != kSettingCrossTenantRoles) {
+    return Status::InvalidArgument("unknown setting '" + name + "' (known: crossTenantRoles)");
+  }
+  if (value != "true" && value != "false") {
+    return Status::InvalidArgument("setting " + name + " takes true or false, not '" + value + "'");
+  }
+  std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b;
+  b.Put(kGlobalTenant, "setting/" + name, value);
+  return Commit(&b, {}, true);
+}
+
+std::vector<std::pair<std::string, std::string>> Sharing::ListSettings() {
+  std::string v;
+  bool on = store_->MetaGet(kGlobalTenant, "setting/crossTenantRoles", &v).ok() && v == "true";
+  return {{std::string(kSettingCrossTenantRoles), on ? "true" : "false"}};
+}
+
+bool Sharing::CrossTenantRolesEnabled() {
+  std::string v;
+  return store_->MetaGet(kGlobalTenant, "setting/crossTenantRoles", &v).ok() && v == "true";
+}
+
+// ---- Hooks --------------------------------------------------------------------------------
+
+Status Sharing::OnIdentityChanged(TenantId tenant) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b;
+  return Commit(&b, {tenant}, false);
+}
+
+Status Sharing::OnUserDeleted(TenantId tenant, UserId user) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b;
+  std::vector<TenantId> touched{tenant};
+  // Memberships live in the role's tenant; a cross-tenant member may be anywhere.
+  for (const auto& t : store_->ListTenants()) {
+    bool any = false;
+    COTENANT_RETURN_IF_ERROR(store_->MetaScan(t.id, "member/" + Hex(user) + "/",
+                                              [&](std::string_view k, std::string_view) {
+                                                b.Delete(t.id, k);
+                                                any = true;
+                                                return true;
+                                              }));
+    if (any) touched.push_back(t.id);
+  }
+  return Commit(&b, touched, false);
+}
+
+Status Sharing::OnTenantDeleted(TenantId tenant) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b;
+  std::vector<TenantId> touched;
+  std::vector<std::pair<TenantId, std::string>> designating;
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(kGlobalTenant, "designated/" + Hex(tenant) + "/",
+                                            [&](std::string_view k, std::string_view v) {
+                                              TenantId p = std::strtoull(
+                                                  std::string(k.substr(11 + 17)).c_str(), nullptr, 16);
+                                              designating.emplace_back(p, std::string(v));
+                                              b.Delete(kGlobalTenant, k);
+                                              return true;
+                                            }));
+  for (const auto& [publisher, name] : designating) {
+    storage::TenantInfo info;
+    if (!store_->GetTenant(publisher, &info).ok()) continue;
+    b.Delete(publisher, "policy/" + name);
+    b.Delete(publisher, "policyfor/" + Hex(tenant));
+    touched.push_back(publisher);
+  }
+  // Its own policies went with its key range; the reverse entries of them go here.
+  for (const auto& t : store_->ListTenants()) {
+    std::string key = "designated/" + Hex(t.id) + "/" + Hex(tenant);
+    std::string v;
+    if (store_->MetaGet(kGlobalTenant, key, &v).ok()) b.Delete(kGlobalTenant, key);
+  }
+  Status s = Commit(&b, touched, true);
+  cache_->ClearLocal();
+  return s;
+}
+
+// ---- Resolution ---------------------------------------------------------------------------
+
+Status Sharing::ManagedBy(TenantId tenant, TenantId provider, bool* managed) {
+  *managed = false;
+  storage::TenantInfo t;
+  COTENANT_RETURN_IF_ERROR(store_->GetTenant(tenant, &t));
+  if (t.provider == 0) return Status::OK();
+  if (t.provider == provider) {
+    *managed = true;
+    return Status::OK();
+  }
+  // An ISV manages its MSPs' tenants too; a deleted provider breaks the chain.
+  storage::TenantInfo mid;
+  Status s = store_->GetTenant(t.provider, &mid);
+  if (s.IsNotFound()) return Status::OK();
+  COTENANT_RETURN_IF_ERROR(s);
+  *managed = mid.kind == storage::TenantKind::kMsp && mid.provider == provider;
+  return Status::OK();
+}
+
+Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId target,
+                                 Access* a) {
+  a->caller_tenant = caller_tenant;
+  a->caller = caller;
+  a->target = target;
+  if (target == caller_tenant) {
+    a->path = Path::kOwn;
+    a->principal = caller;
+    bool any = false;
+    return RolesOf(target, caller, false, &a->rights, &any);
+  }
+  a->path = Path::kDenied;
+  a->denial = DenyNoPolicy(target, caller_tenant);
+  storage::TenantInfo t;
+  Status s = store_->GetTenant(target, &t);
+  if (s.IsNotFound()) return Status::OK();
+  COTENANT_RETURN_IF_ERROR(s);
+  int64_t now = storage::NowMicros();
+  // (a) cross-tenant role membership.
+  if (CrossTenantRolesEnabled()) {
+    bool any = false;
+    RightsMap rights;
+    COTENANT_RETURN_IF_ERROR(RolesOf(target, caller, true, &rights, &any));
+    if (any) {
+      a->path = Path::kCrossTenantRole;
+      a->principal = caller;
+      a->rights = std::move(rights);
+      return Status::OK();
+    }
+  }
+  // (b) a policy designating the caller's tenant; (c) the global policy.
+  auto admit = [&](const Policy& p, Path path) -> Status {
+    a->path = path;
+    a->policy = p.name;
+    a->principal = p.user;
+    a->expires_at = p.expires_at;
+    User u;
+    Status us = identity_->GetUser(target, p.user, &u);
+    if (us.IsNotFound()) {
+      // The policy's user is gone: the policy admits nobody.
+      a->path = Path::kDenied;
+      a->denial = "Access Denied: data-sharing policy '" + p.name + "' of tenant " +
+                  std::to_string(target) + " names user " + std::to_string(p.user) +
+                  ", which no longer exists";
+      return Status::OK();
+    }
+    COTENANT_RETURN_IF_ERROR(us);
+    bool any = false;
+    COTENANT_RETURN_IF_ERROR(RolesOf(target, p.user, false, &a->rights, &any));
+    a->scoped = !p.scope.empty();
+    for (const auto& os : p.scope) a->scope.emplace(os.object, os);
+    return Status::OK();
+  };
+  std::string name;
+  s = store_->MetaGet(target, "policyfor/" + Hex(caller_tenant), &name);
+  if (s.ok()) {
+    Policy p;
+    COTENANT_RETURN_IF_ERROR(LoadPolicy(target, name, &p));
+    if (p.expires_at == 0 || p.expires_at > now) return admit(p, Path::kPolicy);
+  } else if (!s.IsNotFound()) {
+    return s;
+  }
+  s = store_->MetaGet(target, "policyglobal", &name);
+  if (s.ok()) {
+    Policy p;
+    COTENANT_RETURN_IF_ERROR(LoadPolicy(target, name, &p));
+    bool managed = false;
+    COTENANT_RETURN_IF_ERROR(ManagedBy(caller_tenant, target, &managed));
+    if (managed && (p.expires_at == 0 || p.expires_at > now)) return admit(p, Path::kGlobalPolicy);
+  } else if (!s.IsNotFound()) {
+    return s;
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<const Access> Sharing::LookupCached(TenantId caller_tenant, UserId caller,
+                                                    TenantId target) {
+  Stamp stamp = CurrentStamp(caller_tenant, target);
+  CachedValue v = cache_->GetLocal(ContextKey{caller_tenant, caller, target}, stamp,
+                                   storage::NowMicros());
+  return std::static_pointer_cast<const Access>(v);
+}
+
+Status Sharing::Resolve(TenantId caller_tenant, UserId caller, TenantId target,
+                        std::shared_ptr<const Access>* out) {
+  // The stamp is read before anything else: a change that lands while we resolve makes
+  // what we cache stale, never current.
+  Stamp stamp = CurrentStamp(caller_tenant, target);
+  ContextKey key{caller_tenant, caller, target};
+  int64_t now = storage::NowMicros();
+  if (auto v = cache_->GetLocal(key, stamp, now)) {
+    *out = std::static_pointer_cast<const Access>(v);
+    return Status::OK();
+  }
+  if (auto bytes = cache_->GetRemote(key, stamp, now)) {
+    auto a = std::make_shared<Access>();
+    if (Access::Deserialize(*bytes, a.get()).ok() && a->caller_tenant == caller_tenant &&
+        a->caller == caller && a->target == target) {
+      cache_->PutLocal(key, stamp, a->expires_at, a);
+      *out = std::move(a);
+      return Status::OK();
+    }
+  }
+  cache_->CountMiss();
+  auto a = std::make_shared<Access>();
+  COTENANT_RETURN_IF_ERROR(ResolveFromStore(caller_tenant, caller, target, a.get()));
+  cache_->PutLocal(key, stamp, a->expires_at, a);
+  cache_->PutRemote(key, stamp, a->expires_at, a->Serialize());
+  *out = std::move(a);
+  return Status::OK();
+}
+
+}  // namespace cotenant::sharing

@@ -1,0 +1,127 @@
+#include "sharing/usage.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+namespace cotenant::sharing {
+
+using json = nlohmann::json;
+
+namespace {
+constexpr std::string_view kUsageKey = "usage";
+}
+
+Usage::Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms)
+    : store_(store), names_(std::move(api_names)), interval_ms_(flush_interval_ms) {
+  flusher_ = std::thread([this] {
+    std::unique_lock<std::mutex> l(stop_mu_);
+    while (!stopping_) {
+      stop_cv_.wait_for(l, std::chrono::milliseconds(interval_ms_));
+      l.unlock();
+      (void)Flush();
+      l.lock();
+    }
+  });
+}
+
+Usage::~Usage() {
+  {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  (void)Flush();
+}
+
+Usage::Counters* Usage::For(storage::TenantId tenant) {
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    auto it = tenants_.find(tenant);
+    if (it != tenants_.end()) return it->second.get();
+  }
+  // First touch: start from what was persisted.
+  auto c = std::make_unique<Counters>();
+  std::string v;
+  if (store_->MetaGet(tenant, kUsageKey, &v).ok()) {
+    json j = json::parse(v, nullptr, false);
+    if (j.is_object()) {
+      c->served = j.value("served", uint64_t{0});
+      c->consumed = j.value("consumed", uint64_t{0});
+      json calls = j.value("calls", json::object());
+      for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
+        c->calls[i] = calls.value(names_[i], uint64_t{0});
+      }
+    }
+  }
+  std::unique_lock<std::shared_mutex> l(mu_);
+  auto [it, inserted] = tenants_.emplace(tenant, std::move(c));
+  return it->second.get();
+}
+
+void Usage::CountCall(storage::TenantId tenant, size_t api) {
+  if (api >= kMaxApis) return;
+  For(tenant)->calls[api].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Usage::CountCrossTenant(storage::TenantId publisher, storage::TenantId caller_tenant) {
+  For(publisher)->served.fetch_add(1, std::memory_order_relaxed);
+  For(caller_tenant)->consumed.fetch_add(1, std::memory_order_relaxed);
+}
+
+Status Usage::Report(storage::TenantId tenant, UsageReport* out) {
+  *out = UsageReport();
+  out->tenant = tenant;
+  COTENANT_RETURN_IF_ERROR(store_->TenantUsage(tenant, &out->records, &out->bytes));
+  Counters* c = For(tenant);
+  for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
+    uint64_t n = c->calls[i].load(std::memory_order_relaxed);
+    if (n != 0) out->calls.emplace_back(names_[i], n);
+  }
+  out->served_to_others = c->served.load(std::memory_order_relaxed);
+  out->consumed_from_others = c->consumed.load(std::memory_order_relaxed);
+  return Status::OK();
+}
+
+std::vector<UsageReport> Usage::ReportAll() {
+  std::vector<UsageReport> out;
+  for (const auto& t : store_->ListTenants()) {
+    UsageReport r;
+    if (Report(t.id, &r).ok()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status Usage::Flush() {
+  std::lock_guard<std::mutex> f(flush_mu_);
+  std::vector<std::pair<storage::TenantId, std::string>> snapshot;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (const auto& [tenant, c] : tenants_) {
+      json calls = json::object();
+      for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
+        uint64_t n = c->calls[i].load(std::memory_order_relaxed);
+        if (n != 0) calls[names_[i]] = n;
+      }
+      snapshot.emplace_back(tenant, json{{"calls", calls},
+                                         {"served", c->served.load()},
+                                         {"consumed", c->consumed.load()}}
+                                        .dump());
+    }
+  }
+  Status first = Status::OK();
+  for (const auto& [tenant, value] : snapshot) {
+    auto& last = written_[tenant];
+    if (last == value) continue;  // unchanged since the last flush
+    last = value;
+    storage::Store::MetaBatch b;
+    b.Put(tenant, kUsageKey, value);
+    Status s = store_->MetaWrite(b);
+    // A tenant deleted meanwhile has nothing to persist.
+    if (!s.ok() && !s.IsNotFound() && first.ok()) first = s;
+  }
+  return first;
+}
+
+}  // namespace cotenant::sharing

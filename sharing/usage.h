@@ -1,0 +1,81 @@
+// Usage: metering per tenant (seeds/001: the tenant is the billing unit).
+//
+// Calls made by a tenant's users are counted per API; a call through a data-sharing
+// policy or cross-tenant role is also counted as served by the publishing tenant and
+// consumed by the calling tenant. Records and bytes stored come from the store.
+// Counters are kept in memory (one atomic add per call) and persisted to the tenant's
+// metadata every second and at shutdown, so they survive restarts (a crash loses at most
+// the last second of call counts).
+//
+// Thread safety: safe from any thread.
+
+#ifndef COTENANT_SHARING_USAGE_H_
+#define COTENANT_SHARING_USAGE_H_
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/status.h"
+#include "storage/storage.h"
+
+namespace cotenant::sharing {
+
+struct UsageReport {
+  storage::TenantId tenant = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  std::vector<std::pair<std::string, uint64_t>> calls;  // by API, non-zero only
+  uint64_t served_to_others = 0;
+  uint64_t consumed_from_others = 0;
+};
+
+class Usage {
+ public:
+  static constexpr size_t kMaxApis = 64;
+
+  // `api_names[i]` names API index i. REQUIRES: store outlives the Usage.
+  Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms = 1000);
+  ~Usage();  // persists the counters
+
+  void CountCall(storage::TenantId tenant, size_t api);
+  // A call of `caller_tenant` served by `publisher` through a policy or cross-tenant role.
+  void CountCrossTenant(storage::TenantId publisher, storage::TenantId caller_tenant);
+
+  Status Report(storage::TenantId tenant, UsageReport* out);
+  // Every live tenant's report (for /metrics).
+  std::vector<UsageReport> ReportAll();
+  Status Flush();
+
+ private:
+  struct Counters {
+    std::array<std::atomic<uint64_t>, kMaxApis> calls{};
+    std::atomic<uint64_t> served{0};
+    std::atomic<uint64_t> consumed{0};
+  };
+  Counters* For(storage::TenantId tenant);
+
+  storage::Store* const store_;
+  const std::vector<std::string> names_;
+  const int interval_ms_;
+  std::shared_mutex mu_;
+  std::unordered_map<storage::TenantId, std::unique_ptr<Counters>> tenants_;
+  std::mutex flush_mu_;
+  std::unordered_map<storage::TenantId, std::string> written_;  // guarded by flush_mu_
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread flusher_;
+};
+
+}  // namespace cotenant::sharing
+
+#endif  // COTENANT_SHARING_USAGE_H_
