@@ -132,18 +132,9 @@ void AuditCrossTenant(const ServiceContext& ctx, const sharing::User& caller,
 // answered exactly like an unknown one); no names = every visible field.
 Status VisibleProjection(const storage::ObjectDef& def, const std::vector<std::string>& names,
                          const storage::RecordScope* scope, std::vector<int>* slots) {
-  COTENANT_RETURN_IF_ERROR(ResolveProjection(def, names, slots));
-  if (scope == nullptr || scope->visible_fields.empty()) return Status::OK();
-  if (names.empty()) {
-    std::erase_if(*slots, [&](int s) { return !scope->FieldVisible(s); });
-    return Status::OK();
-  }
-  for (int s : *slots) {
-    if (!scope->FieldVisible(s)) {
-      return Status::InvalidArgument("object " + def.name + " has no field '" +
-                                     std::string(def.SlotName(s)) + "'");
-    }
-  }
+  if (scope == nullptr || scope->visible_fields.empty()) return ResolveProjection(def, names, slots);
+  COTENANT_RETURN_IF_ERROR(ResolveProjection(scope->Mask(def), names, slots));
+  if (names.empty()) std::erase_if(*slots, [&](int s) { return !scope->FieldVisible(s); });
   return Status::OK();
 }
 

@@ -332,22 +332,20 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
   }
   if (req.sort.size() > 2) return Status::InvalidArgument("at most two sort keys are allowed");
 
-  std::unique_ptr<criteria::BoundExpr> filter;
-  COTENANT_RETURN_IF_ERROR(criteria::Compile(req.criteria, def, &filter));
-  if (filter != nullptr && scope != nullptr) {
-    std::vector<int> slots;
-    filter->CollectSlots(&slots);
-    for (int s : slots) {
-      if (!scope->FieldVisible(s)) {
-        return Status::InvalidArgument("criteria: object " + def.name + " has no field '" +
-                                       std::string(def.SlotName(s)) + "'");
-      }
-    }
+  // Names resolve against the object as the principal sees it: a hidden field is
+  // answered exactly like one that does not exist.
+  ObjectDef masked;
+  const ObjectDef* view = &def;
+  if (scope != nullptr && !scope->visible_fields.empty()) {
+    masked = scope->Mask(def);
+    view = &masked;
   }
+  std::unique_ptr<criteria::BoundExpr> filter;
+  COTENANT_RETURN_IF_ERROR(criteria::Compile(req.criteria, *view, &filter));
   std::vector<ResolvedSort> sort;
   for (const auto& k : req.sort) {
-    auto slot = def.Slot(k.field);
-    if (!slot || (scope != nullptr && !scope->FieldVisible(*slot))) {
+    auto slot = view->Slot(k.field);
+    if (!slot) {
       return Status::InvalidArgument("sort field '" + k.field + "' does not exist in object " +
                                      def.name);
     }

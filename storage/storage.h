@@ -123,6 +123,9 @@ struct RecordScope {
   bool FieldVisible(int slot) const {
     return slot < 0 || visible_fields.empty() || visible_fields[static_cast<size_t>(slot)];
   }
+  // `def` as this principal sees it: hidden fields keep their slot but lose their name,
+  // so naming one fails exactly like naming a field that does not exist.
+  ObjectDef Mask(const ObjectDef& def) const;
 };
 
 struct SortKey {

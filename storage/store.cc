@@ -153,6 +153,15 @@ Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
   return Status::OK();
 }
 
+ObjectDef RecordScope::Mask(const ObjectDef& def) const {
+  ObjectDef masked = def;
+  for (size_t i = 0; i < masked.fields.size() && i < visible_fields.size(); ++i) {
+    // No valid field name starts with a control byte, so this one matches nothing.
+    if (!visible_fields[i]) masked.fields[i].name = std::string(1, '\x01') + std::to_string(i);
+  }
+  return masked;
+}
+
 // ---- Impl ---------------------------------------------------------------------------
 
 Store::Impl::~Impl() {

@@ -359,6 +359,20 @@ TEST_F(SharingTest, ScopeRowFilterFieldsAndExpiry) {
   EXPECT_EQ(sub.client->searchRecords("Customers", "", "age > 35", ctx).getCode(), ErrorCode::InvalidArgument);
   EXPECT_EQ(sub.client->searchRecords("Customers", "", "", "age", "asc", "", "", 0, 10, ctx).getCode(),
             ErrorCode::InvalidArgument);
+  // ...and the answer is word for word the one for a field that does not exist.
+  auto same_as_unknown = [&](const Result& hidden_r, const Result& unknown_r) {
+    std::string m = hidden_r.getMessage();
+    for (size_t at = m.find("age"); at != std::string::npos; at = m.find("age", at + 9)) {
+      m.replace(at, 3, "shoe_size");
+    }
+    EXPECT_EQ(m, unknown_r.getMessage());
+  };
+  same_as_unknown(sub.client->searchRecords("Customers", "", "age > 35", ctx),
+                  sub.client->searchRecords("Customers", "", "shoe_size > 35", ctx));
+  same_as_unknown(sub.client->getRecord("Customers", "age", eu.getId(), ctx),
+                  sub.client->getRecord("Customers", "shoe_size", eu.getId(), ctx));
+  same_as_unknown(sub.client->searchRecords("Customers", "", "", "age", "asc", "", "", 0, 10, ctx),
+                  sub.client->searchRecords("Customers", "", "", "shoe_size", "asc", "", "", 0, 10, ctx));
   Parameters with_age;
   with_age.add("first_name", "New").add("last_name", "EU").add("age", int64_t{5});
   EXPECT_EQ(sub.client->addRecord("Customers", with_age, ctx).getCode(), ErrorCode::InvalidArgument);
