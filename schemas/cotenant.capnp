@@ -201,7 +201,7 @@ struct AuditQuery {
   to @2 :Int64;             # exclusive; 0 = now
   callerTenant @3 :UInt64;  # only entries of calls from this tenant; 0 = any
   outcome @4 :Text;         # only this outcome ("OK", "PermissionDenied", ...); "" = any
-  limit @5 :UInt32;         # at most this many (newest last); 0 = 1000
+  limit @5 :UInt32;         # keep the newest this many, returned oldest first; 0 = 1000
 }
 
 struct ApiCount {
@@ -351,8 +351,9 @@ interface Admin {
   listRoles @14 (tenantId :UInt64) -> (roles :List(RoleInfo));
 
   addRoleMember @15 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
-  # Gives a user the role. A user of another tenant only for a cross-tenant role, only
-  # while the system setting crossTenantRoles is on, and only by the role's tenant admin.
+  # Gives a user the role (memberTenant 0 = the role's own tenant). A user of another
+  # tenant only for a cross-tenant role, only while the system setting crossTenantRoles
+  # is on, and only by the role's tenant admin.
   removeRoleMember @16 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
 
   createPolicy @17 (tenantId :UInt64, policy :PolicyInfo) -> (policy :PolicyInfo);
