@@ -933,48 +933,36 @@ struct RoleOut {
 };
 }  // namespace
 
+template <typename Context>
+kj::Promise<void> AdminImpl::WriteRole(Api api, Context context, bool create) {
+  sharing::User caller = Caller();
+  auto params = context.getParams();
+  std::string_view what = create ? "create roles" : "update roles";
+  TenantId target = TargetTenant(caller, params.getTenantId(), what);
+  RequireLevel(caller, AdminLevel::kTenantAdmin, what);
+  std::string name;
+  ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
+  sharing::RightsMap rights;
+  ThrowIfError(FromWire(params.getRights(), ctx_.limits, &rights));
+  bool cross = params.getCrossTenant();
+  sharing::Sharing* sharing = ctx_.sharing;
+  return Change<RoleOut>(api, caller, target, "role " + name,
+                         [sharing, target, name, rights, cross, create]() {
+                           RoleOut o;
+                           o.status = create ? sharing->CreateRole(target, name, rights, cross, &o.role)
+                                             : sharing->UpdateRole(target, name, rights, cross, &o.role);
+                           o.detail = create ? "created" : "rights replaced";
+                           return o;
+                         },
+                         [context](RoleOut& o) mutable { ToWire(o.role, context.getResults().initRole()); });
+}
+
 kj::Promise<void> AdminImpl::createRole(CreateRoleContext context) {
-  return Serve(ctx_, Api::kCreateRole, [&]() -> kj::Promise<void> {
-    sharing::User caller = Caller();
-    auto params = context.getParams();
-    TenantId target = TargetTenant(caller, params.getTenantId(), "create roles");
-    RequireLevel(caller, AdminLevel::kTenantAdmin, "create roles");
-    std::string name;
-    ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
-    sharing::RightsMap rights;
-    ThrowIfError(FromWire(params.getRights(), ctx_.limits, &rights));
-    bool cross = params.getCrossTenant();
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Change<RoleOut>(Api::kCreateRole, caller, target, "role " + name,
-                           [sharing, target, name, rights, cross]() {
-                             RoleOut o;
-                             o.status = sharing->CreateRole(target, name, rights, cross, &o.role);
-                             return o;
-                           },
-                           [context](RoleOut& o) mutable { ToWire(o.role, context.getResults().initRole()); });
-  });
+  return Serve(ctx_, Api::kCreateRole, [&]() { return WriteRole(Api::kCreateRole, context, true); });
 }
 
 kj::Promise<void> AdminImpl::updateRole(UpdateRoleContext context) {
-  return Serve(ctx_, Api::kUpdateRole, [&]() -> kj::Promise<void> {
-    sharing::User caller = Caller();
-    auto params = context.getParams();
-    TenantId target = TargetTenant(caller, params.getTenantId(), "update roles");
-    RequireLevel(caller, AdminLevel::kTenantAdmin, "update roles");
-    std::string name;
-    ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
-    sharing::RightsMap rights;
-    ThrowIfError(FromWire(params.getRights(), ctx_.limits, &rights));
-    bool cross = params.getCrossTenant();
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Change<RoleOut>(Api::kUpdateRole, caller, target, "role " + name,
-                           [sharing, target, name, rights, cross]() {
-                             RoleOut o;
-                             o.status = sharing->UpdateRole(target, name, rights, cross, &o.role);
-                             return o;
-                           },
-                           [context](RoleOut& o) mutable { ToWire(o.role, context.getResults().initRole()); });
-  });
+  return Serve(ctx_, Api::kUpdateRole, [&]() { return WriteRole(Api::kUpdateRole, context, false); });
 }
 
 kj::Promise<void> AdminImpl::deleteRole(DeleteRoleContext context) {

@@ -149,6 +149,9 @@ class AdminImpl final : public wire::Admin::Server {
                            std::string what, Work&& work, Fill&& fill);
   template <typename Out, typename Work, typename Fill>
   kj::Promise<void> Read(Work&& work, Fill&& fill);
+  // createRole and updateRole (same parameters).
+  template <typename Context>
+  kj::Promise<void> WriteRole(Api api, Context context, bool create);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;

@@ -116,6 +116,30 @@ std::string RecordNotFound(std::string_view object, RecordId id) {
          " does not exist";
 }
 
+// Reads the record a write replaces: NotFound when it is absent or outside the scope's
+// rows, Conflict when it is not at `expected_version` (0 = any).
+// REQUIRES: the record's lock is held.
+Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view object,
+                    const std::string& key, RecordId id, uint64_t expected_version,
+                    const RecordScope* scope, std::string* current, Record* old) {
+  Status s = kv.Get(Cf::kRecords, key, current);
+  if (s.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
+  COTENANT_RETURN_IF_ERROR(s);
+  if (!DecodeRecord(*current, def, old)) {
+    return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
+  }
+  old->id = id;
+  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(*old)) {
+    return Status::NotFound(RecordNotFound(object, id));
+  }
+  if (expected_version != 0 && old->version != expected_version) {
+    return Status::Conflict("record " + std::to_string(id) + " is at version " +
+                            std::to_string(old->version) + ", not " +
+                            std::to_string(expected_version));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 // ---- Shared helpers -----------------------------------------------------------------
@@ -223,6 +247,16 @@ Status Store::Impl::Load() {
   }
   global_->info.id = kGlobalTenant;
   audit_seq_ = static_cast<uint64_t>(NowMicros()) << 8;
+  return Status::OK();
+}
+
+Status Store::Impl::EnterWrite(TenantState* ts, std::shared_lock<std::shared_mutex>* gate) const {
+  *gate = std::shared_lock<std::shared_mutex>(ts->write_gate);
+  std::shared_lock<std::shared_mutex> l(catalog_mu_);
+  if (ts->deleting) {
+    gate->unlock();
+    return Status::NotFound("tenant " + std::to_string(ts->info.id) + " does not exist");
+  }
   return Status::OK();
 }
 
@@ -524,11 +558,8 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   std::string encoded;
   EncodeRecord(rec, &encoded);
   COTENANT_RETURN_IF_ERROR(CheckSize(encoded, options_.limits));
-  std::shared_lock<std::shared_mutex> gate(ts->write_gate);
-  {
-    std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
-    if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
-  }
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts.get(), tenant, "record", 1, &rec.id));
   auto batch = engine_->NewBatch();
   batch->Put(Cf::kRecords, RecordKey(tenant, def->id, rec.id), encoded);
@@ -578,11 +609,8 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
       }
     }
   }
-  std::shared_lock<std::shared_mutex> gate(ts->write_gate);
-  {
-    std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
-    if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
-  }
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   uint64_t first = 0;
   COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts.get(), tenant, "record", records.size(), &first));
   auto batch = engine_->NewBatch();
@@ -618,28 +646,14 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
   std::vector<int> named;
   for (const auto& fv : fields) named.push_back(*def->Slot(fv.name));
 
-  std::shared_lock<std::shared_mutex> gate(ts->write_gate);
-  {
-    std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
-    if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
-  }
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   std::lock_guard<std::mutex> rl(impl_->RecordLock(tenant, def->id, id));
   std::string key = RecordKey(tenant, def->id, id);
   std::string current;
-  Status s = engine_->Get(Cf::kRecords, key, &current);
-  if (s.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
-  COTENANT_RETURN_IF_ERROR(s);
   Record old;
-  if (!DecodeRecord(current, *def, &old)) return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
-  old.id = id;
-  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(old)) {
-    return Status::NotFound(RecordNotFound(object, id));
-  }
-  if (expected_version != 0 && old.version != expected_version) {
-    return Status::Conflict("record " + std::to_string(id) + " is at version " +
-                            std::to_string(old.version) + ", not " +
-                            std::to_string(expected_version));
-  }
+  COTENANT_RETURN_IF_ERROR(
+      ReadForWrite(*engine_, *def, object, key, id, expected_version, scope, &current, &old));
   Record rec = old;
   for (int slot : named) rec.values[static_cast<size_t>(slot)] = changes[static_cast<size_t>(slot)];
   rec.version = old.version + 1;
@@ -669,28 +683,14 @@ Status Store::DeleteRecord(TenantId tenant, std::string_view object, RecordId id
   std::shared_ptr<TenantState> ts;
   std::shared_ptr<const ObjectDef> def;
   COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
-  std::shared_lock<std::shared_mutex> gate(ts->write_gate);
-  {
-    std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
-    if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
-  }
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   std::lock_guard<std::mutex> rl(impl_->RecordLock(tenant, def->id, id));
   std::string key = RecordKey(tenant, def->id, id);
   std::string current;
-  Status s = engine_->Get(Cf::kRecords, key, &current);
-  if (s.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
-  COTENANT_RETURN_IF_ERROR(s);
   Record old;
-  if (!DecodeRecord(current, *def, &old)) return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
-  old.id = id;
-  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(old)) {
-    return Status::NotFound(RecordNotFound(object, id));
-  }
-  if (expected_version != 0 && old.version != expected_version) {
-    return Status::Conflict("record " + std::to_string(id) + " is at version " +
-                            std::to_string(old.version) + ", not " +
-                            std::to_string(expected_version));
-  }
+  COTENANT_RETURN_IF_ERROR(
+      ReadForWrite(*engine_, *def, object, key, id, expected_version, scope, &current, &old));
   auto batch = engine_->NewBatch();
   batch->Delete(Cf::kRecords, key);
   RemoveIndexEntries(batch.get(), tenant, *def, id, old.values);
@@ -795,11 +795,8 @@ Status Store::NextId(TenantId tenant, std::string_view sequence, uint64_t* id) {
   }
   std::shared_ptr<TenantState> ts;
   COTENANT_RETURN_IF_ERROR(impl_->Tenant(tenant, &ts));
-  std::shared_lock<std::shared_mutex> gate(ts->write_gate);
-  {
-    std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
-    if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
-  }
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   return impl_->AllocateIds(ts.get(), tenant, sequence, 1, id);
 }
 

@@ -70,6 +70,10 @@ class Store::Impl {
   Status Object(TenantId tenant, std::string_view name, std::shared_ptr<TenantState>* ts,
                 std::shared_ptr<const ObjectDef>* def) const;
 
+  // Takes the tenant's write gate (shared) into *gate, so a deletion cannot drop the
+  // tenant's ranges under the write; NotFound (gate released) when it is being deleted.
+  Status EnterWrite(TenantState* ts, std::shared_lock<std::shared_mutex>* gate) const;
+
   // Allocates `count` consecutive ids of a sequence; returns the first.
   // REQUIRES: the caller holds ts->write_gate (shared) and checked !deleting.
   Status AllocateIds(TenantState* ts, TenantId tenant, std::string_view name, uint64_t count,
