@@ -1,0 +1,354 @@
+#include "sharing/permission_sets.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+namespace cotenant::sharing {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kPrefix = "pset/";
+constexpr int kFields = 3;  // resource type, API name, method
+constexpr const char* kFieldNames[kFields] = {"resourceTypeRegex", "apiNameRegex", "methodRegex"};
+
+RE2::Options PatternOptions() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_never_capture(true);
+  o.set_max_mem(64 << 20);
+  return o;
+}
+
+bool ValidSetName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+  });
+}
+
+const std::string& FieldOf(const PermissionPolicy& p, int f) {
+  return f == 0 ? p.resource_type : (f == 1 ? p.api_name : p.method);
+}
+
+json ToJson(const PermissionSet& s) {
+  json pols = json::array();
+  for (const auto& p : s.policies) {
+    pols.push_back({{"effect", p.effect == Effect::kDeny ? "deny" : "allow"},
+                    {"resourceType", p.resource_type},
+                    {"apiName", p.api_name},
+                    {"method", p.method}});
+  }
+  return json{{"name", s.name},         {"scope", s.system_scope ? "system" : "user"},
+              {"allTenants", s.all_tenants}, {"tenants", s.tenants},
+              {"users", s.users},       {"policies", pols}};
+}
+
+bool FromJson(std::string_view text, PermissionSet* s) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  s->name = j.value("name", std::string());
+  s->system_scope = j.value("scope", std::string("user")) == "system";
+  s->all_tenants = j.value("allTenants", true);
+  s->tenants = j.value("tenants", std::vector<storage::TenantId>());
+  s->users = j.value("users", std::vector<storage::UserId>());
+  s->policies.clear();
+  for (const auto& p : j.value("policies", json::array())) {
+    PermissionPolicy pp;
+    pp.effect = p.value("effect", std::string("allow")) == "deny" ? Effect::kDeny : Effect::kAllow;
+    pp.resource_type = p.value("resourceType", std::string());
+    pp.api_name = p.value("apiName", std::string());
+    pp.method = p.value("method", std::string());
+    s->policies.push_back(std::move(pp));
+  }
+  return !s->name.empty();
+}
+
+PermissionSet AllowAll() {
+  PermissionSet s;
+  s.name = "allow-all";
+  s.system_scope = true;
+  s.all_tenants = true;
+  s.policies = {{Effect::kAllow, ".*", ".*", ".*"}};
+  return s;
+}
+
+}  // namespace
+
+std::string PermissionDecision::Reason() const {
+  if (set.empty()) return "no permission set allows it";
+  return std::string(allowed ? "allowed" : "denied") + " by permission set '" + set +
+         "' policy " + std::to_string(policy);
+}
+
+// ---- Compiled -------------------------------------------------------------------------------
+
+class PermissionSets::Compiled {
+ public:
+  static Status Build(std::vector<PermissionSet> sets, std::shared_ptr<const Compiled>* out) {
+    auto c = std::shared_ptr<Compiled>(new Compiled());
+    std::sort(sets.begin(), sets.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::map<std::string, int> ids[kFields];
+    for (int f = 0; f < kFields; ++f) {
+      c->matchers_[f] = std::make_unique<RE2::Set>(PatternOptions(), RE2::ANCHOR_BOTH);
+    }
+    for (size_t si = 0; si < sets.size(); ++si) {
+      auto& s = sets[si];
+      std::sort(s.tenants.begin(), s.tenants.end());
+      std::sort(s.users.begin(), s.users.end());
+      for (size_t pi = 0; pi < s.policies.size(); ++pi) {
+        Pol pol;
+        pol.set = si;
+        pol.index = static_cast<int>(pi) + 1;
+        pol.effect = s.policies[pi].effect;
+        for (int f = 0; f < kFields; ++f) {
+          const std::string& pattern = FieldOf(s.policies[pi], f);
+          auto it = ids[f].find(pattern);
+          if (it == ids[f].end()) {
+            std::string error;
+            int id = c->matchers_[f]->Add(pattern, &error);
+            if (id < 0) {
+              return Status::InvalidArgument("permission set '" + s.name + "' policy " +
+                                             std::to_string(pol.index) + ": " + kFieldNames[f] +
+                                             " '" + pattern + "' is not a valid RE2 pattern: " + error);
+            }
+            c->singles_[f].push_back(std::make_unique<RE2>(pattern, PatternOptions()));
+            it = ids[f].emplace(pattern, id).first;
+          }
+          pol.pattern[f] = it->second;
+        }
+        c->pols_.push_back(pol);
+      }
+    }
+    for (int f = 0; f < kFields; ++f) {
+      if (!ids[f].empty() && !c->matchers_[f]->Compile()) {
+        return Status::ResourceExhausted("permission-set patterns need more memory than RE2 allows");
+      }
+      c->empty_[f] = ids[f].empty();
+    }
+    c->sets_ = std::move(sets);
+    *out = std::move(c);
+    return Status::OK();
+  }
+
+  const std::vector<PermissionSet>& sets() const { return sets_; }
+
+  PermissionDecision Evaluate(const AccessRequest& r) const {
+    PermissionDecision d;
+    std::vector<bool> hit[kFields];
+    const std::string* text[kFields] = {&r.resource_type, &r.api, &r.method};
+    for (int f = 0; f < kFields; ++f) {
+      hit[f].assign(singles_[f].size(), false);
+      if (empty_[f]) continue;
+      std::vector<int> matched;
+      RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+      if (matchers_[f]->Match(*text[f], &matched, &info) || info.kind == RE2::Set::kNoError) {
+        for (int id : matched) hit[f][static_cast<size_t>(id)] = true;
+      } else {
+        // The DFA gave up (memory): match the patterns one by one.
+        for (size_t i = 0; i < singles_[f].size(); ++i) {
+          hit[f][i] = RE2::FullMatch(*text[f], *singles_[f][i]);
+        }
+      }
+    }
+    size_t current_set = SIZE_MAX;
+    const Pol* first_deny = nullptr;
+    const Pol* first_allow = nullptr;
+    for (const Pol& p : pols_) {
+      const PermissionSet& s = sets_[p.set];
+      if (!Applies(s, r)) continue;
+      if (p.set != current_set) {
+        d.considered.push_back({s.name, {}, {}});
+        current_set = p.set;
+      }
+      bool match = hit[0][static_cast<size_t>(p.pattern[0])] && hit[1][static_cast<size_t>(p.pattern[1])] &&
+                   hit[2][static_cast<size_t>(p.pattern[2])];
+      if (!match) continue;
+      if (p.effect == Effect::kDeny) {
+        d.considered.back().matched_deny.push_back(p.index);
+        if (first_deny == nullptr) first_deny = &p;
+      } else {
+        d.considered.back().matched_allow.push_back(p.index);
+        if (first_allow == nullptr) first_allow = &p;
+      }
+    }
+    const Pol* decider = first_deny != nullptr ? first_deny : first_allow;
+    d.allowed = first_deny == nullptr && first_allow != nullptr;
+    if (decider != nullptr) {
+      d.set = sets_[decider->set].name;
+      d.policy = decider->index;
+    }
+    return d;
+  }
+
+ private:
+  struct Pol {
+    size_t set = 0;
+    int index = 0;
+    Effect effect = Effect::kAllow;
+    int pattern[kFields] = {0, 0, 0};
+  };
+
+  static bool Applies(const PermissionSet& s, const AccessRequest& r) {
+    if (!s.system_scope && !std::binary_search(s.users.begin(), s.users.end(), r.user)) return false;
+    return s.all_tenants || std::binary_search(s.tenants.begin(), s.tenants.end(), r.tenant);
+  }
+
+  std::vector<PermissionSet> sets_;
+  std::vector<Pol> pols_;  // set order (by name), then policy order
+  std::unique_ptr<RE2::Set> matchers_[kFields];
+  std::vector<std::unique_ptr<RE2>> singles_[kFields];  // by pattern id
+  bool empty_[kFields] = {true, true, true};
+};
+
+// ---- PermissionSets -------------------------------------------------------------------------
+
+Status PermissionSets::Open(storage::Store* store, std::unique_ptr<PermissionSets>* out) {
+  std::unique_ptr<PermissionSets> ps(new PermissionSets(store));
+  std::vector<PermissionSet> sets;
+  Status parse = Status::OK();
+  COTENANT_RETURN_IF_ERROR(store->MetaScan(storage::kGlobalTenant, kPrefix,
+                                           [&](std::string_view, std::string_view v) {
+                                             PermissionSet s;
+                                             if (!FromJson(v, &s)) {
+                                               parse = Status::Internal("corrupt permission set");
+                                               return false;
+                                             }
+                                             sets.push_back(std::move(s));
+                                             return true;
+                                           }));
+  COTENANT_RETURN_IF_ERROR(parse);
+  std::string marker;
+  Status s = store->MetaGet(storage::kGlobalTenant, "pset-initialised", &marker);
+  if (s.IsNotFound()) {
+    // A fresh installation: the system-wide allow-all, once (deleting it later sticks).
+    PermissionSet all = AllowAll();
+    storage::Store::MetaBatch b;
+    b.Put(storage::kGlobalTenant, std::string(kPrefix) + all.name, ToJson(all).dump());
+    b.Put(storage::kGlobalTenant, "pset-initialised", "1");
+    COTENANT_RETURN_IF_ERROR(store->MetaWrite(b));
+    sets.push_back(std::move(all));
+  } else {
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  COTENANT_RETURN_IF_ERROR(ps->Publish(std::move(sets)));
+  *out = std::move(ps);
+  return Status::OK();
+}
+
+Status PermissionSets::Validate(const PermissionSet& set) {
+  if (!ValidSetName(set.name)) {
+    return Status::InvalidArgument("permission set name '" + set.name +
+                                   "' is invalid: use 1-64 letters, digits, '_', '-' or '.'");
+  }
+  if (set.policies.empty()) {
+    return Status::InvalidArgument("permission set '" + set.name + "' has no policies");
+  }
+  for (size_t i = 0; i < set.policies.size(); ++i) {
+    for (int f = 0; f < kFields; ++f) {
+      const std::string& pattern = FieldOf(set.policies[i], f);
+      RE2 re(pattern, PatternOptions());
+      if (!re.ok()) {
+        return Status::InvalidArgument("permission set '" + set.name + "' policy " +
+                                       std::to_string(i + 1) + ": " + kFieldNames[f] + " '" +
+                                       pattern + "' is not a valid RE2 pattern: " + re.error());
+      }
+    }
+  }
+  if (!set.all_tenants && set.tenants.empty()) {
+    return Status::InvalidArgument("permission set '" + set.name +
+                                   "' applies to no tenant: list tenants or choose all");
+  }
+  return Status::OK();
+}
+
+Status PermissionSets::Publish(std::vector<PermissionSet> sets) {
+  std::shared_ptr<const Compiled> compiled;
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(std::move(sets), &compiled));
+  std::atomic_store(&compiled_, std::move(compiled));
+  return Status::OK();
+}
+
+Status PermissionSets::Create(const PermissionSet& set) {
+  COTENANT_RETURN_IF_ERROR(Validate(set));
+  std::lock_guard<std::mutex> l(change_mu_);
+  std::vector<PermissionSet> sets = List();
+  for (const auto& s : sets) {
+    if (s.name == set.name) return Status::Conflict("permission set '" + set.name + "' already exists");
+  }
+  sets.push_back(set);
+  std::shared_ptr<const Compiled> compiled;
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
+  storage::Store::MetaBatch b;
+  b.Put(storage::kGlobalTenant, std::string(kPrefix) + set.name, ToJson(set).dump());
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
+  std::atomic_store(&compiled_, std::move(compiled));
+  return Status::OK();
+}
+
+Status PermissionSets::Update(const PermissionSet& set) {
+  COTENANT_RETURN_IF_ERROR(Validate(set));
+  std::lock_guard<std::mutex> l(change_mu_);
+  std::vector<PermissionSet> sets = List();
+  auto it = std::find_if(sets.begin(), sets.end(), [&](const auto& s) { return s.name == set.name; });
+  if (it == sets.end()) return Status::NotFound("permission set '" + set.name + "' does not exist");
+  *it = set;
+  std::shared_ptr<const Compiled> compiled;
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
+  storage::Store::MetaBatch b;
+  b.Put(storage::kGlobalTenant, std::string(kPrefix) + set.name, ToJson(set).dump());
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
+  std::atomic_store(&compiled_, std::move(compiled));
+  return Status::OK();
+}
+
+Status PermissionSets::Delete(const std::string& name) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  std::vector<PermissionSet> sets = List();
+  auto it = std::find_if(sets.begin(), sets.end(), [&](const auto& s) { return s.name == name; });
+  if (it == sets.end()) return Status::NotFound("permission set '" + name + "' does not exist");
+  sets.erase(it);
+  std::shared_ptr<const Compiled> compiled;
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
+  storage::Store::MetaBatch b;
+  b.Delete(storage::kGlobalTenant, std::string(kPrefix) + name);
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
+  std::atomic_store(&compiled_, std::move(compiled));
+  return Status::OK();
+}
+
+std::vector<PermissionSet> PermissionSets::List() const {
+  return std::atomic_load(&compiled_)->sets();
+}
+
+PermissionDecision PermissionSets::Evaluate(const AccessRequest& request) const {
+  return std::atomic_load(&compiled_)->Evaluate(request);
+}
+
+Status PermissionSets::Simulate(const AccessRequest& request, const PermissionSet& draft, bool remove,
+                                PermissionDecision* out) const {
+  if (!remove) COTENANT_RETURN_IF_ERROR(Validate(draft));
+  std::vector<PermissionSet> sets = List();
+  auto it = std::find_if(sets.begin(), sets.end(), [&](const auto& s) { return s.name == draft.name; });
+  if (remove) {
+    if (it == sets.end()) return Status::NotFound("permission set '" + draft.name + "' does not exist");
+    sets.erase(it);
+  } else if (it != sets.end()) {
+    *it = draft;
+  } else {
+    sets.push_back(draft);
+  }
+  std::shared_ptr<const Compiled> compiled;
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(std::move(sets), &compiled));
+  *out = compiled->Evaluate(request);
+  return Status::OK();
+}
+
+}  // namespace cotenant::sharing
