@@ -3,20 +3,35 @@
 // memory after a bulk load, against its configured block cache and memtable budget.
 //
 //   rpc_bench [--cotenantd PATH] [--seconds S] [--warmup S] [--slice S] [--inflight N]
-//             [--connections N] [--records N] [--memory-records N]
+//             [--connections N] [--records N] [--context-records N] [--memory-records N]
 //             [--block-cache-mb N] [--memtable-mb N] [--server-threads N] [--no-redis]
+//             [--phases throughput,context,memory]
 //   rpc_bench --bare-server PORT        (the baseline server; the main mode starts it)
 //
 // The main mode starts two servers on free loopback ports: itself as the bare server and
 // a real cotenantd on a fresh data directory. Over raw Cap'n Proto it logs in as the
 // system admin, creates a tenant, a tenant admin and an object "Items" (name:text indexed
-// required, payload:text, n:int), preloads records of ~200 bytes with addRecords, then
+// required, payload:text, n:int), gives the tenant admin a role with every right on Items
+// (record calls need role rights, admins included), preloads records of ~200 bytes with
+// addRecords, then
 // measures each call for --seconds (in alternating slices of --slice) after --warmup, with
 //   - 1 call in flight on one connection,
 //   - --inflight calls in flight on one connection (a window of outstanding promises),
 //   - --connections connections with 1 call in flight each (like redis-benchmark -c 50).
 // One client thread drives all of it from one KJ event loop. When redis-server and
 // redis-benchmark are on the PATH, Redis GET/SET with the same shapes is measured too.
+//
+// The context phase (skipped with --context-records 0) measures getRecord through a
+// TenantContext against getRecord in the caller's own tenant, on another fresh cotenantd:
+// publisher tenant P and consumer tenant C, each with an object Items holding
+// --context-records records of the same size (loaded interleaved, so both tenants' data
+// sit alike in memtables and SST files); in P a user with a read-only role on Items,
+// named by a data-sharing policy of P designating C; in C a user with its own role on
+// Items. That consumer takes session.records() and session.records(TenantContext{P})
+// once on one connection and calls getRecord on each with --inflight calls in flight,
+// in alternating slices: the context is resolved once and then served from the warm
+// in-process cache, so the difference is what a cross-tenant call adds on top of the
+// lookup (audit entries in both tenants' logs, usage metering).
 //
 // The memory phase (skipped with --memory-records 0) loads N records into another fresh
 // cotenantd and reads VmRSS/VmHWM from /proc/<pid>/status and the store's gauges from
@@ -110,6 +125,8 @@ struct Options {
   // a real store) rather than whatever happens to sit in the memtable.
   size_t records = 300000;
   size_t memory_records = 1000000;  // loaded for the memory phase; 0 skips it
+  size_t context_records = 150000;  // per tenant, for the context phase; 0 skips it
+  bool throughput = true, context = true, memory = true;  // --phases
   size_t block_cache_mb = 256;
   size_t memtable_mb = 64;
   int server_threads = 0;  // 0: cotenantd's default
@@ -119,9 +136,9 @@ struct Options {
 [[noreturn]] void Usage(const char* argv0, const std::string& error) {
   std::fprintf(stderr,
                "%s\nusage: %s [--cotenantd PATH] [--seconds S] [--warmup S] [--inflight N]\n"
-               "          [--connections N] [--records N] [--memory-records N]\n"
-               "          [--block-cache-mb N] [--memtable-mb N] [--server-threads N] "
-               "[--no-redis]\n"
+               "          [--connections N] [--records N] [--context-records N]\n"
+               "          [--memory-records N] [--block-cache-mb N] [--memtable-mb N]\n"
+               "          [--server-threads N] [--no-redis] [--phases throughput,context,memory]\n"
                "       %s --bare-server PORT\n",
                error.c_str(), argv0, argv0);
   std::exit(2);
@@ -152,6 +169,15 @@ Options ParseOptions(int argc, char** argv) {
     else if (a == "--connections") o.connections = static_cast<size_t>(number(i, 1, 10000));
     else if (a == "--records") o.records = static_cast<size_t>(number(i, 1, 1e9));
     else if (a == "--memory-records") o.memory_records = static_cast<size_t>(number(i, 0, 1e9));
+    else if (a == "--context-records") o.context_records = static_cast<size_t>(number(i, 0, 1e9));
+    else if (a == "--phases") {
+      if (i + 1 >= argc) Usage(argv[0], "--phases needs a list");
+      std::string list = std::string(",") + argv[++i] + ",";
+      o.throughput = list.find(",throughput,") != std::string::npos;
+      o.context = list.find(",context,") != std::string::npos;
+      o.memory = list.find(",memory,") != std::string::npos;
+      if (!o.throughput && !o.context && !o.memory) Usage(argv[0], "--phases: no known phase");
+    }
     else if (a == "--block-cache-mb") o.block_cache_mb = static_cast<size_t>(number(i, 1, 1 << 20));
     else if (a == "--memtable-mb") o.memtable_mb = static_cast<size_t>(number(i, 1, 65536));
     else if (a == "--server-threads") o.server_threads = static_cast<int>(number(i, 1, 1024));
@@ -600,49 +626,56 @@ void FillRecord(capnp::List<wire::Field>::Builder fields, kj::StringPtr name,
   fields[2].initValue().setInt(n);
 }
 
-// The tenant the benchmark works in, and the key of its tenant admin.
+// The tenant the benchmark works in, and the key of the user whose records() it uses.
 struct BenchTenant {
   uint64_t id = 0;
   std::string key;
 };
 
-// As the system admin: a new tenant, a tenant admin in it, and the object Items.
-BenchTenant SetUpTenant(kj::AsyncIoContext& io, Cotenantd& server, const std::string& name) {
+// A user created through Admin.createUser.
+struct BenchUser {
+  uint64_t id = 0;
+  std::string key;
+};
+
+// Logs in on `conn` and returns the session's Admin capability.
+wire::Admin::Client AdminOf(kj::AsyncIoContext& io, Connection& conn, uint64_t tenant,
+                            const std::string& key, const std::string& who) {
   auto& ws = io.waitScope;
-  auto conn = Connect(io, server.port());
-  auto bootstrap = conn->client->bootstrap().castAs<wire::Cotenant>();
+  auto login = conn.client->bootstrap().castAs<wire::Cotenant>().loginRequest();
+  login.setTenantId(tenant);
+  login.setApiKey(key.c_str());
+  auto session = Await(login.send(), ws, "login as " + who).getSession();
+  return Await(session.adminRequest().send(), ws, "session.admin of " + who).getAdmin();
+}
 
-  auto login = bootstrap.loginRequest();
-  login.setTenantId(kSystemTenant);
-  login.setApiKey(server.admin_key().c_str());
-  auto admin_login = Await(login.send(), ws, "login as the system admin");
-  auto admin = Await(admin_login.getSession().adminRequest().send(), ws, "session.admin").getAdmin();
+uint64_t CreateTenant(kj::AsyncIoContext& io, wire::Admin::Client& admin, const std::string& name) {
+  auto req = admin.createTenantRequest();
+  req.setName(name.c_str());
+  req.setKind(wire::TenantKind::TENANT);
+  req.setProvider(0);
+  return Await(req.send(), io.waitScope, "admin.createTenant " + name).getTenant().getId();
+}
 
-  auto create_tenant = admin.createTenantRequest();
-  create_tenant.setName(name.c_str());
-  create_tenant.setKind(wire::TenantKind::TENANT);
-  create_tenant.setProvider(0);
-  BenchTenant tenant;
-  tenant.id = Await(create_tenant.send(), ws, "admin.createTenant").getTenant().getId();
+BenchUser CreateUser(kj::AsyncIoContext& io, wire::Admin::Client& admin, uint64_t tenant,
+                     const std::string& name, wire::AdminLevel level) {
+  auto req = admin.createUserRequest();
+  req.setTenantId(tenant);
+  req.setName(name.c_str());
+  req.setLevel(level);
+  auto r = Await(req.send(), io.waitScope, "admin.createUser " + name);
+  BenchUser u{r.getUser().getId(), r.getApiKey().cStr()};
+  if (u.key.empty()) Fail("admin.createUser " + name + " returned no API key");
+  return u;
+}
 
-  auto create_user = admin.createUserRequest();
-  create_user.setTenantId(tenant.id);
-  create_user.setName("bench-admin");
-  create_user.setLevel(wire::AdminLevel::TENANT_ADMIN);
-  auto user = Await(create_user.send(), ws, "admin.createUser");
-  tenant.key = user.getApiKey().cStr();
-  if (tenant.key.empty()) Fail("admin.createUser returned no API key");
-
-  // The object is created by the tenant admin, through its own login.
-  auto user_login = bootstrap.loginRequest();
-  user_login.setTenantId(tenant.id);
-  user_login.setApiKey(tenant.key.c_str());
-  auto session = Await(user_login.send(), ws, "login as the tenant admin").getSession();
-  auto user_admin = Await(session.adminRequest().send(), ws, "session.admin").getAdmin();
-  auto create_object = user_admin.createObjectRequest();
-  create_object.setTenantId(0);
-  create_object.setName("Items");
-  auto defs = create_object.initFields(3);
+// Declares object Items (name:text indexed required, payload:text, n:int); tenant 0 = the
+// caller's own.
+void CreateItems(kj::AsyncIoContext& io, wire::Admin::Client& admin, uint64_t tenant) {
+  auto req = admin.createObjectRequest();
+  req.setTenantId(tenant);
+  req.setName("Items");
+  auto defs = req.initFields(3);
   defs[0].setName("name");
   defs[0].setType(wire::FieldType::TEXT);
   defs[0].setIndexed(true);
@@ -651,7 +684,49 @@ BenchTenant SetUpTenant(kj::AsyncIoContext& io, Cotenantd& server, const std::st
   defs[1].setType(wire::FieldType::TEXT);
   defs[2].setName("n");
   defs[2].setType(wire::FieldType::INT);
-  Await(create_object.send(), ws, "admin.createObject Items");
+  Await(req.send(), io.waitScope, "admin.createObject Items");
+}
+
+// Record calls need role rights (admins included): creates role `role` of `tenant` with
+// `rights` (a wire::Rights flag set, by name) on Items and makes `user` (of the same
+// tenant) a member. tenant 0 = the caller's own.
+void GrantOnItems(kj::AsyncIoContext& io, wire::Admin::Client& admin, uint64_t tenant,
+                  uint64_t member_tenant, const std::string& role, uint64_t user, bool read,
+                  bool add, bool update, bool del) {
+  auto create = admin.createRoleRequest();
+  create.setTenantId(tenant);
+  create.setName(role.c_str());
+  create.setCrossTenant(false);
+  auto rights = create.initRights(1);
+  rights[0].setObject("Items");
+  auto r = rights[0].initRights();
+  r.setRead(read);
+  r.setAdd(add);
+  r.setUpdate(update);
+  r.setDelete(del);
+  Await(create.send(), io.waitScope, "admin.createRole " + role);
+  auto member = admin.addRoleMemberRequest();
+  member.setTenantId(tenant);
+  member.setRole(role.c_str());
+  member.setMemberTenant(member_tenant);
+  member.setUserId(user);
+  Await(member.send(), io.waitScope, "admin.addRoleMember " + role);
+}
+
+// As the system admin: a new tenant and a tenant admin in it; then, as that tenant admin,
+// the object Items and a role with every right on it for the tenant admin itself.
+BenchTenant SetUpTenant(kj::AsyncIoContext& io, Cotenantd& server, const std::string& name) {
+  auto conn = Connect(io, server.port());
+  auto admin = AdminOf(io, *conn, kSystemTenant, server.admin_key(), "the system admin");
+  BenchTenant tenant;
+  tenant.id = CreateTenant(io, admin, name);
+  BenchUser user = CreateUser(io, admin, tenant.id, "bench-admin", wire::AdminLevel::TENANT_ADMIN);
+  tenant.key = user.key;
+
+  // The object and the role are made by the tenant admin, through its own login.
+  auto user_admin = AdminOf(io, *conn, tenant.id, tenant.key, "the tenant admin");
+  CreateItems(io, user_admin, 0);
+  GrantOnItems(io, user_admin, 0, tenant.id, "bench-items", user.id, true, true, true, true);
   return tenant;
 }
 
@@ -1089,6 +1164,154 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
   if (!clean) Fail("cotenantd did not shut down cleanly");
 }
 
+// getRecord through a TenantContext (warm cache) against getRecord in the caller's own
+// tenant: the same user, the same connection, records of the same size, alternating slices.
+void RunContext(const Options& o, const std::string& binary) {
+  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads};
+  Cotenantd server(binary, flags, /*with_http=*/false);
+  std::printf("\n== context: getRecord through a TenantContext vs in the caller's own tenant ==\n");
+  std::printf("server: %s\n", server.command().c_str());
+  std::fflush(stdout);
+
+  auto io = kj::setupAsyncIo();
+  auto& ws = io.waitScope;
+  auto admin_conn = Connect(io, server.port());
+  auto admin = AdminOf(io, *admin_conn, kSystemTenant, server.admin_key(), "the system admin");
+  uint64_t publisher = CreateTenant(io, admin, "ctx-publisher");
+  uint64_t consumer = CreateTenant(io, admin, "ctx-consumer");
+  CreateItems(io, admin, publisher);
+  CreateItems(io, admin, consumer);
+  // P: a loader (read, add) and the policy's principal (read only).
+  BenchUser loader = CreateUser(io, admin, publisher, "pub-loader", wire::AdminLevel::USER);
+  GrantOnItems(io, admin, publisher, publisher, "items-writer", loader.id, true, true, false, false);
+  BenchUser principal = CreateUser(io, admin, publisher, "share-principal", wire::AdminLevel::USER);
+  GrantOnItems(io, admin, publisher, publisher, "items-reader", principal.id, true, false, false,
+               false);
+  // C: the consumer, with its own role on its own Items (read, add).
+  BenchUser reader = CreateUser(io, admin, consumer, "consumer", wire::AdminLevel::USER);
+  GrantOnItems(io, admin, consumer, consumer, "items-rw", reader.id, true, true, false, false);
+  // P's policy designating C, acting as the read-only principal, no scope.
+  auto policy = admin.createPolicyRequest();
+  policy.setTenantId(publisher);
+  auto info = policy.initPolicy();
+  info.setName("share-with-consumer");
+  info.setDesignated(consumer);
+  info.setGlobal(false);
+  info.setUserId(principal.id);
+  info.setExpiresAt(0);
+  Await(policy.send(), ws, "admin.createPolicy");
+  std::printf("tenants: publisher P=%llu, consumer C=%llu; policy 'share-with-consumer' of P "
+              "designates C as user %llu (role items-reader: read on Items); consumer user %llu "
+              "(role items-rw in C)\n",
+              static_cast<unsigned long long>(publisher), static_cast<unsigned long long>(consumer),
+              static_cast<unsigned long long>(principal.id),
+              static_cast<unsigned long long>(reader.id));
+
+  // Interleaved loads, so both tenants' records are spread alike over memtables and SSTs.
+  RecordsConnection pub_rc = OpenRecords(io, server.port(), BenchTenant{publisher, loader.key});
+  RecordsConnection own_rc = OpenRecords(io, server.port(), BenchTenant{consumer, reader.key});
+  std::vector<uint64_t> pub_ids, own_ids;
+  constexpr size_t kChunk = 10000;
+  auto t0 = Clock::now();
+  for (size_t done = 0; done < o.context_records; done += kChunk) {
+    size_t n = std::min(kChunk, o.context_records - done);
+    auto p = Load(io, pub_rc.records, n, 100 + done);
+    auto c = Load(io, own_rc.records, n, 200 + done);
+    pub_ids.insert(pub_ids.end(), p.begin(), p.end());
+    own_ids.insert(own_ids.end(), c.begin(), c.end());
+  }
+  double load_s = Seconds(t0, Clock::now());
+  std::printf("loaded %zu records of ~200 bytes into each tenant, interleaved in chunks of %zu: "
+              "%.1f s\n",
+              o.context_records, kChunk, load_s);
+  pub_rc = RecordsConnection();
+  own_rc = RecordsConnection();
+
+  // The consumer on one connection: its own records() and the TenantContext's, each taken
+  // once (the context is resolved then, which warms the cache).
+  auto conn = Connect(io, server.port());
+  auto login = conn->client->bootstrap().castAs<wire::Cotenant>().loginRequest();
+  login.setTenantId(consumer);
+  login.setApiKey(reader.key.c_str());
+  auto session = Await(login.send(), ws, "login as the consumer").getSession();
+  wire::Records::Client own =
+      Await(session.recordsRequest().send(), ws, "session.records()").getRecords();
+  auto shared_req = session.recordsRequest();
+  shared_req.initContext().setTenantId(publisher);
+  wire::Records::Client shared =
+      Await(shared_req.send(), ws, "session.records(TenantContext{P})").getRecords();
+
+  std::mt19937_64 rng(13);
+  auto get = [&](wire::Records::Client& records, const std::vector<uint64_t>& ids) {
+    uint64_t id = ids[rng() % ids.size()];
+    auto req = records.getRecordRequest(capnp::MessageSize{8, 0});
+    req.setObject("Items");
+    req.setId(id);
+    return req.send().then([id](capnp::Response<wire::Records::GetRecordResults>&& r) {
+      auto rec = r.getRecord();
+      KJ_REQUIRE(rec.getId() == id && rec.getFields().size() == 3,
+                 "getRecord answered another record", id, rec.getId(), rec.getFields().size());
+    });
+  };
+  Issue get_own = [&](size_t) -> kj::Promise<void> { return get(own, own_ids); };
+  Issue get_shared = [&](size_t) -> kj::Promise<void> { return get(shared, pub_ids); };
+
+  // The policy's principal reads only: an add through the context must be refused, which
+  // shows the calls really run as the policy's user.
+  {
+    auto add = shared.addRecordRequest();
+    add.setObject("Items");
+    FillRecord(add.initFields(3), "denied", "x", 0);
+    bool refused = false;
+    try {
+      add.send().wait(ws);
+    } catch (const kj::Exception& e) {
+      refused = Describe(e).find("PermissionDenied") != std::string::npos;
+      if (!refused) Fail("addRecord through the context failed unexpectedly: " + Describe(e));
+    }
+    if (!refused) Fail("addRecord through the context was not refused");
+  }
+
+  int slices = std::max(1, static_cast<int>(std::lround(o.seconds / o.slice)));
+  double slice = o.seconds / slices;
+  std::string mode = std::to_string(o.inflight) + " in flight, 1 connection";
+  std::printf("each call: %.1f s warm-up, then %d alternating slices of %.2f s (%.1f s measured)\n",
+              o.warmup, slices, slice, o.seconds);
+  WaitQuiet(server.pid(), 30);
+  Drive(ws, o.inflight, get_own, 0, o.warmup, server.pid(), "getRecord own (warm-up)");
+  Drive(ws, o.inflight, get_shared, 0, o.warmup, server.pid(), "getRecord context (warm-up)");
+  RunResult own_run, shared_run;
+  for (int i = 0; i < slices; ++i) {
+    own_run.Add(Drive(ws, o.inflight, get_own, 0, slice, server.pid(), "getRecord own, " + mode));
+    shared_run.Add(
+        Drive(ws, o.inflight, get_shared, 0, slice, server.pid(), "getRecord context, " + mode));
+  }
+  PrintRun(mode.c_str(), "own tenant", own_run);
+  PrintRun(mode.c_str(), "context P", shared_run);
+  double ratio = shared_run.calls_per_sec() / own_run.calls_per_sec();
+  std::printf("\n%-32s | %14s | %14s | %6s\n", "getRecord (calls/s)", "own tenant C",
+              "context -> P", "ratio");
+  std::printf("%-32s | %14.0f | %14.0f | %5.2fx\n", mode.c_str(), own_run.calls_per_sec(),
+              shared_run.calls_per_sec(), ratio);
+  std::printf("%-32s | %14.1f | %14.1f |\n", "mean latency us", own_run.mean_latency_us(),
+              shared_run.mean_latency_us());
+  std::printf("%-32s | %14.1f | %14.1f | %5.2fx\n", "server CPU us per call",
+              own_run.server_us_per_call(), shared_run.server_us_per_call(),
+              shared_run.server_us_per_call() / own_run.server_us_per_call());
+  std::printf("\ntarget getRecord through a TenantContext >= 0.90x own tenant: %.2fx -> %s\n",
+              ratio, ratio >= 0.9 ? "met" : "NOT met");
+
+  shared = nullptr;
+  own = nullptr;
+  session = nullptr;
+  conn = nullptr;
+  admin = nullptr;
+  admin_conn = nullptr;
+  bool clean = server.Stop();
+  std::printf("cotenantd shut down %s\n", clean ? "cleanly" : "with an error");
+  if (!clean) Fail("cotenantd did not shut down cleanly");
+}
+
 void RunMemory(const Options& o, const std::string& binary) {
   ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads};
   Cotenantd server(binary, flags, /*with_http=*/true);
@@ -1185,8 +1408,9 @@ int main(int argc, char** argv) {
               o.block_cache_mb, o.memtable_mb,
               o.server_threads > 0 ? std::to_string(o.server_threads).c_str() : "default");
   try {
-    RunThroughput(o, binary, self);
-    if (o.memory_records > 0) RunMemory(o, binary);
+    if (o.throughput) RunThroughput(o, binary, self);
+    if (o.context && o.context_records > 0) RunContext(o, binary);
+    if (o.memory && o.memory_records > 0) RunMemory(o, binary);
   } catch (const Failure& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "rpc_bench: %s\n", e.what());

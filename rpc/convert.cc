@@ -408,4 +408,61 @@ void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
   out.setConsumedFromOthers(in.consumed_from_others);
 }
 
+Status FromWire(wire::PermissionSetInfo::Reader in, const WireLimits& limits,
+                sharing::PermissionSet* out) {
+  COTENANT_RETURN_IF_ERROR(CopyName(in.getName(), "permission set name", limits, &out->name));
+  out->system_scope = in.getSystemScope();
+  out->all_tenants = in.getAllTenants();
+  auto bounded = [&](size_t n, std::string_view what) {
+    if (n > limits.max_fields_per_record) {
+      return Status::ResourceExhausted("a permission set lists " + std::to_string(n) + " " +
+                                       std::string(what) + "; the limit is " +
+                                       std::to_string(limits.max_fields_per_record));
+    }
+    return Status::OK();
+  };
+  COTENANT_RETURN_IF_ERROR(bounded(in.getTenants().size(), "tenants"));
+  COTENANT_RETURN_IF_ERROR(bounded(in.getUsers().size(), "users"));
+  COTENANT_RETURN_IF_ERROR(bounded(in.getPolicies().size(), "policies"));
+  out->tenants.clear();
+  for (uint64_t t : in.getTenants()) out->tenants.push_back(t);
+  out->users.clear();
+  for (uint64_t u : in.getUsers()) out->users.push_back(u);
+  out->policies.clear();
+  for (auto p : in.getPolicies()) {
+    sharing::PermissionPolicy pp;
+    if (p.getEffect() == wire::Effect::ALLOW) {
+      pp.effect = sharing::Effect::kAllow;
+    } else if (p.getEffect() == wire::Effect::DENY) {
+      pp.effect = sharing::Effect::kDeny;
+    } else {
+      return Status::InvalidArgument("unknown policy effect " +
+                                     std::to_string(static_cast<unsigned>(p.getEffect())));
+    }
+    COTENANT_RETURN_IF_ERROR(CopyName(p.getResourceTypeRegex(), "resourceTypeRegex", limits, &pp.resource_type));
+    COTENANT_RETURN_IF_ERROR(CopyName(p.getApiNameRegex(), "apiNameRegex", limits, &pp.api_name));
+    COTENANT_RETURN_IF_ERROR(CopyName(p.getMethodRegex(), "methodRegex", limits, &pp.method));
+    out->policies.push_back(std::move(pp));
+  }
+  return Status::OK();
+}
+
+void ToWire(const sharing::PermissionSet& in, wire::PermissionSetInfo::Builder out) {
+  out.setName(Txt(in.name));
+  out.setSystemScope(in.system_scope);
+  out.setAllTenants(in.all_tenants);
+  auto tenants = out.initTenants(static_cast<unsigned>(in.tenants.size()));
+  for (unsigned i = 0; i < in.tenants.size(); ++i) tenants.set(i, in.tenants[i]);
+  auto users = out.initUsers(static_cast<unsigned>(in.users.size()));
+  for (unsigned i = 0; i < in.users.size(); ++i) users.set(i, in.users[i]);
+  auto pols = out.initPolicies(static_cast<unsigned>(in.policies.size()));
+  for (unsigned i = 0; i < in.policies.size(); ++i) {
+    const auto& p = in.policies[i];
+    pols[i].setEffect(p.effect == sharing::Effect::kDeny ? wire::Effect::DENY : wire::Effect::ALLOW);
+    pols[i].setResourceTypeRegex(Txt(p.resource_type));
+    pols[i].setApiNameRegex(Txt(p.api_name));
+    pols[i].setMethodRegex(Txt(p.method));
+  }
+}
+
 }  // namespace cotenant::rpc

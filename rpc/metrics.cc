@@ -41,9 +41,68 @@ std::string_view ApiName(Api api) {
     case Api::kListSettings: return "listSettings";
     case Api::kQueryAudit: return "queryAudit";
     case Api::kUsage: return "usage";
+    case Api::kCreatePermissionSet: return "createPermissionSet";
+    case Api::kUpdatePermissionSet: return "updatePermissionSet";
+    case Api::kDeletePermissionSet: return "deletePermissionSet";
+    case Api::kListPermissionSets: return "listPermissionSets";
+    case Api::kExplain: return "explain";
     case Api::kCount: break;
   }
   return "unknown";
+}
+
+ApiAccess AccessOf(Api api) {
+  switch (api) {
+    case Api::kLogin: return {"", ""};
+    case Api::kRecords: return {"", ""};
+    case Api::kAdmin: return {"", ""};
+    case Api::kWhoami: return {"", ""};
+    case Api::kAddRecord: return {"records", "POST"};
+    case Api::kAddRecords: return {"records", "POST"};
+    case Api::kUpdateRecord: return {"records", "PUT"};
+    case Api::kDeleteRecord: return {"records", "DELETE"};
+    case Api::kGetRecord: return {"records", "GET"};
+    case Api::kSearchRecords: return {"records", "GET"};
+    case Api::kCreateTenant: return {"admin/tenants", "POST"};
+    case Api::kListTenants: return {"admin/tenants", "GET"};
+    case Api::kDeleteTenant: return {"admin/tenants", "DELETE"};
+    case Api::kCreateObject: return {"admin/objects", "POST"};
+    case Api::kListObjects: return {"admin/objects", "GET"};
+    case Api::kCreateUser: return {"admin/users", "POST"};
+    case Api::kListUsers: return {"admin/users", "GET"};
+    case Api::kDeleteUser: return {"admin/users", "DELETE"};
+    case Api::kCreateApiKey: return {"admin/keys", "POST"};
+    case Api::kRevokeApiKey: return {"admin/keys", "DELETE"};
+    case Api::kListApiKeys: return {"admin/keys", "GET"};
+    case Api::kCreateRole: return {"admin/roles", "POST"};
+    case Api::kUpdateRole: return {"admin/roles", "PUT"};
+    case Api::kDeleteRole: return {"admin/roles", "DELETE"};
+    case Api::kListRoles: return {"admin/roles", "GET"};
+    case Api::kAddRoleMember: return {"admin/memberships", "POST"};
+    case Api::kRemoveRoleMember: return {"admin/memberships", "DELETE"};
+    case Api::kCreatePolicy: return {"admin/policies", "POST"};
+    case Api::kUpdatePolicy: return {"admin/policies", "PUT"};
+    case Api::kDeletePolicy: return {"admin/policies", "DELETE"};
+    case Api::kListPolicies: return {"admin/policies", "GET"};
+    case Api::kSetSetting: return {"admin/settings", "PUT"};
+    case Api::kListSettings: return {"admin/settings", "GET"};
+    case Api::kQueryAudit: return {"admin/audit", "GET"};
+    case Api::kUsage: return {"admin/usage", "GET"};
+    case Api::kCreatePermissionSet: return {"admin/permissionsets", "POST"};
+    case Api::kUpdatePermissionSet: return {"admin/permissionsets", "PUT"};
+    case Api::kDeletePermissionSet: return {"admin/permissionsets", "DELETE"};
+    case Api::kListPermissionSets: return {"admin/permissionsets", "GET"};
+    case Api::kExplain: return {"admin/explain", "GET"};
+    case Api::kCount: break;
+  }
+  return {"", ""};
+}
+
+std::optional<Api> ApiByName(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
+    if (ApiName(static_cast<Api>(i)) == name) return static_cast<Api>(i);
+  }
+  return std::nullopt;
 }
 
 void Metrics::Record(Api api, Status::Code outcome, double seconds) {

@@ -16,6 +16,7 @@
 #define COTENANT_RPC_METRICS_H_
 
 #include <array>
+#include <optional>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -62,9 +63,26 @@ enum class Api : int {
   kListSettings,
   kQueryAudit,
   kUsage,
+  kCreatePermissionSet,
+  kUpdatePermissionSet,
+  kDeletePermissionSet,
+  kListPermissionSets,
+  kExplain,
   kCount,
 };
 std::string_view ApiName(Api api);  // the schema's method name, e.g. "getRecord"
+
+// What permission sets match a call against (docs/PERMISSIONS.md): the resource type
+// ("records" for record calls, completed with "/<Object>"; "admin/<thing>" for
+// administrative calls; "" for calls that are not evaluated: login, records, admin,
+// whoami) and the method class (GET, POST, PUT, DELETE).
+struct ApiAccess {
+  std::string_view resource;
+  std::string_view method;
+};
+ApiAccess AccessOf(Api api);
+// The Api of a schema method name; nullopt when unknown.
+std::optional<Api> ApiByName(std::string_view name);
 
 class Metrics {
  public:

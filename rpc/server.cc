@@ -152,6 +152,7 @@ Status Server::Run() {
     api_names.emplace_back(ApiName(static_cast<Api>(i)));
   }
   usage_ = std::make_unique<sharing::Usage>(store_.get(), std::move(api_names));
+  COTENANT_RETURN_IF_ERROR(sharing::PermissionSets::Open(store_.get(), &psets_));
   if (!options_.memcached.empty()) spdlog::info("context cache: memcached at {}", options_.memcached);
   sharing::ContextCache* cache = cache_.get();
   sharing::Usage* usage = usage_.get();
@@ -163,6 +164,7 @@ Status Server::Run() {
   ctx.sharing = sharing_.get();
   ctx.audit = audit_.get();
   ctx.usage = usage_.get();
+  ctx.psets = psets_.get();
   ctx.pool = pool.get();
   ctx.metrics = &metrics_;
   ctx.limits = options_.wire;
@@ -241,6 +243,7 @@ Status Server::Run() {
   metrics_.SetExtraSource(nullptr);
   usage_.reset();
   audit_.reset();
+  psets_.reset();
   sharing_.reset();
   cache_.reset();
   identity_.reset();

@@ -24,6 +24,7 @@
 #include "sharing/audit.h"
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
+#include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
 #include "storage/status.h"
@@ -74,6 +75,7 @@ class Server {
   std::unique_ptr<sharing::Sharing> sharing_;
   std::unique_ptr<sharing::AuditLog> audit_;
   std::unique_ptr<sharing::Usage> usage_;
+  std::unique_ptr<sharing::PermissionSets> psets_;
 };
 
 }  // namespace cotenant::rpc

@@ -83,6 +83,55 @@ void AuditChange(const ServiceContext& ctx, const sharing::User& caller, TenantI
   ctx.audit->Record(r, tenant, caller.tenant);
 }
 
+}  // namespace
+
+sharing::Right RightOf(Api api) {
+  switch (api) {
+    case Api::kAddRecord:
+    case Api::kAddRecords: return sharing::kAdd;
+    case Api::kUpdateRecord: return sharing::kUpdate;
+    case Api::kDeleteRecord: return sharing::kDelete;
+    default: return sharing::kRead;
+  }
+}
+
+sharing::AccessRequest RequestOf(Api api, uint64_t user, TenantId tenant, std::string_view object) {
+  ApiAccess acc = AccessOf(api);
+  std::string resource(acc.resource);
+  if (resource == "records") resource += "/" + std::string(object);
+  return sharing::AccessRequest{user, tenant, std::move(resource), std::string(ApiName(api)),
+                                std::string(acc.method)};
+}
+
+Status PermissionSetDenial(const sharing::AccessRequest& r, const sharing::PermissionDecision& d) {
+  return Status::PermissionDenied("Access Denied: user " + std::to_string(r.user) + " may not " +
+                                  r.method + " " + r.resource_type + " in tenant " +
+                                  std::to_string(r.tenant) + ": " + d.Reason());
+}
+
+Status DecideRecordCall(const sharing::Access& a, uint64_t caller, Api api, std::string_view object,
+                        const PermissionEvaluator& evaluate, RecordDecision* trace) {
+  if (a.path == sharing::Path::kDenied) return Status::PermissionDenied(a.denial);
+  // Permission sets of the caller, and through a policy also of the policy's user: the
+  // designated tenant may do what that user may do, no more.
+  sharing::AccessRequest req = RequestOf(api, caller, a.target, object);
+  sharing::PermissionDecision d = evaluate(req);
+  if (trace != nullptr) trace->caller_sets = d;
+  if (!d.allowed) return PermissionSetDenial(req, d);
+  if (a.principal != caller) {
+    req.user = a.principal;
+    d = evaluate(req);
+    if (trace != nullptr) {
+      trace->principal_sets = d;
+      trace->principal_evaluated = true;
+    }
+    if (!d.allowed) return PermissionSetDenial(req, d);
+  }
+  return a.Check(object, RightOf(api));
+}
+
+namespace {
+
 // Resolves `target` for `caller`: the in-process cache on the loop, else the pool.
 kj::Promise<std::shared_ptr<const sharing::Access>> ResolveAccess(const ServiceContext& ctx,
                                                                   const sharing::User& caller,
@@ -229,16 +278,19 @@ kj::Promise<void> SessionImpl::whoami(WhoamiContext context) {
 // ---- Records ----------------------------------------------------------------------------
 
 template <typename Body>
-kj::Promise<void> RecordsImpl::Run(Api api, std::string object, sharing::Right right,
-                                   uint64_t record_id, Body&& body) {
+kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_id,
+                                   Body&& body) {
   sharing::User caller = CheckSession(ctx_, *session_);
   ctx_.usage->CountCall(caller.tenant, static_cast<size_t>(api));
   TenantId target = context_ ? *context_ : caller.tenant;
   return ResolveAccess(ctx_, caller, target)
-      .then([this, api, caller, object = std::move(object), right, record_id,
+      .then([this, api, caller, object = std::move(object), record_id,
              body = kj::fwd<Body>(body)](std::shared_ptr<const sharing::Access> a) mutable
             -> kj::Promise<void> {
-        Status allowed = a->Check(object, right);
+        const sharing::PermissionSets* psets = ctx_.psets;
+        Status allowed = DecideRecordCall(
+            *a, caller.id, api, object,
+            [psets](const sharing::AccessRequest& r) { return psets->Evaluate(r); }, nullptr);
         kj::Promise<void> done = allowed.ok()
                                      ? kj::evalNow([&]() { return body(Resolved{caller, a}); })
                                      : kj::Promise<void>(ToException(allowed));
@@ -279,7 +331,7 @@ kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    return Run(Api::kAddRecord, object, sharing::kAdd, 0,
+    return Run(Api::kAddRecord, object, 0,
                [this, context, object](const Resolved& r) mutable -> kj::Promise<void> {
       storage::FieldValues fields;
       ThrowIfError(FromWire(context.getParams().getFields(), ctx_.limits, "", &fields));
@@ -309,7 +361,7 @@ kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
     auto params = context.getParams();
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
-    return Run(Api::kAddRecords, object, sharing::kAdd, 0,
+    return Run(Api::kAddRecords, object, 0,
                [this, context, object](const Resolved& r) mutable -> kj::Promise<void> {
       auto list = context.getParams().getRecords();
       size_t max_batch = ctx_.store->options().limits.max_batch_records;
@@ -355,7 +407,7 @@ kj::Promise<void> RecordsImpl::updateRecord(UpdateRecordContext context) {
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
     storage::RecordId id = params.getId();
-    return Run(Api::kUpdateRecord, object, sharing::kUpdate, id,
+    return Run(Api::kUpdateRecord, object, id,
                [this, context, object, id](const Resolved& r) mutable -> kj::Promise<void> {
       auto params = context.getParams();
       storage::FieldValues fields;
@@ -389,7 +441,7 @@ kj::Promise<void> RecordsImpl::deleteRecord(DeleteRecordContext context) {
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
     storage::RecordId id = params.getId();
     uint64_t expected = params.getExpectedVersion();
-    return Run(Api::kDeleteRecord, object, sharing::kDelete, id,
+    return Run(Api::kDeleteRecord, object, id,
                [this, object, id, expected](const Resolved& r) -> kj::Promise<void> {
       const ServiceContext& ctx = ctx_;
       return ctx_.pool
@@ -410,7 +462,7 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
     std::string object;
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
     storage::RecordId id = params.getId();
-    return Run(Api::kGetRecord, object, sharing::kRead, id,
+    return Run(Api::kGetRecord, object, id,
                [this, context, object, id](const Resolved& r) mutable -> kj::Promise<void> {
       auto params = context.getParams();
       std::vector<std::string> projection;
@@ -455,7 +507,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
     std::string object;
     ThrowIfError(CopyName(context.getParams().getRequest().getObject(), "object name",
                           ctx_.limits, &object));
-    return Run(Api::kSearchRecords, object, sharing::kRead, 0,
+    return Run(Api::kSearchRecords, object, 0,
                [this, context, object](const Resolved& res) mutable -> kj::Promise<void> {
     auto r = context.getParams().getRequest();
     storage::SearchRequest req;
@@ -529,6 +581,14 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
 
 sharing::User AdminImpl::Caller() const { return CheckSession(ctx_, *session_); }
 
+void AdminImpl::Authorize(const sharing::User& caller, Api api, TenantId target) const {
+  // A system admin's administrative calls are exempt, so no set can lock the system out.
+  if (caller.level == AdminLevel::kSystemAdmin) return;
+  sharing::AccessRequest req = RequestOf(api, caller.id, target, "");
+  sharing::PermissionDecision d = ctx_.psets->Evaluate(req);
+  if (!d.allowed) ThrowIfError(PermissionSetDenial(req, d));
+}
+
 kj::Promise<void> AdminImpl::createTenant(CreateTenantContext context) {
   return Serve(ctx_, Api::kCreateTenant, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
@@ -567,6 +627,7 @@ kj::Promise<void> AdminImpl::createTenant(CreateTenantContext context) {
 kj::Promise<void> AdminImpl::listTenants(ListTenantsContext context) {
   return Serve(ctx_, Api::kListTenants, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
+    Authorize(caller, Api::kListTenants, caller.tenant);
     bool all = caller.level == AdminLevel::kSystemAdmin;
     TenantId own = caller.tenant;
     struct Out {
@@ -601,6 +662,7 @@ kj::Promise<void> AdminImpl::deleteTenant(DeleteTenantContext context) {
     sharing::User caller = Caller();
     RequireLevel(caller, AdminLevel::kSystemAdmin, "delete tenants");
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "delete tenants");
+    Authorize(caller, Api::kDeleteTenant, target);
     storage::Store* store = ctx_.store;
     sharing::Identity* identity = ctx_.identity;
     sharing::Sharing* sharing = ctx_.sharing;
@@ -630,6 +692,7 @@ kj::Promise<void> AdminImpl::createObject(CreateObjectContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "create objects");
+    Authorize(caller, Api::kCreateObject, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "create objects");
     std::string name;
     ThrowIfError(CopyName(params.getName(), "object name", ctx_.limits, &name));
@@ -668,6 +731,7 @@ kj::Promise<void> AdminImpl::listObjects(ListObjectsContext context) {
   return Serve(ctx_, Api::kListObjects, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "list objects");
+    Authorize(caller, Api::kListObjects, target);
     struct Out {
       Status status;
       std::vector<storage::ObjectDef> objects;
@@ -694,6 +758,7 @@ kj::Promise<void> AdminImpl::createUser(CreateUserContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "create users");
+    Authorize(caller, Api::kCreateUser, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "create users");
     AdminLevel level;
     ThrowIfError(FromWire(params.getLevel(), &level));
@@ -733,6 +798,7 @@ kj::Promise<void> AdminImpl::listUsers(ListUsersContext context) {
   return Serve(ctx_, Api::kListUsers, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "list users");
+    Authorize(caller, Api::kListUsers, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "list users");
     struct Out {
       Status status;
@@ -817,6 +883,7 @@ kj::Promise<void> AdminImpl::deleteUser(DeleteUserContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "delete users");
+    Authorize(caller, Api::kDeleteUser, target);
     UserId user = params.getUserId();
     RequireUserAdmin(ctx_, caller, target, user, "delete users", false);
     if (user == caller.id) {
@@ -840,6 +907,7 @@ kj::Promise<void> AdminImpl::createApiKey(CreateApiKeyContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "create API keys");
+    Authorize(caller, Api::kCreateApiKey, target);
     UserId user = params.getUserId();
     RequireUserAdmin(ctx_, caller, target, user, "create API keys", true);
     struct Out {
@@ -869,6 +937,7 @@ kj::Promise<void> AdminImpl::revokeApiKey(RevokeApiKeyContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "revoke API keys");
+    Authorize(caller, Api::kRevokeApiKey, target);
     std::string text = Text(params.getKeyId());
     sharing::KeyId key = 0;
     if (!sharing::ParseKeyIdText(text, &key)) {
@@ -905,6 +974,7 @@ kj::Promise<void> AdminImpl::listApiKeys(ListApiKeysContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "list API keys");
+    Authorize(caller, Api::kListApiKeys, target);
     UserId user = params.getUserId();
     RequireUserAdmin(ctx_, caller, target, user, "list API keys", true);
     struct Out {
@@ -939,6 +1009,7 @@ kj::Promise<void> AdminImpl::WriteRole(Api api, Context context, bool create) {
   auto params = context.getParams();
   std::string_view what = create ? "create roles" : "update roles";
   TenantId target = TargetTenant(caller, params.getTenantId(), what);
+  Authorize(caller, api, target);
   RequireLevel(caller, AdminLevel::kTenantAdmin, what);
   std::string name;
   ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
@@ -970,6 +1041,7 @@ kj::Promise<void> AdminImpl::deleteRole(DeleteRoleContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "delete roles");
+    Authorize(caller, Api::kDeleteRole, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "delete roles");
     std::string name;
     ThrowIfError(CopyName(params.getName(), "role name", ctx_.limits, &name));
@@ -988,6 +1060,7 @@ kj::Promise<void> AdminImpl::listRoles(ListRolesContext context) {
   return Serve(ctx_, Api::kListRoles, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "list roles");
+    Authorize(caller, Api::kListRoles, target);
     struct Out {
       Status status;
       std::vector<sharing::Role> roles;
@@ -1011,6 +1084,7 @@ kj::Promise<void> AdminImpl::addRoleMember(AddRoleMemberContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "manage role members");
+    Authorize(caller, Api::kAddRoleMember, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "manage role members");
     std::string role;
     ThrowIfError(CopyName(params.getRole(), "role name", ctx_.limits, &role));
@@ -1034,6 +1108,7 @@ kj::Promise<void> AdminImpl::removeRoleMember(RemoveRoleMemberContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "manage role members");
+    Authorize(caller, Api::kRemoveRoleMember, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "manage role members");
     std::string role;
     ThrowIfError(CopyName(params.getRole(), "role name", ctx_.limits, &role));
@@ -1064,6 +1139,7 @@ kj::Promise<void> AdminImpl::createPolicy(CreatePolicyContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "create data-sharing policies");
+    Authorize(caller, Api::kCreatePolicy, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "create data-sharing policies");
     sharing::Policy p;
     ThrowIfError(FromWire(params.getPolicy(), ctx_.limits, &p));
@@ -1088,6 +1164,7 @@ kj::Promise<void> AdminImpl::updatePolicy(UpdatePolicyContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "update data-sharing policies");
+    Authorize(caller, Api::kUpdatePolicy, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "update data-sharing policies");
     sharing::Policy p;
     ThrowIfError(FromWire(params.getPolicy(), ctx_.limits, &p));
@@ -1110,6 +1187,7 @@ kj::Promise<void> AdminImpl::deletePolicy(DeletePolicyContext context) {
     sharing::User caller = Caller();
     auto params = context.getParams();
     TenantId target = TargetTenant(caller, params.getTenantId(), "delete data-sharing policies");
+    Authorize(caller, Api::kDeletePolicy, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "delete data-sharing policies");
     std::string name;
     ThrowIfError(CopyName(params.getName(), "policy name", ctx_.limits, &name));
@@ -1136,6 +1214,7 @@ kj::Promise<void> AdminImpl::listPolicies(ListPoliciesContext context) {
     }
     TenantId target = TargetTenant(caller, published_by != 0 ? published_by : designating,
                                    "list data-sharing policies");
+    Authorize(caller, Api::kListPolicies, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "list data-sharing policies");
     struct Out {
       Status status;
@@ -1179,7 +1258,8 @@ kj::Promise<void> AdminImpl::setSetting(SetSettingContext context) {
 
 kj::Promise<void> AdminImpl::listSettings(ListSettingsContext context) {
   return Serve(ctx_, Api::kListSettings, [&]() -> kj::Promise<void> {
-    Caller();
+    sharing::User caller = Caller();
+    Authorize(caller, Api::kListSettings, caller.tenant);
     struct Out {
       Status status;
       std::vector<std::pair<std::string, std::string>> settings;
@@ -1206,6 +1286,7 @@ kj::Promise<void> AdminImpl::queryAudit(QueryAuditContext context) {
     sharing::User caller = Caller();
     auto q = context.getParams().getQuery();
     TenantId target = TargetTenant(caller, q.getTenantId(), "read audit logs");
+    Authorize(caller, Api::kQueryAudit, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "read audit logs");
     sharing::AuditFilter f;
     f.from = q.getFrom();
@@ -1235,6 +1316,7 @@ kj::Promise<void> AdminImpl::usage(UsageContext context) {
   return Serve(ctx_, Api::kUsage, [&]() -> kj::Promise<void> {
     sharing::User caller = Caller();
     TenantId target = TargetTenant(caller, context.getParams().getTenantId(), "read usage");
+    Authorize(caller, Api::kUsage, target);
     RequireLevel(caller, AdminLevel::kTenantAdmin, "read usage");
     struct Out {
       Status status;
@@ -1248,6 +1330,274 @@ kj::Promise<void> AdminImpl::usage(UsageContext context) {
           return o;
         },
         [context](Out& o) mutable { ToWire(o.report, context.getResults().initUsage()); });
+  });
+}
+
+// ---- Admin: permission sets and explain -----------------------------------------------------
+
+namespace {
+
+// Users and tenants a permission set names must exist.
+Status CheckSetMembers(const ServiceContext& ctx, const sharing::PermissionSet& set) {
+  for (UserId u : set.users) {
+    sharing::User user;
+    Status s = ctx.identity->FindUser(u, &user);
+    if (s.IsNotFound()) return Status::NotFound("permission set '" + set.name + "' names unknown user " + std::to_string(u));
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  for (TenantId t : set.tenants) {
+    storage::TenantInfo info;
+    Status s = ctx.store->GetTenant(t, &info);
+    if (s.IsNotFound()) return Status::NotFound("permission set '" + set.name + "' names unknown tenant " + std::to_string(t));
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+template <typename Context>
+kj::Promise<void> AdminImpl::WritePermissionSet(Api api, Context context, bool create) {
+  sharing::User caller = Caller();
+  RequireLevel(caller, AdminLevel::kSystemAdmin, create ? "create permission sets" : "update permission sets");
+  sharing::PermissionSet set;
+  ThrowIfError(FromWire(context.getParams().getSet(), ctx_.limits, &set));
+  const ServiceContext& ctx = ctx_;
+  return Change<Done>(api, caller, caller.tenant, "permission set " + set.name,
+                      [&ctx, set, create]() {
+                        Done d;
+                        d.status = CheckSetMembers(ctx, set);
+                        if (d.status.ok()) d.status = create ? ctx.psets->Create(set) : ctx.psets->Update(set);
+                        d.detail = std::to_string(set.policies.size()) + " policies";
+                        return d;
+                      },
+                      [](Done&) {});
+}
+
+kj::Promise<void> AdminImpl::createPermissionSet(CreatePermissionSetContext context) {
+  return Serve(ctx_, Api::kCreatePermissionSet,
+               [&]() { return WritePermissionSet(Api::kCreatePermissionSet, context, true); });
+}
+
+kj::Promise<void> AdminImpl::updatePermissionSet(UpdatePermissionSetContext context) {
+  return Serve(ctx_, Api::kUpdatePermissionSet,
+               [&]() { return WritePermissionSet(Api::kUpdatePermissionSet, context, false); });
+}
+
+kj::Promise<void> AdminImpl::deletePermissionSet(DeletePermissionSetContext context) {
+  return Serve(ctx_, Api::kDeletePermissionSet, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    RequireLevel(caller, AdminLevel::kSystemAdmin, "delete permission sets");
+    std::string name;
+    ThrowIfError(CopyName(context.getParams().getName(), "permission set name", ctx_.limits, &name));
+    sharing::PermissionSets* psets = ctx_.psets;
+    return Change<Done>(Api::kDeletePermissionSet, caller, caller.tenant, "permission set " + name,
+                        [psets, name]() {
+                          Done d;
+                          d.status = psets->Delete(name);
+                          d.detail = "deleted";
+                          return d;
+                        },
+                        [](Done&) {});
+  });
+}
+
+kj::Promise<void> AdminImpl::listPermissionSets(ListPermissionSetsContext context) {
+  return Serve(ctx_, Api::kListPermissionSets, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    Authorize(caller, Api::kListPermissionSets, caller.tenant);
+    RequireLevel(caller, AdminLevel::kTenantAdmin, "list permission sets");
+    auto sets = ctx_.psets->List();
+    auto list = context.getResults().initSets(static_cast<unsigned>(sets.size()));
+    for (unsigned i = 0; i < sets.size(); ++i) ToWire(sets[i], list[i]);
+    return kj::READY_NOW;
+  });
+}
+
+namespace {
+
+struct ExplainOut {
+  Status status;
+  bool allowed = false;
+  Status verdict;
+  std::string path, policy, rights, scope;
+  UserId principal = 0;
+  struct Set {
+    std::string name;
+    UserId user;
+    std::vector<int> allow, deny;
+  };
+  std::vector<Set> sets;
+  std::string deciding_set;
+  int deciding_policy = 0;
+  std::vector<std::string> steps;
+};
+
+void AddSets(ExplainOut* o, UserId user, const sharing::PermissionDecision& d) {
+  for (const auto& c : d.considered) o->sets.push_back({c.set, user, c.matched_allow, c.matched_deny});
+}
+
+// The whole decision of one call, computed by the same functions the call itself uses.
+ExplainOut Explain(const ServiceContext& ctx, const sharing::User& asker, UserId user_id,
+                   TenantId named, const std::string& api_name, const std::string& object,
+                   const std::optional<sharing::Policy>& draft_policy,
+                   const std::optional<sharing::PermissionSet>& draft_set,
+                   const std::string& remove_set) {
+  ExplainOut o;
+  sharing::User subject = asker;
+  if (user_id != 0 && user_id != asker.id) {
+    o.status = ctx.identity->FindUser(user_id, &subject);
+    if (!o.status.ok()) return o;
+  }
+  if (asker.level != AdminLevel::kSystemAdmin &&
+      (subject.tenant != asker.tenant || (subject.id != asker.id && asker.level < AdminLevel::kTenantAdmin))) {
+    o.status = Status::PermissionDenied("Access Denied: " + Describe(asker) +
+                                        " may only explain calls of users of its own tenant");
+    return o;
+  }
+  auto api = ApiByName(api_name);
+  if (!api || AccessOf(*api).resource.empty()) {
+    o.status = Status::InvalidArgument("'" + api_name + "' is not an API that permission sets evaluate");
+    return o;
+  }
+  PermissionEvaluator evaluate = [&](const sharing::AccessRequest& r) {
+    if (!draft_set && remove_set.empty()) return ctx.psets->Evaluate(r);
+    sharing::PermissionDecision d;
+    sharing::PermissionSet removal;
+    removal.name = remove_set;
+    Status s = ctx.psets->Simulate(r, draft_set ? *draft_set : removal, !draft_set, &d);
+    if (!s.ok()) o.status = s;
+    return d;
+  };
+  TenantId target = named == 0 ? subject.tenant : named;
+  std::string who = "user " + std::to_string(subject.id) + " of tenant " + std::to_string(subject.tenant);
+  if (AccessOf(*api).resource != "records") {
+    // An administrative call: permission sets (system admins are exempt), then the
+    // admin-level rules of docs/PROTOCOL.md.
+    o.path = "admin";
+    o.principal = subject.id;
+    if (subject.level == AdminLevel::kSystemAdmin) {
+      o.steps.push_back(who + " is a system admin: its administrative calls are exempt from permission sets");
+      o.allowed = true;
+    } else {
+      sharing::AccessRequest req = RequestOf(*api, subject.id, target, "");
+      sharing::PermissionDecision d = evaluate(req);
+      AddSets(&o, subject.id, d);
+      o.deciding_set = d.set;
+      o.deciding_policy = d.policy;
+      o.steps.push_back("permission sets of " + who + " for " + req.method + " " + req.resource_type +
+                        " in tenant " + std::to_string(target) + ": " + d.Reason());
+      o.allowed = d.allowed;
+      if (!d.allowed) o.verdict = PermissionSetDenial(req, d);
+    }
+    o.steps.push_back("then the admin-level rules apply (docs/PROTOCOL.md, Administrative calls)");
+    return o;
+  }
+  std::shared_ptr<const sharing::Access> access;
+  o.status = draft_policy ? ctx.sharing->ResolveDraft(subject.tenant, subject.id, target, *draft_policy, &access)
+                          : ctx.sharing->Resolve(subject.tenant, subject.id, target, &access);
+  if (!o.status.ok()) return o;
+  o.path = std::string(sharing::PathName(access->path));
+  o.policy = access->policy;
+  o.principal = access->principal;
+  o.steps.push_back("context: " + who + " on tenant " + std::to_string(target) + ": " +
+                    (access->path == sharing::Path::kDenied ? access->denial : access->Describe()));
+  RecordDecision trace;
+  o.verdict = DecideRecordCall(*access, subject.id, *api, object, evaluate, &trace);
+  if (!o.status.ok()) return o;
+  if (access->path != sharing::Path::kDenied) {
+    AddSets(&o, subject.id, trace.caller_sets);
+    o.steps.push_back("permission sets of user " + std::to_string(subject.id) + ": " + trace.caller_sets.Reason());
+    const sharing::PermissionDecision* decider = &trace.caller_sets;
+    if (trace.principal_evaluated) {
+      AddSets(&o, access->principal, trace.principal_sets);
+      o.steps.push_back("permission sets of user " + std::to_string(access->principal) +
+                        " (the policy's user): " + trace.principal_sets.Reason());
+      if (trace.caller_sets.allowed) decider = &trace.principal_sets;
+    }
+    o.deciding_set = decider->set;
+    o.deciding_policy = decider->policy;
+    o.rights = sharing::RightsToString(access->RightsOn(object));
+    o.steps.push_back("role rights of user " + std::to_string(access->principal) + " on " + object +
+                      (access->scoped ? " within the policy's scope" : "") + ": " + o.rights +
+                      " (needs " + std::string(sharing::RightName(RightOf(*api))) + ")");
+    auto sc = access->scope.find(object);
+    if (sc != access->scope.end()) {
+      o.scope = "row filter: " + (sc->second.row_filter.empty() ? std::string("none") : sc->second.row_filter);
+      std::string fields;
+      for (const auto& f : sc->second.fields) fields += (fields.empty() ? "" : ",") + f;
+      o.scope += "; fields: " + (fields.empty() ? std::string("all") : fields);
+      o.steps.push_back("scope of " + object + ": " + o.scope);
+    }
+  }
+  if (o.verdict.ok()) {
+    std::shared_ptr<const storage::ObjectDef> def;
+    o.verdict = ctx.store->GetObject(target, object, &def);
+    o.steps.push_back(o.verdict.ok() ? "object " + object + " exists: the call goes on to its arguments and the record"
+                                     : o.verdict.message());
+  }
+  o.allowed = o.verdict.ok();
+  return o;
+}
+
+}  // namespace
+
+kj::Promise<void> AdminImpl::explain(ExplainContext context) {
+  return Serve(ctx_, Api::kExplain, [&]() -> kj::Promise<void> {
+    sharing::User caller = Caller();
+    Authorize(caller, Api::kExplain, caller.tenant);
+    auto r = context.getParams().getRequest();
+    std::string api, object, remove;
+    ThrowIfError(CopyName(r.getApi(), "api", ctx_.limits, &api));
+    ThrowIfError(CopyName(r.getObject(), "object name", ctx_.limits, &object));
+    ThrowIfError(CopyName(r.getRemovePermissionSet(), "permission set name", ctx_.limits, &remove));
+    std::optional<sharing::Policy> draft_policy;
+    std::optional<sharing::PermissionSet> draft_set;
+    if (r.hasDraftPolicy()) {
+      sharing::Policy p;
+      ThrowIfError(FromWire(r.getDraftPolicy(), ctx_.limits, &p));
+      draft_policy = std::move(p);
+    }
+    if (r.hasDraftPermissionSet()) {
+      sharing::PermissionSet set;
+      ThrowIfError(FromWire(r.getDraftPermissionSet(), ctx_.limits, &set));
+      draft_set = std::move(set);
+    }
+    if ((draft_set || !remove.empty()) && caller.level != AdminLevel::kSystemAdmin) {
+      ThrowIfError(Status::PermissionDenied("Access Denied: " + Describe(caller) +
+                                            " may not simulate permission sets: it needs a system admin"));
+    }
+    UserId user = r.getUserId();
+    TenantId tenant = r.getTenantId();
+    const ServiceContext& ctx = ctx_;
+    return Read<ExplainOut>(
+        [&ctx, caller, user, tenant, api, object, draft_policy, draft_set, remove]() {
+          return Explain(ctx, caller, user, tenant, api, object, draft_policy, draft_set, remove);
+        },
+        [context](ExplainOut& o) mutable {
+          auto e = context.getResults().initExplanation();
+          e.setAllowed(o.allowed);
+          e.setCode(std::string(o.verdict.code_name()));
+          e.setMessage(o.verdict.message());
+          e.setContextPath(o.path);
+          e.setPolicy(o.policy);
+          e.setPrincipal(o.principal);
+          auto sets = e.initPermissionSets(static_cast<unsigned>(o.sets.size()));
+          for (unsigned i = 0; i < o.sets.size(); ++i) {
+            sets[i].setName(o.sets[i].name);
+            sets[i].setForUser(o.sets[i].user);
+            auto a = sets[i].initMatchedAllow(static_cast<unsigned>(o.sets[i].allow.size()));
+            for (unsigned j = 0; j < o.sets[i].allow.size(); ++j) a.set(j, static_cast<uint32_t>(o.sets[i].allow[j]));
+            auto d = sets[i].initMatchedDeny(static_cast<unsigned>(o.sets[i].deny.size()));
+            for (unsigned j = 0; j < o.sets[i].deny.size(); ++j) d.set(j, static_cast<uint32_t>(o.sets[i].deny[j]));
+          }
+          e.setDecidingSet(o.deciding_set);
+          e.setDecidingPolicy(static_cast<uint32_t>(o.deciding_policy));
+          e.setRoleRights(o.rights);
+          e.setScope(o.scope);
+          auto steps = e.initSteps(static_cast<unsigned>(o.steps.size()));
+          for (unsigned i = 0; i < o.steps.size(); ++i) steps.set(i, o.steps[i]);
+        });
   });
 }
 

@@ -18,6 +18,7 @@
 #ifndef COTENANT_RPC_SERVICES_H_
 #define COTENANT_RPC_SERVICES_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -27,6 +28,7 @@
 #include "schemas/cotenant.capnp.h"
 #include "sharing/audit.h"
 #include "sharing/identity.h"
+#include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
 #include "storage/storage.h"
@@ -40,6 +42,7 @@ struct ServiceContext {
   sharing::Sharing* sharing = nullptr;
   sharing::AuditLog* audit = nullptr;
   sharing::Usage* usage = nullptr;
+  sharing::PermissionSets* psets = nullptr;
   WorkPool* pool = nullptr;
   Metrics* metrics = nullptr;
   WireLimits limits;
@@ -56,6 +59,31 @@ struct Resolved {
   sharing::User caller;
   std::shared_ptr<const sharing::Access> access;
 };
+
+// Evaluates permission sets for one request (the saved sets, or a simulation's drafts).
+using PermissionEvaluator = std::function<sharing::PermissionDecision(const sharing::AccessRequest&)>;
+
+// What DecideRecordCall found, for explain.
+struct RecordDecision {
+  sharing::PermissionDecision caller_sets;
+  sharing::PermissionDecision principal_sets;
+  bool principal_evaluated = false;
+};
+
+// The right a record API needs.
+sharing::Right RightOf(Api api);
+// The permission-set request of a call (records/<object> or admin/<thing>).
+sharing::AccessRequest RequestOf(Api api, uint64_t user, storage::TenantId tenant,
+                                 std::string_view object);
+// "Access Denied: user 12 may not DELETE records/Customers in tenant 7: denied by ...".
+Status PermissionSetDenial(const sharing::AccessRequest& r, const sharing::PermissionDecision& d);
+
+// Steps 2 and 3 of deciding a record call, after its context resolved to `a`: the
+// permission sets of the caller (and of the policy's user when they differ), then the
+// principal's role rights on the object. The one decision both the real call and explain
+// use, so they cannot disagree.
+Status DecideRecordCall(const sharing::Access& a, uint64_t caller, Api api, std::string_view object,
+                        const PermissionEvaluator& evaluate, RecordDecision* trace);
 
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
@@ -97,11 +125,10 @@ class RecordsImpl final : public wire::Records::Server {
 
  private:
   // Checks the session, resolves the context (in-process cache on the loop, else on the
-  // pool), checks the principal's `right` on `object`, runs body(resolved), and audits a
+  // pool), decides the call (DecideRecordCall), runs body(resolved), and audits a
   // cross-tenant call with its outcome in both tenants' logs.
   template <typename Body>
-  kj::Promise<void> Run(Api api, std::string object, sharing::Right right, uint64_t record_id,
-                        Body&& body);
+  kj::Promise<void> Run(Api api, std::string object, uint64_t record_id, Body&& body);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;
@@ -139,9 +166,17 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> listSettings(ListSettingsContext context) override;
   kj::Promise<void> queryAudit(QueryAuditContext context) override;
   kj::Promise<void> usage(UsageContext context) override;
+  kj::Promise<void> createPermissionSet(CreatePermissionSetContext context) override;
+  kj::Promise<void> updatePermissionSet(UpdatePermissionSetContext context) override;
+  kj::Promise<void> deletePermissionSet(DeletePermissionSetContext context) override;
+  kj::Promise<void> listPermissionSets(ListPermissionSetsContext context) override;
+  kj::Promise<void> explain(ExplainContext context) override;
 
  private:
   sharing::User Caller() const;  // throws Unauthenticated
+  // Permission sets of a non-system-admin caller for `api` on tenant `target`; throws
+  // PermissionDenied naming the deciding set.
+  void Authorize(const sharing::User& caller, Api api, storage::TenantId target) const;
   // Runs work() on the pool; on success fills the response and audits the change in
   // `tenant`'s log (api, what, detail).
   template <typename Out, typename Work, typename Fill>
@@ -149,6 +184,9 @@ class AdminImpl final : public wire::Admin::Server {
                            std::string what, Work&& work, Fill&& fill);
   template <typename Out, typename Work, typename Fill>
   kj::Promise<void> Read(Work&& work, Fill&& fill);
+  // createPermissionSet and updatePermissionSet (same parameters).
+  template <typename Context>
+  kj::Promise<void> WritePermissionSet(Api api, Context context, bool create);
   // createRole and updateRole (same parameters).
   template <typename Context>
   kj::Promise<void> WriteRole(Api api, Context context, bool create);

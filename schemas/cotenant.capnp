@@ -224,6 +224,64 @@ struct Setting {
   value @1 :Text;           # "true" / "false"
 }
 
+enum Effect {
+  allow @0;
+  deny @1;
+}
+
+struct PermissionPolicyInfo {
+  # One rule of a permission set. Each regex (RE2 syntax) must match the whole string.
+  effect @0 :Effect;
+  resourceTypeRegex @1 :Text;  # against "records/<Object>" or "admin/<thing>"
+  apiNameRegex @2 :Text;       # against the schema's method name, e.g. "deleteRecord"
+  methodRegex @3 :Text;        # against GET (reads), POST (adds, creates), PUT, DELETE
+}
+
+struct PermissionSetInfo {
+  # seeds/003. Sets that apply to the caller and the tenant a call touches are evaluated:
+  # any matching deny denies; else a matching allow allows; else denied.
+  name @0 :Text;              # unique; 1-64 of [A-Za-z0-9_.-]
+  systemScope @1 :Bool;       # true: applies to every user; false: to `users` only
+  allTenants @2 :Bool;        # true: every tenant; false: `tenants` only
+  tenants @3 :List(UInt64);
+  users @4 :List(UInt64);     # user ids (user-scope sets)
+  policies @5 :List(PermissionPolicyInfo);  # in order; numbered from 1 in messages
+}
+
+struct ExplainRequest {
+  # A call to decide without performing it.
+  userId @0 :UInt64;          # the caller; 0 = the explaining user itself
+  tenantId @1 :UInt64;        # the tenant the call names (a TenantContext); 0 = the caller's own
+  api @2 :Text;               # e.g. "deleteRecord", "createPolicy"
+  object @3 :Text;            # record calls: the object
+  draftPolicy @4 :PolicyInfo; # optional: decide as if this data-sharing policy were saved
+                              # (in the tenant the call names, replacing the one of that name)
+  draftPermissionSet @5 :PermissionSetInfo;  # optional: as if this set were saved
+  removePermissionSet @6 :Text;  # optional: as if this set were deleted
+}
+
+struct Explanation {
+  allowed @0 :Bool;
+  code @1 :Text;              # "OK" or the error code the call would get
+  message @2 :Text;           # the message the call would get ("" when allowed)
+  contextPath @3 :Text;       # own | cross-tenant role | policy | global policy | denied
+  policy @4 :Text;            # the data-sharing policy that admitted the call, if any
+  principal @5 :UInt64;       # the user the call would run as
+  permissionSets @6 :List(ConsideredSet);
+  decidingSet @7 :Text;       # "" when nothing matched (default deny)
+  decidingPolicy @8 :UInt32;  # 1-based; 0 = none
+  roleRights @9 :Text;        # the principal's rights on the object, e.g. "read,update"
+  scope @10 :Text;            # the policy scope of the object (filter, fields), if any
+  steps @11 :List(Text);      # the decision, step by step, in words
+}
+
+struct ConsideredSet {
+  name @0 :Text;
+  forUser @1 :UInt64;         # whose sets: the caller, or the policy's user
+  matchedAllow @2 :List(UInt32);
+  matchedDeny @3 :List(UInt32);
+}
+
 interface Cotenant {
   # The bootstrap capability.
 
@@ -377,4 +435,16 @@ interface Admin {
 
   usage @24 (tenantId :UInt64) -> (usage :UsageInfo);
   # A tenant's metering. Tenant admins read their own tenant's; system admins any.
+
+  createPermissionSet @25 (set :PermissionSetInfo) -> ();
+  # System admins only. A bad regex is InvalidArgument naming the pattern and RE2's reason.
+  updatePermissionSet @26 (set :PermissionSetInfo) -> ();
+  deletePermissionSet @27 (name :Text) -> ();
+  listPermissionSets @28 () -> (sets :List(PermissionSetInfo));
+
+  explain @29 (request :ExplainRequest) -> (explanation :Explanation);
+  # The whole decision of a call without performing it: how the context resolves, each
+  # permission set considered and which policy decided, the role right, the scope. With
+  # a draft policy or permission set, the decision as if it were saved (simulate).
+  # Tenant admins explain calls of users of their tenant; system admins any.
 }

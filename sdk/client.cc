@@ -287,6 +287,75 @@ UsageInfo fromWire(wire::UsageInfo::Reader u) {
   return out;
 }
 
+Effect fromWire(wire::Effect e) { return e == wire::Effect::DENY ? Effect::Deny : Effect::Allow; }
+wire::Effect toWire(Effect e) { return e == Effect::Deny ? wire::Effect::DENY : wire::Effect::ALLOW; }
+
+PermissionSetInfo fromWire(wire::PermissionSetInfo::Reader in) {
+  PermissionSetInfo out;
+  out.name = str(in.getName());
+  out.systemScope = in.getSystemScope();
+  out.allTenants = in.getAllTenants();
+  for (auto t : in.getTenants()) out.tenants.push_back(t);
+  for (auto u : in.getUsers()) out.users.push_back(u);
+  for (auto p : in.getPolicies()) {
+    out.policies.push_back({fromWire(p.getEffect()), str(p.getResourceTypeRegex()),
+                            str(p.getApiNameRegex()), str(p.getMethodRegex())});
+  }
+  return out;
+}
+void toWire(const PermissionSetInfo& in, wire::PermissionSetInfo::Builder out) {
+  out.setName(txt(in.name));
+  out.setSystemScope(in.systemScope);
+  out.setAllTenants(in.allTenants);
+  auto tenants = out.initTenants(static_cast<unsigned>(in.tenants.size()));
+  for (unsigned i = 0; i < in.tenants.size(); ++i) tenants.set(i, in.tenants[i]);
+  auto users = out.initUsers(static_cast<unsigned>(in.users.size()));
+  for (unsigned i = 0; i < in.users.size(); ++i) users.set(i, in.users[i]);
+  auto policies = out.initPolicies(static_cast<unsigned>(in.policies.size()));
+  for (unsigned i = 0; i < in.policies.size(); ++i) {
+    const PermissionPolicy& p = in.policies[i];
+    policies[i].setEffect(toWire(p.effect));
+    policies[i].setResourceTypeRegex(txt(p.resourceTypeRegex));
+    policies[i].setApiNameRegex(txt(p.apiNameRegex));
+    policies[i].setMethodRegex(txt(p.methodRegex));
+  }
+}
+
+void toWire(const ExplainRequest& in, wire::ExplainRequest::Builder out) {
+  out.setUserId(in.userId);
+  out.setTenantId(in.tenantId);
+  out.setApi(txt(in.api));
+  out.setObject(txt(in.object));
+  // The drafts are optional: absent pointers, not empty structs.
+  if (in.draftPolicy) toWire(*in.draftPolicy, out.initDraftPolicy());
+  if (in.draftPermissionSet) toWire(*in.draftPermissionSet, out.initDraftPermissionSet());
+  out.setRemovePermissionSet(txt(in.removePermissionSet));
+}
+
+Explanation fromWire(wire::Explanation::Reader in) {
+  Explanation out;
+  out.allowed = in.getAllowed();
+  out.code = str(in.getCode());
+  out.message = str(in.getMessage());
+  out.contextPath = str(in.getContextPath());
+  out.policy = str(in.getPolicy());
+  out.principal = in.getPrincipal();
+  for (auto c : in.getPermissionSets()) {
+    ConsideredSet set;
+    set.name = str(c.getName());
+    set.forUser = c.getForUser();
+    for (auto n : c.getMatchedAllow()) set.matchedAllow.push_back(n);
+    for (auto n : c.getMatchedDeny()) set.matchedDeny.push_back(n);
+    out.permissionSets.push_back(std::move(set));
+  }
+  out.decidingSet = str(in.getDecidingSet());
+  out.decidingPolicy = in.getDecidingPolicy();
+  out.roleRights = str(in.getRoleRights());
+  out.scope = str(in.getScope());
+  for (auto step : in.getSteps()) out.steps.push_back(str(step));
+  return out;
+}
+
 // ---- the loop thread's state ---------------------------------------------------------------
 
 class IgnoreErrors final : public kj::TaskSet::ErrorHandler {
@@ -1344,6 +1413,72 @@ Outcome<UsageInfo> Client::usage(uint64_t tenantId) {
         req.setTenantId(tenantId);
         return req.send().then([](capnp::Response<wire::Admin::UsageResults>&& r) {
           return Outcome<UsageInfo>(fromWire(r.getUsage()));
+        });
+      })
+      .get();
+}
+
+// ---- permission sets, explain ---------------------------------------------------------------
+
+Result Client::createPermissionSet(const PermissionSetInfo& set) {
+  return core_
+      ->call<Result>([set](LoopState& s) {
+        auto req = s.admin.createPermissionSetRequest();
+        toWire(set, req.initSet());
+        return req.send().then(
+            [](capnp::Response<wire::Admin::CreatePermissionSetResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Result Client::updatePermissionSet(const PermissionSetInfo& set) {
+  return core_
+      ->call<Result>([set](LoopState& s) {
+        auto req = s.admin.updatePermissionSetRequest();
+        toWire(set, req.initSet());
+        return req.send().then(
+            [](capnp::Response<wire::Admin::UpdatePermissionSetResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Result Client::deletePermissionSet(const std::string& name) {
+  return core_
+      ->call<Result>([name](LoopState& s) {
+        auto req = s.admin.deletePermissionSetRequest();
+        req.setName(txt(name));
+        return req.send().then(
+            [](capnp::Response<wire::Admin::DeletePermissionSetResults>&&) { return Result(); });
+      })
+      .get();
+}
+
+Outcome<std::vector<PermissionSetInfo>> Client::listPermissionSets() {
+  using Out = Outcome<std::vector<PermissionSetInfo>>;
+  return core_
+      ->call<Out>([](LoopState& s) {
+        return s.admin.listPermissionSetsRequest().send().then(
+            [](capnp::Response<wire::Admin::ListPermissionSetsResults>&& r) {
+              std::vector<PermissionSetInfo> out;
+              for (auto set : r.getSets()) out.push_back(fromWire(set));
+              return Out(std::move(out));
+            });
+      })
+      .get();
+}
+
+Outcome<Explanation> Client::explain(const ExplainRequest& request) {
+  if (request.draftPermissionSet && !request.removePermissionSet.empty()) {
+    return Outcome<Explanation>(
+        ErrorCode::InvalidArgument,
+        "explain: give draftPermissionSet or removePermissionSet, not both");
+  }
+  return core_
+      ->call<Outcome<Explanation>>([request](LoopState& s) {
+        auto req = s.admin.explainRequest();
+        toWire(request, req.initRequest());
+        return req.send().then([](capnp::Response<wire::Admin::ExplainResults>&& r) {
+          return Outcome<Explanation>(fromWire(r.getExplanation()));
         });
       })
       .get();

@@ -431,6 +431,113 @@ class FakeAdmin final : public wire::Admin::Server {
     return kj::READY_NOW;
   }
 
+  // Permission sets, kept as messages so that list returns exactly what create stored.
+  kj::Promise<void> createPermissionSet(CreatePermissionSetContext context) override {
+    auto in = context.getParams().getSet();
+    if (findSet(in.getName()) != nullptr) FAKE_FAIL("Conflict", "permission set name taken");
+    for (auto p : in.getPolicies()) {
+      if (p.getResourceTypeRegex() == "(") FAKE_FAIL("InvalidArgument", "bad regex '(': missing )");
+    }
+    sets_.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    sets_.back()->setRoot(in);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> updatePermissionSet(UpdatePermissionSetContext context) override {
+    auto in = context.getParams().getSet();
+    auto* msg = findSet(in.getName());
+    if (msg == nullptr) FAKE_FAIL("NotFound", "no permission set of that name");
+    msg->setRoot(in);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> deletePermissionSet(DeletePermissionSetContext context) override {
+    auto name = context.getParams().getName();
+    for (auto it = sets_.begin(); it != sets_.end(); ++it) {
+      if ((*it)->getRoot<wire::PermissionSetInfo>().getName() == name) {
+        sets_.erase(it);
+        return kj::READY_NOW;
+      }
+    }
+    FAKE_FAIL("NotFound", "no permission set of that name");
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> listPermissionSets(ListPermissionSetsContext context) override {
+    auto list = context.getResults().initSets(static_cast<unsigned>(sets_.size()));
+    for (unsigned i = 0; i < sets_.size(); ++i) {
+      list.setWithCaveats(i, sets_[i]->getRoot<wire::PermissionSetInfo>().asReader());
+    }
+    return kj::READY_NOW;
+  }
+
+  // Answers an explanation built from the request, so the test sees what crossed the wire
+  // (including whether the optional drafts were present at all).
+  kj::Promise<void> explain(ExplainContext context) override {
+    auto q = context.getParams().getRequest();
+    if (q.getApi().size() == 0) FAKE_FAIL("InvalidArgument", "no api");
+    auto e = context.getResults().initExplanation();
+    bool allowed = q.getApi() == "getRecord";
+    e.setAllowed(allowed);
+    e.setCode(allowed ? "OK" : "PermissionDenied");
+    auto message = kj::str("user ", q.getUserId(), " may not ", q.getApi(), " records/",
+                           q.getObject(), " in tenant ", q.getTenantId());
+    e.setMessage(allowed ? "" : message.cStr());
+    e.setContextPath(q.getTenantId() == 0 ? "own" : "policy");
+    e.setPrincipal(q.getUserId() + 1000);
+    std::vector<std::string> steps;
+    if (q.hasDraftPolicy()) {
+      auto d = q.getDraftPolicy();
+      e.setPolicy(d.getName());
+      e.setPrincipal(d.getUserId());
+      std::string scope;
+      for (auto sc : d.getScope()) {
+        scope += std::string(sc.getObject().cStr()) + "|" + sc.getRowFilter().cStr() + "|";
+        for (auto f : sc.getFields()) scope += std::string(f.cStr()) + ",";
+      }
+      e.setScope(scope.c_str());
+      steps.push_back("draft policy designating " + std::to_string(d.getDesignated()) +
+                      " expiring " + std::to_string(d.getExpiresAt()));
+    } else {
+      steps.push_back("no draft policy");
+    }
+    unsigned sets = 1 + (q.hasDraftPermissionSet() ? 1 : 0);
+    auto considered = e.initPermissionSets(sets);
+    considered[0].setName("allow-all");
+    considered[0].setForUser(q.getUserId());
+    considered[0].initMatchedAllow(1).set(0, 1);
+    if (q.hasDraftPermissionSet()) {
+      auto d = q.getDraftPermissionSet();
+      std::vector<uint32_t> allow, deny;
+      uint32_t n = 0;
+      for (auto p : d.getPolicies()) {
+        ++n;
+        (p.getEffect() == wire::Effect::DENY ? deny : allow).push_back(n);
+      }
+      considered[1].setName(d.getName());
+      considered[1].setForUser(q.getUserId());
+      auto a = considered[1].initMatchedAllow(static_cast<unsigned>(allow.size()));
+      for (unsigned i = 0; i < allow.size(); ++i) a.set(i, allow[i]);
+      auto dn = considered[1].initMatchedDeny(static_cast<unsigned>(deny.size()));
+      for (unsigned i = 0; i < deny.size(); ++i) dn.set(i, deny[i]);
+      e.setDecidingSet(d.getName());
+      e.setDecidingPolicy(deny.empty() ? 0 : deny[0]);
+      steps.push_back(std::string("draft set ") + (d.getSystemScope() ? "system" : "user") +
+                      (d.getAllTenants() ? " all tenants" : " some tenants") + " tenants=" +
+                      std::to_string(d.getTenants().size()) +
+                      " users=" + std::to_string(d.getUsers().size()));
+    } else {
+      e.setDecidingSet("allow-all");
+      e.setDecidingPolicy(1);
+      steps.push_back("no draft set");
+    }
+    steps.push_back(std::string("remove '") + q.getRemovePermissionSet().cStr() + "'");
+    e.setRoleRights("read,update");
+    auto list = e.initSteps(static_cast<unsigned>(steps.size()));
+    for (unsigned i = 0; i < steps.size(); ++i) list.set(i, steps[i].c_str());
+    return kj::READY_NOW;
+  }
+
  private:
   static void copyPolicy(wire::PolicyInfo::Reader in, wire::PolicyInfo::Builder out) {
     out.setName(in.getName());
@@ -446,8 +553,16 @@ class FakeAdmin final : public wire::Admin::Server {
     uint64_t user;
     bool revoked;
   };
+  capnp::MallocMessageBuilder* findSet(capnp::Text::Reader name) {
+    for (auto& m : sets_) {
+      if (m->getRoot<wire::PermissionSetInfo>().getName() == name) return m.get();
+    }
+    return nullptr;
+  }
+
   std::vector<Key> keys_;
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> roles_;
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> sets_;
   capnp::MallocMessageBuilder policy_;
   std::string setting_ = "false";
 };
@@ -758,6 +873,176 @@ TEST(FakeServer, AuditAndUsage) {
   EXPECT_EQ(u.value().servedToOthers, 7u);
   EXPECT_EQ(u.value().consumedFromOthers, 1u);
   EXPECT_EQ(client->usage(9).value().tenantId, 9u);
+}
+
+TEST(PermissionSets, EffectNames) {
+  EXPECT_STREQ(effectName(Effect::Allow), "allow");
+  EXPECT_STREQ(effectName(Effect::Deny), "deny");
+  EXPECT_EQ(parseEffect("deny"), Effect::Deny);
+  EXPECT_EQ(parseEffect("allow"), Effect::Allow);
+  EXPECT_EQ(parseEffect("Deny"), std::nullopt);
+  Explanation e;
+  e.code = "PermissionDenied";
+  EXPECT_EQ(e.errorCode(), ErrorCode::PermissionDenied);
+  e.code = "OK";
+  EXPECT_EQ(e.errorCode(), ErrorCode::OK);
+  e.code = "Strange";
+  EXPECT_EQ(e.errorCode(), ErrorCode::Internal);
+}
+
+TEST(FakeServer, PermissionSetsRoundTrip) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  PermissionSetInfo set;
+  set.name = "no-deletes";
+  set.systemScope = false;
+  set.allTenants = false;
+  set.tenants = {7771212345, 18446744073709551615ull};
+  set.users = {12, 21};
+  set.policies = {{Effect::Allow, "records/.*", ".*", "GET|POST"},
+                  {Effect::Deny, "records/Job.*", "deleteRecord", "DELETE"},
+                  {Effect::Allow, "admin/a:b c", "create.*", ".*"}};
+  ASSERT_TRUE(client->createPermissionSet(set).ok());
+  auto dup = client->createPermissionSet(set);
+  EXPECT_EQ(dup.getCode(), ErrorCode::Conflict);
+  EXPECT_EQ(dup.getMessage(), "permission set name taken");
+
+  PermissionSetInfo sys;
+  sys.name = "everyone";
+  sys.systemScope = true;
+  sys.allTenants = true;
+  sys.policies = {{Effect::Deny, "(", ".*", ".*"}};
+  auto bad = client->createPermissionSet(sys);
+  EXPECT_EQ(bad.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(bad.getMessage(), "bad regex '(': missing )");
+  sys.policies[0].resourceTypeRegex = "admin/.*";
+  ASSERT_TRUE(client->createPermissionSet(sys).ok());
+
+  auto listed = client->listPermissionSets();
+  ASSERT_TRUE(listed.ok()) << listed.getMessage();
+  ASSERT_EQ(listed.value().size(), 2u);
+  const PermissionSetInfo& a = listed.value()[0];
+  EXPECT_EQ(a.name, "no-deletes");
+  EXPECT_FALSE(a.systemScope);
+  EXPECT_FALSE(a.allTenants);
+  EXPECT_EQ(a.tenants, set.tenants);
+  EXPECT_EQ(a.users, set.users);
+  EXPECT_EQ(a.policies, set.policies);
+  const PermissionSetInfo& b = listed.value()[1];
+  EXPECT_TRUE(b.systemScope);
+  EXPECT_TRUE(b.allTenants);
+  EXPECT_TRUE(b.tenants.empty());
+  EXPECT_TRUE(b.users.empty());
+  ASSERT_EQ(b.policies.size(), 1u);
+  EXPECT_EQ(b.policies[0].effect, Effect::Deny);
+
+  set.users = {12};
+  set.policies.pop_back();
+  ASSERT_TRUE(client->updatePermissionSet(set).ok());
+  auto after = client->listPermissionSets();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.value()[0].users, (std::vector<uint64_t>{12}));
+  EXPECT_EQ(after.value()[0].policies.size(), 2u);
+  set.name = "nope";
+  EXPECT_EQ(client->updatePermissionSet(set).getCode(), ErrorCode::NotFound);
+
+  EXPECT_TRUE(client->deletePermissionSet("everyone").ok());
+  EXPECT_EQ(client->deletePermissionSet("everyone").getCode(), ErrorCode::NotFound);
+  EXPECT_EQ(client->listPermissionSets().value().size(), 1u);
+}
+
+TEST(FakeServer, ExplainWithoutDrafts) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  ExplainRequest q;
+  q.userId = 12;
+  q.tenantId = 7771212345;
+  q.api = "deleteRecord";
+  q.object = "Customers";
+  auto r = client->explain(q);
+  ASSERT_TRUE(r.ok()) << r.getMessage();  // a denial is still an OK explanation
+  const Explanation& e = r.value();
+  EXPECT_FALSE(e.allowed);
+  EXPECT_EQ(e.code, "PermissionDenied");
+  EXPECT_EQ(e.errorCode(), ErrorCode::PermissionDenied);
+  EXPECT_EQ(e.message, "user 12 may not deleteRecord records/Customers in tenant 7771212345");
+  EXPECT_EQ(e.contextPath, "policy");
+  EXPECT_EQ(e.policy, "");
+  EXPECT_EQ(e.principal, 1012u);
+  ASSERT_EQ(e.permissionSets.size(), 1u);  // the fake saw no draft set
+  EXPECT_EQ(e.permissionSets[0].name, "allow-all");
+  EXPECT_EQ(e.permissionSets[0].forUser, 12u);
+  EXPECT_EQ(e.permissionSets[0].matchedAllow, (std::vector<uint32_t>{1}));
+  EXPECT_TRUE(e.permissionSets[0].matchedDeny.empty());
+  EXPECT_EQ(e.decidingSet, "allow-all");
+  EXPECT_EQ(e.decidingPolicy, 1u);
+  EXPECT_EQ(e.roleRights, "read,update");
+  EXPECT_EQ(e.scope, "");
+  EXPECT_EQ(e.steps, (std::vector<std::string>{"no draft policy", "no draft set", "remove ''"}));
+
+  ExplainRequest own;
+  own.api = "getRecord";
+  auto ok = client->explain(own);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok.value().allowed);
+  EXPECT_EQ(ok.value().errorCode(), ErrorCode::OK);
+  EXPECT_EQ(ok.value().contextPath, "own");
+  EXPECT_EQ(ok.value().message, "");
+
+  EXPECT_EQ(client->explain(ExplainRequest{}).getCode(), ErrorCode::InvalidArgument);
+}
+
+TEST(FakeServer, ExplainWithDrafts) {
+  FakeServer server;
+  auto client = Client::connect(server.address(), 5, "good");
+  ExplainRequest q;
+  q.userId = 12;
+  q.tenantId = 9;
+  q.api = "deleteRecord";
+  q.object = "Customers";
+  PolicyInfo draft;
+  draft.name = "share-with-xyz";
+  draft.designated = 8881212345;
+  draft.userId = 21;
+  draft.scope = {{"Customers", "region = 'EU'", {"first_name", "age"}}};
+  draft.expiresAt = 1893456000000000;
+  q.draftPolicy = draft;
+  PermissionSetInfo set;
+  set.name = "no-deletes";
+  set.systemScope = true;
+  set.tenants = {9};
+  set.users = {12, 13};
+  set.policies = {{Effect::Allow, ".*", ".*", ".*"}, {Effect::Deny, "records/.*", ".*", "DELETE"}};
+  q.draftPermissionSet = set;
+  auto r = client->explain(q);
+  ASSERT_TRUE(r.ok()) << r.getMessage();
+  const Explanation& e = r.value();
+  EXPECT_EQ(e.policy, "share-with-xyz");
+  EXPECT_EQ(e.principal, 21u);
+  EXPECT_EQ(e.scope, "Customers|region = 'EU'|first_name,age,");
+  ASSERT_EQ(e.permissionSets.size(), 2u);
+  EXPECT_EQ(e.permissionSets[1].name, "no-deletes");
+  EXPECT_EQ(e.permissionSets[1].matchedAllow, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(e.permissionSets[1].matchedDeny, (std::vector<uint32_t>{2}));
+  EXPECT_EQ(e.decidingSet, "no-deletes");
+  EXPECT_EQ(e.decidingPolicy, 2u);
+  EXPECT_EQ(e.steps, (std::vector<std::string>{
+                         "draft policy designating 8881212345 expiring 1893456000000000",
+                         "draft set system some tenants tenants=1 users=2", "remove ''"}));
+
+  // Removal instead of a draft set.
+  q.draftPermissionSet.reset();
+  q.draftPolicy.reset();
+  q.removePermissionSet = "allow-all";
+  auto removed = client->explain(q);
+  ASSERT_TRUE(removed.ok()) << removed.getMessage();
+  EXPECT_EQ(removed.value().steps.back(), "remove 'allow-all'");
+  EXPECT_EQ(removed.value().steps.front(), "no draft policy");
+
+  // Both a draft set and a removal: rejected before anything is sent.
+  q.draftPermissionSet = set;
+  auto both = client->explain(q);
+  EXPECT_EQ(both.getCode(), ErrorCode::InvalidArgument);
 }
 
 TEST(FakeServer, SearchContinuation) {

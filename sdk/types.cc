@@ -282,6 +282,22 @@ std::optional<AdminLevel> parseAdminLevel(const std::string& name) {
   return std::nullopt;
 }
 
+// ---- Permission sets ----------------------------------------------------------------------
+
+const char* effectName(Effect effect) { return effect == Effect::Deny ? "deny" : "allow"; }
+
+std::optional<Effect> parseEffect(const std::string& name) {
+  if (name == "allow") return Effect::Allow;
+  if (name == "deny") return Effect::Deny;
+  return std::nullopt;
+}
+
+ErrorCode Explanation::errorCode() const {
+  if (code == "OK" || (code.empty() && allowed)) return ErrorCode::OK;
+  if (auto c = internal::parseCodeName(code)) return *c;
+  return ErrorCode::Internal;
+}
+
 // ---- Rights -----------------------------------------------------------------------------
 
 std::string formatRights(const Rights& rights) {

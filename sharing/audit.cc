@@ -34,18 +34,23 @@ AuditLog::~AuditLog() {
 }
 
 void AuditLog::Record(const AuditRecord& r, storage::TenantId tenant, storage::TenantId other) {
-  std::string entry = Encode(r);
   std::lock_guard<std::mutex> l(mu_);
-  queue_.push_back({tenant, r.time, entry});
-  if (other != 0 && other != tenant) queue_.push_back({other, r.time, std::move(entry)});
+  queue_.push_back({r, tenant, other != tenant ? other : 0});
 }
 
 Status AuditLog::Flush() {
   std::lock_guard<std::mutex> f(flush_mu_);
-  std::vector<storage::Store::AuditItem> items;
+  std::vector<Queued> queued;
   {
     std::lock_guard<std::mutex> l(mu_);
-    items.swap(queue_);
+    queued.swap(queue_);
+  }
+  std::vector<storage::Store::AuditItem> items;
+  items.reserve(queued.size() * 2);
+  for (auto& q : queued) {
+    std::string entry = Encode(q.record);
+    if (q.other != 0) items.push_back({q.other, q.record.time, entry});
+    items.push_back({q.tenant, q.record.time, std::move(entry)});
   }
   return store_->AuditAppendBatch(items);
 }

@@ -65,7 +65,13 @@ class AuditLog {
   const int interval_ms_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<storage::Store::AuditItem> queue_;
+  // Entries are encoded by the writer, not by the caller (often the RPC event loop).
+  struct Queued {
+    AuditRecord record;
+    storage::TenantId tenant;
+    storage::TenantId other;
+  };
+  std::vector<Queued> queue_;
   bool stopping_ = false;
   std::mutex flush_mu_;  // one writer at a time, so entries land in queue order
   std::thread writer_;

@@ -809,7 +809,7 @@ Status Sharing::ManagedBy(TenantId tenant, TenantId provider, bool* managed) {
 }
 
 Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId target,
-                                 Access* a) {
+                                 Access* a, const Policy* draft) {
   a->caller_tenant = caller_tenant;
   a->caller = caller;
   a->target = target;
@@ -861,25 +861,46 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
     for (const auto& os : p.scope) a->scope.emplace(os.object, os);
     return Status::OK();
   };
-  std::string name;
-  s = store_->MetaGet(target, "policyfor/" + Hex(caller_tenant), &name);
-  if (s.ok()) {
+  // A draft (simulation) takes the place of the stored policy it would replace.
+  auto stored = [&](const std::string& slot_key, bool global, std::optional<Policy>* out) -> Status {
+    if (draft != nullptr && draft->global == global &&
+        (global || draft->designated == caller_tenant)) {
+      *out = *draft;
+      return Status::OK();
+    }
+    std::string name;
+    Status ms = store_->MetaGet(target, slot_key, &name);
+    if (ms.IsNotFound()) return Status::OK();
+    COTENANT_RETURN_IF_ERROR(ms);
     Policy p;
     COTENANT_RETURN_IF_ERROR(LoadPolicy(target, name, &p));
-    if (p.expires_at == 0 || p.expires_at > now) return admit(p, Path::kPolicy);
-  } else if (!s.IsNotFound()) {
-    return s;
+    if (draft != nullptr && draft->name == p.name) return Status::OK();  // replaced elsewhere
+    *out = std::move(p);
+    return Status::OK();
+  };
+  std::optional<Policy> specific, global;
+  COTENANT_RETURN_IF_ERROR(stored("policyfor/" + Hex(caller_tenant), false, &specific));
+  if (specific && (specific->expires_at == 0 || specific->expires_at > now)) {
+    return admit(*specific, Path::kPolicy);
   }
-  s = store_->MetaGet(target, "policyglobal", &name);
-  if (s.ok()) {
-    Policy p;
-    COTENANT_RETURN_IF_ERROR(LoadPolicy(target, name, &p));
+  COTENANT_RETURN_IF_ERROR(stored("policyglobal", true, &global));
+  if (global && (global->expires_at == 0 || global->expires_at > now)) {
     bool managed = false;
     COTENANT_RETURN_IF_ERROR(ManagedBy(caller_tenant, target, &managed));
-    if (managed && (p.expires_at == 0 || p.expires_at > now)) return admit(p, Path::kGlobalPolicy);
-  } else if (!s.IsNotFound()) {
-    return s;
+    if (managed) return admit(*global, Path::kGlobalPolicy);
   }
+  return Status::OK();
+}
+
+Status Sharing::ResolveDraft(TenantId caller_tenant, UserId caller, TenantId target,
+                            const Policy& draft, std::shared_ptr<const Access>* out) {
+  Policy p = draft;
+  p.publisher = target;
+  if (p.global) p.designated = 0;
+  COTENANT_RETURN_IF_ERROR(ValidatePolicy(target, p));
+  auto a = std::make_shared<Access>();
+  COTENANT_RETURN_IF_ERROR(ResolveFromStore(caller_tenant, caller, target, a.get(), &p));
+  *out = std::move(a);
   return Status::OK();
 }
 

@@ -191,6 +191,11 @@ class Sharing {
   Status Resolve(TenantId caller_tenant, UserId caller, TenantId target,
                  std::shared_ptr<const Access>* out);
 
+  // Resolution as if `draft` (a policy of `target`, not saved) were in place of the one
+  // it would replace; never cached. InvalidArgument when the draft is not a valid policy.
+  Status ResolveDraft(TenantId caller_tenant, UserId caller, TenantId target, const Policy& draft,
+                      std::shared_ptr<const Access>* out);
+
   ContextCache* cache() { return cache_; }
 
  private:
@@ -201,7 +206,7 @@ class Sharing {
   Status Commit(storage::Store::MetaBatch* batch, std::vector<TenantId> tenants,
                 bool global);
   Status ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId target,
-                          Access* out);
+                          Access* out, const Policy* draft = nullptr);
   Status RolesOf(TenantId tenant, UserId user, bool cross_tenant_only, RightsMap* rights,
                  bool* any);
   Status LoadPolicy(TenantId publisher, const std::string& name, Policy* out);

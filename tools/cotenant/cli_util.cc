@@ -4,8 +4,13 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace cotenant::cli {
 
@@ -254,6 +259,370 @@ uint64_t matchUser(const std::vector<UserInfo>& users, const std::string& name,
   for (const auto* u : hits) ids += (ids.empty() ? "" : ", ") + std::to_string(u->id);
   throw UsageError("user name '" + name + "' is ambiguous in " + tenantLabel + " (ids " + ids +
                    "); give the user id");
+}
+
+// ---- permission sets ------------------------------------------------------------------------
+
+namespace {
+std::vector<std::string> splitBlanks(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i == s.size()) break;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+}  // namespace
+
+PermissionPolicy parsePolicySpec(Effect effect, const std::string& spec) {
+  std::string flag = std::string("--") + effectName(effect);
+  auto fields = splitBlanks(spec);
+  if (fields.size() != 3) {
+    throw UsageError("bad " + flag + " '" + spec + "': want three patterns separated by blanks, "
+                     "RESOURCE-TYPE API-NAME METHOD (e.g. 'records/Job.* .* GET|DELETE'), got " +
+                     std::to_string(fields.size()) +
+                     "; quote the whole spec, and write a space inside a pattern as \\x20");
+  }
+  for (auto& f : fields) {
+    if (f == "*") f = ".*";
+  }
+  return PermissionPolicy{effect, fields[0], fields[1], fields[2]};
+}
+
+std::vector<PermissionPolicy> parsePolicySpecs(const std::vector<PolicyArg>& args) {
+  if (args.empty()) throw UsageError("no policies: give at least one --allow or --deny");
+  std::vector<PermissionPolicy> out;
+  for (const auto& a : args) out.push_back(parsePolicySpec(a.effect, a.spec));
+  return out;
+}
+
+std::string formatPolicy(const PermissionPolicy& p) {
+  return std::string(effectName(p.effect)) + " " + p.resourceTypeRegex + " " + p.apiNameRegex +
+         " " + p.methodRegex;
+}
+
+void checkPermissionSetName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 &&
+            std::all_of(name.begin(), name.end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                     c == '-';
+            });
+  if (!ok) {
+    throw UsageError("bad permission set name '" + name + "': want 1-64 of A-Z a-z 0-9 _ . -");
+  }
+}
+
+UserRef parseUserRef(const std::string& spec) {
+  UserRef r;
+  if (spec.empty()) throw UsageError("empty --user: want a user id, NAME or NAME@TENANT");
+  if (auto id = RecordId::parse(spec)) {
+    r.id = *id;
+    return r;
+  }
+  size_t at = spec.rfind('@');
+  if (at != std::string::npos) {
+    if (auto t = RecordId::parse(spec.substr(at + 1))) {
+      r.name = spec.substr(0, at);
+      r.tenant = *t;
+      if (r.name.empty()) throw UsageError("bad --user '" + spec + "': empty name before '@'");
+      return r;
+    }
+  }
+  r.name = spec;
+  return r;
+}
+
+// ---- explain / simulate -------------------------------------------------------------------
+
+bool isRecordApi(const std::string& api) {
+  static const char* kApis[] = {"addRecord",  "addRecords", "updateRecord",
+                                "deleteRecord", "getRecord", "searchRecords"};
+  return std::any_of(std::begin(kApis), std::end(kApis), [&](const char* a) { return api == a; });
+}
+
+nlohmann::json readJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": cannot read: " + std::strerror(errno));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 7: ..."
+    std::string what = e.what();
+    size_t close = what.find("] ");
+    throw UsageError(path + ": not valid JSON: " +
+                     (close == std::string::npos ? what : what.substr(close + 2)));
+  }
+}
+
+namespace {
+
+// Field readers that name the JSON path of a problem.
+[[noreturn]] void badJson(const std::string& path, const std::string& why) {
+  throw UsageError(path + ": " + why);
+}
+
+std::string typeName(const nlohmann::json& v) { return v.type_name(); }
+
+void onlyKeys(const nlohmann::json& obj, const std::string& path,
+              std::initializer_list<const char*> keys) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool known = std::any_of(keys.begin(), keys.end(),
+                             [&](const char* k) { return it.key() == k; });
+    if (!known) {
+      std::string list;
+      for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+      badJson(path, "unknown key \"" + it.key() + "\" (known: " + list + ")");
+    }
+  }
+}
+
+const nlohmann::json* member(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+std::string jsonString(const nlohmann::json& v, const std::string& path) {
+  if (!v.is_string()) badJson(path, "want a string, got " + typeName(v));
+  return v.get<std::string>();
+}
+
+bool jsonBool(const nlohmann::json& v, const std::string& path) {
+  if (!v.is_boolean()) badJson(path, "want true or false, got " + typeName(v));
+  return v.get<bool>();
+}
+
+// Ids are strings in the CLI's JSON ("7771212345"); plain non-negative numbers are accepted too.
+uint64_t jsonId(const nlohmann::json& v, const std::string& path) {
+  if (v.is_number_unsigned()) {
+    uint64_t id = v.get<uint64_t>();
+    if (id != 0) return id;
+  } else if (v.is_string()) {
+    if (auto id = RecordId::parse(v.get<std::string>())) return *id;
+    badJson(path, "want a decimal id, got \"" + v.get<std::string>() + "\"");
+  }
+  badJson(path, "want an id (a decimal string such as \"7771212345\"), got " +
+                    (v.is_number() ? v.dump() : typeName(v)));
+}
+
+std::vector<uint64_t> jsonIds(const nlohmann::json& v, const std::string& path) {
+  if (!v.is_array()) badJson(path, "want an array of ids, got " + typeName(v));
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint64_t id = jsonId(v[i], path + "[" + std::to_string(i) + "]");
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+const nlohmann::json& unwrap(const nlohmann::json& j, const char* wrapper, const char* what) {
+  if (!j.is_object()) badJson(what, std::string("want a JSON object, got ") + typeName(j));
+  if (j.size() == 1 && j.contains(wrapper)) {
+    const auto& inner = j.at(wrapper);
+    if (!inner.is_object()) badJson(wrapper, "want a JSON object, got " + typeName(inner));
+    return inner;
+  }
+  return j;
+}
+
+}  // namespace
+
+PermissionSetInfo permissionSetFromJson(const nlohmann::json& in) {
+  const nlohmann::json& j = unwrap(in, "permissionSet", "permission set");
+  onlyKeys(j, "permission set", {"name", "scope", "allTenants", "tenants", "users", "policies"});
+  PermissionSetInfo out;
+  const auto* name = member(j, "name");
+  if (name == nullptr) badJson("name", "missing (the set's name)");
+  out.name = jsonString(*name, "name");
+  try {
+    checkPermissionSetName(out.name);
+  } catch (const UsageError& e) {
+    badJson("name", e.what());
+  }
+  const auto* scope = member(j, "scope");
+  if (scope == nullptr) badJson("scope", "missing: want \"user\" or \"system\"");
+  std::string sc = jsonString(*scope, "scope");
+  if (sc != "user" && sc != "system") badJson("scope", "want \"user\" or \"system\", got \"" + sc + "\"");
+  out.systemScope = sc == "system";
+  const auto* all = member(j, "allTenants");
+  const auto* tenants = member(j, "tenants");
+  if (all != nullptr) out.allTenants = jsonBool(*all, "allTenants");
+  if (tenants != nullptr) out.tenants = jsonIds(*tenants, "tenants");
+  if (!out.allTenants && tenants == nullptr) {
+    badJson("tenants", "missing: give \"tenants\": [ids] or \"allTenants\": true");
+  }
+  if (out.allTenants && !out.tenants.empty()) {
+    badJson("tenants", "give \"tenants\" or \"allTenants\": true, not both");
+  }
+  if (const auto* users = member(j, "users")) out.users = jsonIds(*users, "users");
+  if (out.systemScope && !out.users.empty()) {
+    badJson("users", "a system-scope set applies to every user: leave \"users\" out");
+  }
+  const auto* policies = member(j, "policies");
+  if (policies == nullptr) badJson("policies", "missing: want an array of policies");
+  if (!policies->is_array()) badJson("policies", "want an array, got " + typeName(*policies));
+  for (size_t i = 0; i < policies->size(); ++i) {
+    std::string path = "policies[" + std::to_string(i) + "]";
+    const auto& p = (*policies)[i];
+    if (!p.is_object()) badJson(path, "want an object, got " + typeName(p));
+    onlyKeys(p, path, {"effect", "resourceTypeRegex", "apiNameRegex", "methodRegex"});
+    PermissionPolicy pol;
+    for (const char* key : {"effect", "resourceTypeRegex", "apiNameRegex", "methodRegex"}) {
+      if (!p.contains(key)) badJson(path + "." + key, "missing");
+    }
+    std::string effect = jsonString(p.at("effect"), path + ".effect");
+    auto e = parseEffect(effect);
+    if (!e) badJson(path + ".effect", "want \"allow\" or \"deny\", got \"" + effect + "\"");
+    pol.effect = *e;
+    pol.resourceTypeRegex = jsonString(p.at("resourceTypeRegex"), path + ".resourceTypeRegex");
+    pol.apiNameRegex = jsonString(p.at("apiNameRegex"), path + ".apiNameRegex");
+    pol.methodRegex = jsonString(p.at("methodRegex"), path + ".methodRegex");
+    for (const std::string* re : {&pol.resourceTypeRegex, &pol.apiNameRegex, &pol.methodRegex}) {
+      if (re->empty()) badJson(path, "empty pattern (\".*\" matches everything)");
+    }
+    out.policies.push_back(std::move(pol));
+  }
+  return out;
+}
+
+PolicyInfo policyFromJson(const nlohmann::json& in) {
+  const nlohmann::json& j = unwrap(in, "policy", "policy");
+  onlyKeys(j, "policy", {"name", "publisher", "designated", "global", "userId", "scope",
+                         "expiresAt", "expired", "createdAt", "modifiedAt"});
+  PolicyInfo out;
+  const auto* name = member(j, "name");
+  if (name == nullptr) badJson("name", "missing (the policy's name)");
+  out.name = jsonString(*name, "name");
+  if (out.name.empty()) badJson("name", "empty");
+  if (const auto* g = member(j, "global")) out.global = jsonBool(*g, "global");
+  const auto* d = member(j, "designated");
+  if (d != nullptr && !d->is_null()) out.designated = jsonId(*d, "designated");
+  if (out.global == (out.designated != 0)) {
+    badJson("designated", "give a designated tenant id, or \"global\": true (and no designated tenant)");
+  }
+  const auto* user = member(j, "userId");
+  if (user == nullptr) badJson("userId", "missing (the publisher's user the call runs as)");
+  out.userId = jsonId(*user, "userId");
+  if (const auto* scope = member(j, "scope")) {
+    if (!scope->is_array()) badJson("scope", "want an array, got " + typeName(*scope));
+    std::set<std::string> seen;
+    for (size_t i = 0; i < scope->size(); ++i) {
+      std::string path = "scope[" + std::to_string(i) + "]";
+      const auto& o = (*scope)[i];
+      if (!o.is_object()) badJson(path, "want an object, got " + typeName(o));
+      onlyKeys(o, path, {"object", "rowFilter", "fields"});
+      ObjectScope sc;
+      if (!o.contains("object")) badJson(path + ".object", "missing");
+      sc.object = jsonString(o.at("object"), path + ".object");
+      if (sc.object.empty()) badJson(path + ".object", "empty");
+      if (!seen.insert(sc.object).second) badJson(path + ".object", "'" + sc.object + "' given twice");
+      if (o.contains("rowFilter") && !o.at("rowFilter").is_null()) {
+        sc.rowFilter = jsonString(o.at("rowFilter"), path + ".rowFilter");
+      }
+      if (o.contains("fields")) {
+        const auto& f = o.at("fields");
+        if (!f.is_array()) badJson(path + ".fields", "want an array of field names, got " + typeName(f));
+        for (size_t k = 0; k < f.size(); ++k) {
+          sc.fields.push_back(jsonString(f[k], path + ".fields[" + std::to_string(k) + "]"));
+        }
+      }
+      out.scope.push_back(std::move(sc));
+    }
+  }
+  if (const auto* e = member(j, "expiresAt"); e != nullptr && !e->is_null()) {
+    std::string text = jsonString(*e, "expiresAt");
+    if (text != "never") {
+      auto t = parseIsoTime(text);
+      if (!t || *t <= 0) badJson("expiresAt", "want an ISO-8601 time, null or \"never\", got \"" + text + "\"");
+      out.expiresAt = *t;
+    }
+  }
+  return out;
+}
+
+namespace {
+template <typename F>
+auto loadFile(const std::string& path, F parse) {
+  nlohmann::json j = readJsonFile(path);
+  try {
+    return parse(j);
+  } catch (const UsageError& e) {
+    throw UsageError(path + ": " + e.what());
+  }
+}
+}  // namespace
+
+PermissionSetInfo loadPermissionSetFile(const std::string& path) {
+  return loadFile(path, [](const nlohmann::json& j) { return permissionSetFromJson(j); });
+}
+
+PolicyInfo loadPolicyFile(const std::string& path) {
+  return loadFile(path, [](const nlohmann::json& j) { return policyFromJson(j); });
+}
+
+std::vector<AuditCall> distinctCalls(const std::vector<AuditEntry>& entries, size_t* skipped) {
+  std::vector<AuditCall> out;
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t, std::string, std::string>, size_t> index;
+  size_t skip = 0;
+  for (const auto& e : entries) {
+    if (e.callerUser == 0 || e.api.empty()) {
+      ++skip;
+      continue;
+    }
+    std::string object = isRecordApi(e.api) ? e.object : "";
+    auto key = std::make_tuple(e.callerUser, e.callerTenant, e.targetTenant, e.api, object);
+    auto [it, fresh] = index.emplace(key, out.size());
+    if (fresh) {
+      AuditCall c;
+      c.callerUser = e.callerUser;
+      c.callerTenant = e.callerTenant;
+      c.targetTenant = e.targetTenant;
+      c.api = e.api;
+      c.object = object;
+      out.push_back(std::move(c));
+    }
+    AuditCall& c = out[it->second];
+    ++c.calls;
+    if (e.time >= c.lastTime) {
+      c.lastTime = e.time;
+      c.lastOutcome = e.outcome;
+    }
+  }
+  if (skipped != nullptr) *skipped = skip;
+  return out;
+}
+
+ExplainRequest explainRequestFor(const AuditCall& call) {
+  ExplainRequest q;
+  q.userId = call.callerUser;
+  q.tenantId = call.targetTenant;
+  q.api = call.api;
+  q.object = call.object;
+  return q;
+}
+
+Change classifyChange(bool allowedNow, bool allowedWithDraft) {
+  if (allowedNow && !allowedWithDraft) return Change::NewlyDenied;
+  if (!allowedNow && allowedWithDraft) return Change::NewlyAllowed;
+  return Change::Unchanged;
+}
+
+const char* changeName(Change c) {
+  switch (c) {
+    case Change::NewlyDenied: return "newly-denied";
+    case Change::NewlyAllowed: return "newly-allowed";
+    case Change::Unchanged: return "unchanged";
+  }
+  return "unchanged";
+}
+
+std::string verdict(const Explanation& e) {
+  if (e.allowed) return "ALLOWED";
+  return "DENIED (" + (e.code.empty() ? std::string("PermissionDenied") : e.code) + ")";
 }
 
 // ---- times --------------------------------------------------------------------------------
@@ -567,6 +936,55 @@ nlohmann::json toJson(const UsageInfo& u) {
 
 nlohmann::json toJson(const Setting& s) { return {{"name", s.name}, {"value", s.value}}; }
 
+nlohmann::json toJson(const PermissionPolicy& p) {
+  return {{"effect", effectName(p.effect)},
+          {"resourceTypeRegex", p.resourceTypeRegex},
+          {"apiNameRegex", p.apiNameRegex},
+          {"methodRegex", p.methodRegex}};
+}
+
+nlohmann::json toJson(const PermissionSetInfo& s) {
+  nlohmann::json tenants = nlohmann::json::array();
+  for (uint64_t t : s.tenants) tenants.push_back(std::to_string(t));
+  nlohmann::json users = nlohmann::json::array();
+  for (uint64_t u : s.users) users.push_back(std::to_string(u));
+  nlohmann::json policies = nlohmann::json::array();
+  for (const auto& p : s.policies) policies.push_back(toJson(p));
+  return {{"name", s.name},
+          {"scope", s.systemScope ? "system" : "user"},
+          {"allTenants", s.allTenants},
+          {"tenants", tenants},
+          {"users", users},
+          {"policies", policies}};
+}
+
+nlohmann::json toJson(const Explanation& e) {
+  auto textOrNull = [](const std::string& t) {
+    return t.empty() ? nlohmann::json(nullptr) : nlohmann::json(t);
+  };
+  nlohmann::json sets = nlohmann::json::array();
+  for (const auto& c : e.permissionSets) {
+    sets.push_back({{"name", c.name},
+                    {"forUser", std::to_string(c.forUser)},
+                    {"matchedAllow", c.matchedAllow},
+                    {"matchedDeny", c.matchedDeny}});
+  }
+  return {
+      {"allowed", e.allowed},
+      {"code", e.code},
+      {"message", e.message},
+      {"contextPath", e.contextPath},
+      {"policy", textOrNull(e.policy)},
+      {"principal", idOrNull(e.principal)},
+      {"permissionSets", sets},
+      {"decidingSet", textOrNull(e.decidingSet)},
+      {"decidingPolicy", e.decidingPolicy == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.decidingPolicy)},
+      {"roleRights", textOrNull(e.roleRights)},
+      {"scope", textOrNull(e.scope)},
+      {"steps", e.steps},
+  };
+}
+
 // ---- text -------------------------------------------------------------------------------
 
 namespace {
@@ -732,6 +1150,88 @@ void printSettings(std::ostream& os, const std::vector<Setting>& settings) {
   Table t({"NAME", "VALUE"});
   for (const auto& s : settings) t.add({s.name, s.value});
   t.print(os);
+}
+
+void printPermissionSets(std::ostream& os, const std::vector<PermissionSetInfo>& sets) {
+  Table t({"NAME", "SCOPE", "TENANTS", "USERS", "#", "EFFECT", "RESOURCE-TYPE", "API-NAME", "METHOD"});
+  auto ids = [](const std::vector<uint64_t>& v) {
+    std::string out;
+    for (uint64_t x : v) out += (out.empty() ? "" : " ") + std::to_string(x);
+    return out;
+  };
+  for (const auto& s : sets) {
+    std::string scope = s.systemScope ? "system" : "user";
+    std::string tenants = s.allTenants ? "all" : (s.tenants.empty() ? "none" : ids(s.tenants));
+    std::string users = s.systemScope ? "all" : (s.users.empty() ? "none" : ids(s.users));
+    if (s.policies.empty()) t.add({s.name, scope, tenants, users, "", "(no policies)"});
+    for (size_t i = 0; i < s.policies.size(); ++i) {
+      const auto& p = s.policies[i];
+      // The set's columns on its first row only; the name on every row, for grep.
+      t.add({s.name, i == 0 ? scope : "", i == 0 ? tenants : "", i == 0 ? users : "",
+             std::to_string(i + 1), effectName(p.effect), oneLine(p.resourceTypeRegex),
+             oneLine(p.apiNameRegex), oneLine(p.methodRegex)});
+    }
+  }
+  t.print(os);
+}
+
+void printExplanation(std::ostream& os, const Explanation& e) {
+  auto numbers = [](const std::vector<uint32_t>& v) {
+    if (v.empty()) return std::string("-");
+    std::string out;
+    for (uint32_t n : v) out += (out.empty() ? "" : ",") + std::to_string(n);
+    return out;
+  };
+  auto line = [&](const char* label, const std::string& value) {
+    std::string l = label;
+    l.append(l.size() < 17 ? 17 - l.size() : 1, ' ');
+    os << l << oneLine(value) << "\n";
+  };
+  line("Context path:", e.contextPath.empty() ? "-" : e.contextPath);
+  line("Policy:", e.policy.empty() ? "none" : e.policy);
+  line("Principal:", e.principal == 0 ? "-" : "user " + std::to_string(e.principal));
+  if (e.permissionSets.empty()) {
+    line("Permission sets:", "none considered");
+  } else {
+    os << "Permission sets:\n";
+    Table t({"  SET", "FOR-USER", "MATCHED-ALLOW", "MATCHED-DENY", "DECIDES"});
+    bool marked = false;
+    for (const auto& c : e.permissionSets) {
+      std::string decides;
+      bool matches = std::find(c.matchedDeny.begin(), c.matchedDeny.end(), e.decidingPolicy) !=
+                         c.matchedDeny.end() ||
+                     std::find(c.matchedAllow.begin(), c.matchedAllow.end(), e.decidingPolicy) !=
+                         c.matchedAllow.end();
+      if (!marked && e.decidingPolicy != 0 && c.name == e.decidingSet && matches) {
+        decides = "policy " + std::to_string(e.decidingPolicy);
+        marked = true;
+      }
+      t.add({"  " + c.name, std::to_string(c.forUser), numbers(c.matchedAllow),
+             numbers(c.matchedDeny), decides});
+    }
+    t.print(os);
+  }
+  std::string deciding;
+  if (!e.decidingSet.empty()) {
+    deciding = "permission set '" + e.decidingSet + "'";
+    if (e.decidingPolicy != 0) deciding += " policy " + std::to_string(e.decidingPolicy);
+  } else if (!e.permissionSets.empty()) {
+    deciding = "none: no policy matched (default deny)";
+  } else {
+    deciding = "none";
+  }
+  line("Deciding:", deciding);
+  line("Role rights:", e.roleRights.empty() ? "-" : e.roleRights);
+  line("Scope:", e.scope.empty() ? "-" : e.scope);
+  if (!e.steps.empty()) {
+    os << "Steps:\n";
+    for (size_t i = 0; i < e.steps.size(); ++i) {
+      os << "  " << (i + 1) << ". " << oneLine(e.steps[i]) << "\n";
+    }
+  }
+  std::string v = verdict(e);
+  if (!e.message.empty()) v += ": " + e.message;
+  line("Verdict:", v);
 }
 
 }  // namespace cotenant::cli

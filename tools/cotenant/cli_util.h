@@ -76,6 +76,77 @@ std::string scopeSummary(const std::vector<ObjectScope>& scope);
 uint64_t matchUser(const std::vector<UserInfo>& users, const std::string& name,
                    const std::string& tenantLabel);
 
+// ---- permission sets (seeds/003) -------------------------------------------------------------
+
+// One --allow / --deny of `permission-set create/update`, in command-line order.
+struct PolicyArg {
+  Effect effect;
+  std::string spec;
+};
+
+// "RESOURCE-TYPE API-NAME METHOD": exactly three RE2 patterns separated by blanks (spaces or
+// tabs; a pattern that must match a space writes it as \x20 or \s). A lone "*" stands for
+// ".*". Anything else (fewer or more fields) is a UsageError naming the flag and the spec.
+PermissionPolicy parsePolicySpec(Effect effect, const std::string& spec);
+// Every --allow/--deny of one command, in order; at least one.
+std::vector<PermissionPolicy> parsePolicySpecs(const std::vector<PolicyArg>& args);
+// "deny records/Job.* .* GET|DELETE" (the effect, then what parsePolicySpec reads).
+std::string formatPolicy(const PermissionPolicy& p);
+
+// 1-64 of [A-Za-z0-9_.-]. Throws UsageError naming `name`.
+void checkPermissionSetName(const std::string& name);
+
+// A user named on the command line: a decimal id; NAME (looked up in a default tenant); or
+// NAME@TENANT (TENANT a decimal tenant id; the last '@' counts, so names may contain '@').
+struct UserRef {
+  uint64_t id = 0;      // non-zero: given as an id
+  std::string name;     // otherwise: the name to look up
+  uint64_t tenant = 0;  // the tenant given after '@'; 0 = the default tenant
+};
+UserRef parseUserRef(const std::string& spec);
+
+// ---- explain / simulate ----------------------------------------------------------------------
+
+// The record calls of the schema (their requests name an object).
+bool isRecordApi(const std::string& api);
+
+// Reads a JSON document from `path`. Throws UsageError "PATH: why".
+nlohmann::json readJsonFile(const std::string& path);
+// A PERMSET (docs/CLI.md), as `permission-set list --json` prints one, alone or wrapped as
+// {"permissionSet": PERMSET}. Throws UsageError naming the JSON path and the problem.
+PermissionSetInfo permissionSetFromJson(const nlohmann::json& j);
+// A POLICY (docs/CLI.md), as `policy list --json` prints one, alone or wrapped as
+// {"policy": POLICY}; publisher, expired, createdAt and modifiedAt are ignored. Throws
+// UsageError naming the JSON path and the problem.
+PolicyInfo policyFromJson(const nlohmann::json& j);
+// readJsonFile + the above; errors start with the path.
+PermissionSetInfo loadPermissionSetFile(const std::string& path);
+PolicyInfo loadPolicyFile(const std::string& path);
+
+// One distinct call of an audit log: who called what in which tenant, how often.
+struct AuditCall {
+  uint64_t callerUser = 0;
+  uint64_t callerTenant = 0;
+  uint64_t targetTenant = 0;
+  std::string api;
+  std::string object;         // record calls only ("" for administrative calls)
+  uint64_t calls = 0;         // entries folded into this one
+  int64_t lastTime = 0;       // the newest of them
+  std::string lastOutcome;    // its recorded outcome
+};
+// Folds entries into distinct calls (first-seen order). Entries without a caller user are
+// left out and counted in *skipped.
+std::vector<AuditCall> distinctCalls(const std::vector<AuditEntry>& entries, size_t* skipped);
+// The explain request that decides `call` again (the tenant it touched, as its caller).
+ExplainRequest explainRequestFor(const AuditCall& call);
+
+enum class Change { NewlyDenied, NewlyAllowed, Unchanged };
+Change classifyChange(bool allowedNow, bool allowedWithDraft);
+const char* changeName(Change c);  // "newly-denied", "newly-allowed", "unchanged"
+
+// "ALLOWED" or "DENIED (PermissionDenied)".
+std::string verdict(const Explanation& e);
+
 // ---- times ---------------------------------------------------------------------------------
 
 // Microseconds since the epoch, now.
@@ -119,6 +190,9 @@ nlohmann::json toJson(const ApiKeyInfo& k);
 nlohmann::json toJson(const AuditEntry& e);
 nlohmann::json toJson(const UsageInfo& u);
 nlohmann::json toJson(const Setting& s);
+nlohmann::json toJson(const PermissionPolicy& p);
+nlohmann::json toJson(const PermissionSetInfo& s);
+nlohmann::json toJson(const Explanation& e);
 
 // ---- text tables ---------------------------------------------------------------------------
 
@@ -151,6 +225,10 @@ void printApiKeys(std::ostream& os, const std::vector<ApiKeyInfo>& keys);
 void printAudit(std::ostream& os, const std::vector<AuditEntry>& entries);
 void printUsage(std::ostream& os, const UsageInfo& u);
 void printSettings(std::ostream& os, const std::vector<Setting>& settings);
+// One row per policy: NAME SCOPE TENANTS USERS # EFFECT RESOURCE-TYPE API-NAME METHOD.
+void printPermissionSets(std::ostream& os, const std::vector<PermissionSetInfo>& sets);
+// The whole decision, one item per line (docs/CLI.md, `explain`).
+void printExplanation(std::ostream& os, const Explanation& e);
 
 }  // namespace cotenant::cli
 

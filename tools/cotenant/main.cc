@@ -208,6 +208,12 @@ int run(int argc, char** argv) {
   std::vector<ScopeArg> scopeArgs;
   bool global = false, crossTenant = false, noCrossTenant = false;
   uint32_t limit = 0;
+  // Permission sets, explain, simulate.
+  std::string psScope = "user", userTenant, api, permissionSetFile, removePermissionSet,
+              policyFile;
+  std::vector<std::string> forTenants, userRefs;
+  std::vector<PolicyArg> policyArgs;
+  bool allTenants = false, fromAudit = false;
 
   // ---- whoami ----
   leaf(&app, "whoami", "Show the logged-in user", [&] {
@@ -618,6 +624,356 @@ int run(int argc, char** argv) {
     s.emit({{"usage", toJson(u.value())}}, [&] { printUsage(std::cout, u.value()); });
   });
   usage->add_option("TENANT", id, "tenant id (default: own)");
+
+  // ---- permission-set ----
+  CLI::App* pset = app.add_subcommand(
+      "permission-set", "API-level allow/deny rules (seeds/003): create, update, delete, list");
+  pset->require_subcommand(1);
+  // --allow and --deny are collected in command-line order (trigger_on_parse): policies are
+  // numbered in the order written.
+  auto psetOptions = [&](CLI::App* sub) {
+    sub->add_option("NAME", name, "set name, 1-64 of A-Z a-z 0-9 _ . -")->required();
+    sub->add_option("--scope", psScope, "user: applies to --user only; system: to every user")
+        ->check(CLI::IsMember({"user", "system"}))
+        ->capture_default_str();
+    auto* ft = sub->add_option("--for-tenant", forTenants, "a tenant the set applies to (repeatable)");
+    sub->add_flag("--all-tenants", allTenants, "the set applies in every tenant")->excludes(ft);
+    sub->add_option("--user", userRefs, "a user it applies to: ID, NAME or NAME@TENANT (repeatable)");
+    sub->add_option("--user-tenant", userTenant, "tenant in which --user NAMEs are looked up (default: own)");
+    for (Effect effect : {Effect::Allow, Effect::Deny}) {
+      std::string flag = std::string("--") + effectName(effect);
+      sub->add_option_function<std::string>(
+             flag, [&policyArgs, effect](const std::string& v) { policyArgs.push_back({effect, v}); },
+             std::string("'RESOURCE-TYPE API-NAME METHOD': three regexes separated by blanks, "
+                         "in quotes (repeatable; policies keep command-line order)"))
+          ->trigger_on_parse();
+    }
+  };
+  // Everything but user-name lookups, so that usage errors need no connection.
+  auto draftSet = [&]() {
+    checkPermissionSetName(name);
+    PermissionSetInfo set;
+    set.name = name;
+    set.systemScope = psScope == "system";
+    set.allTenants = allTenants;
+    if (!allTenants && forTenants.empty()) {
+      throw UsageError("give --for-tenant ID (repeatable) or --all-tenants");
+    }
+    for (const auto& t : forTenants) {
+      uint64_t tid = parseId(t, "--for-tenant id");
+      if (std::find(set.tenants.begin(), set.tenants.end(), tid) == set.tenants.end()) set.tenants.push_back(tid);
+    }
+    if (set.systemScope && !userRefs.empty()) {
+      throw UsageError("--scope system applies to every user: leave out --user (or use --scope user)");
+    }
+    set.policies = parsePolicySpecs(policyArgs);
+    return set;
+  };
+  // The --user of a command as a user id: ids as they are, NAME in --user-tenant (default own),
+  // NAME@TENANT in TENANT.
+  auto userIdOf = [&](const std::string& spec) -> uint64_t {
+    UserRef ref = parseUserRef(spec);
+    if (ref.id != 0) return ref.id;
+    uint64_t tenant = ref.tenant != 0 ? ref.tenant : optionalTenant(userTenant);
+    return resolveUser(s, ref.name, tenant == 0 ? s.client().user().tenantId : tenant);
+  };
+  auto saveSet = [&](bool create) {
+    PermissionSetInfo set = draftSet();
+    for (const auto& spec : userRefs) parseUserRef(spec);  // usage errors before connecting
+    for (const auto& spec : userRefs) {
+      uint64_t uid = userIdOf(spec);
+      if (std::find(set.users.begin(), set.users.end(), uid) == set.users.end()) set.users.push_back(uid);
+    }
+    if (!set.systemScope && set.users.empty()) {
+      std::cerr << "cotenant: note: user-scope set '" << set.name
+                << "' has no --user: it applies to nobody until users are added\n";
+    }
+    check(create ? s.client().createPermissionSet(set) : s.client().updatePermissionSet(set));
+    s.emit({{"permissionSet", toJson(set)}}, [&] {
+      std::cout << (create ? "Created" : "Updated") << " permission set " << set.name << "\n";
+      printPermissionSets(std::cout, {set});
+    });
+  };
+  psetOptions(leaf(pset, "create", "Create a permission set (system admins)", [&] { saveSet(true); }));
+  psetOptions(leaf(pset, "update", "Replace a permission set with exactly what the command says",
+                   [&] { saveSet(false); }));
+  auto* psdelete = leaf(pset, "delete", "Delete a permission set (system admins)", [&] {
+    check(s.client().deletePermissionSet(name));
+    s.emit({{"deleted", name}}, [&] { std::cout << "Deleted permission set " << name << "\n"; });
+  });
+  psdelete->add_option("NAME", name, "set name")->required();
+  leaf(pset, "list", "List permission sets with their numbered policies", [&] {
+    auto l = s.client().listPermissionSets();
+    check(l);
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& x : l.value()) arr.push_back(toJson(x));
+    s.emit({{"permissionSets", arr}}, [&] { printPermissionSets(std::cout, l.value()); });
+  });
+
+  // ---- explain / simulate ----
+  // The call to decide: --user (default: yourself), --context (default: the user's own
+  // tenant), --api, --object.
+  auto callOptions = [&](CLI::App* sub, bool required) {
+    sub->add_option("--user", userRef, "the caller: ID, NAME or NAME@TENANT (default: you)");
+    sub->add_option("--user-tenant", userTenant, "tenant in which a --user NAME is looked up (default: own)");
+    sub->add_option("--context", context, "the tenant the call names, as a TenantContext (default: the caller's own)");
+    auto* a = sub->add_option("--api", api, "the API, e.g. deleteRecord, getRecord, createPolicy");
+    if (required) a->required();
+    sub->add_option("--object", object, "the object of a record call, e.g. Customers");
+  };
+  auto buildRequest = [&]() {
+    ExplainRequest q;
+    if (api.empty()) throw UsageError("give --api NAME (e.g. --api deleteRecord)");
+    if (isRecordApi(api) && object.empty()) {
+      throw UsageError("--api " + api + " is a record call: give --object OBJECT");
+    }
+    q.api = api;
+    q.object = object;
+    q.tenantId = optionalTenant(context);
+    if (!userRef.empty()) {
+      parseUserRef(userRef);
+      q.userId = userIdOf(userRef);
+    }
+    return q;
+  };
+  auto requestJson = [&](const ExplainRequest& q) {
+    return nlohmann::json{{"userId", q.userId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(q.userId))},
+                          {"tenantId", q.tenantId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(q.tenantId))},
+                          {"api", q.api},
+                          {"object", q.object}};
+  };
+  auto* explain = leaf(&app, "explain", "Why a call would be allowed or denied, rule by rule (exit 0 either way)", [&] {
+    ExplainRequest q = buildRequest();
+    auto r = s.client().explain(q);
+    check(r);
+    s.emit({{"request", requestJson(q)}, {"explanation", toJson(r.value())}},
+           [&] { printExplanation(std::cout, r.value()); });
+  });
+  callOptions(explain, true);
+
+  // simulate: the drafts, loaded before connecting so that a bad file is a usage error.
+  auto loadDrafts = [&](ExplainRequest& q) {
+    if (!permissionSetFile.empty()) q.draftPermissionSet = loadPermissionSetFile(permissionSetFile);
+    if (!policyFile.empty()) q.draftPolicy = loadPolicyFile(policyFile);
+    if (!removePermissionSet.empty()) {
+      checkPermissionSetName(removePermissionSet);
+      q.removePermissionSet = removePermissionSet;
+    }
+    if (!q.draftPermissionSet && !q.draftPolicy && q.removePermissionSet.empty()) {
+      throw UsageError("nothing to simulate: give --permission-set-file, --remove-permission-set "
+                       "or --policy-file");
+    }
+  };
+  auto draftJson = [&](const ExplainRequest& q) {
+    int64_t now = nowMicros();
+    return nlohmann::json{
+        {"permissionSet", q.draftPermissionSet ? toJson(*q.draftPermissionSet) : nlohmann::json(nullptr)},
+        {"removePermissionSet", q.removePermissionSet.empty() ? nlohmann::json(nullptr) : nlohmann::json(q.removePermissionSet)},
+        {"policy", q.draftPolicy ? toJson(*q.draftPolicy, now) : nlohmann::json(nullptr)}};
+  };
+  auto draftSummary = [&](const ExplainRequest& q) {
+    std::string out;
+    if (q.draftPermissionSet) out = "permission set '" + q.draftPermissionSet->name + "' as in " + permissionSetFile;
+    if (!q.removePermissionSet.empty()) out = "permission set '" + q.removePermissionSet + "' deleted";
+    if (q.draftPolicy) {
+      out += (out.empty() ? "" : "; ") + std::string("data-sharing policy '") + q.draftPolicy->name +
+             "' as in " + policyFile;
+    }
+    return out;
+  };
+  auto withDraft = [](ExplainRequest q, const ExplainRequest& drafts) {
+    q.draftPermissionSet = drafts.draftPermissionSet;
+    q.draftPolicy = drafts.draftPolicy;
+    q.removePermissionSet = drafts.removePermissionSet;
+    return q;
+  };
+
+  // simulate --from-audit: replays the distinct calls of an audit log through explain, now
+  // and with the draft, and reports the calls whose verdict would change.
+  auto simulateAudit = [&](const ExplainRequest& drafts) {
+    AuditQuery aq;
+    aq.tenantId = optionalTenant(inTenant);
+    int64_t now = nowMicros();
+    aq.from = parsePastTime(since.empty() ? "1d" : since, now, "--since");
+    if (!until.empty()) aq.to = parsePastTime(until, now, "--until");
+    if (aq.to != 0 && aq.to <= aq.from) throw UsageError("--until must be after --since");
+    if (!callerTenant.empty()) aq.callerTenant = parseId(callerTenant, "caller tenant id");
+    aq.limit = limit;
+    auto log = s.client().queryAudit(aq);
+    check(log);
+    size_t skipped = 0;
+    std::vector<AuditCall> calls = distinctCalls(log.value(), &skipped);
+    struct Row {
+      const AuditCall* call;
+      Change change;
+      Explanation before, after;
+    };
+    std::vector<Row> rows;
+    std::vector<std::pair<const AuditCall*, Failed>> failures;
+    uint64_t counts[3] = {0, 0, 0};
+    uint64_t failedCalls = 0;
+    for (const auto& c : calls) {
+      ExplainRequest q = explainRequestFor(c);
+      auto before = s.client().explain(q);
+      auto after = before.ok() ? s.client().explain(withDraft(q, drafts)) : before;
+      if (!before.ok() || !after.ok()) {
+        const auto& bad = before.ok() ? after : before;
+        if (bad.getCode() == ErrorCode::Unavailable || bad.getCode() == ErrorCode::Busy ||
+            bad.getCode() == ErrorCode::Unauthenticated) {
+          check(bad);  // the connection or session is gone: stop
+        }
+        failures.push_back({&c, Failed{bad.getCode(), bad.getMessage()}});
+        failedCalls += c.calls;
+        continue;
+      }
+      Change ch = classifyChange(before.value().allowed, after.value().allowed);
+      counts[static_cast<int>(ch)] += c.calls;
+      rows.push_back({&c, ch, before.value(), after.value()});
+    }
+    if (!calls.empty() && rows.empty() && !failures.empty()) {
+      // Nothing could be explained: that is the command's outcome.
+      throw Failed{failures[0].second.code,
+                   "no call of the audit log could be explained; the first: " + failures[0].second.message};
+    }
+    auto callJson = [](const AuditCall& c) {
+      return nlohmann::json{{"callerUser", std::to_string(c.callerUser)},
+                            {"callerTenant", std::to_string(c.callerTenant)},
+                            {"targetTenant", std::to_string(c.targetTenant)},
+                            {"api", c.api},
+                            {"object", c.object},
+                            {"calls", c.calls},
+                            {"lastTime", formatTimestamp(c.lastTime)},
+                            {"recordedOutcome", c.lastOutcome}};
+    };
+    auto brief = [](const Explanation& e) {
+      return nlohmann::json{{"allowed", e.allowed},
+                            {"code", e.code},
+                            {"message", e.message},
+                            {"decidingSet", e.decidingSet.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.decidingSet)},
+                            {"decidingPolicy", e.decidingPolicy == 0 ? nlohmann::json(nullptr) : nlohmann::json(e.decidingPolicy)}};
+    };
+    nlohmann::json denied = nlohmann::json::array(), allowed = nlohmann::json::array(),
+                   failed = nlohmann::json::array();
+    for (const auto& r : rows) {
+      if (r.change == Change::Unchanged) continue;
+      nlohmann::json j = callJson(*r.call);
+      j["now"] = brief(r.before);
+      j["draft"] = brief(r.after);
+      (r.change == Change::NewlyDenied ? denied : allowed).push_back(j);
+    }
+    for (const auto& [c, f] : failures) {
+      nlohmann::json j = callJson(*c);
+      j["code"] = errorCodeName(f.code);
+      j["message"] = f.message;
+      failed.push_back(j);
+    }
+    auto distinct = [&](Change ch) {
+      return static_cast<uint64_t>(std::count_if(rows.begin(), rows.end(), [&](const Row& r) { return r.change == ch; }));
+    };
+    nlohmann::json out = {
+        {"draft", draftJson(drafts)},
+        {"log", {{"tenantId", aq.tenantId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(aq.tenantId))},
+                 {"since", formatTimestamp(aq.from)},
+                 {"until", aq.to == 0 ? nlohmann::json(nullptr) : nlohmann::json(formatTimestamp(aq.to))},
+                 {"entries", log.value().size()},
+                 {"skipped", skipped},
+                 {"distinctCalls", calls.size()}}},
+        {"newlyDenied", denied},
+        {"newlyAllowed", allowed},
+        {"failed", failed},
+        {"counts", {{"newlyDenied", counts[0]}, {"newlyAllowed", counts[1]}, {"unchanged", counts[2]},
+                    {"failed", failedCalls}}},
+    };
+    s.emit(out, [&] {
+      std::cout << "Draft: " << draftSummary(drafts) << "\n";
+      std::cout << "Audit log: " << log.value().size() << " entries since " << formatTimestamp(aq.from)
+                << (aq.to == 0 ? "" : " until " + formatTimestamp(aq.to)) << ", " << calls.size()
+                << " distinct calls" << (skipped ? " (" + std::to_string(skipped) + " entries without a caller skipped)" : "")
+                << "\n";
+      auto section = [&](Change ch, const char* title) {
+        uint64_t n = distinct(ch);
+        std::cout << "\n" << title << ": " << counts[static_cast<int>(ch)] << " calls (" << n << " distinct)\n";
+        if (n == 0) return;
+        Table t({"  CALLER", "TARGET", "API", "OBJECT", "CALLS", "LAST", "RECORDED", "WITH THE DRAFT"});
+        for (const auto& r : rows) {
+          if (r.change != ch) continue;
+          const AuditCall& c = *r.call;
+          std::string why = verdict(r.after);
+          if (!r.after.decidingSet.empty() && r.after.decidingPolicy != 0) {
+            why += " by '" + r.after.decidingSet + "' policy " + std::to_string(r.after.decidingPolicy);
+          } else if (!r.after.allowed && !r.after.message.empty()) {
+            why += ": " + r.after.message;
+          }
+          t.add({"  " + std::to_string(c.callerUser) + "@" + std::to_string(c.callerTenant),
+                 std::to_string(c.targetTenant), c.api, c.object, std::to_string(c.calls),
+                 formatTimestamp(c.lastTime), c.lastOutcome, why});
+        }
+        t.print(std::cout);
+      };
+      section(Change::NewlyDenied, "Would be newly DENIED");
+      section(Change::NewlyAllowed, "Would be newly ALLOWED");
+      if (!failures.empty()) {
+        std::cout << "\nCould not be explained: " << failedCalls << " calls (" << failures.size() << " distinct)\n";
+        Table t({"  CALLER", "TARGET", "API", "OBJECT", "CALLS", "ERROR"});
+        for (const auto& [c, f] : failures) {
+          t.add({"  " + std::to_string(c->callerUser) + "@" + std::to_string(c->callerTenant),
+                 std::to_string(c->targetTenant), c->api, c->object, std::to_string(c->calls),
+                 std::string(errorCodeName(f.code)) + ": " + f.message});
+        }
+        t.print(std::cout);
+      }
+      std::cout << "\nSummary: " << counts[0] << " newly denied, " << counts[1] << " newly allowed, "
+                << counts[2] << " unchanged, " << failedCalls << " not explained\n";
+    });
+  };
+
+  auto* simulate = leaf(&app, "simulate", "What a draft permission set or policy would change, before it is saved (exit 0 either way)", [&] {
+    ExplainRequest drafts;
+    if (fromAudit) {
+      if (!userRef.empty() || !api.empty() || !object.empty() || !context.empty()) {
+        throw UsageError("--from-audit replays the calls of the audit log: leave out --user, --context, --api and --object");
+      }
+      loadDrafts(drafts);
+      simulateAudit(drafts);
+      return;
+    }
+    if (!inTenant.empty() || !since.empty() || !until.empty() || !callerTenant.empty() || limit != 0) {
+      throw UsageError("--in-tenant, --since, --until, --caller-tenant and --limit need --from-audit");
+    }
+    loadDrafts(drafts);
+    ExplainRequest q = buildRequest();
+    auto now = s.client().explain(q);
+    check(now);
+    auto sim = s.client().explain(withDraft(q, drafts));
+    check(sim);
+    Change ch = classifyChange(now.value().allowed, sim.value().allowed);
+    s.emit({{"request", requestJson(q)},
+            {"draft", draftJson(drafts)},
+            {"current", toJson(now.value())},
+            {"simulated", toJson(sim.value())},
+            {"change", changeName(ch)}},
+           [&] {
+             std::cout << "Draft:            " << draftSummary(drafts) << "\n";
+             std::cout << "Now:              " << verdict(now.value()) << "\n";
+             std::cout << "With the draft:   " << verdict(sim.value());
+             if (ch == Change::NewlyDenied) std::cout << "  <- newly denied";
+             if (ch == Change::NewlyAllowed) std::cout << "  <- newly allowed";
+             std::cout << "\n\n";
+             printExplanation(std::cout, sim.value());
+           });
+  });
+  callOptions(simulate, false);
+  simulate->add_option("--permission-set-file", permissionSetFile,
+                       "draft permission set (JSON PERMSET): as if saved, replacing the set of its name");
+  simulate->add_option("--remove-permission-set", removePermissionSet, "as if this permission set were deleted");
+  simulate->add_option("--policy-file", policyFile,
+                       "draft data-sharing policy (JSON POLICY) of the tenant the call names, replacing the one of its name");
+  simulate->add_flag("--from-audit", fromAudit, "replay the calls of an audit log and list those whose verdict would change");
+  simulate->add_option("--in-tenant", inTenant, "with --from-audit: whose audit log (default: own)");
+  simulate->add_option("--since", since, "with --from-audit: calls from this time: ISO-8601 or a duration ago (default 1d)");
+  simulate->add_option("--until", until, "with --from-audit: calls before this time");
+  simulate->add_option("--caller-tenant", callerTenant, "with --from-audit: only calls made by this tenant");
+  simulate->add_option("--limit", limit, "with --from-audit: the newest N entries (default: server's, 1000)");
 
   // ---- record ----
   CLI::App* rec = app.add_subcommand("record", "Add, get, update, delete and search records");

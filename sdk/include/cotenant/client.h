@@ -499,6 +499,83 @@ struct UsageInfo {
   uint64_t consumedFromOthers = 0;  // calls its users made into other tenants
 };
 
+// ---- Permission sets (seeds/003) and explain / simulate -----------------------------------
+
+enum class Effect { Allow, Deny };
+COTENANT_EXPORT const char* effectName(Effect effect);  // "allow", "deny"
+// Inverse of effectName (case-sensitive); nullopt for anything else.
+COTENANT_EXPORT std::optional<Effect> parseEffect(const std::string& name);
+
+// One rule of a permission set. Each regex (RE2 syntax) must match the whole string.
+struct PermissionPolicy {
+  Effect effect = Effect::Allow;
+  std::string resourceTypeRegex;  // against "records/<Object>" or "admin/<thing>"
+  std::string apiNameRegex;       // against the schema's method name, e.g. "deleteRecord"
+  std::string methodRegex;        // against GET (reads), POST (adds, creates), PUT, DELETE
+
+  bool operator==(const PermissionPolicy& o) const {
+    return effect == o.effect && resourceTypeRegex == o.resourceTypeRegex &&
+           apiNameRegex == o.apiNameRegex && methodRegex == o.methodRegex;
+  }
+  bool operator!=(const PermissionPolicy& o) const { return !(*this == o); }
+};
+
+// A permission set: the sets that apply to a caller and the tenant a call touches are
+// evaluated together: any matching deny denies; else a matching allow allows; else the call
+// is denied (default deny). A fresh installation has the system-wide set "allow-all".
+struct PermissionSetInfo {
+  std::string name;                       // unique; 1-64 of [A-Za-z0-9_.-]
+  bool systemScope = false;               // true: applies to every user; false: `users` only
+  bool allTenants = false;                // true: every tenant; false: `tenants` only
+  std::vector<uint64_t> tenants;
+  std::vector<uint64_t> users;            // user ids (user-scope sets)
+  std::vector<PermissionPolicy> policies; // in order; numbered from 1 in messages
+};
+
+// A call to decide without performing it (Client::explain). With a draft, the decision as
+// if the draft were saved ("simulate").
+struct ExplainRequest {
+  uint64_t userId = 0;    // the caller; 0 = the explaining user itself
+  uint64_t tenantId = 0;  // the tenant the call names (a TenantContext); 0 = the caller's own
+  std::string api;        // e.g. "deleteRecord", "createPolicy"
+  std::string object;     // record calls: the object
+  // As if this data-sharing policy were saved in the tenant the call names (replacing the
+  // one of that name).
+  std::optional<PolicyInfo> draftPolicy;
+  // As if this permission set were saved (replacing the one of that name, or added).
+  std::optional<PermissionSetInfo> draftPermissionSet;
+  // As if the permission set of this name were deleted; "" = none. At most one of
+  // draftPermissionSet and removePermissionSet (else InvalidArgument, no round trip).
+  std::string removePermissionSet;
+};
+
+// One permission set that applied to the call, and which of its policies matched.
+struct ConsideredSet {
+  std::string name;
+  uint64_t forUser = 0;               // whose sets: the caller, or the policy's user
+  std::vector<uint32_t> matchedAllow; // 1-based policy numbers
+  std::vector<uint32_t> matchedDeny;
+};
+
+// The whole decision of a call.
+struct COTENANT_EXPORT Explanation {
+  bool allowed = false;
+  std::string code;          // "OK" or the error code name the call would get
+  std::string message;       // the message the call would get ("" when allowed)
+  std::string contextPath;   // own | cross-tenant role | policy | global policy | denied
+  std::string policy;        // the data-sharing policy that admitted the call, if any
+  uint64_t principal = 0;    // the user the call would run as
+  std::vector<ConsideredSet> permissionSets;
+  std::string decidingSet;   // "" when nothing matched (default deny)
+  uint32_t decidingPolicy = 0;  // 1-based; 0 = none
+  std::string roleRights;    // the principal's rights on the object, e.g. "read,update"
+  std::string scope;         // the policy scope of the object (filter, fields), if any
+  std::vector<std::string> steps;  // the decision, step by step, in words
+
+  // `code` as an ErrorCode (OK when allowed; Internal for a name this library does not know).
+  ErrorCode errorCode() const;
+};
+
 // ---------------------------------------------------------------------------------------
 // Client
 
@@ -704,6 +781,21 @@ class COTENANT_EXPORT Client {
 
   // A tenant's metering (0 = own). Tenant admins read their own; system admins any.
   Outcome<UsageInfo> usage(uint64_t tenantId = 0);
+
+  // Permission sets (seeds/003). System admins only. A bad regex is InvalidArgument naming
+  // the pattern and RE2's reason; a taken name Conflict. updatePermissionSet replaces the
+  // set named set.name (NotFound when absent).
+  Result createPermissionSet(const PermissionSetInfo& set);
+  Result updatePermissionSet(const PermissionSetInfo& set);
+  Result deletePermissionSet(const std::string& name);
+  Outcome<std::vector<PermissionSetInfo>> listPermissionSets();
+
+  // The whole decision of a call without performing it: how the context resolves, each
+  // permission set considered and which policy decided, the role rights, the scope. With a
+  // draft in the request, the decision as if it were saved (simulate). The outcome is OK
+  // whenever the explanation was obtained, whatever its verdict (Explanation::allowed).
+  // Tenant admins explain calls of users of their tenant; system admins any.
+  Outcome<Explanation> explain(const ExplainRequest& request);
 
  private:
   friend class TenantContext;
