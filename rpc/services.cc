@@ -1461,7 +1461,7 @@ ExplainOut Explain(const ServiceContext& ctx, const sharing::User& asker, UserId
     return o;
   }
   PermissionEvaluator evaluate = [&](const sharing::AccessRequest& r) {
-    if (!draft_set && remove_set.empty()) return ctx.psets->Evaluate(r);
+    if (!draft_set && remove_set.empty()) return ctx.psets->Evaluate(r, /*trace=*/true);
     sharing::PermissionDecision d;
     sharing::PermissionSet removal;
     removal.name = remove_set;

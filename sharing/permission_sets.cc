@@ -100,6 +100,7 @@ class PermissionSets::Compiled {
       c->matchers_[f] = std::make_unique<RE2::Set>(PatternOptions(), RE2::ANCHOR_BOTH);
     }
     for (size_t si = 0; si < sets.size(); ++si) {
+      c->set_begin_.push_back(c->pols_.size());
       auto& s = sets[si];
       std::sort(s.tenants.begin(), s.tenants.end());
       std::sort(s.users.begin(), s.users.end());
@@ -127,6 +128,7 @@ class PermissionSets::Compiled {
         c->pols_.push_back(pol);
       }
     }
+    c->set_begin_.push_back(c->pols_.size());
     for (int f = 0; f < kFields; ++f) {
       if (!ids[f].empty() && !c->matchers_[f]->Compile()) {
         return Status::ResourceExhausted("permission-set patterns need more memory than RE2 allows");
@@ -140,44 +142,51 @@ class PermissionSets::Compiled {
 
   const std::vector<PermissionSet>& sets() const { return sets_; }
 
-  PermissionDecision Evaluate(const AccessRequest& r) const {
+  PermissionDecision Evaluate(const AccessRequest& r, bool trace) const {
     PermissionDecision d;
-    std::vector<bool> hit[kFields];
+    // Per-thread scratch: a decision allocates nothing on the hot path.
+    thread_local std::vector<uint8_t> hit[kFields];
+    thread_local std::vector<int> matched;
     const std::string* text[kFields] = {&r.resource_type, &r.api, &r.method};
     for (int f = 0; f < kFields; ++f) {
-      hit[f].assign(singles_[f].size(), false);
+      hit[f].assign(singles_[f].size(), 0);
       if (empty_[f]) continue;
-      std::vector<int> matched;
+      matched.clear();
       RE2::Set::ErrorInfo info{RE2::Set::kNoError};
       if (matchers_[f]->Match(*text[f], &matched, &info) || info.kind == RE2::Set::kNoError) {
-        for (int id : matched) hit[f][static_cast<size_t>(id)] = true;
+        for (int id : matched) hit[f][static_cast<size_t>(id)] = 1;
       } else {
         // The DFA gave up (memory): match the patterns one by one.
         for (size_t i = 0; i < singles_[f].size(); ++i) {
-          hit[f][i] = RE2::FullMatch(*text[f], *singles_[f][i]);
+          hit[f][i] = RE2::FullMatch(*text[f], *singles_[f][i]) ? 1 : 0;
         }
       }
     }
-    size_t current_set = SIZE_MAX;
     const Pol* first_deny = nullptr;
     const Pol* first_allow = nullptr;
-    for (const Pol& p : pols_) {
-      const PermissionSet& s = sets_[p.set];
-      if (!Applies(s, r)) continue;
-      if (p.set != current_set) {
-        d.considered.push_back({s.name, {}, {}});
-        current_set = p.set;
+    for (size_t si = 0; si < sets_.size(); ++si) {
+      if (!Applies(sets_[si], r)) continue;
+      PermissionDecision::Considered* considered = nullptr;
+      if (trace) {
+        d.considered.push_back({sets_[si].name, {}, {}});
+        considered = &d.considered.back();
       }
-      bool match = hit[0][static_cast<size_t>(p.pattern[0])] && hit[1][static_cast<size_t>(p.pattern[1])] &&
-                   hit[2][static_cast<size_t>(p.pattern[2])];
-      if (!match) continue;
-      if (p.effect == Effect::kDeny) {
-        d.considered.back().matched_deny.push_back(p.index);
-        if (first_deny == nullptr) first_deny = &p;
-      } else {
-        d.considered.back().matched_allow.push_back(p.index);
-        if (first_allow == nullptr) first_allow = &p;
+      for (size_t pi = set_begin_[si]; pi < set_begin_[si + 1]; ++pi) {
+        const Pol& p = pols_[pi];
+        if (!hit[0][static_cast<size_t>(p.pattern[0])] || !hit[1][static_cast<size_t>(p.pattern[1])] ||
+            !hit[2][static_cast<size_t>(p.pattern[2])]) {
+          continue;
+        }
+        if (p.effect == Effect::kDeny) {
+          if (considered != nullptr) considered->matched_deny.push_back(p.index);
+          if (first_deny == nullptr) first_deny = &p;
+        } else {
+          if (considered != nullptr) considered->matched_allow.push_back(p.index);
+          if (first_allow == nullptr) first_allow = &p;
+        }
       }
+      // Without a trace, the first deny decides: nothing later can change the answer.
+      if (!trace && first_deny != nullptr) break;
     }
     const Pol* decider = first_deny != nullptr ? first_deny : first_allow;
     d.allowed = first_deny == nullptr && first_allow != nullptr;
@@ -203,6 +212,7 @@ class PermissionSets::Compiled {
 
   std::vector<PermissionSet> sets_;
   std::vector<Pol> pols_;  // set order (by name), then policy order
+  std::vector<size_t> set_begin_;  // policies of set i are pols_[set_begin_[i], set_begin_[i+1])
   std::unique_ptr<RE2::Set> matchers_[kFields];
   std::vector<std::unique_ptr<RE2>> singles_[kFields];  // by pattern id
   bool empty_[kFields] = {true, true, true};
@@ -328,8 +338,8 @@ std::vector<PermissionSet> PermissionSets::List() const {
   return std::atomic_load(&compiled_)->sets();
 }
 
-PermissionDecision PermissionSets::Evaluate(const AccessRequest& request) const {
-  return std::atomic_load(&compiled_)->Evaluate(request);
+PermissionDecision PermissionSets::Evaluate(const AccessRequest& request, bool trace) const {
+  return std::atomic_load(&compiled_)->Evaluate(request, trace);
 }
 
 Status PermissionSets::Simulate(const AccessRequest& request, const PermissionSet& draft, bool remove,
@@ -347,7 +357,7 @@ Status PermissionSets::Simulate(const AccessRequest& request, const PermissionSe
   }
   std::shared_ptr<const Compiled> compiled;
   COTENANT_RETURN_IF_ERROR(Compiled::Build(std::move(sets), &compiled));
-  *out = compiled->Evaluate(request);
+  *out = compiled->Evaluate(request, /*trace=*/true);
   return Status::OK();
 }
 

@@ -97,7 +97,9 @@ class PermissionSets {
   // the field, the policy number and RE2's reason).
   static Status Validate(const PermissionSet& set);
 
-  PermissionDecision Evaluate(const AccessRequest& request) const;
+  // With `trace`, fills PermissionDecision::considered (explain); the hot path leaves it
+  // empty.
+  PermissionDecision Evaluate(const AccessRequest& request, bool trace = false) const;
   // Evaluates against a draft: `draft` replaces the set of the same name (or is added);
   // with `remove`, the set of that name is taken away instead.
   Status Simulate(const AccessRequest& request, const PermissionSet& draft, bool remove,

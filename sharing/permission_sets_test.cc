@@ -25,7 +25,7 @@ class PermissionSetsTest : public ::testing::Test {
   }
   PermissionDecision Decide(storage::UserId user, storage::TenantId tenant, const std::string& rt,
                             const std::string& api, const std::string& method) {
-    return sets_->Evaluate(AccessRequest{user, tenant, rt, api, method});
+    return sets_->Evaluate(AccessRequest{user, tenant, rt, api, method}, /*trace=*/true);
   }
 
   cotenant::testing::TempDir dir_;

@@ -857,6 +857,15 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
     COTENANT_RETURN_IF_ERROR(us);
     bool any = false;
     COTENANT_RETURN_IF_ERROR(RolesOf(target, p.user, false, &a->rights, &any));
+    if (!any) {
+      // DESIGN: a policy whose user lost its roles admits nobody.
+      a->path = Path::kDenied;
+      a->rights.clear();
+      a->denial = "Access Denied: data-sharing policy '" + p.name + "' of tenant " +
+                  std::to_string(target) + " names user " + std::to_string(p.user) +
+                  ", which has no role";
+      return Status::OK();
+    }
     a->scoped = !p.scope.empty();
     for (const auto& os : p.scope) a->scope.emplace(os.object, os);
     return Status::OK();

@@ -123,7 +123,10 @@ TEST_F(SharingUnitTest, ResolutionOrderAndFirstMatch) {
   specific.user = nobody.id;
   ASSERT_TRUE(sharing_->CreatePolicy(isv.id, specific, &out).ok());
   a = Resolve(c.id, caller.id, isv.id);
-  EXPECT_EQ(a->path, Path::kPolicy);  // decides alone: no rights, no fall-back
+  // Decides alone: its user has no role, so it admits nobody, and the global policy is
+  // not consulted.
+  EXPECT_EQ(a->path, Path::kDenied);
+  EXPECT_NE(a->denial.find("has no role"), std::string::npos) << a->denial;
   EXPECT_EQ(a->RightsOn("Customers"), 0);
   specific.expires_at = storage::NowMicros() - 1;
   ASSERT_TRUE(sharing_->UpdatePolicy(isv.id, specific, &out).ok());
