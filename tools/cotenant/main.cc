@@ -14,7 +14,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_util.h"
+#include "config.h"
 #include "cotenant/client.h"
+#include "lint.h"
 
 namespace cotenant::cli {
 namespace {
@@ -171,7 +173,7 @@ Parameters buildParams(const std::vector<std::string>& sets, const std::vector<s
 int run(int argc, char** argv) {
   CLI::App app{"cotenant: administer a Cotenant server and work with its records.\n"
                "See docs/CLI.md. Exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 not found, "
-               "5 rejected."};
+               "5 rejected, 6 lint findings."};
   app.fallthrough();  // global options may follow the command
   app.require_subcommand(1);
 
@@ -1111,6 +1113,69 @@ int run(int argc, char** argv) {
   rsearch->add_flag("--permissions", permissions, "also return canUpdate/canDelete");
   contextOption(rsearch);
 
+  // ---- export / apply / lint (declarative configuration; docs/CLI.md) ----
+  std::string file, outFile;
+  int commandExit = kExitOk;  // a command that succeeds with another documented code (lint)
+  bool dryRun = false, allowTenantDeletion = false;
+  auto readTextFile = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError("cannot read '" + path + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto* exportCmd = leaf(&app, "export", "Write every tenant's users, objects, roles, policies, permission sets and settings as YAML (system admins)", [&] {
+    std::string text = config::emitConfig(config::readServer(s.client()).cfg);
+    if (outFile.empty() || outFile == "-") {
+      std::cout << text;
+    } else {
+      std::ofstream out(outFile, std::ios::binary | std::ios::trunc);
+      if (!out || !(out << text)) throw Failed{ErrorCode::Internal, "cannot write '" + outFile + "'"};
+    }
+  });
+  exportCmd->add_option("-o,--output", outFile, "write to this file instead of stdout");
+
+  auto* applyCmd = leaf(&app, "apply", "Make the server match a configuration file: shows the diff, then applies it (system admins)", [&] {
+    std::string text = readTextFile(file);
+    config::Config desired = config::parseConfig(text, file);  // the whole file, before any call
+    config::ServerState state = config::readServer(s.client());
+    config::PlanOptions opts;
+    opts.allowTenantDeletion = allowTenantDeletion;
+    config::Plan plan = config::planChanges(desired, state, opts);
+    for (const auto& n : plan.notes) std::cout << "note: " << n << "\n";
+    if (!plan.conflicts.empty()) {
+      for (const auto& c : plan.conflicts) std::cerr << "cotenant: Conflict: " << c << "\n";
+      throw Failed{ErrorCode::Conflict, std::to_string(plan.conflicts.size()) +
+                                            " conflict(s) between the file and the server; nothing was applied"};
+    }
+    if (plan.changes.empty()) {
+      std::cout << "No changes: the server matches " << file << ".\n";
+      return;
+    }
+    for (const auto& c : plan.changes) std::cout << c.sign << " " << c.text << "\n";
+    if (dryRun) {
+      std::cout << plan.changes.size() << (plan.changes.size() == 1 ? " change" : " changes")
+                << " (dry run: nothing applied)\n";
+      return;
+    }
+    std::cout << "Applying " << plan.changes.size() << (plan.changes.size() == 1 ? " change" : " changes") << "...\n";
+    config::runPlan(s.client(), plan, state, std::cout);
+    std::cout << "Applied " << plan.changes.size() << (plan.changes.size() == 1 ? " change.\n" : " changes.\n");
+  });
+  applyCmd->add_option("-f,--file", file, "the configuration file (YAML, as written by export)")->required();
+  applyCmd->add_flag("--dry-run", dryRun, "show the diff and change nothing");
+  applyCmd->add_flag("--allow-tenant-deletion", allowTenantDeletion,
+                     "delete tenants that are not in the file, with all their data");
+
+  auto* lintCmd = leaf(&app, "lint", "Report permission sets and policies that are probably mistakes (exit 6 when there are findings)", [&] {
+    config::Config cfg = file.empty() ? config::readServer(s.client()).cfg
+                                      : config::parseConfig(readTextFile(file), file);
+    auto findings = lint::lintConfig(cfg, lint::knownUniverse(cfg), nowMicros());
+    s.emit(lint::toJson(findings), [&] { lint::printFindings(std::cout, findings); });
+    if (!findings.empty()) commandExit = lint::kExitFindings;
+  });
+  lintCmd->add_option("-f,--file", file, "lint a configuration file instead of the server");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1122,7 +1187,7 @@ int run(int argc, char** argv) {
     for (auto& [sub, fn] : actions) {
       if (sub->parsed()) {
         fn();
-        return kExitOk;
+        return commandExit;
       }
     }
     std::cerr << "cotenant: usage: no command given (see --help)\n";
@@ -1130,6 +1195,14 @@ int run(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "cotenant: usage: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const config::ConfigError& e) {
+    for (const auto& p : e.problems()) std::cerr << "cotenant: InvalidArgument: " << p << "\n";
+    std::cerr << "cotenant: InvalidArgument: " << e.problems().size()
+              << (e.problems().size() == 1 ? " problem" : " problems") << " in the file; nothing was applied\n";
+    return kExitRejected;
+  } catch (const config::ServerError& e) {
+    std::cerr << "cotenant: " << errorCodeName(e.code()) << ": " << e.what() << "\n";
+    return exitCodeFor(e.code());
   } catch (const Failed& f) {
     std::cerr << "cotenant: " << errorCodeName(f.code) << ": " << f.message << "\n";
     return exitCodeFor(f.code);
