@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <map>
 
@@ -286,52 +287,54 @@ Status PermissionSets::Publish(std::vector<PermissionSet> sets) {
   return Status::OK();
 }
 
-Status PermissionSets::Create(const PermissionSet& set) {
-  COTENANT_RETURN_IF_ERROR(Validate(set));
+// Applies `edit` to the current sets, compiles the result (so a change that would not
+// compile is refused with nothing saved), persists `batch`, and publishes.
+Status PermissionSets::Change(const std::function<Status(std::vector<PermissionSet>*)>& edit,
+                              const storage::Store::MetaBatch& batch) {
   std::lock_guard<std::mutex> l(change_mu_);
   std::vector<PermissionSet> sets = List();
-  for (const auto& s : sets) {
-    if (s.name == set.name) return Status::Conflict("permission set '" + set.name + "' already exists");
-  }
-  sets.push_back(set);
+  COTENANT_RETURN_IF_ERROR(edit(&sets));
   std::shared_ptr<const Compiled> compiled;
-  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
-  storage::Store::MetaBatch b;
-  b.Put(storage::kGlobalTenant, std::string(kPrefix) + set.name, ToJson(set).dump());
-  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
+  COTENANT_RETURN_IF_ERROR(Compiled::Build(std::move(sets), &compiled));
+  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
   std::atomic_store(&compiled_, std::move(compiled));
   return Status::OK();
+}
+
+Status PermissionSets::Create(const PermissionSet& set) {
+  COTENANT_RETURN_IF_ERROR(Validate(set));
+  storage::Store::MetaBatch b;
+  b.Put(storage::kGlobalTenant, std::string(kPrefix) + set.name, ToJson(set).dump());
+  return Change([&](std::vector<PermissionSet>* sets) {
+    for (const auto& s : *sets) {
+      if (s.name == set.name) return Status::Conflict("permission set '" + set.name + "' already exists");
+    }
+    sets->push_back(set);
+    return Status::OK();
+  }, b);
 }
 
 Status PermissionSets::Update(const PermissionSet& set) {
   COTENANT_RETURN_IF_ERROR(Validate(set));
-  std::lock_guard<std::mutex> l(change_mu_);
-  std::vector<PermissionSet> sets = List();
-  auto it = std::find_if(sets.begin(), sets.end(), [&](const auto& s) { return s.name == set.name; });
-  if (it == sets.end()) return Status::NotFound("permission set '" + set.name + "' does not exist");
-  *it = set;
-  std::shared_ptr<const Compiled> compiled;
-  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
   storage::Store::MetaBatch b;
   b.Put(storage::kGlobalTenant, std::string(kPrefix) + set.name, ToJson(set).dump());
-  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
-  std::atomic_store(&compiled_, std::move(compiled));
-  return Status::OK();
+  return Change([&](std::vector<PermissionSet>* sets) {
+    auto it = std::find_if(sets->begin(), sets->end(), [&](const auto& s) { return s.name == set.name; });
+    if (it == sets->end()) return Status::NotFound("permission set '" + set.name + "' does not exist");
+    *it = set;
+    return Status::OK();
+  }, b);
 }
 
 Status PermissionSets::Delete(const std::string& name) {
-  std::lock_guard<std::mutex> l(change_mu_);
-  std::vector<PermissionSet> sets = List();
-  auto it = std::find_if(sets.begin(), sets.end(), [&](const auto& s) { return s.name == name; });
-  if (it == sets.end()) return Status::NotFound("permission set '" + name + "' does not exist");
-  sets.erase(it);
-  std::shared_ptr<const Compiled> compiled;
-  COTENANT_RETURN_IF_ERROR(Compiled::Build(sets, &compiled));
   storage::Store::MetaBatch b;
   b.Delete(storage::kGlobalTenant, std::string(kPrefix) + name);
-  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(b));
-  std::atomic_store(&compiled_, std::move(compiled));
-  return Status::OK();
+  return Change([&](std::vector<PermissionSet>* sets) {
+    auto it = std::find_if(sets->begin(), sets->end(), [&](const auto& s) { return s.name == name; });
+    if (it == sets->end()) return Status::NotFound("permission set '" + name + "' does not exist");
+    sets->erase(it);
+    return Status::OK();
+  }, b);
 }
 
 std::vector<PermissionSet> PermissionSets::List() const {

@@ -27,6 +27,7 @@
 #define COTENANT_SHARING_PERMISSION_SETS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,6 +110,8 @@ class PermissionSets {
   class Compiled;
   explicit PermissionSets(storage::Store* store) : store_(store) {}
   Status Publish(std::vector<PermissionSet> sets);
+  Status Change(const std::function<Status(std::vector<PermissionSet>*)>& edit,
+                const storage::Store::MetaBatch& batch);
 
   storage::Store* const store_;
   std::mutex change_mu_;

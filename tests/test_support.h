@@ -32,6 +32,12 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int FreePort();
 
+// A TCP connection to 127.0.0.1:port with send/receive timeouts; -1 when it failed.
+int ConnectLoopback(int port, int timeout_s);
+
+// One raw HTTP/1.0 GET on loopback; the whole response, "" when it failed.
+std::string HttpGet(int port, const std::string& path);
+
 // Blocks until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 
