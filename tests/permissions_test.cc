@@ -199,7 +199,7 @@ TEST_F(PermissionsTest, ExplainAgreesWithTheRealDecision) {
   const char* apis[] = {"getRecord", "searchRecords", "addRecord", "updateRecord", "deleteRecord"};
   const char* objects[] = {"Customers", "Jobs", "Missing"};
   int agreed = 0, allowed = 0, denied = 0;
-  for (int n = 0; n < 1500; ++n) {
+  for (int n = 0; n < 3000; ++n) {
     Caller& c = callers[rng() % callers.size()];
     uint64_t target = tenants[rng() % tenants.size()].id;
     std::string api = apis[rng() % 5];
@@ -255,9 +255,9 @@ TEST_F(PermissionsTest, ExplainAgreesWithTheRealDecision) {
     if (!::testing::Test::HasFailure()) ++agreed;
     if (::testing::Test::HasFailure()) break;
   }
-  EXPECT_EQ(agreed, 1500);
-  EXPECT_GT(allowed, 150);
-  EXPECT_GT(denied, 150);
+  EXPECT_EQ(agreed, 3000);
+  EXPECT_GT(allowed, 300);
+  EXPECT_GT(denied, 300);
 }
 
 TEST_F(PermissionsTest, ExplainShowsTheWholeDecisionAndSimulatesDrafts) {

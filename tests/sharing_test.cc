@@ -458,5 +458,44 @@ TEST_F(SharingTest, DeletingATenantRemovesPoliciesThatDesignateIt) {
   EXPECT_TRUE(left.value().empty());
 }
 
+TEST(SharingRestart, AuditAndUsageSurviveARestart) {
+  Cotenantd server;
+  ASSERT_TRUE(server.ok()) << server.log();
+  uint64_t abc_id = 0, xyz_id = 0;
+  std::string abc_key;
+  {
+    auto admin = AdminClient(server);
+    TenantHandle abc = MakeTenant(server, *admin, "ABC");
+    TenantHandle xyz = MakeTenant(server, *admin, "XYZ");
+    abc_id = abc.id;
+    xyz_id = xyz.id;
+    abc_key = abc.key;
+    PolicyInfo p;
+    p.name = "share";
+    p.designated = xyz.id;
+    p.userId = abc.user;
+    ASSERT_TRUE(abc.client->createPolicy(0, p).ok());
+    TenantContext ctx(*xyz.client, abc.id);
+    ASSERT_TRUE(xyz.client->searchRecords("Customers", "*", "", ctx).ok());
+    EXPECT_EQ(xyz.client->getRecord("Customers", "*", 12345, ctx).getCode(), ErrorCode::NotFound);
+  }
+  ASSERT_EQ(server.Stop(), 0) << server.log();
+  ASSERT_TRUE(server.Restart()) << server.log();
+  auto abc = Client::connect(server.address(), abc_id, abc_key);
+  AuditQuery q;
+  q.callerTenant = xyz_id;
+  auto log = abc->queryAudit(q);
+  ASSERT_TRUE(log.ok()) << log.getMessage();
+  ASSERT_EQ(log.value().size(), 2u);
+  EXPECT_EQ(log.value()[0].api, "searchRecords");
+  EXPECT_EQ(log.value()[0].outcome, "OK");
+  EXPECT_EQ(log.value()[1].api, "getRecord");
+  EXPECT_EQ(log.value()[1].outcome, "NotFound");
+  EXPECT_EQ(log.value()[1].recordId, 12345u);
+  auto usage = abc->usage();
+  ASSERT_TRUE(usage.ok());
+  EXPECT_GE(usage.value().servedToOthers, 1u);
+}
+
 }  // namespace
 }  // namespace cotenant::testing
