@@ -14,77 +14,7 @@
 # The server is always stopped on exit; the temporary directory is kept on failure.
 set -euo pipefail
 
-if [[ $# -ne 2 ]]; then
-  echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
-  exit 2
-fi
-BUILD=$(cd "$1" && pwd)
-SRC=$(cd "$2" && pwd)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/cotenant-sdk-example.XXXXXX")
-SERVER_PID=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ $rc -eq 0 ]]; then
-    rm -rf "$TMP"
-  else
-    echo "FAILED (exit $rc); files kept in $TMP" >&2
-    if [[ -f "$TMP/server.log" ]]; then
-      echo "---- last lines of server.log ----" >&2
-      tail -n 40 "$TMP/server.log" >&2 || true
-    fi
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-step() { echo "== $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# json_get KEY1 KEY2 ... < json: prints the value at that path (jq, else python3).
-json_get() {
-  if command -v jq >/dev/null 2>&1; then
-    local path=""
-    for k in "$@"; do path+=".\"$k\""; done
-    jq -er "$path"
-  else
-    python3 -c 'import json,sys
-d=json.load(sys.stdin)
-for k in sys.argv[1:]: d=d[k]
-print(d)' "$@"
-  fi
-}
-
-# A loopback port nobody listens on (bash only: /dev/tcp connect fails on a free port).
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# expect_exit CODE CMD...: runs CMD, fails unless it exits with CODE.
-expect_exit() {
-  local want=$1; shift
-  local got=0
-  "$@" >"$TMP/last.out" 2>"$TMP/last.err" || got=$?
-  if [[ $got -ne $want ]]; then
-    cat "$TMP/last.out" "$TMP/last.err" >&2
-    fail "'$*' exited $got, expected $want"
-  fi
-}
+source "$(dirname "$0")/script_common.sh" sdk-example "$@"
 
 # ---- 1. install ------------------------------------------------------------------------
 step "install $BUILD into $TMP/prefix"
@@ -167,6 +97,6 @@ expect_exit 4 user record get Customers "$RID"                                  
 expect_exit 2 user record get Customers not-a-number                                # usage
 expect_exit 2 user object create Bad --field age:integer                            # usage
 expect_exit 3 "$CLI" --tenant "$TENANT" --key wrong-key whoami                      # Unauthenticated
-grep -q "^cotenant: Unauthenticated: " "$TMP/last.err" || fail "error line format: $(cat "$TMP/last.err")"
+grep -q "^cotenant: Unauthenticated: " "$TMP/err" || fail "error line format: $(cat "$TMP/err")"
 
 step "sdk_example passed"
