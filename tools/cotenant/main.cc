@@ -718,7 +718,10 @@ int run(int argc, char** argv) {
   auto callOptions = [&](CLI::App* sub, bool required) {
     sub->add_option("--user", userRef, "the caller: ID, NAME or NAME@TENANT (default: you)");
     sub->add_option("--user-tenant", userTenant, "tenant in which a --user NAME is looked up (default: own)");
-    sub->add_option("--context", context, "the tenant the call names, as a TenantContext (default: the caller's own)");
+    // --tenant here is the tenant the call names (as in `cotenant explain --user U --tenant T`);
+    // the login tenant then comes from COTENANT_TENANT or --tenant before the command.
+    sub->add_option("--context,--tenant", context,
+                    "the tenant the call names, as a TenantContext (default: the caller's own)");
     auto* a = sub->add_option("--api", api, "the API, e.g. deleteRecord, getRecord, createPolicy");
     if (required) a->required();
     sub->add_option("--object", object, "the object of a record call, e.g. Customers");
