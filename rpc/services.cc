@@ -283,10 +283,9 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
   sharing::User caller = CheckSession(ctx_, *session_);
   ctx_.usage->CountCall(caller.tenant, static_cast<size_t>(api));
   TenantId target = context_ ? *context_ : caller.tenant;
-  return ResolveAccess(ctx_, caller, target)
-      .then([this, api, caller, object = std::move(object), record_id,
-             body = kj::fwd<Body>(body)](std::shared_ptr<const sharing::Access> a) mutable
-            -> kj::Promise<void> {
+  auto proceed = [this, api, caller, object = std::move(object), record_id,
+                  body = kj::fwd<Body>(body)](std::shared_ptr<const sharing::Access> a) mutable
+      -> kj::Promise<void> {
         const sharing::PermissionSets* psets = ctx_.psets;
         Status allowed = DecideRecordCall(
             *a, caller.id, api, object,
@@ -304,7 +303,13 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
               AuditCrossTenant(ctx, caller, *a, api, object, record_id, CodeOf(e));
               kj::throwFatalException(kj::mv(e));
             });
-      });
+  };
+  // The hot path: a context current in the in-process cache is decided at once, without
+  // a promise hop through the event loop.
+  if (auto cached = ctx_.sharing->LookupCached(caller.tenant, caller.id, target)) {
+    return proceed(std::move(cached));
+  }
+  return ResolveAccess(ctx_, caller, target).then(kj::mv(proceed));
 }
 
 namespace {
