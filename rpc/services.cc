@@ -329,6 +329,27 @@ Status ObjectAndScope(const ServiceContext& ctx, const Resolved& r, const std::s
   return r.access->ScopeFor(**def, scope);
 }
 
+// Runs a write that yields a record on the pool, inside the principal's scope of the
+// object, and answers with the record as the principal may see it (add and update).
+// write(scope, &record) -> Status.
+template <typename Context, typename Write>
+kj::Promise<void> WriteRecord(const ServiceContext& ctx, Context context, const Resolved& r,
+                              std::string object, Write write) {
+  return ctx.pool
+      ->Submit<RecordOut>([&ctx, r, object = std::move(object), write = std::move(write)]() {
+        RecordOut o;
+        const storage::RecordScope* scope = nullptr;
+        o.status = ObjectAndScope(ctx, r, object, &o.def, &scope);
+        if (o.status.ok()) o.status = write(scope, &o.record);
+        if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, scope, &o.slots);
+        return o;
+      })
+      .then([context](RecordOut o) mutable {
+        ThrowIfError(o.status);
+        ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
+      });
+}
+
 }  // namespace
 
 kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
@@ -340,23 +361,13 @@ kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
                [this, context, object](const Resolved& r) mutable -> kj::Promise<void> {
       storage::FieldValues fields;
       ThrowIfError(FromWire(context.getParams().getFields(), ctx_.limits, "", &fields));
-      const ServiceContext& ctx = ctx_;
-      return ctx_.pool
-          ->Submit<RecordOut>([&ctx, r, object, fields = std::move(fields)]() {
-            RecordOut o;
-            const storage::RecordScope* scope = nullptr;
-            o.status = ObjectAndScope(ctx, r, object, &o.def, &scope);
-            if (o.status.ok()) {
-              o.status = ctx.store->AddRecord(r.access->target, object, fields,
-                                              r.access->principal, &o.record, scope);
-            }
-            if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, scope, &o.slots);
-            return o;
-          })
-          .then([context](RecordOut o) mutable {
-            ThrowIfError(o.status);
-            ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
-          });
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, context, r, object,
+                         [store, r, object, fields = std::move(fields)](
+                             const storage::RecordScope* scope, storage::Record* out) {
+                           return store->AddRecord(r.access->target, object, fields,
+                                                   r.access->principal, out, scope);
+                         });
     });
   });
 }
@@ -418,23 +429,13 @@ kj::Promise<void> RecordsImpl::updateRecord(UpdateRecordContext context) {
       storage::FieldValues fields;
       ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
       uint64_t expected = params.getExpectedVersion();
-      const ServiceContext& ctx = ctx_;
-      return ctx_.pool
-          ->Submit<RecordOut>([&ctx, r, id, expected, object, fields = std::move(fields)]() {
-            RecordOut o;
-            const storage::RecordScope* scope = nullptr;
-            o.status = ObjectAndScope(ctx, r, object, &o.def, &scope);
-            if (o.status.ok()) {
-              o.status = ctx.store->UpdateRecord(r.access->target, object, id, fields, expected,
-                                                 r.access->principal, &o.record, scope);
-            }
-            if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, scope, &o.slots);
-            return o;
-          })
-          .then([context](RecordOut o) mutable {
-            ThrowIfError(o.status);
-            ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
-          });
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, context, r, object,
+                         [store, r, id, expected, object, fields = std::move(fields)](
+                             const storage::RecordScope* scope, storage::Record* out) {
+                           return store->UpdateRecord(r.access->target, object, id, fields,
+                                                      expected, r.access->principal, out, scope);
+                         });
     });
   });
 }

@@ -20,26 +20,10 @@ set -euo pipefail
 source "$(dirname "$0")/script_common.sh" access "$@"
 
 CLI="$BUILD/tools/cotenant/cotenant"
-SERVERBIN="$BUILD/tools/cotenantd/cotenantd"
 [[ -x "$CLI" ]] || fail "no CLI at $CLI"
-[[ -x "$SERVERBIN" ]] || fail "no server at $SERVERBIN"
 
 # ---- 1. server --------------------------------------------------------------------------------
-PORT=$(free_port) || fail "no free port"
-ADDR="127.0.0.1:$PORT"
-step "start cotenantd on $ADDR"
-"$SERVERBIN" --data "$TMP/data" --listen "$ADDR" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 300); do
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "cotenantd exited early"
-  if [[ -s "$TMP/data/admin.key" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-    break
-  fi
-  sleep 0.1
-done
-[[ -s "$TMP/data/admin.key" ]] || fail "cotenantd wrote no $TMP/data/admin.key"
-export COTENANT_ADDR="$ADDR"
-admin() { "$CLI" --tenant 1 --key-file "$TMP/data/admin.key" "$@"; }
+start_server
 tid() { admin tenant list --json | python3 -c 'import json,sys
 for t in json.load(sys.stdin)["tenants"]:
     if t["name"]==sys.argv[1]: print(t["id"])' "$1"; }

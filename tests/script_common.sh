@@ -76,3 +76,26 @@ expect_exit() {
 
 # contains FILE TEXT: fails unless FILE has the fixed string TEXT.
 contains() { grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }; }
+
+# start_server: starts BUILD's cotenantd on a free loopback port with data in $TMP/data,
+# waits until it listens and has written the system admin's key; sets SERVER_PID, PORT,
+# ADDR and COTENANT_ADDR, and defines admin (the CLI as the system admin, via $CLI).
+start_server() {
+  local bin="$BUILD/tools/cotenantd/cotenantd"
+  [[ -x "$bin" ]] || fail "no server at $bin"
+  PORT=$(free_port) || fail "no free port"
+  ADDR="127.0.0.1:$PORT"
+  step "start cotenantd on $ADDR"
+  "$bin" --data "$TMP/data" --listen "$ADDR" >"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 300); do
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "cotenantd exited early"
+    if [[ -s "$TMP/data/admin.key" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      break
+    fi
+    sleep 0.1
+  done
+  [[ -s "$TMP/data/admin.key" ]] || fail "cotenantd wrote no $TMP/data/admin.key"
+  export COTENANT_ADDR="$ADDR"
+}
+admin() { "$CLI" --tenant 1 --key-file "$TMP/data/admin.key" "$@"; }

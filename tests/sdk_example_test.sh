@@ -31,24 +31,8 @@ QUICKSTART="$TMP/example/quickstart"
 [[ -x "$QUICKSTART" ]] || fail "quickstart was not built"
 
 # ---- 3. start the server --------------------------------------------------------------------
-SERVERBIN="$BUILD/tools/cotenantd/cotenantd"
-[[ -x "$SERVERBIN" ]] || fail "no server at $SERVERBIN"
-PORT=$(free_port) || fail "no free port"
-ADDR="127.0.0.1:$PORT"
-step "start cotenantd on $ADDR"
-"$SERVERBIN" --data "$TMP/data" --listen "$ADDR" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 300); do
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "cotenantd exited early"
-  if [[ -s "$TMP/data/admin.key" ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-    break
-  fi
-  sleep 0.1
-done
-[[ -s "$TMP/data/admin.key" ]] || fail "cotenantd wrote no $TMP/data/admin.key"
+start_server
 
-export COTENANT_ADDR="$ADDR"
-admin() { "$CLI" --tenant 1 --key-file "$TMP/data/admin.key" "$@"; }
 
 # ---- 4. tenant, user and object --------------------------------------------------------------
 step "whoami as the system admin"
