@@ -23,66 +23,17 @@
 #include <string>
 #include <string_view>
 
-#include "storage/status.h"
+#include "common/status.h"
+#include "sharing/api.h"
 
 namespace cotenant::rpc {
 
-enum class Api : int {
-  kLogin = 0,
-  kRecords,
-  kAdmin,
-  kWhoami,
-  kAddRecord,
-  kAddRecords,
-  kUpdateRecord,
-  kDeleteRecord,
-  kGetRecord,
-  kSearchRecords,
-  kCreateTenant,
-  kListTenants,
-  kDeleteTenant,
-  kCreateObject,
-  kListObjects,
-  kCreateUser,
-  kListUsers,
-  kDeleteUser,
-  kCreateApiKey,
-  kRevokeApiKey,
-  kListApiKeys,
-  kCreateRole,
-  kUpdateRole,
-  kDeleteRole,
-  kListRoles,
-  kAddRoleMember,
-  kRemoveRoleMember,
-  kCreatePolicy,
-  kUpdatePolicy,
-  kDeletePolicy,
-  kListPolicies,
-  kSetSetting,
-  kListSettings,
-  kQueryAudit,
-  kUsage,
-  kCreatePermissionSet,
-  kUpdatePermissionSet,
-  kDeletePermissionSet,
-  kListPermissionSets,
-  kExplain,
-  kCount,
-};
-std::string_view ApiName(Api api);  // the schema's method name, e.g. "getRecord"
-
-// What permission sets match a call against (docs/PERMISSIONS.md): the resource type
-// ("records" for record calls, completed with "/<Object>"; "admin/<thing>" for
-// administrative calls; "" for calls that are not evaluated: login, records, admin,
-// whoami) and the method class (GET, POST, PUT, DELETE).
-struct ApiAccess {
-  std::string_view resource;
-  std::string_view method;
-};
-ApiAccess AccessOf(Api api);
-// The Api of a schema method name; nullopt when unknown.
-std::optional<Api> ApiByName(std::string_view name);
+// The API catalogue lives in sharing/api.h (the gate decides by it); rpc/ names it here.
+using sharing::AccessOf;
+using sharing::Api;
+using sharing::ApiAccess;
+using sharing::ApiByName;
+using sharing::ApiName;
 
 class Metrics {
  public:

@@ -158,7 +158,17 @@ Status Server::Run() {
   sharing::Usage* usage = usage_.get();
   metrics_.SetExtraSource([cache, usage] { return RenderSharingMetrics(*cache, usage); });
 
+  sharing::Gate::Parts parts;
+  parts.store = store_.get();
+  parts.identity = identity_.get();
+  parts.sharing = sharing_.get();
+  parts.psets = psets_.get();
+  parts.audit = audit_.get();
+  parts.usage = usage_.get();
+  sharing::Gate gate(parts);
+
   ServiceContext ctx;
+  ctx.gate = &gate;
   ctx.store = store_.get();
   ctx.identity = identity_.get();
   ctx.sharing = sharing_.get();

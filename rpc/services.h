@@ -5,15 +5,19 @@
 //   RecordsImpl   record calls on one tenant as one principal
 //   AdminImpl     administrative calls
 //
-// Threads. Every method runs on the server's KJ event loop thread. It copies what it needs
-// out of the request, checks the session (in memory), and hands anything that may block
-// (a write, a search, an admin call, a read that misses the cache) to the WorkPool; the
-// result comes back to the loop, which fills the response. getRecord first tries a
-// cache-only read inline, so a point read that hits memory never waits behind a search.
+// A handler copies its arguments out of the request, asks the gate (sharing/gate.h) for
+// the decision, calls storage, and fills the reply. No access rule lives here.
 //
-// Errors are Status values converted once by rpc/errors.h. Order of checks: the session
-// (Unauthenticated), then the context and the caller's rights (PermissionDenied), then
-// existence (NotFound), then arguments (InvalidArgument / ResourceExhausted).
+// Threads. Every method runs on the server's KJ event loop thread. Anything that may
+// block (a write, a search, an admin call, a decision whose context is not cached, a read
+// that misses the block cache) goes to the WorkPool; the result comes back to the loop,
+// which fills the response. getRecord first tries a cache-only read inline, so a point
+// read that hits memory never waits behind a search.
+//
+// Errors are Status values converted once by rpc/errors.h.
+//
+// The handlers are in session.cc (Cotenant, Session), records.cc (Records), and
+// admin_identity.cc, admin_sharing.cc, admin_access.cc (Admin).
 
 #ifndef COTENANT_RPC_SERVICES_H_
 #define COTENANT_RPC_SERVICES_H_
@@ -26,11 +30,7 @@
 #include "rpc/metrics.h"
 #include "rpc/work_pool.h"
 #include "schemas/cotenant.capnp.h"
-#include "sharing/audit.h"
-#include "sharing/identity.h"
-#include "sharing/permission_sets.h"
-#include "sharing/sharing.h"
-#include "sharing/usage.h"
+#include "sharing/gate.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {
@@ -43,6 +43,7 @@ struct ServiceContext {
   sharing::AuditLog* audit = nullptr;
   sharing::Usage* usage = nullptr;
   sharing::PermissionSets* psets = nullptr;
+  const sharing::Gate* gate = nullptr;  // decides every call
   WorkPool* pool = nullptr;
   Metrics* metrics = nullptr;
   WireLimits limits;
@@ -51,39 +52,8 @@ struct ServiceContext {
 // What a login established. Immutable; shared by the session and everything derived.
 struct SessionState {
   sharing::Credential credential;
-  sharing::User user;  // as of login; the current one comes from Identity::Check
+  sharing::User user;  // as of login; the gate checks the credential on every call
 };
-
-// A record call's caller and the access it resolved to (see sharing/sharing.h).
-struct Resolved {
-  sharing::User caller;
-  std::shared_ptr<const sharing::Access> access;
-};
-
-// Evaluates permission sets for one request (the saved sets, or a simulation's drafts).
-using PermissionEvaluator = std::function<sharing::PermissionDecision(const sharing::AccessRequest&)>;
-
-// What DecideRecordCall found, for explain.
-struct RecordDecision {
-  sharing::PermissionDecision caller_sets;
-  sharing::PermissionDecision principal_sets;
-  bool principal_evaluated = false;
-};
-
-// The right a record API needs.
-sharing::Right RightOf(Api api);
-// The permission-set request of a call (records/<object> or admin/<thing>).
-sharing::AccessRequest RequestOf(Api api, uint64_t user, storage::TenantId tenant,
-                                 std::string_view object);
-// "Access Denied: user 12 may not DELETE records/Customers in tenant 7: denied by ...".
-Status PermissionSetDenial(const sharing::AccessRequest& r, const sharing::PermissionDecision& d);
-
-// Steps 2 and 3 of deciding a record call, after its context resolved to `a`: the
-// permission sets of the caller (and of the policy's user when they differ), then the
-// principal's role rights on the object. The one decision both the real call and explain
-// use, so they cannot disagree.
-Status DecideRecordCall(const sharing::Access& a, uint64_t caller, Api api, std::string_view object,
-                        const PermissionEvaluator& evaluate, RecordDecision* trace);
 
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
@@ -124,9 +94,8 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> searchRecords(SearchRecordsContext context) override;
 
  private:
-  // Checks the session, resolves the context (in-process cache on the loop, else on the
-  // pool), decides the call (DecideRecordCall), runs body(resolved), and audits a
-  // cross-tenant call with its outcome in both tenants' logs.
+  // Asks the gate (from memory on the loop, else on the pool), runs body(decision) when
+  // the call is allowed, and records the outcome with the gate.
   template <typename Body>
   kj::Promise<void> Run(Api api, std::string object, uint64_t record_id, Body&& body);
 
@@ -173,23 +142,16 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> explain(ExplainContext context) override;
 
  private:
-  sharing::User Caller() const;  // throws Unauthenticated
-  // Permission sets of a non-system-admin caller for `api` on tenant `target`; throws
-  // PermissionDenied naming the deciding set.
-  void Authorize(const sharing::User& caller, Api api, storage::TenantId target) const;
-  // Runs work() on the pool; on success fills the response and audits the change in
-  // `tenant`'s log (api, what, detail).
+  // On the pool: the gate decides `call`, then work(decision) runs; back on the loop,
+  // fill(out) answers, and a change (out.what not empty) is audited.
   template <typename Out, typename Work, typename Fill>
-  kj::Promise<void> Change(Api api, const sharing::User& caller, storage::TenantId tenant,
-                           std::string what, Work&& work, Fill&& fill);
-  template <typename Out, typename Work, typename Fill>
-  kj::Promise<void> Read(Work&& work, Fill&& fill);
-  // createPermissionSet and updatePermissionSet (same parameters).
-  template <typename Context>
-  kj::Promise<void> WritePermissionSet(Api api, Context context, bool create);
-  // createRole and updateRole (same parameters).
+  kj::Promise<void> Run(sharing::AdminCall call, Status args, Work&& work, Fill&& fill);
+  sharing::AdminCall Call(Api api, storage::TenantId tenant = 0) const;
+  // createRole/updateRole and createPermissionSet/updatePermissionSet.
   template <typename Context>
   kj::Promise<void> WriteRole(Api api, Context context, bool create);
+  template <typename Context>
+  kj::Promise<void> WritePermissionSet(Api api, Context context, bool create);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;

@@ -226,7 +226,7 @@ Status ValidateUserName(std::string_view name) {
   return Status::OK();
 }
 
-Identity::Identity(storage::Store* store) : store_(store) {}
+Identity::Identity(storage::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
 Status Identity::Prepare(TenantId tenant, const std::string& name, AdminLevel level,
                          Pending* p) {
@@ -242,7 +242,7 @@ Status Identity::Prepare(TenantId tenant, const std::string& name, AdminLevel le
   p->user.tenant = tenant;
   p->user.name = name;
   p->user.level = level;
-  p->user.created_at = storage::NowMicros();
+  p->user.created_at = clock_->NowMicros();
   p->user.generation = 1;
   COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "user", &p->user.id));
   COTENANT_RETURN_IF_ERROR(store_->NextId(kGlobalTenant, "apikey", &p->key_id));
@@ -323,6 +323,19 @@ Status Identity::LoadKey(KeyId id, CachedKey* out) const {
   } catch (const std::exception& e) {
     return Status::Internal(std::string("corrupt API key record: ") + e.what());
   }
+  return Status::OK();
+}
+
+Status Identity::KeyOwner(KeyId id, TenantId* tenant, UserId* user) const {
+  std::string value;
+  COTENANT_RETURN_IF_ERROR(store_->MetaGet(kGlobalTenant, ApiKeyKey(id), &value));
+  json j = json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("tenant") || !j.contains("user") ||
+      !j["tenant"].is_number_unsigned() || !j["user"].is_number_unsigned()) {
+    return Status::Internal("corrupt API key index entry");
+  }
+  *tenant = j["tenant"].get<uint64_t>();
+  *user = j["user"].get<uint64_t>();
   return Status::OK();
 }
 
@@ -504,7 +517,7 @@ Status Identity::CreateKey(TenantId tenant, UserId user, KeyInfo* out, std::stri
   std::string hash = Sha256(secret_view);
   std::string key = std::string(kKeyPrefix) + Hex16(key_id) + "_" + Base64UrlEncode(secret_view);
   OPENSSL_cleanse(secret, sizeof secret);
-  int64_t now = storage::NowMicros();
+  int64_t now = clock_->NowMicros();
   std::lock_guard<std::mutex> lock(create_mu_);
   storage::Store::MetaBatch batch;
   batch.Put(tenant, ApiKeyKey(key_id),

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "storage/status.h"
+#include "common/env.h"
 #include "storage/storage.h"
 
 namespace cotenant::sharing {
@@ -101,7 +102,9 @@ Status ValidateUserName(std::string_view name);
 class Identity {
  public:
   // REQUIRES: store outlives the Identity.
-  explicit Identity(storage::Store* store);
+  // REQUIRES: store and clock outlive the Identity; timestamps of users and keys read
+  // `clock`.
+  explicit Identity(storage::Store* store, const Clock* clock = SystemClock());
 
   Identity(const Identity&) = delete;
   Identity& operator=(const Identity&) = delete;
@@ -137,6 +140,8 @@ class Identity {
   // Revokes a key: logins with it fail and sessions opened with it fail their next call.
   // NotFound when `tenant` has no such key; revoking twice is OK.
   Status RevokeKey(TenantId tenant, KeyId id);
+  // Whose key `id` is (revoked keys too). NotFound when no such key was ever created.
+  Status KeyOwner(KeyId id, TenantId* tenant, UserId* user) const;
   // Keys of a user (revoked ones included), in id order.
   Status ListKeys(TenantId tenant, UserId user, std::vector<KeyInfo>* out);
 
@@ -168,6 +173,7 @@ class Identity {
   Status LoadUser(TenantId tenant, UserId id, User* out) const;
 
   storage::Store* const store_;
+  const Clock* const clock_;
 
   // Serialises user creation so two creates cannot both take a name.
   std::mutex create_mu_;

@@ -1,4 +1,4 @@
-// Permission sets (seeds/003): API-level allow/deny rules, matched with RE2.
+// Permission sets: API-level allow/deny rules, matched with RE2 (docs/PERMISSIONS.md).
 //
 // A permission set has a name, a scope (`user`: applies to its listed users; `system`:
 // applies to every user), the tenants it applies to (a list, or all), and ordered

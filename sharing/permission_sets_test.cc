@@ -46,7 +46,7 @@ TEST_F(PermissionSetsTest, FreshInstallAllowsEverythingThroughAllowAll) {
   EXPECT_EQ(d.Reason(), "no permission set allows it");
 }
 
-// seeds/003: deny k8s/job-style resources for userA and userB in chosen tenants, with a
+// The documented example: deny k8s/job-style resources for userA and userB in chosen tenants, with a
 // system-wide allow-all in place.
 TEST_F(PermissionSetsTest, SeedExampleDenyWinsAndTenantsFilter) {
   const storage::UserId a = 11, b = 12, c = 13;

@@ -219,8 +219,9 @@ Status Access::Check(std::string_view object, Right right) const {
                                   ": " + why);
 }
 
-Status Access::ScopeFor(const storage::ObjectDef& def, const storage::RecordScope** out) const {
-  *out = nullptr;
+Status Access::ScopeFor(const storage::ObjectDef& def,
+                        std::shared_ptr<const storage::RecordScope>* out) const {
+  out->reset();
   if (!scoped) return Status::OK();
   auto it = scope.find(def.name);
   if (it == scope.end()) return Status::OK();  // Check() refused the object already
@@ -247,7 +248,7 @@ Status Access::ScopeFor(const storage::ObjectDef& def, const storage::RecordScop
     }
   }
   if (!slot->status.ok()) return slot->status;
-  *out = &slot->scope;
+  *out = std::shared_ptr<const storage::RecordScope>(slot, &slot->scope);
   return Status::OK();
 }
 
@@ -300,8 +301,9 @@ Status Access::Deserialize(std::string_view bytes, Access* a) {
 
 // ---- Sharing: generations -----------------------------------------------------------------
 
-Sharing::Sharing(storage::Store* store, Identity* identity, ContextCache* cache)
-    : store_(store), identity_(identity), cache_(cache) {}
+Sharing::Sharing(storage::Store* store, Identity* identity, ContextCache* cache,
+                 const Clock* clock)
+    : store_(store), identity_(identity), cache_(cache), clock_(clock) {}
 
 uint64_t Sharing::Generation(TenantId tenant) {
   {
@@ -614,7 +616,7 @@ Status Sharing::CreatePolicy(TenantId publisher, const Policy& in, Policy* out) 
                                            std::to_string(p.designated) + " ('" + other + "')");
   }
   if (!s.IsNotFound()) return s;
-  p.created_at = p.modified_at = storage::NowMicros();
+  p.created_at = p.modified_at = clock_->NowMicros();
   storage::Store::MetaBatch b;
   b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
   b.Put(publisher, slot_key, p.name);
@@ -628,14 +630,23 @@ Status Sharing::UpdatePolicy(TenantId publisher, const Policy& in, Policy* out) 
   std::lock_guard<std::mutex> l(change_mu_);
   Policy old;
   COTENANT_RETURN_IF_ERROR(LoadPolicy(publisher, in.name, &old));
+  // What the policy designates is fixed: changing it is delete + create, and an update
+  // that names another tenant is refused rather than silently ignored (0 = unchanged).
+  bool names_other = in.global ? !old.global
+                               : in.designated != 0 && (old.global || in.designated != old.designated);
+  if (names_other) {
+    return Status::InvalidArgument(
+        "data-sharing policy '" + in.name + "' " +
+        (old.global ? std::string("is global") : "designates tenant " + std::to_string(old.designated)) +
+        "; what a policy designates cannot change: delete it and create one for the other tenant");
+  }
   Policy p = in;
   p.publisher = publisher;
-  // What the policy designates is its identity; changing it is delete + create.
   p.global = old.global;
   p.designated = old.designated;
   COTENANT_RETURN_IF_ERROR(ValidatePolicy(publisher, p));
   p.created_at = old.created_at;
-  p.modified_at = storage::NowMicros();
+  p.modified_at = clock_->NowMicros();
   storage::Store::MetaBatch b;
   b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
   COTENANT_RETURN_IF_ERROR(Commit(&b, {publisher}, false));
@@ -825,7 +836,7 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
   Status s = store_->GetTenant(target, &t);
   if (s.IsNotFound()) return Status::OK();
   COTENANT_RETURN_IF_ERROR(s);
-  int64_t now = storage::NowMicros();
+  int64_t now = clock_->NowMicros();
   // (a) cross-tenant role membership.
   if (CrossTenantRolesEnabled()) {
     bool any = false;
@@ -858,7 +869,7 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
     bool any = false;
     COTENANT_RETURN_IF_ERROR(RolesOf(target, p.user, false, &a->rights, &any));
     if (!any) {
-      // DESIGN: a policy whose user lost its roles admits nobody.
+      // A policy whose user lost its roles admits nobody.
       a->path = Path::kDenied;
       a->rights.clear();
       a->denial = "Access Denied: data-sharing policy '" + p.name + "' of tenant " +
@@ -917,7 +928,7 @@ std::shared_ptr<const Access> Sharing::LookupCached(TenantId caller_tenant, User
                                                     TenantId target) {
   Stamp stamp = CurrentStamp(caller_tenant, target);
   CachedValue v = cache_->GetLocal(ContextKey{caller_tenant, caller, target}, stamp,
-                                   storage::NowMicros());
+                                   clock_->NowMicros());
   return std::static_pointer_cast<const Access>(v);
 }
 
@@ -927,7 +938,7 @@ Status Sharing::Resolve(TenantId caller_tenant, UserId caller, TenantId target,
   // what we cache stale, never current.
   Stamp stamp = CurrentStamp(caller_tenant, target);
   ContextKey key{caller_tenant, caller, target};
-  int64_t now = storage::NowMicros();
+  int64_t now = clock_->NowMicros();
   if (auto v = cache_->GetLocal(key, stamp, now)) {
     *out = std::static_pointer_cast<const Access>(v);
     return Status::OK();

@@ -2,7 +2,7 @@
 //
 // A record call of user u (home tenant c) acts on tenant t (c itself, or the tenant a
 // TenantContext names). Resolve() finds the principal and its rights in the order of
-// docs/SHARING.md (DESIGN.md "Deciding a request"):
+// docs/SHARING.md:
 //   t == c     the caller itself, with its roles in c;
 //   (a)        u is a member of a cross-tenant role of t (setting crossTenantRoles on):
 //              principal u with those roles only, no policy scope;
@@ -46,6 +46,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/env.h"
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
 #include "storage/criteria.h"
@@ -122,9 +123,11 @@ class Access {
   // was missing ("Access Denied: user 12 may not DELETE records/Customers in tenant 7:
   // ...").
   Status Check(std::string_view object, Right right) const;
-  // The storage scope of `def` for this principal (row filter, visible fields); nullptr
-  // when nothing restricts it. Compiled once per object and kept.
-  Status ScopeFor(const storage::ObjectDef& def, const storage::RecordScope** out) const;
+  // The storage scope of `def` for this principal (row filter, visible fields); null
+  // when nothing restricts it. Compiled once per object and kept; the pointer shares
+  // ownership of the compiled filter, so it stays valid however long the caller keeps it.
+  Status ScopeFor(const storage::ObjectDef& def,
+                  std::shared_ptr<const storage::RecordScope>* out) const;
   // "own", "policy share-xyz as user 12", ... (audit detail).
   std::string Describe() const;
 
@@ -143,8 +146,10 @@ class Access {
 
 class Sharing {
  public:
-  // REQUIRES: store, identity and cache outlive the Sharing.
-  Sharing(storage::Store* store, Identity* identity, ContextCache* cache);
+  // REQUIRES: store, identity, cache and clock outlive the Sharing. Policy expiry and
+  // policy timestamps read `clock`.
+  Sharing(storage::Store* store, Identity* identity, ContextCache* cache,
+          const Clock* clock = SystemClock());
 
   // ---- Roles (tenant admins of the tenant, or system admins; checked by the caller) --
   Status CreateRole(TenantId tenant, const std::string& name, const RightsMap& rights,
@@ -183,7 +188,8 @@ class Sharing {
   Status OnTenantDeleted(TenantId tenant);
 
   // ---- Resolution -----------------------------------------------------------------
-  // The in-process cache only: never blocks. nullptr when it has nothing current.
+  // The in-process cache only: memory, no I/O (a tenant's generation not yet loaded
+  // is read from the store once). nullptr when it has nothing current.
   std::shared_ptr<const Access> LookupCached(TenantId caller_tenant, UserId caller,
                                              TenantId target);
   // Full resolution: cache tiers, then the store. May block (memcached, disk): call off
@@ -217,6 +223,7 @@ class Sharing {
   storage::Store* const store_;
   Identity* const identity_;
   ContextCache* const cache_;
+  const Clock* const clock_;
   std::mutex change_mu_;  // serialises every change of sharing metadata
   std::shared_mutex gen_mu_;
   std::unordered_map<TenantId, uint64_t> gens_;  // guarded by gen_mu_; 0 = not loaded

@@ -1,4 +1,4 @@
-// Usage: metering per tenant (seeds/001: the tenant is the billing unit).
+// Usage: metering per tenant (the tenant is the billing unit).
 //
 // Calls made by a tenant's users are counted per API; a call through a data-sharing
 // policy or cross-tenant role is also counted as served by the publishing tenant and

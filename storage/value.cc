@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/env.h"
 #include "storage/storage.h"
 
 namespace cotenant::storage {
@@ -26,37 +27,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Proleptic Gregorian calendar <-> days since 1970-01-01, valid for any int64 day count
-// FormatTimestamp can produce. Eras of 400 years keep the arithmetic exact.
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                  // [0, 399]
-  const int64_t mp = (m + 9) % 12;                                    // March = 0
-  const int64_t doy = (153 * mp + 2) / 5 + d - 1;                     // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          // [0, 146096]
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
-  *y = era * 400 + yoe + (*m <= 2 ? 1 : 0);
-}
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned DaysInMonth(int64_t y, unsigned m) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
 // Error messages quote user input; keep them short when the input is not.
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 64;
@@ -69,22 +39,6 @@ std::string Quote(std::string_view s) {
   }
   out += "'";
   return out;
-}
-
-Status BadTimestamp(std::string_view text, std::string_view why) {
-  return Status::InvalidArgument("invalid timestamp " + Quote(text) + ": " + std::string(why));
-}
-
-// Reads exactly n digits at text[pos]; false when any is not a digit.
-bool Digits(std::string_view text, size_t pos, size_t n, int* out) {
-  if (pos + n > text.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    v = v * 10 + (text[i] - '0');
-  }
-  *out = v;
-  return true;
 }
 
 std::string FloatToString(double v) {
@@ -182,102 +136,6 @@ std::string Value::ToString() const {
     case FieldType::kTimestamp: return FormatTimestamp(time_micros());
   }
   return "";
-}
-
-std::string FormatTimestamp(int64_t micros) {
-  constexpr int64_t kPerDay = 86'400'000'000;
-  int64_t days = micros / kPerDay;
-  int64_t rem = micros % kPerDay;
-  if (rem < 0) {  // floor division, so pre-1970 instants land on the right day
-    rem += kPerDay;
-    --days;
-  }
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  const int64_t secs = rem / 1'000'000;
-  const int64_t frac = rem % 1'000'000;
-  char buf[80];
-  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                        static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                        static_cast<long long>(secs / 60 % 60),
-                        static_cast<long long>(secs % 60));
-  std::string out(buf, static_cast<size_t>(n));
-  if (frac != 0) {
-    // Milliseconds when that is exact (the common case), else microseconds.
-    if (frac % 1000 == 0) {
-      n = std::snprintf(buf, sizeof(buf), ".%03lld", static_cast<long long>(frac / 1000));
-    } else {
-      n = std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(frac));
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  out += 'Z';
-  return out;
-}
-
-Status ParseTimestamp(std::string_view text, int64_t* micros) {
-  int year, month, day;
-  if (!Digits(text, 0, 4, &year) || text.size() < 5 || text[4] != '-' ||
-      !Digits(text, 5, 2, &month) || text.size() < 8 || text[7] != '-' ||
-      !Digits(text, 8, 2, &day)) {
-    return BadTimestamp(text, "expected YYYY-MM-DD at the start");
-  }
-  if (month < 1 || month > 12) return BadTimestamp(text, "month out of range 01..12");
-  if (day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, static_cast<unsigned>(month))) {
-    return BadTimestamp(text, "day out of range for the month");
-  }
-  int64_t seconds = DaysFromCivil(year, static_cast<unsigned>(month),
-                                  static_cast<unsigned>(day)) * 86400;
-  if (text.size() == 10) {
-    *micros = seconds * 1'000'000;
-    return Status::OK();
-  }
-  if (text[10] != 'T') return BadTimestamp(text, "expected 'T' after the date");
-  int hour, minute, second;
-  if (!Digits(text, 11, 2, &hour) || text.size() < 14 || text[13] != ':' ||
-      !Digits(text, 14, 2, &minute) || text.size() < 17 || text[16] != ':' ||
-      !Digits(text, 17, 2, &second)) {
-    return BadTimestamp(text, "expected HH:MM:SS after 'T'");
-  }
-  if (hour > 23) return BadTimestamp(text, "hour out of range 00..23");
-  if (minute > 59) return BadTimestamp(text, "minute out of range 00..59");
-  if (second > 59) return BadTimestamp(text, "second out of range 00..59");
-  size_t pos = 19;
-  int64_t frac = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    size_t digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (++digits > 6) return BadTimestamp(text, "more than 6 fraction digits");
-      frac = frac * 10 + (text[pos] - '0');
-      ++pos;
-    }
-    if (digits == 0) return BadTimestamp(text, "expected digits after '.'");
-    for (; digits < 6; ++digits) frac *= 10;
-  }
-  if (pos >= text.size()) {
-    return BadTimestamp(text, "missing time zone (Z, +HH:MM or -HH:MM)");
-  }
-  int64_t offset = 0;
-  if (text[pos] == 'Z') {
-    ++pos;
-  } else if (text[pos] == '+' || text[pos] == '-') {
-    int oh, om;
-    if (!Digits(text, pos + 1, 2, &oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
-        !Digits(text, pos + 4, 2, &om)) {
-      return BadTimestamp(text, "expected time zone offset +HH:MM or -HH:MM");
-    }
-    if (oh > 23 || om > 59) return BadTimestamp(text, "time zone offset out of range");
-    offset = (oh * 3600 + om * 60) * (text[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return BadTimestamp(text, "expected time zone (Z, +HH:MM or -HH:MM)");
-  }
-  if (pos != text.size()) return BadTimestamp(text, "unexpected text after the time zone");
-  seconds += hour * 3600 + minute * 60 + second - offset;
-  *micros = seconds * 1'000'000 + frac;
-  return Status::OK();
 }
 
 Status CoerceValue(const Value& in, FieldType type, std::string_view field, Value* out) {
@@ -425,10 +283,6 @@ Value Record::Get(int slot) const {
   return Value::Null();
 }
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMicros() { return SystemClock()->NowMicros(); }
 
 }  // namespace cotenant::storage

@@ -13,7 +13,8 @@
 #include <string_view>
 #include <variant>
 
-#include "storage/status.h"
+#include "common/status.h"
+#include "common/time.h"
 
 namespace cotenant::storage {
 
@@ -65,13 +66,9 @@ class Value {
   Rep rep_;
 };
 
-// Formats microseconds since the epoch as "2024-05-01T12:00:00Z" (fraction only when
-// non-zero: "2024-05-01T12:00:00.250Z").
-std::string FormatTimestamp(int64_t micros);
-
-// Parses ISO 8601 "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM)".
-// A date alone is midnight UTC. Returns InvalidArgument naming the problem.
-Status ParseTimestamp(std::string_view text, int64_t* micros);
+// Timestamps are printed and parsed by common/time.h (the strict forms on the wire).
+using ::cotenant::FormatTimestamp;
+using ::cotenant::ParseTimestamp;
 
 // Converts `in` to a value of `type`: a value already of that type is kept; text is parsed
 // strictly ("42", "1.5", "true"/"false", ISO timestamps); an int is accepted for a float

@@ -1,4 +1,4 @@
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace cotenant {
 

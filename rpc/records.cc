@@ -1,0 +1,285 @@
+// wire::Records: record calls on one tenant. Each handler copies its arguments, lets the
+// gate decide (RecordsImpl::Run), calls storage within the decision's scope, and answers.
+
+#include "rpc/serve.h"
+
+namespace cotenant::rpc {
+namespace {
+
+using sharing::DecisionPtr;
+
+// The projection a principal may see: named fields must be visible (a hidden one is
+// answered exactly like an unknown one); no names = every visible field.
+Status VisibleProjection(const storage::ObjectDef& def, const std::vector<std::string>& names,
+                         const storage::RecordScope* scope, std::vector<int>* slots) {
+  if (scope == nullptr || scope->visible_fields.empty()) return ResolveProjection(def, names, slots);
+  COTENANT_RETURN_IF_ERROR(ResolveProjection(scope->Mask(def), names, slots));
+  if (names.empty()) std::erase_if(*slots, [&](int s) { return !scope->FieldVisible(s); });
+  return Status::OK();
+}
+
+RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
+  uint8_t r = d.rights();
+  return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
+}
+
+struct RecordOut {
+  Status status;
+  storage::Record record;
+  std::shared_ptr<const storage::ObjectDef> def;
+  std::vector<int> slots;
+};
+
+// Runs a write that yields a record on the pool and answers with the record as the
+// principal may see it (add and update). write(decision, &record) -> Status.
+template <typename Context, typename Write>
+kj::Promise<void> WriteRecord(const ServiceContext& ctx, Context context, DecisionPtr d, Write write) {
+  return ctx.pool
+      ->Submit<RecordOut>([d = std::move(d), write = std::move(write)]() {
+        RecordOut o;
+        o.def = d->object_ptr();
+        o.status = write(*d, &o.record);
+        if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, d->scope(), &o.slots);
+        return o;
+      })
+      .then([context](RecordOut o) mutable {
+        ThrowIfError(o.status);
+        ToWire(o.record, *o.def, o.slots, nullptr, context.getResults().initRecord());
+      });
+}
+
+}  // namespace
+
+template <typename Body>
+kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_id, Body&& body) {
+  sharing::RecordCall call{session_->credential, api, context_, std::move(object)};
+  const sharing::Gate* gate = ctx_.gate;
+  auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable
+      -> kj::Promise<void> {
+    if (!d->allowed()) {
+      gate->Record(*d, record_id, d->verdict().code());
+      return kj::Promise<void>(ToException(d->verdict()));
+    }
+    kj::Promise<void> done = kj::evalNow([&]() { return body(d); });
+    return done.then([gate, d, record_id]() { gate->Record(*d, record_id, Status::Code::kOk); },
+                     [gate, d, record_id](kj::Exception&& e) {
+                       gate->Record(*d, record_id, CodeOf(e));
+                       kj::throwFatalException(kj::mv(e));
+                     });
+  };
+  // The hot path: a context current in the in-process cache is decided at once, without
+  // a promise hop through the event loop.
+  if (auto now = gate->TryDecide(call)) {
+    ThrowIfError(now->status());
+    return proceed(std::move(*now).value());
+  }
+  return ctx_.pool
+      ->Submit<StatusOr<DecisionPtr>>([gate, call = std::move(call)]() { return gate->Decide(call); })
+      .then([proceed = kj::mv(proceed)](StatusOr<DecisionPtr> d) mutable {
+        ThrowIfError(d.status());
+        return proceed(std::move(d).value());
+      });
+}
+
+kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
+  return Serve(ctx_, Api::kAddRecord, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kAddRecord, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(context.getParams().getFields(), ctx_.limits, "", &fields));
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, context, std::move(d),
+                         [store, fields = std::move(fields)](const sharing::Decision& d, storage::Record* out) {
+                           return store->AddRecord(d.target(), d.object_name(), fields, d.principal(), out,
+                                                   d.scope());
+                         });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
+  return Serve(ctx_, Api::kAddRecords, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kAddRecords, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto list = context.getParams().getRecords();
+      size_t max_batch = ctx_.store->options().limits.max_batch_records;
+      if (list.size() > max_batch) {
+        ThrowIfError(Status::ResourceExhausted(
+            "the batch has " + std::to_string(list.size()) + " records; the limit is " +
+            std::to_string(max_batch) + " (--max-batch)"));
+      }
+      std::vector<storage::FieldValues> records(list.size());
+      for (unsigned i = 0; i < list.size(); ++i) {
+        ThrowIfError(FromWire(list[i], ctx_.limits, "record " + std::to_string(i) + ": ", &records[i]));
+      }
+      struct Out {
+        Status status;
+        std::vector<storage::RecordId> ids;
+      };
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Out>([store, d = std::move(d), records = std::move(records)]() {
+            Out o;
+            o.status = store->AddRecords(d->target(), d->object_name(), records, d->principal(), &o.ids,
+                                         d->scope());
+            return o;
+          })
+          .then([context](Out o) mutable {
+            ThrowIfError(o.status);
+            auto ids = context.getResults().initIds(static_cast<unsigned>(o.ids.size()));
+            for (size_t i = 0; i < o.ids.size(); ++i) ids.set(static_cast<unsigned>(i), o.ids[i]);
+          });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::updateRecord(UpdateRecordContext context) {
+  return Serve(ctx_, Api::kUpdateRecord, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    std::string object;
+    ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
+    storage::RecordId id = params.getId();
+    return Run(Api::kUpdateRecord, object, id, [this, context, id](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
+      uint64_t expected = params.getExpectedVersion();
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, context, std::move(d),
+                         [store, id, expected, fields = std::move(fields)](const sharing::Decision& d,
+                                                                          storage::Record* out) {
+                           return store->UpdateRecord(d.target(), d.object_name(), id, fields, expected,
+                                                      d.principal(), out, d.scope());
+                         });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::deleteRecord(DeleteRecordContext context) {
+  return Serve(ctx_, Api::kDeleteRecord, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    std::string object;
+    ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
+    storage::RecordId id = params.getId();
+    uint64_t expected = params.getExpectedVersion();
+    return Run(Api::kDeleteRecord, object, id, [this, id, expected](DecisionPtr d) -> kj::Promise<void> {
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Status>([store, d = std::move(d), id, expected]() {
+            return store->DeleteRecord(d->target(), d->object_name(), id, expected, d->scope());
+          })
+          .then([](Status s) { ThrowIfError(s); });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
+  return Serve(ctx_, Api::kGetRecord, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    std::string object;
+    ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
+    storage::RecordId id = params.getId();
+    return Run(Api::kGetRecord, object, id, [this, context, id](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::vector<std::string> projection;
+      ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
+      bool with_permissions = params.getRetrievePermissions();
+      std::vector<int> slots;
+      ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
+      RecordPermissionsView perms = PermissionsOf(*d);
+      auto fill = [context, with_permissions, slots, perms](const RecordOut& o) mutable {
+        ThrowIfError(o.status);
+        ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr,
+               context.getResults().initRecord());
+      };
+      // Inline, memory only: a hit answers without leaving the loop.
+      RecordOut now;
+      now.status = ctx_.store->GetRecord(d->target(), d->object_name(), id, &now.record, &now.def,
+                                         /*cache_only=*/true, d->scope());
+      if (now.status.code() != Status::Code::kBusy) {
+        fill(now);
+        return kj::READY_NOW;
+      }
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<RecordOut>([store, d = std::move(d), id]() {
+            RecordOut o;
+            o.status = store->GetRecord(d->target(), d->object_name(), id, &o.record, &o.def, false, d->scope());
+            return o;
+          })
+          .then([fill](RecordOut o) mutable { fill(o); });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
+  return Serve(ctx_, Api::kSearchRecords, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getRequest().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kSearchRecords, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto r = context.getParams().getRequest();
+      storage::SearchRequest req;
+      req.object = d->object_name();
+      std::vector<std::string> projection;
+      ThrowIfError(CopyProjection(r.getFields(), ctx_.limits, &projection));
+      // The projection is checked here; criteria and sort keys by the store.
+      std::vector<int> slots;
+      ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
+      req.criteria.assign(r.getCriteria().cStr(), r.getCriteria().size());
+      auto order = [](wire::SortOrder o, std::string_view which) {
+        if (o == wire::SortOrder::ASCENDING) return false;
+        if (o == wire::SortOrder::DESCENDING) return true;
+        ThrowIfError(Status::InvalidArgument("unknown " + std::string(which) + " value " +
+                                             std::to_string(static_cast<unsigned>(o))));
+        return false;
+      };
+      std::string sort1, sort2;
+      ThrowIfError(CopyName(r.getSortBy(), "sortBy", ctx_.limits, &sort1));
+      ThrowIfError(CopyName(r.getSortBy2(), "sortBy2", ctx_.limits, &sort2));
+      if (!sort1.empty()) req.sort.push_back({sort1, order(r.getSortOrder(), "sortOrder")});
+      if (!sort2.empty()) {
+        if (sort1.empty()) ThrowIfError(Status::InvalidArgument("sortBy2 is set but sortBy is empty"));
+        req.sort.push_back({sort2, order(r.getSortOrder2(), "sortOrder2")});
+      }
+      req.offset = r.getOffset();
+      req.rows = r.getNumberOfRows() == 0 ? 100 : r.getNumberOfRows();
+      auto token = r.getContinuation();
+      if (token.size() > ctx_.limits.max_continuation_bytes) {
+        ThrowIfError(Status::InvalidArgument("continuation token is not one this server issued"));
+      }
+      req.continuation.assign(reinterpret_cast<const char*>(token.begin()), token.size());
+      bool with_permissions = r.getRetrievePermissions();
+      RecordPermissionsView perms = PermissionsOf(*d);
+      struct Out {
+        Status status;
+        storage::SearchResult result;
+      };
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Out>([store, d = std::move(d), req = std::move(req)]() {
+            Out o;
+            o.status = store->Search(d->target(), req, &o.result, d->scope());
+            return o;
+          })
+          .then([context, with_permissions, perms, slots = std::move(slots)](Out o) mutable {
+            ThrowIfError(o.status);
+            auto results = context.getResults().initResult();
+            auto list = results.initRecords(static_cast<unsigned>(o.result.records.size()));
+            for (size_t i = 0; i < o.result.records.size(); ++i) {
+              ToWire(o.result.records[i], *o.result.object, slots, with_permissions ? &perms : nullptr,
+                     list[static_cast<unsigned>(i)]);
+            }
+            results.setComplete(o.result.complete);
+            if (!o.result.continuation.empty()) {
+              results.setContinuation(capnp::Data::Reader(
+                  reinterpret_cast<const capnp::byte*>(o.result.continuation.data()),
+                  o.result.continuation.size()));
+            }
+          });
+    });
+  });
+}
+
+}  // namespace cotenant::rpc

@@ -1,0 +1,93 @@
+// wire::Cotenant (login) and wire::Session: what an authenticated connection starts from.
+
+#include <spdlog/spdlog.h>
+
+#include "rpc/serve.h"
+
+namespace cotenant::rpc {
+
+kj::Promise<void> CotenantImpl::login(LoginContext context) {
+  return Serve(ctx_, Api::kLogin, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    storage::TenantId tenant = params.getTenantId();
+    auto key_reader = params.getApiKey();
+    if (key_reader.size() > ctx_.limits.max_api_key_bytes) {
+      ThrowIfError(Status::Unauthenticated(std::string(sharing::kBadCredentials)));
+    }
+    std::string key(key_reader.cStr(), key_reader.size());
+    struct Out {
+      Status status;
+      sharing::User user;
+      sharing::Credential credential;
+    };
+    sharing::Identity* identity = ctx_.identity;
+    return ctx_.pool
+        ->Submit<Out>([identity, tenant, key = std::move(key)]() {
+          Out o;
+          o.status = identity->Authenticate(tenant, key, &o.user, &o.credential);
+          return o;
+        })
+        .then([this, context, tenant](Out o) mutable {
+          if (!o.status.ok()) {
+            spdlog::info("login to tenant {} failed: {}", tenant, o.status.ToString());
+          }
+          ThrowIfError(o.status);
+          auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user});
+          auto results = context.getResults();
+          ToWire(o.user, results.initUser());
+          results.setSession(kj::heap<SessionImpl>(ctx_, std::move(session)));
+        });
+  });
+}
+
+kj::Promise<void> SessionImpl::records(RecordsContext context) {
+  return Serve(ctx_, Api::kRecords, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    sharing::RecordCall call;
+    call.credential = session_->credential;
+    call.api = Api::kRecords;
+    if (params.hasContext()) call.context = params.getContext().getTenantId();
+    // Decided now, so a refused context fails this call (and every call pipelined on
+    // it, as the SDK's TenantContext constructor throws); RecordsImpl asks again on each
+    // call, so a later revocation reaches this capability too.
+    const sharing::Gate* gate = ctx_.gate;
+    auto answer = [this, context, gate](sharing::DecisionPtr d) mutable {
+      gate->Record(*d, 0, d->verdict().code());
+      ThrowIfError(d->verdict());
+      std::optional<storage::TenantId> target;
+      if (d->cross_tenant()) target = d->target();
+      context.getResults().setRecords(kj::heap<RecordsImpl>(ctx_, session_, target));
+    };
+    if (auto now = gate->TryDecide(call)) {
+      ThrowIfError(now->status());
+      answer(std::move(*now).value());
+      return kj::READY_NOW;
+    }
+    return ctx_.pool
+        ->Submit<StatusOr<sharing::DecisionPtr>>([gate, call]() { return gate->Decide(call); })
+        .then([answer](StatusOr<sharing::DecisionPtr> d) mutable {
+          ThrowIfError(d.status());
+          answer(std::move(d).value());
+        });
+  });
+}
+
+kj::Promise<void> SessionImpl::admin(AdminContext context) {
+  return Serve(ctx_, Api::kAdmin, [&]() -> kj::Promise<void> {
+    sharing::User user;
+    ThrowIfError(ctx_.identity->Check(session_->credential, &user));
+    context.getResults().setAdmin(kj::heap<AdminImpl>(ctx_, session_));
+    return kj::READY_NOW;
+  });
+}
+
+kj::Promise<void> SessionImpl::whoami(WhoamiContext context) {
+  return Serve(ctx_, Api::kWhoami, [&]() -> kj::Promise<void> {
+    sharing::User user;
+    ThrowIfError(ctx_.identity->Check(session_->credential, &user));
+    ToWire(user, context.getResults().initUser());
+    return kj::READY_NOW;
+  });
+}
+
+}  // namespace cotenant::rpc

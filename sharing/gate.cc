@@ -1,0 +1,238 @@
+// The gate: record and administrative calls decided in one place (sharing/gate.h).
+
+#include "sharing/gate.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cotenant::sharing {
+namespace {
+
+std::string Describe(const User& u) {
+  return "user " + std::to_string(u.id) + " of tenant " + std::to_string(u.tenant);
+}
+
+Status NeedsLevel(const User& caller, AdminLevel level, std::string_view what) {
+  return Status::PermissionDenied(
+      "Access Denied: " + Describe(caller) + " may not " + std::string(what) + ": it needs " +
+      (level == AdminLevel::kSystemAdmin ? "a system admin" : "a tenant admin or system admin"));
+}
+
+}  // namespace
+
+Right RightOf(Api api) {
+  switch (api) {
+    case Api::kAddRecord:
+    case Api::kAddRecords: return kAdd;
+    case Api::kUpdateRecord: return kUpdate;
+    case Api::kDeleteRecord: return kDelete;
+    default: return kRead;
+  }
+}
+
+AccessRequest RequestOf(Api api, UserId user, TenantId tenant, std::string_view object) {
+  ApiAccess acc = AccessOf(api);
+  std::string resource(acc.resource);
+  if (resource == "records") resource += "/" + std::string(object);
+  return AccessRequest{user, tenant, std::move(resource), std::string(ApiName(api)),
+                       std::string(acc.method)};
+}
+
+Status PermissionSetDenial(const AccessRequest& r, const PermissionDecision& d) {
+  return Status::PermissionDenied("Access Denied: user " + std::to_string(r.user) + " may not " +
+                                  r.method + " " + r.resource_type + " in tenant " +
+                                  std::to_string(r.tenant) + ": " + d.Reason());
+}
+
+Gate::Gate(const Parts& parts) : parts_(parts) {}
+
+// ---- Record calls ------------------------------------------------------------------------
+
+DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
+                         std::shared_ptr<const Access> access, const Evaluator& evaluate) const {
+  auto d = std::make_shared<Decision>();
+  d->caller_ = caller;
+  d->api_ = call.api;
+  d->object_name_ = call.object;
+  d->access_ = std::move(access);
+  const Access& a = *d->access_;
+  // 2. The context.
+  if (a.path == Path::kDenied) {
+    d->verdict_ = Status::PermissionDenied(a.denial);
+    return d;
+  }
+  if (call.api == Api::kRecords) return d;  // opening a context: nothing more to decide
+  // 3. Permission sets of the caller, and through a policy also of the policy's user:
+  // the designated tenant may do what that user may do, no more.
+  AccessRequest req = RequestOf(call.api, caller.id, a.target, call.object);
+  d->caller_sets_ = evaluate(req);
+  if (!d->caller_sets_.allowed) {
+    d->verdict_ = PermissionSetDenial(req, d->caller_sets_);
+    return d;
+  }
+  if (a.principal != caller.id) {
+    req.user = a.principal;
+    d->principal_sets_ = evaluate(req);
+    d->principal_evaluated_ = true;
+    if (!d->principal_sets_.allowed) {
+      d->verdict_ = PermissionSetDenial(req, d->principal_sets_);
+      return d;
+    }
+  }
+  // 4. Role rights within the scope's objects; so no right answers PermissionDenied even
+  // for an object that does not exist.
+  d->verdict_ = a.Check(call.object, RightOf(call.api));
+  if (!d->verdict_.ok()) return d;
+  // 5. The object exists (the catalog is in memory), and the principal's scope of it.
+  d->verdict_ = parts_.store->GetObject(a.target, call.object, &d->object_);
+  if (d->verdict_.ok()) d->verdict_ = a.ScopeFor(*d->object_, &d->scope_);
+  return d;
+}
+
+std::optional<StatusOr<DecisionPtr>> Gate::TryDecide(const RecordCall& call) const {
+  User caller;
+  Status s = parts_.identity->Check(call.credential, &caller);
+  if (!s.ok()) return StatusOr<DecisionPtr>(std::move(s));
+  TenantId target = call.context.value_or(0) != 0 ? *call.context : caller.tenant;
+  auto access = parts_.sharing->LookupCached(caller.tenant, caller.id, target);
+  if (!access) return std::nullopt;
+  const PermissionSets* psets = parts_.psets;
+  return StatusOr<DecisionPtr>(Finish(caller, call, std::move(access), [psets](const AccessRequest& r) {
+    return psets->Evaluate(r);
+  }));
+}
+
+StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
+  User caller;
+  COTENANT_RETURN_IF_ERROR(parts_.identity->Check(call.credential, &caller));
+  TenantId target = call.context.value_or(0) != 0 ? *call.context : caller.tenant;
+  std::shared_ptr<const Access> access;
+  COTENANT_RETURN_IF_ERROR(parts_.sharing->Resolve(caller.tenant, caller.id, target, &access));
+  const PermissionSets* psets = parts_.psets;
+  return Finish(caller, call, std::move(access),
+                [psets](const AccessRequest& r) { return psets->Evaluate(r); });
+}
+
+void Gate::Record(const Decision& d, uint64_t record_id, Status::Code outcome) const {
+  parts_.usage->CountCall(d.caller().tenant, static_cast<size_t>(d.api()));
+  if (!d.cross_tenant()) return;
+  // Opening a context touches no data: only a refusal is audited.
+  if (d.api() == Api::kRecords && outcome == Status::Code::kOk) return;
+  const Access& a = d.access();
+  AuditRecord r;
+  r.time = parts_.clock->NowMicros();
+  r.caller_tenant = d.caller().tenant;
+  r.caller_user = d.caller().id;
+  r.principal = a.principal;
+  r.target_tenant = a.target;
+  r.api = std::string(ApiName(d.api()));
+  r.object = d.object_name();
+  r.record_id = record_id;
+  r.outcome = std::string(Status::CodeName(outcome));
+  r.detail = a.Describe();
+  parts_.audit->Record(r, a.target, d.caller().tenant);
+  if (outcome == Status::Code::kOk && a.path != Path::kDenied) {
+    parts_.usage->CountCrossTenant(a.target, d.caller().tenant);
+  }
+}
+
+// ---- Administrative calls ----------------------------------------------------------------
+
+Status Gate::AuthorizeAdmin(const User& caller, Api api, TenantId target, const Evaluator& evaluate,
+                            PermissionDecision* trace) const {
+  const AdminRule& rule = AdminRuleOf(api);
+  // A system-admin call is refused for its level first: nothing else could admit it.
+  if (rule.level == AdminLevel::kSystemAdmin && caller.level < rule.level) {
+    return NeedsLevel(caller, rule.level, rule.what);
+  }
+  // Only a system admin names another tenant; the answer does not depend on whether that
+  // tenant exists.
+  if (target != caller.tenant && caller.level != AdminLevel::kSystemAdmin) {
+    return Status::PermissionDenied("Access Denied: " + Describe(caller) + " may not " +
+                                    std::string(rule.what) + " in tenant " + std::to_string(target) +
+                                    ": only a system admin may name another tenant");
+  }
+  // Permission sets; a system admin's administrative calls are exempt, so no set can
+  // lock the system out.
+  if (caller.level != AdminLevel::kSystemAdmin) {
+    AccessRequest req = RequestOf(api, caller.id, target, "");
+    PermissionDecision d = evaluate(req);
+    bool allowed = d.allowed;
+    if (trace != nullptr) *trace = std::move(d);
+    if (!allowed) return PermissionSetDenial(req, trace != nullptr ? *trace : evaluate(req));
+  }
+  return Status::OK();
+}
+
+StatusOr<AdminDecision> Gate::DecideAdmin(const AdminCall& call) const {
+  AdminDecision out;
+  COTENANT_RETURN_IF_ERROR(parts_.identity->Check(call.credential, &out.caller));
+  const User& caller = out.caller;
+  const AdminRule& rule = AdminRuleOf(call.api);
+  out.target = rule.names_tenant && call.tenant != 0 ? call.tenant : caller.tenant;
+  const PermissionSets* psets = parts_.psets;
+  COTENANT_RETURN_IF_ERROR(AuthorizeAdmin(
+      caller, call.api, out.target, [psets](const AccessRequest& r) { return psets->Evaluate(r); },
+      nullptr));
+  if (!rule.acts_on_user) {
+    if (caller.level < rule.level) return NeedsLevel(caller, rule.level, rule.what);
+    if (call.api == Api::kCreateUser && call.creates == AdminLevel::kSystemAdmin &&
+        caller.level != AdminLevel::kSystemAdmin) {
+      return NeedsLevel(caller, AdminLevel::kSystemAdmin, "create system admins");
+    }
+    return out;
+  }
+  // Calls on a user or its keys. Whose key is it?
+  TenantId user_tenant = out.target;
+  UserId user = call.user;
+  if (call.api == Api::kRevokeApiKey) {
+    Status s = parts_.identity->KeyOwner(call.key, &user_tenant, &user);
+    if (s.IsNotFound() || (s.ok() && user_tenant != out.target)) {
+      // A plain user learns nothing about keys that are not its own.
+      if (caller.level < AdminLevel::kTenantAdmin) {
+        return Status::PermissionDenied("Access Denied: " + Describe(caller) +
+                                        " may only revoke its own keys");
+      }
+      return out;  // revoking it answers NotFound in this tenant
+    }
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  bool self = user == caller.id && user_tenant == caller.tenant;
+  if (call.api == Api::kDeleteUser && self) {
+    return Status::InvalidArgument("a user cannot delete itself");
+  }
+  if (rule.self_service && self) return out;
+  if (caller.level < AdminLevel::kTenantAdmin) {
+    if (call.api == Api::kRevokeApiKey) {
+      return Status::PermissionDenied("Access Denied: " + Describe(caller) +
+                                      " may only revoke its own keys");
+    }
+    return NeedsLevel(caller, AdminLevel::kTenantAdmin, rule.what);
+  }
+  if (caller.level == AdminLevel::kSystemAdmin) return out;
+  // A tenant admin never acts on a system admin, nor on its keys.
+  User subject;
+  Status s = parts_.identity->GetUser(user_tenant, user, &subject);
+  if (s.ok() && subject.level == AdminLevel::kSystemAdmin) {
+    return Status::PermissionDenied("Access Denied: " + Describe(caller) + " may not " +
+                                    std::string(rule.what) + " of a system admin");
+  }
+  return out;
+}
+
+void Gate::RecordChange(const User& caller, TenantId tenant, Api api, const std::string& what,
+                        const std::string& detail) const {
+  AuditRecord r;
+  r.time = parts_.clock->NowMicros();
+  r.caller_tenant = caller.tenant;
+  r.caller_user = caller.id;
+  r.principal = caller.id;
+  r.target_tenant = tenant;
+  r.api = std::string(ApiName(api));
+  r.object = what;
+  r.outcome = "OK";
+  r.detail = detail;
+  parts_.audit->Record(r, tenant, caller.tenant);
+}
+
+}  // namespace cotenant::sharing
