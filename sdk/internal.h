@@ -1,6 +1,6 @@
 // Helpers shared by the SDK's sources and its unit tests. Not installed; not part of the
-// public API. Exported from the shared library only so that sdk/client_test.cc can call
-// them without a server.
+// public API. Exported from the shared library only so that the unit tests
+// (sdk/types_test.cc) can call them without a server.
 
 #ifndef COTENANT_SDK_INTERNAL_H_
 #define COTENANT_SDK_INTERNAL_H_

@@ -55,13 +55,15 @@ int main() {
   std::cout << "logged in as " << client->user().name << " (user " << client->user().id
             << ") of tenant " << client->user().tenantId << "\n";
 
-  // Add (seeds/004: Parameters + addRecord).
+  // Add: the field values go in Parameters.
   cotenant::Parameters params;
   params.add("first_name", "John").add("last_name", "Smith").add("age", 30);
   cotenant::Result added = client->addRecord("Customers", params);
   report("addRecord", added);
   if (!added.ok()) return 1;
-  const std::string id = std::to_string(added.getId());  // seeds/004 passes ids as strings
+  // Ids may be passed as decimal strings, the way an application that keeps them as text
+  // would.
+  const std::string id = std::to_string(added.getId());
   std::cout << "  new id " << id << "\n";
 
   // A record with a missing required field is rejected.

@@ -1,0 +1,345 @@
+// The record calls of Client (add, batch add, update, delete, get, search), each with and
+// without a TenantContext. Arguments the wire cannot carry (a malformed id, a sort order
+// that is not asc or desc, a negative offset, a context of another client) are answered
+// here without a round trip.
+
+#include "loop.h"
+#include "wire.h"
+
+namespace cotenant {
+
+using internal::fromWire;
+using internal::ready;
+using internal::toWire;
+using internal::txt;
+
+namespace {
+
+// The loop-side id of a context's Records capability. False when the context belongs to
+// another client.
+bool contextIdFor(const ClientCore* core, const std::shared_ptr<ContextHandle>& handle,
+                  uint64_t* id) {
+  if (!handle || handle->core() != core) return false;
+  *id = handle->id();
+  return true;
+}
+
+Result wrongClient() {
+  return Result(ErrorCode::InvalidArgument, "tenant context was made by another client");
+}
+
+Result badId(const RecordId& id) {
+  return Result(ErrorCode::InvalidArgument, "record id '" + id.text() + "' is not a valid id");
+}
+
+}  // namespace
+
+// Declares `contextId` for a TenantContext, or returns InvalidArgument from the caller.
+#define COTENANT_CONTEXT_ID(ctx)                                    \
+  uint64_t contextId = 0;                                           \
+  if (!contextIdFor(core_.get(), (ctx).handle_, &contextId)) {      \
+    return ready(wrongClient());                                    \
+  }
+
+namespace {
+
+std::future<Result> addRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
+                                  const Parameters& params) {
+  return core.call<Result>([contextId, object, params](LoopState& s) {
+    auto req = s.recordsFor(contextId).addRecordRequest();
+    req.setObject(txt(object));
+    toWire(params, req.initFields(static_cast<unsigned>(params.size())));
+    return req.send().then([](capnp::Response<wire::Records::AddRecordResults>&& r) {
+      Result out;
+      Record rec = fromWire(r.getRecord(), false);
+      out.mutableIds().push_back(rec.id());
+      out.mutableRecords().push_back(std::move(rec));
+      return out;
+    });
+  });
+}
+
+std::future<Result> addRecordsImpl(ClientCore& core, uint64_t contextId, const std::string& object,
+                                   const std::vector<Parameters>& records) {
+  return core.call<Result>([contextId, object, records](LoopState& s) {
+    auto req = s.recordsFor(contextId).addRecordsRequest();
+    req.setObject(txt(object));
+    auto list = req.initRecords(static_cast<unsigned>(records.size()));
+    for (unsigned i = 0; i < records.size(); ++i) {
+      toWire(records[i], list.init(i, static_cast<unsigned>(records[i].size())));
+    }
+    return req.send().then([](capnp::Response<wire::Records::AddRecordsResults>&& r) {
+      Result out;
+      for (uint64_t id : r.getIds()) out.mutableIds().push_back(id);
+      return out;
+    });
+  });
+}
+
+std::future<Result> updateRecordImpl(ClientCore& core, uint64_t contextId,
+                                     const std::string& object, uint64_t id,
+                                     const Parameters& params, uint64_t expectedVersion) {
+  return core.call<Result>([contextId, object, id, params, expectedVersion](LoopState& s) {
+    auto req = s.recordsFor(contextId).updateRecordRequest();
+    req.setObject(txt(object));
+    req.setId(id);
+    toWire(params, req.initFields(static_cast<unsigned>(params.size())));
+    req.setExpectedVersion(expectedVersion);
+    return req.send().then([](capnp::Response<wire::Records::UpdateRecordResults>&& r) {
+      Result out;
+      out.mutableRecords().push_back(fromWire(r.getRecord(), false));
+      return out;
+    });
+  });
+}
+
+std::future<Result> deleteRecordImpl(ClientCore& core, uint64_t contextId,
+                                     const std::string& object, uint64_t id,
+                                     uint64_t expectedVersion) {
+  return core.call<Result>([contextId, object, id, expectedVersion](LoopState& s) {
+    auto req = s.recordsFor(contextId).deleteRecordRequest();
+    req.setObject(txt(object));
+    req.setId(id);
+    req.setExpectedVersion(expectedVersion);
+    return req.send().then(
+        [](capnp::Response<wire::Records::DeleteRecordResults>&&) { return Result(); });
+  });
+}
+
+std::future<Result> getRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
+                                  const std::string& fields, uint64_t id, bool permissions) {
+  std::vector<std::string> names = internal::splitFieldList(fields);
+  return core.call<Result>([contextId, object, names, id, permissions](LoopState& s) {
+    auto req = s.recordsFor(contextId).getRecordRequest();
+    req.setObject(txt(object));
+    req.setId(id);
+    toWire(names, req.initFields(static_cast<unsigned>(names.size())));
+    req.setRetrievePermissions(permissions);
+    return req.send().then([permissions](capnp::Response<wire::Records::GetRecordResults>&& r) {
+      Result out;
+      out.mutableRecords().push_back(fromWire(r.getRecord(), permissions));
+      return out;
+    });
+  });
+}
+
+std::future<Result> searchImpl(ClientCore& core, uint64_t contextId, const SearchQuery& q) {
+  auto desc1 = internal::parseSortDescending(q.sortOrder);
+  if (!desc1) {
+    return ready(Result(ErrorCode::InvalidArgument,
+                        "sort order '" + q.sortOrder + "' is not asc or desc"));
+  }
+  auto desc2 = internal::parseSortDescending(q.sortOrder2);
+  if (!desc2) {
+    return ready(Result(ErrorCode::InvalidArgument,
+                        "sort order '" + q.sortOrder2 + "' is not asc or desc"));
+  }
+  std::vector<std::string> names = internal::splitFieldList(q.fields);
+  return core.call<Result>([contextId, q, names, d1 = *desc1, d2 = *desc2](LoopState& s) {
+    auto req = s.recordsFor(contextId).searchRecordsRequest();
+    auto r = req.initRequest();
+    r.setObject(txt(q.object));
+    toWire(names, r.initFields(static_cast<unsigned>(names.size())));
+    r.setCriteria(txt(q.criteria));
+    r.setSortBy(txt(q.sortBy));
+    r.setSortOrder(d1 ? wire::SortOrder::DESCENDING : wire::SortOrder::ASCENDING);
+    r.setSortBy2(txt(q.sortBy2));
+    r.setSortOrder2(d2 ? wire::SortOrder::DESCENDING : wire::SortOrder::ASCENDING);
+    r.setOffset(q.offset);
+    r.setNumberOfRows(q.numberOfRows);
+    r.setContinuation(capnp::Data::Reader(
+        reinterpret_cast<const kj::byte*>(q.continuation.data()), q.continuation.size()));
+    r.setRetrievePermissions(q.retrievePermissions);
+    bool perms = q.retrievePermissions;
+    return req.send().then([perms](capnp::Response<wire::Records::SearchRecordsResults>&& resp) {
+      Result out;
+      auto page = resp.getResult();
+      for (auto rec : page.getRecords()) out.mutableRecords().push_back(fromWire(rec, perms));
+      out.setComplete(page.getComplete());
+      auto token = page.getContinuation();
+      out.setContinuation(std::string(reinterpret_cast<const char*>(token.begin()), token.size()));
+      return out;
+    });
+  });
+}
+
+SearchQuery detailedQuery(const std::string& object, const std::string& fields,
+                          const std::string& criteria, const std::string& sortBy,
+                          const std::string& sortOrder, const std::string& sortBy2,
+                          const std::string& sortOrder2, uint32_t offset, uint32_t rows,
+                          const Parameters& params) {
+  SearchQuery q;
+  q.object = object;
+  q.fields = fields;
+  q.criteria = criteria;
+  q.sortBy = sortBy;
+  q.sortOrder = sortOrder;
+  q.sortBy2 = sortBy2;
+  q.sortOrder2 = sortOrder2;
+  q.offset = offset;
+  q.numberOfRows = rows;
+  q.retrievePermissions = params.retrievesRecordPermissions();
+  return q;
+}
+
+// Negative offsets and row counts cannot be sent (the wire fields are unsigned).
+std::optional<Result> checkPaging(int offset, int numberOfRows) {
+  if (offset < 0) {
+    return Result(ErrorCode::InvalidArgument, "offset must be >= 0, got " + std::to_string(offset));
+  }
+  if (numberOfRows < 0) {
+    return Result(ErrorCode::InvalidArgument,
+                  "numberOfRows must be >= 0, got " + std::to_string(numberOfRows));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::future<Result> Client::addRecordAsync(const std::string& object, const Parameters& params) {
+  return addRecordImpl(*core_, 0, object, params);
+}
+std::future<Result> Client::addRecordAsync(const std::string& object, const Parameters& params,
+                                           const TenantContext& ctx) {
+  COTENANT_CONTEXT_ID(ctx);
+  return addRecordImpl(*core_, contextId, object, params);
+}
+Result Client::addRecord(const std::string& object, const Parameters& params) {
+  return addRecordAsync(object, params).get();
+}
+Result Client::addRecord(const std::string& object, const Parameters& params,
+                         const TenantContext& ctx) {
+  return addRecordAsync(object, params, ctx).get();
+}
+
+std::future<Result> Client::addRecordsAsync(const std::string& object,
+                                            const std::vector<Parameters>& records) {
+  return addRecordsImpl(*core_, 0, object, records);
+}
+std::future<Result> Client::addRecordsAsync(const std::string& object,
+                                            const std::vector<Parameters>& records,
+                                            const TenantContext& ctx) {
+  COTENANT_CONTEXT_ID(ctx);
+  return addRecordsImpl(*core_, contextId, object, records);
+}
+Result Client::addRecords(const std::string& object, const std::vector<Parameters>& records) {
+  return addRecordsAsync(object, records).get();
+}
+Result Client::addRecords(const std::string& object, const std::vector<Parameters>& records,
+                          const TenantContext& ctx) {
+  return addRecordsAsync(object, records, ctx).get();
+}
+
+std::future<Result> Client::updateRecordAsync(const std::string& object, RecordId id,
+                                              const Parameters& params,
+                                              uint64_t expectedVersion) {
+  if (!id.valid()) return ready(badId(id));
+  return updateRecordImpl(*core_, 0, object, id.value(), params, expectedVersion);
+}
+std::future<Result> Client::updateRecordAsync(const std::string& object, RecordId id,
+                                              const Parameters& params, const TenantContext& ctx,
+                                              uint64_t expectedVersion) {
+  if (!id.valid()) return ready(badId(id));
+  COTENANT_CONTEXT_ID(ctx);
+  return updateRecordImpl(*core_, contextId, object, id.value(), params, expectedVersion);
+}
+Result Client::updateRecord(const std::string& object, RecordId id, const Parameters& params,
+                            uint64_t expectedVersion) {
+  return updateRecordAsync(object, id, params, expectedVersion).get();
+}
+Result Client::updateRecord(const std::string& object, RecordId id, const Parameters& params,
+                            const TenantContext& ctx, uint64_t expectedVersion) {
+  return updateRecordAsync(object, id, params, ctx, expectedVersion).get();
+}
+
+std::future<Result> Client::deleteRecordAsync(const std::string& object, RecordId id,
+                                              uint64_t expectedVersion) {
+  if (!id.valid()) return ready(badId(id));
+  return deleteRecordImpl(*core_, 0, object, id.value(), expectedVersion);
+}
+std::future<Result> Client::deleteRecordAsync(const std::string& object, RecordId id,
+                                              const TenantContext& ctx,
+                                              uint64_t expectedVersion) {
+  if (!id.valid()) return ready(badId(id));
+  COTENANT_CONTEXT_ID(ctx);
+  return deleteRecordImpl(*core_, contextId, object, id.value(), expectedVersion);
+}
+Result Client::deleteRecord(const std::string& object, RecordId id, uint64_t expectedVersion) {
+  return deleteRecordAsync(object, id, expectedVersion).get();
+}
+Result Client::deleteRecord(const std::string& object, RecordId id, const TenantContext& ctx,
+                            uint64_t expectedVersion) {
+  return deleteRecordAsync(object, id, ctx, expectedVersion).get();
+}
+
+std::future<Result> Client::getRecordAsync(const std::string& object, const std::string& fields,
+                                           RecordId id, const Parameters& params) {
+  if (!id.valid()) return ready(badId(id));
+  return getRecordImpl(*core_, 0, object, fields, id.value(),
+                       params.retrievesRecordPermissions());
+}
+std::future<Result> Client::getRecordAsync(const std::string& object, const std::string& fields,
+                                           RecordId id, const TenantContext& ctx,
+                                           const Parameters& params) {
+  if (!id.valid()) return ready(badId(id));
+  COTENANT_CONTEXT_ID(ctx);
+  return getRecordImpl(*core_, contextId, object, fields, id.value(),
+                       params.retrievesRecordPermissions());
+}
+Result Client::getRecord(const std::string& object, const std::string& fields, RecordId id,
+                         const Parameters& params) {
+  return getRecordAsync(object, fields, id, params).get();
+}
+Result Client::getRecord(const std::string& object, const std::string& fields, RecordId id,
+                         const TenantContext& ctx, const Parameters& params) {
+  return getRecordAsync(object, fields, id, ctx, params).get();
+}
+
+// The simple search is the detailed one with its defaults: by record id, the first page of
+// the server's default size.
+Result Client::searchRecords(const std::string& object, const std::string& fields,
+                             const std::string& criteria, const Parameters& params) {
+  return searchRecords(object, fields, criteria, "", "asc", "", "asc", 0, 0, params);
+}
+Result Client::searchRecords(const std::string& object, const std::string& fields,
+                             const std::string& criteria, const TenantContext& ctx,
+                             const Parameters& params) {
+  return searchRecords(object, fields, criteria, "", "asc", "", "asc", 0, 0, ctx, params);
+}
+Result Client::searchRecords(const std::string& object, const std::string& fields,
+                             const std::string& criteria, const std::string& sortBy,
+                             const std::string& sortOrder, const std::string& sortBy2,
+                             const std::string& sortOrder2, int offset, int numberOfRows,
+                             const Parameters& params) {
+  if (auto bad = checkPaging(offset, numberOfRows)) return *bad;
+  return search(detailedQuery(object, fields, criteria, sortBy, sortOrder, sortBy2, sortOrder2,
+                              static_cast<uint32_t>(offset), static_cast<uint32_t>(numberOfRows),
+                              params));
+}
+Result Client::searchRecords(const std::string& object, const std::string& fields,
+                             const std::string& criteria, const std::string& sortBy,
+                             const std::string& sortOrder, const std::string& sortBy2,
+                             const std::string& sortOrder2, int offset, int numberOfRows,
+                             const TenantContext& ctx, const Parameters& params) {
+  if (auto bad = checkPaging(offset, numberOfRows)) return *bad;
+  return search(detailedQuery(object, fields, criteria, sortBy, sortOrder, sortBy2, sortOrder2,
+                              static_cast<uint32_t>(offset), static_cast<uint32_t>(numberOfRows),
+                              params),
+                ctx);
+}
+
+std::future<Result> Client::searchAsync(const SearchQuery& query) {
+  return searchImpl(*core_, 0, query);
+}
+std::future<Result> Client::searchAsync(const SearchQuery& query, const TenantContext& ctx) {
+  COTENANT_CONTEXT_ID(ctx);
+  return searchImpl(*core_, contextId, query);
+}
+Result Client::search(const SearchQuery& query) { return searchAsync(query).get(); }
+Result Client::search(const SearchQuery& query, const TenantContext& ctx) {
+  return searchAsync(query, ctx).get();
+}
+
+#undef COTENANT_CONTEXT_ID
+
+}  // namespace cotenant
