@@ -161,8 +161,8 @@ struct ObjectScope {
 }
 
 struct PolicyInfo {
-  # A tenant data-sharing policy (seeds/004): the publisher lets the designated tenant's
-  # code act on its data as `userId`, with that user's role rights, within `scope`.
+  # A tenant data-sharing policy (docs/SHARING.md): the publisher lets the designated
+  # tenant's code act on its data as `userId`, with that user's role rights, within `scope`.
   publisher @0 :UInt64;     # the tenant that owns the data (set by the server)
   name @1 :Text;            # unique within the publisher
   designated @2 :UInt64;    # the tenant admitted; 0 for a global policy
@@ -210,7 +210,7 @@ struct ApiCount {
 }
 
 struct UsageInfo {
-  # Metering of one tenant (seeds/001: the tenant is the billing unit).
+  # Metering of one tenant: the tenant is the unit of usage and billing (docs/SHARING.md).
   tenantId @0 :UInt64;
   records @1 :UInt64;             # records stored
   bytes @2 :UInt64;               # bytes of records stored (encoded)
@@ -238,8 +238,9 @@ struct PermissionPolicyInfo {
 }
 
 struct PermissionSetInfo {
-  # seeds/003. Sets that apply to the caller and the tenant a call touches are evaluated:
-  # any matching deny denies; else a matching allow allows; else denied.
+  # API-level allow/deny rules (docs/PERMISSIONS.md). Sets that apply to the caller and the
+  # tenant a call touches are evaluated: any matching deny denies; else a matching allow
+  # allows; else denied. A set needs at least one policy (InvalidArgument otherwise).
   name @0 :Text;              # unique; 1-64 of [A-Za-z0-9_.-]
   systemScope @1 :Bool;       # true: applies to every user; false: to `users` only
   allTenants @2 :Bool;        # true: every tenant; false: `tenants` only
@@ -366,7 +367,7 @@ interface Admin {
 
   createTenant @0 (name :Text, kind :TenantKind, provider :UInt64) -> (tenant :TenantInfo);
   # System admins only. The provider must be a live ISV (for an MSP) or a live ISV or
-  # MSP (for a tenant); an ISV has none.
+  # MSP (for a tenant); an ISV has none. An unknown provider is InvalidArgument.
 
   listTenants @1 () -> (tenants :List(TenantInfo));
   # System admins see every live tenant; others see their own.
@@ -393,10 +394,12 @@ interface Admin {
 
   createApiKey @8 (tenantId :UInt64, userId :UInt64) -> (key :ApiKeyInfo, apiKey :Text);
   # A further key for a user (rotation: create the new key, then revoke the old one).
-  # Only tenant admins of the user's tenant, system admins, or the user itself.
+  # Only tenant admins of the user's tenant, system admins, or the user itself (a plain
+  # user may manage its own keys). No tenant admin acts on a system admin's keys.
 
   revokeApiKey @9 (tenantId :UInt64, keyId :Text) -> ();
-  # Revokes a key: every later call of a session opened with it fails.
+  # Revokes a key: every later call of a session opened with it fails. The key's user
+  # itself, tenant admins of its tenant (never a system admin's key), or system admins.
 
   listApiKeys @10 (tenantId :UInt64, userId :UInt64) -> (keys :List(ApiKeyInfo));
 
@@ -404,21 +407,27 @@ interface Admin {
                   crossTenant :Bool) -> (role :RoleInfo);
   updateRole @12 (tenantId :UInt64, name :Text, rights :List(ObjectRights),
                   crossTenant :Bool) -> (role :RoleInfo);
-  # Replaces the role's rights and cross-tenant flag.
+  # Replaces the role's rights and cross-tenant flag. Clearing the flag removes the
+  # members from other tenants (setting it again does not restore them). Rights may name
+  # objects that do not exist yet.
   deleteRole @13 (tenantId :UInt64, name :Text) -> ();
   listRoles @14 (tenantId :UInt64) -> (roles :List(RoleInfo));
 
   addRoleMember @15 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
   # Gives a user the role (memberTenant 0 = the role's own tenant). A user of another
-  # tenant only for a cross-tenant role, only while the system setting crossTenantRoles
-  # is on, and only by the role's tenant admin.
+  # tenant only for a cross-tenant role (InvalidArgument otherwise), only while the system
+  # setting crossTenantRoles is on (PermissionDenied otherwise), and only by the role's
+  # tenant admin or a system admin.
   removeRoleMember @16 (tenantId :UInt64, role :Text, memberTenant :UInt64, userId :UInt64) -> ();
 
   createPolicy @17 (tenantId :UInt64, policy :PolicyInfo) -> (policy :PolicyInfo);
   # Publishes a data-sharing policy of `tenantId`. A second policy for the same designated
-  # tenant (or a second global policy), or a taken name, is Conflict.
+  # tenant (or a second global policy), or a taken name, is Conflict. A user that is not a
+  # live user of the publisher is InvalidArgument.
   updatePolicy @18 (tenantId :UInt64, policy :PolicyInfo) -> (policy :PolicyInfo);
-  # Replaces the policy named policy.name (its user, scope and expiry).
+  # Replaces the policy named policy.name (its user, scope and expiry). The designated
+  # tenant is fixed: naming another one is InvalidArgument (delete the policy and create
+  # one for the other tenant); nothing the update names is silently ignored.
   deletePolicy @19 (tenantId :UInt64, name :Text) -> ();
   listPolicies @20 (publishedBy :UInt64, designating :UInt64) -> (policies :List(PolicyInfo));
   # Exactly one of the two is non-zero. publishedBy = T: who can reach T's data, as whom,
@@ -426,7 +435,8 @@ interface Admin {
   # providers included). Others than system admins may only name their own tenant.
 
   setSetting @21 (name :Text, value :Text) -> ();
-  # System admins only. "crossTenantRoles" = "true" | "false".
+  # System admins only. "crossTenantRoles" = "true" | "false". Switching it off keeps
+  # cross-tenant memberships but admits nobody through them until it is switched on.
   listSettings @22 () -> (settings :List(Setting));
 
   queryAudit @23 (query :AuditQuery) -> (entries :List(AuditEntry));
