@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/time.h"
 #include "cotenant/client.h"
 #include "internal.h"
 
@@ -98,28 +99,7 @@ int64_t Value::asTimestamp() const {
   return std::get<int64_t>(v_);
 }
 
-std::string formatTimestamp(int64_t micros) {
-  // Floor division so that times before 1970 format correctly too.
-  int64_t secs = micros / 1000000;
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    secs -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(micros);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof(f), ".%06lld", static_cast<long long>(frac));
-    out += f;
-  }
-  out += 'Z';
-  return out;
-}
+std::string formatTimestamp(int64_t micros) { return ::cotenant::FormatTimestamp(micros); }
 
 std::string Value::toString() const {
   switch (type_) {
