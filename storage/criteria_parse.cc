@@ -106,12 +106,57 @@ class Lexer {
  public:
   explicit Lexer(std::string_view in) : in_(in) {}
 
+  // Also counts nesting while lexing, so that a deeply nested input stops being tokenised
+  // at the first token past kMaxDepth rather than at its end. The count is never more than
+  // the parser's depth at that token: the '(' still open (IN lists aside, the parser opens
+  // the same ones) plus the NOTs in a row just before it, which are all still open. So
+  // past kMaxDepth the parser fails at that token at the latest (nested too deep, or the
+  // token is unexpected there) and never looks further: what follows cannot change the
+  // outcome.
   std::vector<Token> Run() {
     std::vector<Token> out;
+    int open = 0;                // '(' not yet closed, outside IN lists
+    int nots = 0;                // NOTs in a row just before, each opening a level
+    bool in_list = false;        // between IN '(' and its ')'
+    bool after_in = false;       // the previous token is IN
+    bool starts_operand = true;  // the previous token is followed by a NOT-expression
     for (;;) {
       while (pos_ < in_.size() && IsSpace(in_[pos_])) ++pos_;
       out.push_back(Next());
-      if (out.back().kind == Tok::kEnd || out.back().kind == Tok::kError) break;
+      const Token& t = out.back();
+      if (t.kind == Tok::kEnd || t.kind == Tok::kError) break;
+      const bool is_word = t.kind == Tok::kWord;
+      int depth = 0;
+      bool opens_operand = false;
+      if (t.kind == Tok::kLParen) {
+        if (after_in) {
+          in_list = true;
+        } else if (!in_list) {
+          depth = ++open + nots;
+          opens_operand = true;
+        }
+        nots = 0;
+      } else if (is_word && starts_operand && KeywordIs(t.text, "NOT")) {
+        depth = open + ++nots;
+        opens_operand = true;
+      } else {
+        nots = 0;
+        if (t.kind == Tok::kRParen) {
+          if (in_list) {
+            in_list = false;
+          } else if (open > 0) {
+            --open;
+          }
+        }
+        opens_operand = is_word && (KeywordIs(t.text, "AND") || KeywordIs(t.text, "OR"));
+      }
+      starts_operand = opens_operand;
+      after_in = is_word && KeywordIs(t.text, "IN");
+      if (depth > kMaxDepth) {
+        out.emplace_back();  // the end token that keeps the parser's lookahead in bounds
+        out.back().column = in_.size() + 1;
+        return out;
+      }
     }
     if (out.back().kind == Tok::kError) {
       // The parser stops at the first error; an end token keeps lookahead in bounds.
