@@ -36,7 +36,7 @@
 // Reproduce with the printed seed. The sequence of calls depends only on the seed and the
 // server's answers, except where a policy expires during the run (timing).
 //
-// Environment: COTENANT_MODEL_SEED (default below), COTENANT_MODEL_OPS (random ops,
+// Environment: COTENANT_MODEL_SEED (default in model_world.h), COTENANT_MODEL_OPS (random ops,
 // default 5000; a final sweep adds one search per user, tenant and object).
 
 #include <algorithm>
@@ -486,36 +486,6 @@ void ModelTest::DataCall(int op, MUser& u, bool with_ctx, uint64_t target, Op ki
       break;
   }
   if (!bad.empty()) Disagree(op, call.str() + ": " + bad + "model: " + a.Describe());
-}
-
-void ModelTest::RandomDataOp(int op) {
-  // A live user; now and then one that was deleted (its session must fail).
-  std::vector<size_t> live, gone;
-  for (size_t i = 0; i < users_.size(); ++i) (users_[i].deleted ? gone : live).push_back(i);
-  MUser& u = (!gone.empty() && Chance(0.03)) ? users_[gone[Uniform(gone.size())]]
-                                             : users_[live[Uniform(live.size())]];
-  double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  bool with_ctx = true;
-  uint64_t target = 0;
-  if (r < 0.2) {
-    with_ctx = false;
-  } else if (r < 0.28) {
-    target = u.tenant;
-  } else if (r < 0.34) {
-    target = UnknownTenant();
-  } else if (r < 0.8) {
-    auto reach = Reachable(u);
-    target = reach.empty() ? model_.tenants[Uniform(model_.tenants.size())].id : reach[Uniform(reach.size())];
-  } else {
-    target = model_.tenants[Uniform(model_.tenants.size())].id;
-  }
-  int k = static_cast<int>(Uniform(100));
-  Op kind = k < 30 ? Op::kGet : k < 55 ? Op::kSearch : k < 75 ? Op::kAdd : k < 90 ? Op::kUpdate : Op::kDelete;
-  // Mostly an object the target has; sometimes any (C is missing in some tenants).
-  std::string object = kObjects[Uniform(kObjects.size())];
-  MTenant* t = model_.Find(with_ctx ? target : u.tenant);
-  if (t != nullptr && Chance(0.6)) object = Pick(t->objects);
-  DataCall(op, u, with_ctx, target, kind, object, Chance(0.5));
 }
 
 void ModelTest::PrintSummary(double seconds) {

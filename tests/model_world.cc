@@ -1,6 +1,7 @@
 // The world of the randomized model test: building it through the SDK (tenants, objects,
 // records, users, roles, policies, the fixture for DESIGN.md's finer points) while keeping
-// the reference model in step, and random choices over it.
+// the reference model in step, and the random choices over it (targets, record ids, the
+// next record call).
 
 #include <algorithm>
 #include <iterator>
@@ -425,6 +426,36 @@ uint64_t ModelTest::RandomRecordId(const MTenant* target, const std::string& obj
   uint64_t max = 1;
   for (uint64_t id : all_ids_) max = std::max(max, id);
   return 1 + Uniform(max + 50);
+}
+
+void ModelTest::RandomDataOp(int op) {
+  // A live user; now and then one that was deleted (its session must fail).
+  std::vector<size_t> live, gone;
+  for (size_t i = 0; i < users_.size(); ++i) (users_[i].deleted ? gone : live).push_back(i);
+  MUser& u = (!gone.empty() && Chance(0.03)) ? users_[gone[Uniform(gone.size())]]
+                                             : users_[live[Uniform(live.size())]];
+  double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  bool with_ctx = true;
+  uint64_t target = 0;
+  if (r < 0.2) {
+    with_ctx = false;
+  } else if (r < 0.28) {
+    target = u.tenant;
+  } else if (r < 0.34) {
+    target = UnknownTenant();
+  } else if (r < 0.8) {
+    auto reach = Reachable(u);
+    target = reach.empty() ? model_.tenants[Uniform(model_.tenants.size())].id : reach[Uniform(reach.size())];
+  } else {
+    target = model_.tenants[Uniform(model_.tenants.size())].id;
+  }
+  int k = static_cast<int>(Uniform(100));
+  Op kind = k < 30 ? Op::kGet : k < 55 ? Op::kSearch : k < 75 ? Op::kAdd : k < 90 ? Op::kUpdate : Op::kDelete;
+  // Mostly an object the target has; sometimes any (C is missing in some tenants).
+  std::string object = kObjects[Uniform(kObjects.size())];
+  MTenant* t = model_.Find(with_ctx ? target : u.tenant);
+  if (t != nullptr && Chance(0.6)) object = Pick(t->objects);
+  DataCall(op, u, with_ctx, target, kind, object, Chance(0.5));
 }
 
 }  // namespace cotenant::testing

@@ -64,13 +64,13 @@ class ModelTest : public ::testing::Test {
   uint64_t UnknownTenant();
   std::vector<uint64_t> Reachable(const MUser& u);
   uint64_t RandomRecordId(const MTenant* target, const std::string& object);
+  void RandomDataOp(int op);  // one random record call (DataCall)
 
   // ---- the random calls, checked against the model (model_test.cc) ----
   void Disagree(int op, const std::string& what);
   void AdminOp(int op);
   void DataCall(int op, MUser& u, bool with_ctx, uint64_t target, Op kind,
                 const std::string& object, bool fresh_ctx);
-  void RandomDataOp(int op);
   void PrintSummary(double seconds);
   int Count(const std::string& key) const;
 
