@@ -1,5 +1,6 @@
 // Store::Impl: the in-memory catalog (tenants, objects, sequences) and the shared pieces
-// of store.cc and search.cc. Internal to storage/.
+// of store.cc, store_tenants.cc, store_records.cc, store_meta.cc and search.cc. Internal
+// to storage/.
 
 #ifndef COTENANT_STORAGE_STORE_INTERNAL_H_
 #define COTENANT_STORAGE_STORE_INTERNAL_H_
@@ -16,6 +17,7 @@
 #include <unordered_map>
 
 #include "storage/kv.h"
+#include "storage/record_codec.h"
 #include "storage/storage.h"
 
 namespace cotenant::storage {
@@ -24,6 +26,13 @@ namespace cotenant::storage {
 inline constexpr char kMetaObject = '\x01';    // T | 0x01 | name -> object JSON
 inline constexpr char kMetaSequence = '\x02';  // T | 0x02 | name -> reserved-until u64
 inline constexpr char kMetaTenant = '\x03';    // 0 | 0x03 | tenant u64 -> tenant JSON
+
+// The kMeta key of `key` in `tenant`'s range.
+inline std::string MetaKey(TenantId tenant, std::string_view key) {
+  std::string k = TenantPrefix(tenant);
+  k.append(key);
+  return k;
+}
 
 struct TenantState {
   TenantInfo info;

@@ -1,23 +1,21 @@
-// Criteria: lexer, recursive-descent parser, binder and evaluator (storage/criteria.h).
+// Criteria: the lexer and the recursive-descent parser (criteria::Parse, see
+// storage/criteria.h). Binding and evaluation: criteria_eval.cc.
 
-#include "storage/criteria.h"
-
-#include <algorithm>
 #include <charconv>
 #include <string>
 
-#include <re2/re2.h>
+#include "storage/criteria.h"
+#include "storage/criteria_internal.h"
 
 namespace cotenant::storage::criteria {
+
+std::string At(size_t column) { return "criteria: at column " + std::to_string(column) + ": "; }
 
 namespace {
 
 // Parentheses and NOTs each add a level. The limit keeps recursion (parse, bind and
 // every evaluation) far from the stack's end whatever a client sends.
 constexpr int kMaxDepth = 64;
-
-// Longer IN lists are sorted at bind time and searched by bisection.
-constexpr size_t kLinearInLimit = 8;
 
 enum class Tok : unsigned char {
   kEnd, kWord, kString, kInt, kFloat, kTimestamp, kOp, kLParen, kRParen, kComma,
@@ -33,7 +31,6 @@ struct Token {
   std::string error;      // kError
 };
 
-std::string At(size_t column) { return "criteria: at column " + std::to_string(column) + ": "; }
 
 // Quoted excerpt of user input for messages, cut when long.
 std::string Excerpt(std::string_view s) {
@@ -109,12 +106,57 @@ class Lexer {
  public:
   explicit Lexer(std::string_view in) : in_(in) {}
 
+  // Also counts nesting while lexing, so that a deeply nested input stops being tokenised
+  // at the first token past kMaxDepth rather than at its end. The count is never more than
+  // the parser's depth at that token: the '(' still open (IN lists aside, the parser opens
+  // the same ones) plus the NOTs in a row just before it, which are all still open. So
+  // past kMaxDepth the parser fails at that token at the latest (nested too deep, or the
+  // token is unexpected there) and never looks further: what follows cannot change the
+  // outcome.
   std::vector<Token> Run() {
     std::vector<Token> out;
+    int open = 0;                // '(' not yet closed, outside IN lists
+    int nots = 0;                // NOTs in a row just before, each opening a level
+    bool in_list = false;        // between IN '(' and its ')'
+    bool after_in = false;       // the previous token is IN
+    bool starts_operand = true;  // the previous token is followed by a NOT-expression
     for (;;) {
       while (pos_ < in_.size() && IsSpace(in_[pos_])) ++pos_;
       out.push_back(Next());
-      if (out.back().kind == Tok::kEnd || out.back().kind == Tok::kError) break;
+      const Token& t = out.back();
+      if (t.kind == Tok::kEnd || t.kind == Tok::kError) break;
+      const bool is_word = t.kind == Tok::kWord;
+      int depth = 0;
+      bool opens_operand = false;
+      if (t.kind == Tok::kLParen) {
+        if (after_in) {
+          in_list = true;
+        } else if (!in_list) {
+          depth = ++open + nots;
+          opens_operand = true;
+        }
+        nots = 0;
+      } else if (is_word && starts_operand && KeywordIs(t.text, "NOT")) {
+        depth = open + ++nots;
+        opens_operand = true;
+      } else {
+        nots = 0;
+        if (t.kind == Tok::kRParen) {
+          if (in_list) {
+            in_list = false;
+          } else if (open > 0) {
+            --open;
+          }
+        }
+        opens_operand = is_word && (KeywordIs(t.text, "AND") || KeywordIs(t.text, "OR"));
+      }
+      starts_operand = opens_operand;
+      after_in = is_word && KeywordIs(t.text, "IN");
+      if (depth > kMaxDepth) {
+        out.emplace_back();  // the end token that keeps the parser's lookahead in bounds
+        out.back().column = in_.size() + 1;
+        return out;
+      }
     }
     if (out.back().kind == Tok::kError) {
       // The parser stops at the first error; an end token keeps lookahead in bounds.
@@ -502,190 +544,7 @@ class Parser {
   int depth_ = 0;
 };
 
-std::string_view OpName(Op op) {
-  switch (op) {
-    case Op::kEq: return "=";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kContains: return "CONTAINS";
-    case Op::kStartsWith: return "STARTS WITH";
-    case Op::kMatches: return "MATCHES";
-    case Op::kIn: return "IN";
-    case Op::kNotIn: return "NOT IN";
-    case Op::kIsNull: return "IS NULL";
-    case Op::kIsNotNull: return "IS NOT NULL";
-  }
-  return "?";
-}
-
-Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExpr>* out) {
-  auto node = std::make_unique<BoundExpr>();
-  switch (e.kind) {
-    case Expr::Kind::kAnd: node->kind = BoundExpr::Kind::kAnd; break;
-    case Expr::Kind::kOr: node->kind = BoundExpr::Kind::kOr; break;
-    case Expr::Kind::kNot: node->kind = BoundExpr::Kind::kNot; break;
-    case Expr::Kind::kPredicate: node->kind = BoundExpr::Kind::kPredicate; break;
-  }
-  if (e.kind != Expr::Kind::kPredicate) {
-    for (const auto& child : e.children) {
-      std::unique_ptr<BoundExpr> bound;
-      COTENANT_RETURN_IF_ERROR(BindNode(*child, object, &bound));
-      node->children.push_back(std::move(bound));
-    }
-    *out = std::move(node);
-    return Status::OK();
-  }
-
-  const std::string at = At(e.position);
-  std::optional<int> slot = object.Slot(e.field);
-  if (!slot) {
-    return Status::InvalidArgument(at + "unknown field '" + e.field + "' in object '" +
-                                   object.name + "'");
-  }
-  node->slot = *slot;
-  node->type = object.SlotType(*slot);
-  node->op = e.op;
-  const std::string type_name(FieldTypeName(node->type));
-
-  switch (e.op) {
-    case Op::kContains:
-    case Op::kStartsWith:
-    case Op::kMatches:
-      if (node->type != FieldType::kText) {
-        return Status::InvalidArgument(at + std::string(OpName(e.op)) +
-                                       " needs a text field; '" + e.field + "' is " + type_name);
-      }
-      break;
-    case Op::kLt:
-    case Op::kLe:
-    case Op::kGt:
-    case Op::kGe:
-      if (node->type == FieldType::kBool) {
-        return Status::InvalidArgument(at + "'" + std::string(OpName(e.op)) +
-                                       "' does not apply to bool field '" + e.field +
-                                       "'; use = or !=");
-      }
-      break;
-    default:
-      break;
-  }
-
-  node->operands.reserve(e.operands.size());
-  for (const Value& literal : e.operands) {
-    Value converted;
-    Status st = CoerceValue(literal, node->type, e.field, &converted);
-    if (!st.ok()) return Status::InvalidArgument(at + st.message());
-    node->operands.push_back(std::move(converted));
-  }
-
-  if (e.op == Op::kMatches) {
-    RE2::Options options;
-    options.set_log_errors(false);
-    const std::string& pattern = node->operands.at(0).text();
-    auto re = std::make_shared<const RE2>(pattern, options);
-    if (!re->ok()) {
-      return Status::InvalidArgument(at + "bad regular expression '" + pattern +
-                                     "' for field '" + e.field + "': " + re->error());
-    }
-    node->regex = std::move(re);
-  }
-
-  if ((e.op == Op::kIn || e.op == Op::kNotIn) && node->operands.size() > kLinearInLimit) {
-    auto less = [](const Value& a, const Value& b) { return a.Compare(b) < 0; };
-    std::sort(node->operands.begin(), node->operands.end(), less);
-    auto same = [](const Value& a, const Value& b) { return a.Compare(b) == 0; };
-    node->operands.erase(std::unique(node->operands.begin(), node->operands.end(), same),
-                         node->operands.end());
-  }
-
-  *out = std::move(node);
-  return Status::OK();
-}
-
-bool InList(const std::vector<Value>& list, const Value& v) {
-  if (list.size() <= kLinearInLimit) {
-    for (const Value& x : list) {
-      if (v.Compare(x) == 0) return true;
-    }
-    return false;
-  }
-  auto it = std::lower_bound(list.begin(), list.end(), v,
-                             [](const Value& a, const Value& b) { return a.Compare(b) < 0; });
-  return it != list.end() && it->Compare(v) == 0;
-}
-
-bool PredicateMatches(const BoundExpr& e, const Record& record) {
-  // Declared fields are read in place; system fields are ints and timestamps, which a
-  // Value holds without allocating. Nothing here allocates: this runs for every row.
-  Value system_value;
-  const Value* v = &system_value;
-  if (e.slot >= 0) {
-    if (static_cast<size_t>(e.slot) < record.values.size()) {
-      v = &record.values[static_cast<size_t>(e.slot)];
-    }
-  } else {
-    system_value = record.Get(e.slot);
-  }
-
-  if (e.op == Op::kIsNull) return v->is_null();
-  if (e.op == Op::kIsNotNull) return !v->is_null();
-  // The store writes only coerced values, so a type mismatch means a stale or corrupt
-  // row; treat it like a value that matches nothing rather than comparing across types.
-  if (v->is_null() || v->type() != e.type) return false;
-
-  switch (e.op) {
-    case Op::kEq: return v->Compare(e.operands[0]) == 0;
-    case Op::kNe: return v->Compare(e.operands[0]) != 0;
-    case Op::kLt: return v->Compare(e.operands[0]) < 0;
-    case Op::kLe: return v->Compare(e.operands[0]) <= 0;
-    case Op::kGt: return v->Compare(e.operands[0]) > 0;
-    case Op::kGe: return v->Compare(e.operands[0]) >= 0;
-    case Op::kContains:
-      return std::string_view(v->text()).find(e.operands[0].text()) != std::string_view::npos;
-    case Op::kStartsWith: return std::string_view(v->text()).starts_with(e.operands[0].text());
-    case Op::kMatches: return RE2::FullMatch(v->text(), *e.regex);
-    case Op::kIn: return InList(e.operands, *v);
-    case Op::kNotIn: return !InList(e.operands, *v);
-    case Op::kIsNull:
-    case Op::kIsNotNull: break;  // handled above
-  }
-  return false;
-}
-
 }  // namespace
-
-BoundExpr::~BoundExpr() = default;
-
-bool BoundExpr::Matches(const Record& record) const {
-  switch (kind) {
-    case Kind::kAnd:
-      for (const auto& c : children) {
-        if (!c->Matches(record)) return false;
-      }
-      return true;
-    case Kind::kOr:
-      for (const auto& c : children) {
-        if (c->Matches(record)) return true;
-      }
-      return false;
-    case Kind::kNot:
-      return !children[0]->Matches(record);
-    case Kind::kPredicate:
-      return PredicateMatches(*this, record);
-  }
-  return false;
-}
-
-void BoundExpr::CollectSlots(std::vector<int>* slots) const {
-  if (kind == Kind::kPredicate) {
-    slots->push_back(slot);
-    return;
-  }
-  for (const auto& c : children) c->CollectSlots(slots);
-}
 
 Status Parse(std::string_view text, std::unique_ptr<Expr>* out) {
   Parser parser(Lexer(text).Run());
@@ -693,24 +552,6 @@ Status Parse(std::string_view text, std::unique_ptr<Expr>* out) {
   COTENANT_RETURN_IF_ERROR(parser.ParseAll(&result));
   *out = std::move(result);
   return Status::OK();
-}
-
-Status Bind(const Expr* expr, const ObjectDef& object, std::unique_ptr<BoundExpr>* out) {
-  if (expr == nullptr) {
-    out->reset();
-    return Status::OK();
-  }
-  std::unique_ptr<BoundExpr> result;
-  COTENANT_RETURN_IF_ERROR(BindNode(*expr, object, &result));
-  *out = std::move(result);
-  return Status::OK();
-}
-
-Status Compile(std::string_view text, const ObjectDef& object,
-               std::unique_ptr<BoundExpr>* out) {
-  std::unique_ptr<Expr> expr;
-  COTENANT_RETURN_IF_ERROR(Parse(text, &expr));
-  return Bind(expr.get(), object, out);
 }
 
 }  // namespace cotenant::storage::criteria

@@ -1,0 +1,308 @@
+// Store: the catalog of tenants and objects: loading it at open, tenant lifecycle
+// (create, list, delete) and object definitions.
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "storage/key_encoding.h"
+#include "storage/store_internal.h"
+
+namespace cotenant::storage {
+namespace {
+
+using json = nlohmann::json;
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!alpha(name[0])) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
+
+std::string TenantMetaKey(TenantId id) {
+  std::string k(1, kMetaTenant);
+  AppendU64(&k, id);
+  return MetaKey(kGlobalTenant, k);
+}
+
+json TenantToJson(const TenantInfo& t, bool deleting) {
+  return json{{"id", t.id},          {"name", t.name},
+              {"kind", static_cast<int>(t.kind)}, {"provider", t.provider},
+              {"createdAt", t.created_at}, {"deleting", deleting}};
+}
+
+bool TenantFromJson(std::string_view text, TenantInfo* t, bool* deleting) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  t->id = j.value("id", uint64_t{0});
+  t->name = j.value("name", std::string());
+  t->kind = static_cast<TenantKind>(j.value("kind", 0));
+  t->provider = j.value("provider", uint64_t{0});
+  t->created_at = j.value("createdAt", int64_t{0});
+  *deleting = j.value("deleting", false);
+  return t->id != 0;
+}
+
+json ObjectToJson(const ObjectDef& o) {
+  json fields = json::array();
+  for (const auto& f : o.fields) {
+    fields.push_back({{"name", f.name},
+                      {"type", static_cast<int>(f.type)},
+                      {"required", f.required},
+                      {"indexed", f.indexed}});
+  }
+  return json{{"id", o.id}, {"name", o.name}, {"fields", fields}};
+}
+
+bool ObjectFromJson(std::string_view text, ObjectDef* o) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  o->id = j.value("id", 0u);
+  o->name = j.value("name", std::string());
+  o->fields.clear();
+  for (const auto& f : j.value("fields", json::array())) {
+    FieldDef fd;
+    fd.name = f.value("name", std::string());
+    fd.type = static_cast<FieldType>(f.value("type", 0));
+    fd.required = f.value("required", false);
+    fd.indexed = f.value("indexed", false);
+    o->fields.push_back(std::move(fd));
+  }
+  return o->id != 0;
+}
+
+}  // namespace
+
+// ---- Loading the catalog -----------------------------------------------------------
+
+Status Store::Impl::Load() {
+  // Tenants.
+  std::vector<std::pair<TenantInfo, bool>> found;
+  {
+    std::string prefix = MetaKey(kGlobalTenant, std::string(1, kMetaTenant));
+    auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      TenantInfo t;
+      bool deleting = false;
+      if (!TenantFromJson(it->value(), &t, &deleting)) {
+        return Status::Internal("corrupt tenant entry in metadata");
+      }
+      found.emplace_back(std::move(t), deleting);
+    }
+    COTENANT_RETURN_IF_ERROR(it->status());
+  }
+  for (auto& [info, deleting] : found) {
+    auto ts = std::make_shared<TenantState>();
+    ts->info = info;
+    ts->deleting = deleting;
+    std::string prefix = MetaKey(info.id, std::string(1, kMetaObject));
+    auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto def = std::make_shared<ObjectDef>();
+      if (!ObjectFromJson(it->value(), def.get())) {
+        return Status::Internal("corrupt object entry of tenant " + std::to_string(info.id));
+      }
+      ts->next_object_id = std::max(ts->next_object_id, def->id + 1);
+      ts->objects.emplace(def->name, std::move(def));
+    }
+    COTENANT_RETURN_IF_ERROR(it->status());
+    tenants_.emplace(info.id, std::move(ts));
+  }
+  global_->info.id = kGlobalTenant;
+  audit_seq_ = static_cast<uint64_t>(NowMicros()) << 8;
+  return Status::OK();
+}
+
+// ---- Tenants ------------------------------------------------------------------------
+
+Status Store::CreateTenant(const std::string& name, TenantKind kind, TenantId provider,
+                           TenantInfo* out) {
+  if (name.empty() || name.size() > 128) {
+    return Status::InvalidArgument("tenant name must be 1 to 128 characters");
+  }
+  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  for (const auto& [id, ts] : impl_->tenants_) {
+    if (!ts->deleting && ts->info.name == name) {
+      return Status::Conflict("a tenant named '" + name + "' already exists");
+    }
+    if (kind == TenantKind::kSystem && ts->info.kind == TenantKind::kSystem) {
+      return Status::Conflict("the system tenant already exists");
+    }
+  }
+  auto provider_kind = [&](TenantId p) -> std::optional<TenantKind> {
+    auto it = impl_->tenants_.find(p);
+    if (it == impl_->tenants_.end() || it->second->deleting) return std::nullopt;
+    return it->second->info.kind;
+  };
+  switch (kind) {
+    case TenantKind::kIsv:
+    case TenantKind::kSystem:
+      if (provider != 0) {
+        return Status::InvalidArgument(std::string("an ") +
+                                       std::string(TenantKindName(kind)) +
+                                       " tenant has no provider");
+      }
+      break;
+    case TenantKind::kMsp:
+      if (provider != 0 && provider_kind(provider) != TenantKind::kIsv) {
+        return Status::InvalidArgument("the provider of an msp must be a live isv; tenant " +
+                                       std::to_string(provider) + " is not");
+      }
+      break;
+    case TenantKind::kTenant:
+      if (provider != 0) {
+        auto pk = provider_kind(provider);
+        if (pk != TenantKind::kIsv && pk != TenantKind::kMsp) {
+          return Status::InvalidArgument(
+              "the provider of a tenant must be a live isv or msp; tenant " +
+              std::to_string(provider) + " is not");
+        }
+      }
+      break;
+    default:
+      return Status::InvalidArgument("unknown tenant kind");
+  }
+  uint64_t id = 0;
+  COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(impl_->global_.get(), kGlobalTenant, "tenant", 1, &id));
+  TenantInfo info;
+  info.id = id;
+  info.name = name;
+  info.kind = kind;
+  info.provider = provider;
+  info.created_at = NowMicros();
+  auto batch = engine_->NewBatch();
+  batch->Put(Cf::kMeta, TenantMetaKey(id), TenantToJson(info, false).dump());
+  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+  auto ts = std::make_shared<TenantState>();
+  ts->info = info;
+  impl_->tenants_.emplace(id, std::move(ts));
+  *out = info;
+  return Status::OK();
+}
+
+Status Store::GetTenant(TenantId id, TenantInfo* out) const {
+  std::shared_ptr<TenantState> ts;
+  COTENANT_RETURN_IF_ERROR(impl_->Tenant(id, &ts));
+  *out = ts->info;
+  return Status::OK();
+}
+
+std::vector<TenantInfo> Store::ListTenants() const {
+  std::vector<TenantInfo> out;
+  std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  for (const auto& [id, ts] : impl_->tenants_) {
+    if (!ts->deleting) out.push_back(ts->info);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+Status Store::DeleteTenant(TenantId id) {
+  if (id == kGlobalTenant) return Status::InvalidArgument("tenant 0 cannot be deleted");
+  std::shared_ptr<TenantState> ts;
+  {
+    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+    auto it = impl_->tenants_.find(id);
+    if (it == impl_->tenants_.end()) {
+      return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
+    }
+    ts = it->second;
+    if (ts->info.kind == TenantKind::kSystem) {
+      return Status::InvalidArgument("the system tenant cannot be deleted");
+    }
+    if (!ts->deleting) {
+      // The tombstone is durable before anything is dropped, so a crash in between
+      // resumes the deletion instead of resurrecting a half-deleted tenant.
+      auto batch = engine_->NewBatch();
+      batch->Put(Cf::kMeta, TenantMetaKey(id), TenantToJson(ts->info, true).dump());
+      COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+      ts->deleting = true;
+    }
+  }
+  // Wait for writes that passed the liveness check before the tombstone.
+  { std::unique_lock<std::shared_mutex> gate(ts->write_gate); }
+  std::string begin = TenantPrefix(id);
+  std::string end = TenantPrefix(id + 1);
+  for (int cf = 0; cf < kNumCfs; ++cf) {
+    COTENANT_RETURN_IF_ERROR(engine_->DropRange(static_cast<Cf>(cf), begin, end));
+  }
+  auto batch = engine_->NewBatch();
+  batch->Delete(Cf::kMeta, TenantMetaKey(id));
+  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  impl_->tenants_.erase(id);
+  return Status::OK();
+}
+
+// ---- Objects ------------------------------------------------------------------------
+
+Status Store::CreateObject(TenantId tenant, const std::string& name,
+                           const std::vector<FieldDef>& fields, ObjectDef* out) {
+  if (!ValidName(name)) {
+    return Status::InvalidArgument("object name '" + name +
+                                   "' is invalid: use 1-64 letters, digits or '_', not starting with a digit");
+  }
+  if (fields.size() > options_.limits.max_fields_per_object) {
+    return Status::ResourceExhausted("an object may declare at most " +
+                                     std::to_string(options_.limits.max_fields_per_object) +
+                                     " fields");
+  }
+  ObjectDef probe;  // resolves system field names
+  std::set<std::string, std::less<>> names;
+  for (const auto& f : fields) {
+    if (!ValidName(f.name)) {
+      return Status::InvalidArgument("field name '" + f.name + "' is invalid: use 1-64 letters, digits or '_', not starting with a digit");
+    }
+    if (probe.Slot(f.name)) {
+      return Status::InvalidArgument("field name '" + f.name + "' is reserved for a system field");
+    }
+    if (!names.insert(f.name).second) {
+      return Status::InvalidArgument("field '" + f.name + "' is declared twice");
+    }
+    if (static_cast<int>(f.type) > static_cast<int>(FieldType::kTimestamp)) {
+      return Status::InvalidArgument("field '" + f.name + "' has an unknown type");
+    }
+  }
+  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  auto it = impl_->tenants_.find(tenant);
+  if (it == impl_->tenants_.end() || it->second->deleting) {
+    return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
+  }
+  auto& ts = *it->second;
+  if (ts.objects.count(name) != 0) {
+    return Status::Conflict("object " + name + " already exists");
+  }
+  auto def = std::make_shared<ObjectDef>();
+  def->id = ts.next_object_id;
+  def->name = name;
+  def->fields = fields;
+  auto batch = engine_->NewBatch();
+  batch->Put(Cf::kMeta, MetaKey(tenant, std::string(1, kMetaObject) + name),
+             ObjectToJson(*def).dump());
+  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+  ts.next_object_id++;
+  *out = *def;
+  ts.objects.emplace(name, std::move(def));
+  return Status::OK();
+}
+
+Status Store::GetObject(TenantId tenant, std::string_view name,
+                        std::shared_ptr<const ObjectDef>* out) const {
+  return impl_->Object(tenant, name, nullptr, out);
+}
+
+Status Store::ListObjects(TenantId tenant, std::vector<ObjectDef>* out) const {
+  std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  auto it = impl_->tenants_.find(tenant);
+  if (it == impl_->tenants_.end() || it->second->deleting) {
+    return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
+  }
+  out->clear();
+  for (const auto& [name, def] : it->second->objects) out->push_back(*def);
+  return Status::OK();
+}
+
+}  // namespace cotenant::storage
