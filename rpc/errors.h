@@ -11,7 +11,7 @@
 
 #include <kj/exception.h>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace cotenant::rpc {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "rpc/metrics.h"
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace cotenant::rpc {
 

@@ -27,7 +27,7 @@
 #include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {

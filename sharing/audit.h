@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 
 namespace cotenant::sharing {

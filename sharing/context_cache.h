@@ -28,7 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 
 namespace cotenant::sharing {
 

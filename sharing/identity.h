@@ -48,7 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "common/env.h"
 #include "storage/storage.h"
 

@@ -50,7 +50,7 @@
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
 #include "storage/criteria.h"
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 
 namespace cotenant::sharing {

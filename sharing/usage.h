@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 
 namespace cotenant::sharing {

@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 #include "storage/value.h"
 

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/value.h"
 
 namespace cotenant::storage {

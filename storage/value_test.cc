@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/status.h"
+#include "common/status.h"
 #include "storage/storage.h"
 
 namespace cotenant::storage {
