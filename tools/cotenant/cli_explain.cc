@@ -3,6 +3,8 @@
 #include "cli_explain.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>

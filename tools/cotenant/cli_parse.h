@@ -16,7 +16,6 @@
 
 namespace cotenant::cli {
 
-
 // Exit codes (docs/CLI.md).
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;     // server, connection or internal error
@@ -135,7 +134,6 @@ std::string checkOutcome(const std::string& text);
 // Continuation tokens are bytes; the CLI shows them as lowercase hex.
 std::string toHex(const std::string& bytes);
 std::optional<std::string> fromHex(const std::string& hex);
-
 
 }  // namespace cotenant::cli
 

@@ -55,7 +55,7 @@ nlohmann::json toJson(const TenantInfo& t) {
       {"id", std::to_string(t.id)},
       {"name", t.name},
       {"kind", tenantKindName(t.kind)},
-      {"provider", t.provider == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(t.provider))},
+      {"provider", idOrNull(t.provider)},
       {"createdAt", formatTimestamp(t.createdAt)},
   };
 }
@@ -81,11 +81,9 @@ nlohmann::json toJson(const ObjectInfo& o) {
   return {{"id", o.id}, {"name", o.name}, {"fields", fields}};
 }
 
-namespace {
 nlohmann::json idOrNull(uint64_t id) {
   return id == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(id));
 }
-}  // namespace
 
 nlohmann::json toJson(const Rights& r) {
   return {{"read", r.read}, {"add", r.add}, {"update", r.update}, {"delete", r.del}};

@@ -16,6 +16,10 @@
 namespace cotenant::cli {
 
 // ---- JSON renderings (stable; docs/CLI.md) -------------------------------------------------
+
+// An id as the JSON shows ids: a decimal string, or null for 0 (no id).
+nlohmann::json idOrNull(uint64_t id);
+
 nlohmann::json toJson(const Value& v);
 nlohmann::json toJson(const Record& r);
 nlohmann::json toJson(const TenantInfo& t);
@@ -70,7 +74,6 @@ void printSettings(std::ostream& os, const std::vector<Setting>& settings);
 void printPermissionSets(std::ostream& os, const std::vector<PermissionSetInfo>& sets);
 // The whole decision, one item per line (docs/CLI.md, `explain`).
 void printExplanation(std::ostream& os, const Explanation& e);
-
 
 }  // namespace cotenant::cli
 

@@ -75,7 +75,7 @@ void AddConfigCommands(CLI::App& app, CliContext& s) {
 
   auto* lintCmd = s.leaf(&app, "lint", "Report permission sets and policies that are probably mistakes (exit 6 when there are findings)", [&s, &o] {
     config::Config cfg = o.file.empty() ? config::readServer(s.client()).cfg
-                                      : config::parseConfig(readTextFile(o.file), o.file);
+                                        : config::parseConfig(readTextFile(o.file), o.file);
     auto findings = lint::lintConfig(cfg, lint::knownUniverse(cfg), nowMicros());
     s.emit(lint::toJson(findings), [&] { lint::printFindings(std::cout, findings); });
     if (!findings.empty()) s.commandExit = lint::kExitFindings;

@@ -35,8 +35,8 @@ ExplainRequest buildRequest(CliContext& s, const Options& o) {
 }
 
 nlohmann::json requestJson(const ExplainRequest& q) {
-  return nlohmann::json{{"userId", q.userId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(q.userId))},
-                        {"tenantId", q.tenantId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(q.tenantId))},
+  return nlohmann::json{{"userId", idOrNull(q.userId)},
+                        {"tenantId", idOrNull(q.tenantId)},
                         {"api", q.api},
                         {"object", q.object}};
 }
@@ -165,7 +165,7 @@ void simulateAudit(CliContext& s, const Options& o, const ExplainRequest& drafts
   };
   nlohmann::json out = {
       {"draft", draftJson(drafts)},
-      {"log", {{"tenantId", aq.tenantId == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(aq.tenantId))},
+      {"log", {{"tenantId", idOrNull(aq.tenantId)},
                {"since", formatTimestamp(aq.from)},
                {"until", aq.to == 0 ? nlohmann::json(nullptr) : nlohmann::json(formatTimestamp(aq.to))},
                {"entries", log.value().size()},
