@@ -8,7 +8,7 @@
 
 #include <re2/re2.h>
 
-#include "cli_util.h"
+#include "cli_render.h"
 
 namespace cotenant::cli::lint {
 namespace {

@@ -1,16 +1,16 @@
-// Pieces of the `cotenant` CLI that do not parse argv: argument-spec parsing, exit codes,
-// and the text and JSON renderings of SDK types. See docs/CLI.md for the contract.
+// What the `cotenant` CLI reads from its command line beyond what CLI11 parses: exit codes,
+// usage errors, argument specs (fields, rights, scopes, permission-set policies, users), times
+// and continuation tokens. See docs/CLI.md for the contract.
 
-#ifndef COTENANT_TOOLS_COTENANT_CLI_UTIL_H_
-#define COTENANT_TOOLS_COTENANT_CLI_UTIL_H_
+#ifndef COTENANT_TOOLS_COTENANT_CLI_PARSE_H_
+#define COTENANT_TOOLS_COTENANT_CLI_PARSE_H_
 
+#include <cstdint>
 #include <optional>
-#include <ostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cotenant/client.h"
 
@@ -76,7 +76,7 @@ std::string scopeSummary(const std::vector<ObjectScope>& scope);
 uint64_t matchUser(const std::vector<UserInfo>& users, const std::string& name,
                    const std::string& tenantLabel);
 
-// ---- permission sets (seeds/003) -------------------------------------------------------------
+// ---- permission sets: API-level allow/deny rules --------------------------------------------
 
 // One --allow / --deny of `permission-set create/update`, in command-line order.
 struct PolicyArg {
@@ -104,48 +104,6 @@ struct UserRef {
   uint64_t tenant = 0;  // the tenant given after '@'; 0 = the default tenant
 };
 UserRef parseUserRef(const std::string& spec);
-
-// ---- explain / simulate ----------------------------------------------------------------------
-
-// The record calls of the schema (their requests name an object).
-bool isRecordApi(const std::string& api);
-
-// Reads a JSON document from `path`. Throws UsageError "PATH: why".
-nlohmann::json readJsonFile(const std::string& path);
-// A PERMSET (docs/CLI.md), as `permission-set list --json` prints one, alone or wrapped as
-// {"permissionSet": PERMSET}. Throws UsageError naming the JSON path and the problem.
-PermissionSetInfo permissionSetFromJson(const nlohmann::json& j);
-// A POLICY (docs/CLI.md), as `policy list --json` prints one, alone or wrapped as
-// {"policy": POLICY}; publisher, expired, createdAt and modifiedAt are ignored. Throws
-// UsageError naming the JSON path and the problem.
-PolicyInfo policyFromJson(const nlohmann::json& j);
-// readJsonFile + the above; errors start with the path.
-PermissionSetInfo loadPermissionSetFile(const std::string& path);
-PolicyInfo loadPolicyFile(const std::string& path);
-
-// One distinct call of an audit log: who called what in which tenant, how often.
-struct AuditCall {
-  uint64_t callerUser = 0;
-  uint64_t callerTenant = 0;
-  uint64_t targetTenant = 0;
-  std::string api;
-  std::string object;         // record calls only ("" for administrative calls)
-  uint64_t calls = 0;         // entries folded into this one
-  int64_t lastTime = 0;       // the newest of them
-  std::string lastOutcome;    // its recorded outcome
-};
-// Folds entries into distinct calls (first-seen order). Entries without a caller user are
-// left out and counted in *skipped.
-std::vector<AuditCall> distinctCalls(const std::vector<AuditEntry>& entries, size_t* skipped);
-// The explain request that decides `call` again (the tenant it touched, as its caller).
-ExplainRequest explainRequestFor(const AuditCall& call);
-
-enum class Change { NewlyDenied, NewlyAllowed, Unchanged };
-Change classifyChange(bool allowedNow, bool allowedWithDraft);
-const char* changeName(Change c);  // "newly-denied", "newly-allowed", "unchanged"
-
-// "ALLOWED" or "DENIED (PermissionDenied)".
-std::string verdict(const Explanation& e);
 
 // ---- times ---------------------------------------------------------------------------------
 
@@ -177,59 +135,6 @@ std::string checkOutcome(const std::string& text);
 std::string toHex(const std::string& bytes);
 std::optional<std::string> fromHex(const std::string& hex);
 
-// ---- JSON renderings (stable; docs/CLI.md) -------------------------------------------------
-nlohmann::json toJson(const Value& v);
-nlohmann::json toJson(const Record& r);
-nlohmann::json toJson(const TenantInfo& t);
-nlohmann::json toJson(const UserInfo& u);
-nlohmann::json toJson(const ObjectInfo& o);
-nlohmann::json toJson(const Rights& r);
-nlohmann::json toJson(const RoleInfo& r);
-nlohmann::json toJson(const PolicyInfo& p, int64_t now);
-nlohmann::json toJson(const ApiKeyInfo& k);
-nlohmann::json toJson(const AuditEntry& e);
-nlohmann::json toJson(const UsageInfo& u);
-nlohmann::json toJson(const Setting& s);
-nlohmann::json toJson(const PermissionPolicy& p);
-nlohmann::json toJson(const PermissionSetInfo& s);
-nlohmann::json toJson(const Explanation& e);
-
-// ---- text tables ---------------------------------------------------------------------------
-
-// Left-aligned columns separated by two spaces, widths by UTF-8 code points.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void print(std::ostream& os) const;
-  size_t size() const { return rows_.size(); }
-
- private:
-  std::vector<std::string> header_;
-  std::vector<std::vector<std::string>> rows_;
-};
-
-// Table cell for a value: "" for null (so missing and null read alike in a grid).
-std::string cell(const Value& v);
-
-// Records as a table: ID, the fields in first-seen order, VERSION, MODIFIED.
-void printRecords(std::ostream& os, const std::vector<Record>& records);
-
-// One record as "name: value" lines.
-void printRecord(std::ostream& os, const Record& r);
-
-// Tables of the sharing objects (columns in docs/CLI.md).
-void printRoles(std::ostream& os, const std::vector<RoleInfo>& roles);
-void printPolicies(std::ostream& os, const std::vector<PolicyInfo>& policies, int64_t now);
-void printApiKeys(std::ostream& os, const std::vector<ApiKeyInfo>& keys);
-void printAudit(std::ostream& os, const std::vector<AuditEntry>& entries);
-void printUsage(std::ostream& os, const UsageInfo& u);
-void printSettings(std::ostream& os, const std::vector<Setting>& settings);
-// One row per policy: NAME SCOPE TENANTS USERS # EFFECT RESOURCE-TYPE API-NAME METHOD.
-void printPermissionSets(std::ostream& os, const std::vector<PermissionSetInfo>& sets);
-// The whole decision, one item per line (docs/CLI.md, `explain`).
-void printExplanation(std::ostream& os, const Explanation& e);
-
 }  // namespace cotenant::cli
 
-#endif  // COTENANT_TOOLS_COTENANT_CLI_UTIL_H_
+#endif  // COTENANT_TOOLS_COTENANT_CLI_PARSE_H_

@@ -1,0 +1,110 @@
+// What the command files of the `cotenant` CLI share: the context every command runs in,
+// the helpers several nouns use, and one Add*Commands entry point per noun (main.cc calls
+// them in the order `cotenant --help` lists the commands).
+
+#ifndef COTENANT_TOOLS_COTENANT_COMMANDS_H_
+#define COTENANT_TOOLS_COTENANT_COMMANDS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_parse.h"
+#include "cotenant/client.h"
+
+namespace cotenant::cli {
+
+// Thrown by commands to end with a server-side outcome.
+struct Failed {
+  ErrorCode code;
+  std::string message;
+};
+
+template <typename R>
+void check(const R& r) {
+  if (!r.ok()) throw Failed{r.getCode(), r.getMessage()};
+}
+
+// What every command shares: connection settings, output mode, and the registry of leaf
+// commands. The client is made on first use, so usage errors never need a server.
+class CliContext {
+ public:
+  std::string addr = "127.0.0.1:7770";
+  std::string tenant;
+  std::string key;
+  std::string keyFile;
+  bool json = false;
+  int commandExit = kExitOk;  // a command that succeeds with another documented code (lint)
+
+  Client& client();
+
+  // Prints `j` in --json mode, otherwise runs `human`.
+  void emit(const nlohmann::json& j, const std::function<void()>& human) const;
+
+  // Adds a leaf command; `fn` runs after parsing if CLI11 selected it.
+  CLI::App* leaf(CLI::App* parent, const std::string& name, const std::string& help,
+                 std::function<void()> fn);
+
+  // Runs the leaf command CLI11 selected; false when none was.
+  bool runSelected();
+
+  // Option storage for one noun's commands. CLI11 writes into it while parsing and the
+  // commands read it afterwards, so it must live as long as the context. Only one command
+  // runs, so the commands of a noun share it.
+  template <typename T>
+  T& keep() {
+    auto p = std::make_shared<T>();
+    kept_.push_back(p);
+    return *p;
+  }
+
+ private:
+  std::string resolveKey() const;
+
+  std::unique_ptr<Client> client_;
+  std::vector<std::pair<CLI::App*, std::function<void()>>> actions_;
+  std::vector<std::shared_ptr<void>> kept_;
+};
+
+// ---- helpers of more than one noun ------------------------------------------------------------
+
+uint64_t optionalTenant(const std::string& text);
+
+// The tenant an admin command acts on, as a concrete id: --in-tenant, else the caller's own.
+uint64_t effectiveTenant(CliContext& s, const std::string& inTenant);
+
+// A user given as ID or NAME. A decimal number is an id (no round trip); anything else is a
+// name, looked up with one listUsers of `tenantId` (0 = the caller's own tenant).
+uint64_t resolveUser(CliContext& s, const std::string& spec, uint64_t tenantId);
+
+// A --user given as ID, NAME or NAME@TENANT, as a user id: ids as they are, NAME in
+// `userTenant` (--user-tenant; default own), NAME@TENANT in TENANT.
+uint64_t userIdOf(CliContext& s, const std::string& spec, const std::string& userTenant);
+
+void printUsers(const std::vector<UserInfo>& users);
+
+// ---- the commands, one function per noun -------------------------------------------------------
+
+void AddWhoamiCommand(CLI::App& app, CliContext& s);
+void AddTenantCommands(CLI::App& app, CliContext& s);
+void AddUserCommands(CLI::App& app, CliContext& s);
+void AddKeyCommands(CLI::App& app, CliContext& s);
+void AddObjectCommands(CLI::App& app, CliContext& s);
+void AddRoleCommands(CLI::App& app, CliContext& s);
+void AddPolicyCommands(CLI::App& app, CliContext& s);
+void AddSettingCommands(CLI::App& app, CliContext& s);
+void AddAuditUsageCommands(CLI::App& app, CliContext& s);
+void AddPermissionSetCommands(CLI::App& app, CliContext& s);
+void AddExplainCommands(CLI::App& app, CliContext& s);  // explain, simulate
+void AddRecordCommands(CLI::App& app, CliContext& s);
+void AddConfigCommands(CLI::App& app, CliContext& s);  // export, apply, lint
+
+}  // namespace cotenant::cli
+
+#endif  // COTENANT_TOOLS_COTENANT_COMMANDS_H_

@@ -1,0 +1,177 @@
+// `cotenant record add|get|update|delete|search`, in the caller's tenant or, with --context,
+// in another tenant's data through its data-sharing policy.
+
+#include <iostream>
+#include <optional>
+#include <tuple>
+
+#include "cli_render.h"
+#include "commands.h"
+
+namespace cotenant::cli {
+namespace {
+
+struct Options {
+  std::string object, id, fields, where, sort, sort2, context, continuation;
+  std::vector<std::string> sets, nulls;
+  uint64_t expectVersion = 0;
+  uint32_t offset = 0, rows = 0;
+  bool all = false, permissions = false;
+  std::optional<TenantContext> tenantContext;  // for --context
+};
+
+Parameters buildParams(const std::vector<std::string>& sets, const std::vector<std::string>& nulls) {
+  Parameters p;
+  for (const auto& s : sets) {
+    auto [name, value] = parseAssignment(s);
+    p.add(name, value);  // as text: the server coerces it to the declared type
+  }
+  for (const auto& n : nulls) {
+    if (n.empty()) throw UsageError("bad --null '': want a field name");
+    p.addNull(n);
+  }
+  return p;
+}
+
+// A TenantContext for --context, made once the client exists.
+const TenantContext* withContext(CliContext& s, Options& o) {
+  if (o.context.empty()) return nullptr;
+  uint64_t tid = parseId(o.context, "context tenant id");
+  try {
+    o.tenantContext.emplace(s.client(), tid);
+  } catch (const Error& e) {
+    throw Failed{e.code(), e.message()};
+  }
+  return &*o.tenantContext;
+}
+
+void printOne(CliContext& s, const Result& r) {
+  s.emit({{"record", toJson(r.getRecords().at(0))}}, [&] { printRecord(std::cout, r.getRecords().at(0)); });
+}
+
+}  // namespace
+
+void AddRecordCommands(CLI::App& app, CliContext& s) {
+  auto& o = s.keep<Options>();
+  CLI::App* rec = app.add_subcommand("record", "Add, get, update, delete and search records");
+  rec->require_subcommand(1);
+  auto contextOption = [&](CLI::App* sub) {
+    sub->add_option("--context", o.context, "act on this tenant's data through its data-sharing policy");
+  };
+
+  auto* radd = s.leaf(rec, "add", "Add a record", [&s, &o] {
+    Parameters p = buildParams(o.sets, o.nulls);
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    Result r = tc ? c.addRecord(o.object, p, *tc) : c.addRecord(o.object, p);
+    check(r);
+    printOne(s, r);
+  });
+  radd->add_option("OBJECT", o.object, "object name")->required();
+  radd->add_option("--set", o.sets, "name=value (repeatable; sent as text, coerced by the server)");
+  radd->add_option("--null", o.nulls, "field to set to null (repeatable)");
+  contextOption(radd);
+
+  auto* rget = s.leaf(rec, "get", "Get one record", [&s, &o] {
+    parseId(o.id, "record id");
+    Parameters p;
+    p.retrieveRecordPermissions(o.permissions);
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    std::string f = o.fields.empty() ? "*" : o.fields;
+    Result r = tc ? c.getRecord(o.object, f, o.id, *tc, p) : c.getRecord(o.object, f, o.id, p);
+    check(r);
+    printOne(s, r);
+  });
+  rget->add_option("OBJECT", o.object, "object name")->required();
+  rget->add_option("ID", o.id, "record id")->required();
+  rget->add_option("--fields", o.fields, "comma-separated projection (default: all)");
+  rget->add_flag("--permissions", o.permissions, "also show canUpdate/canDelete");
+  contextOption(rget);
+
+  auto* rupdate = s.leaf(rec, "update", "Update fields of a record", [&s, &o] {
+    parseId(o.id, "record id");
+    Parameters p = buildParams(o.sets, o.nulls);
+    if (p.empty()) throw UsageError("nothing to update: give --set or --null");
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    Result r = tc ? c.updateRecord(o.object, o.id, p, *tc, o.expectVersion)
+                  : c.updateRecord(o.object, o.id, p, o.expectVersion);
+    check(r);
+    printOne(s, r);
+  });
+  rupdate->add_option("OBJECT", o.object, "object name")->required();
+  rupdate->add_option("ID", o.id, "record id")->required();
+  rupdate->add_option("--set", o.sets, "name=value (repeatable)");
+  rupdate->add_option("--null", o.nulls, "field to set to null (repeatable)");
+  rupdate->add_option("--expect-version", o.expectVersion, "fail with Conflict unless the record has this version");
+  contextOption(rupdate);
+
+  auto* rdelete = s.leaf(rec, "delete", "Delete a record", [&s, &o] {
+    uint64_t rid = parseId(o.id, "record id");
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    Result r = tc ? c.deleteRecord(o.object, rid, *tc, o.expectVersion)
+                  : c.deleteRecord(o.object, rid, o.expectVersion);
+    check(r);
+    s.emit({{"deleted", std::to_string(rid)}}, [&] { std::cout << "Deleted record " << rid << "\n"; });
+  });
+  rdelete->add_option("OBJECT", o.object, "object name")->required();
+  rdelete->add_option("ID", o.id, "record id")->required();
+  rdelete->add_option("--expect-version", o.expectVersion, "fail with Conflict unless the record has this version");
+  contextOption(rdelete);
+
+  auto* rsearch = s.leaf(rec, "search", "Search records", [&s, &o] {
+    SearchQuery q;
+    q.object = o.object;
+    q.fields = o.fields.empty() ? "*" : o.fields;
+    q.criteria = o.where;
+    if (!o.sort.empty()) std::tie(q.sortBy, q.sortOrder) = parseSortSpec(o.sort);
+    if (!o.sort2.empty()) std::tie(q.sortBy2, q.sortOrder2) = parseSortSpec(o.sort2);
+    q.offset = o.offset;
+    q.numberOfRows = o.rows;
+    q.retrievePermissions = o.permissions;
+    if (!o.continuation.empty()) {
+      auto token = fromHex(o.continuation);
+      if (!token) throw UsageError("bad --continuation '" + o.continuation + "': want the hex token a previous search printed");
+      q.continuation = *token;
+    }
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    std::vector<Record> records;
+    Result r;
+    while (true) {
+      r = tc ? c.search(q, *tc) : c.search(q);
+      check(r);
+      records.insert(records.end(), r.getRecords().begin(), r.getRecords().end());
+      if (!o.all || r.complete() || r.continuation().empty()) break;
+      q.continuation = r.continuation();
+      q.offset = 0;  // the offset applied to the first page only
+    }
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& x : records) arr.push_back(toJson(x));
+    nlohmann::json token = r.complete() ? nlohmann::json(nullptr) : nlohmann::json(toHex(r.continuation()));
+    s.emit({{"records", arr}, {"complete", r.complete()}, {"continuation", token}}, [&] {
+      printRecords(std::cout, records);
+      std::cout << records.size() << (records.size() == 1 ? " row" : " rows");
+      if (r.complete()) {
+        std::cout << "\n";
+      } else {
+        std::cout << "; more rows follow: --all, or --continuation " << toHex(r.continuation()) << "\n";
+      }
+    });
+  });
+  rsearch->add_option("OBJECT", o.object, "object name")->required();
+  rsearch->add_option("--fields", o.fields, "comma-separated projection (default: all)");
+  rsearch->add_option("--where", o.where, "criteria, e.g. \"age >= 30 AND last_name starts with 'S'\"");
+  rsearch->add_option("--sort", o.sort, "field[:asc|desc]");
+  rsearch->add_option("--sort2", o.sort2, "second sort key, field[:asc|desc]");
+  rsearch->add_option("--offset", o.offset, "rows to skip");
+  rsearch->add_option("--rows", o.rows, "page size 1..1000 (default: server's, 100)");
+  rsearch->add_option("--continuation", o.continuation, "resume after a page (hex token)");
+  rsearch->add_flag("--all", o.all, "follow continuation tokens until the result is complete");
+  rsearch->add_flag("--permissions", o.permissions, "also return canUpdate/canDelete");
+  contextOption(rsearch);
+}
+
+}  // namespace cotenant::cli
