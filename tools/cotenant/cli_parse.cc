@@ -1,5 +1,6 @@
 // Parsing of command-line arguments beyond CLI11: specs, ids, users, times, hex tokens.
 
+#include "common/time.h"
 #include "cli_parse.h"
 
 #include <algorithm>
@@ -377,75 +378,10 @@ std::optional<int64_t> parseDuration(const std::string& text) {
 }
 
 std::optional<int64_t> parseIsoTime(const std::string& text) {
-  size_t pos = 0;
-  auto number = [&](size_t width, int* out) {
-    if (pos + width > text.size()) return false;
-    int v = 0;
-    for (size_t i = 0; i < width; ++i) {
-      char c = text[pos + i];
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    *out = v;
-    pos += width;
-    return true;
-  };
-  auto expect = [&](char c) {
-    if (pos < text.size() && text[pos] == c) {
-      ++pos;
-      return true;
-    }
-    return false;
-  };
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!number(4, &year) || !expect('-') || !number(2, &month) || !expect('-') ||
-      !number(2, &day)) {
-    return std::nullopt;
-  }
+  // The one parser of the product, in the forms a person types (common/time.h).
   int64_t micros = 0;
-  int64_t offsetSeconds = 0;
-  if (pos < text.size()) {
-    if (text[pos] != 'T' && text[pos] != ' ') return std::nullopt;
-    ++pos;
-    if (!number(2, &hour) || !expect(':') || !number(2, &minute)) return std::nullopt;
-    if (expect(':')) {
-      if (!number(2, &second)) return std::nullopt;
-      if (expect('.')) {
-        size_t start = pos;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-        size_t n = pos - start;
-        if (n == 0 || n > 6) return std::nullopt;
-        std::string frac = text.substr(start, n) + std::string(6 - n, '0');
-        micros = std::stoll(frac);
-      }
-    }
-    if (expect('Z')) {
-      // UTC
-    } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-      int sign = text[pos] == '+' ? 1 : -1;
-      ++pos;
-      int oh = 0, om = 0;
-      if (!number(2, &oh)) return std::nullopt;
-      expect(':');
-      if (!number(2, &om) || oh > 23 || om > 59) return std::nullopt;
-      offsetSeconds = sign * (oh * 3600 + om * 60);
-    }
-  }
-  if (pos != text.size()) return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
-    return std::nullopt;
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  std::time_t t = timegm(&tm);
-  // timegm normalises (Feb 30 -> Mar 2); a changed day means the date did not exist.
-  if (tm.tm_mday != day || tm.tm_mon != month - 1) return std::nullopt;
-  return (static_cast<int64_t>(t) - offsetSeconds) * 1000000 + micros;
+  if (!ParseTimestamp(text, &micros, TimeForms::kLenient).ok()) return std::nullopt;
+  return micros;
 }
 
 int64_t parsePastTime(const std::string& text, int64_t now, const std::string& option) {

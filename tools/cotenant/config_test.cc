@@ -341,5 +341,19 @@ TEST(LintTest, SystemAllowAllExpiredAndDeletedUser) {
   EXPECT_EQ(f.size(), 3u);
 }
 
+TEST(LintTest, RoleRightsOnAMissingObject) {
+  Config c = lintConfig("  []\n");
+  config::CRole r;
+  r.name = "sales";
+  r.rights = {{"Customers", "read"}, {"Invoices", "read,add"}, {"*", "read"}};
+  c.tenants.at("ABC").roles["sales"] = r;
+  auto f = run(c);
+  ASSERT_EQ(count(f, "role-object-missing"), 1u);
+  auto it = std::find_if(f.begin(), f.end(), [](const lint::Finding& x) { return x.what == "role-object-missing"; });
+  EXPECT_EQ(it->where, "role ABC/sales");
+  EXPECT_NE(it->why.find("object Invoices, which tenant ABC does not have"), std::string::npos) << it->why;
+  EXPECT_EQ(it->severity, "warning");
+}
+
 }  // namespace
 }  // namespace cotenant::cli

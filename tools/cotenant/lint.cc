@@ -189,6 +189,16 @@ std::vector<Finding> lintConfig(const config::Config& cfg, const Universe& u, in
     }
   }
   for (const auto& [tn, t] : cfg.tenants) {
+    // A role may name rights on an object that does not exist yet; say so, since a typo
+    // in the object's name looks exactly like that.
+    for (const auto& [rn, r] : t.roles) {
+      for (const auto& [object, rights] : r.rights) {
+        if (object == "*" || t.objects.count(object) != 0) continue;
+        out.push_back({"warning", "role-object-missing", "role " + tn + "/" + rn,
+                       "grants " + rights + " on object " + object + ", which tenant " + tn +
+                           " does not have (yet): create the object, or fix the name"});
+      }
+    }
     for (const auto& [pn, p] : t.policies) {
       std::string at = "policy " + tn + "/" + pn;
       if (p.user.empty()) {

@@ -42,7 +42,8 @@ Universe knownUniverse(const config::Config& cfg);
 struct Finding {
   std::string severity;  // "error" | "warning"
   std::string what;      // regex-never-matches | matches-no-call | shadowed-allow |
-                         // system-allow-all | policy-user-deleted | policy-expired
+                         // system-allow-all | policy-user-deleted | policy-expired |
+                         // role-object-missing
   std::string where;     // "permission set 'x' policy 2", "policy ABC/p"
   std::string why;
 };
