@@ -81,50 +81,37 @@ kj::Promise<void> AdminImpl::listRoles(ListRolesContext context) {
   });
 }
 
+template <typename Context>
+kj::Promise<void> AdminImpl::WriteMember(Api api, Context context, bool add) {
+  auto params = context.getParams();
+  Args args(ctx_.limits);
+  std::string role;
+  args.Name(params.getRole(), "role name", &role);
+  TenantId member_tenant = params.getMemberTenant();
+  UserId user = params.getUserId();
+  sharing::Sharing* sharing = ctx_.sharing;
+  return Run<AdminOut>(
+      Call(api, params.getTenantId()), args.status(),
+      [sharing, role, member_tenant, user, add](const sharing::AdminDecision& d) {
+        AdminOut o;
+        TenantId of = member_tenant == 0 ? d.target : member_tenant;  // 0 = the role's tenant
+        o.status = add ? sharing->AddMember(d.target, role, of, user)
+                       : sharing->RemoveMember(d.target, role, of, user);
+        o.what = "role " + role;
+        o.detail = add ? "added user " + std::to_string(user) + " of tenant " + std::to_string(of)
+                       : "removed user " + std::to_string(user);
+        return o;
+      },
+      [](AdminOut&) {});
+}
+
 kj::Promise<void> AdminImpl::addRoleMember(AddRoleMemberContext context) {
-  return Serve(ctx_, Api::kAddRoleMember, [&]() -> kj::Promise<void> {
-    auto params = context.getParams();
-    Args args(ctx_.limits);
-    std::string role;
-    args.Name(params.getRole(), "role name", &role);
-    TenantId member_tenant = params.getMemberTenant();
-    UserId user = params.getUserId();
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Run<AdminOut>(
-        Call(Api::kAddRoleMember, params.getTenantId()), args.status(),
-        [sharing, role, member_tenant, user](const sharing::AdminDecision& d) {
-          AdminOut o;
-          TenantId of = member_tenant == 0 ? d.target : member_tenant;
-          o.status = sharing->AddMember(d.target, role, of, user);
-          o.what = "role " + role;
-          o.detail = "added user " + std::to_string(user) + " of tenant " + std::to_string(of);
-          return o;
-        },
-        [](AdminOut&) {});
-  });
+  return Serve(ctx_, Api::kAddRoleMember, [&]() { return WriteMember(Api::kAddRoleMember, context, true); });
 }
 
 kj::Promise<void> AdminImpl::removeRoleMember(RemoveRoleMemberContext context) {
-  return Serve(ctx_, Api::kRemoveRoleMember, [&]() -> kj::Promise<void> {
-    auto params = context.getParams();
-    Args args(ctx_.limits);
-    std::string role;
-    args.Name(params.getRole(), "role name", &role);
-    TenantId member_tenant = params.getMemberTenant();
-    UserId user = params.getUserId();
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Run<AdminOut>(
-        Call(Api::kRemoveRoleMember, params.getTenantId()), args.status(),
-        [sharing, role, member_tenant, user](const sharing::AdminDecision& d) {
-          AdminOut o;
-          TenantId of = member_tenant == 0 ? d.target : member_tenant;
-          o.status = sharing->RemoveMember(d.target, role, of, user);
-          o.what = "role " + role;
-          o.detail = "removed user " + std::to_string(user);
-          return o;
-        },
-        [](AdminOut&) {});
-  });
+  return Serve(ctx_, Api::kRemoveRoleMember,
+               [&]() { return WriteMember(Api::kRemoveRoleMember, context, false); });
 }
 
 namespace {

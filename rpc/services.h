@@ -152,6 +152,9 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> WriteRole(Api api, Context context, bool create);
   template <typename Context>
   kj::Promise<void> WritePermissionSet(Api api, Context context, bool create);
+  // addRoleMember and removeRoleMember (same parameters).
+  template <typename Context>
+  kj::Promise<void> WriteMember(Api api, Context context, bool add);
 
   const ServiceContext& ctx_;
   std::shared_ptr<const SessionState> session_;
