@@ -230,7 +230,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       // The projection is checked here; criteria and sort keys by the store.
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
-      req.criteria.assign(r.getCriteria().cStr(), r.getCriteria().size());
+      ThrowIfError(CopyText(r.getCriteria(), "criteria", &req.criteria));
       auto order = [](wire::SortOrder o, std::string_view which) {
         if (o == wire::SortOrder::ASCENDING) return false;
         if (o == wire::SortOrder::DESCENDING) return true;
