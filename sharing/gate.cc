@@ -223,6 +223,27 @@ StatusOr<AdminDecision> Gate::DecideAdmin(const AdminCall& call) const {
   return out;
 }
 
+std::vector<PermissionSet> Gate::VisiblePermissionSets(const User& caller) const {
+  std::vector<PermissionSet> sets = parts_.psets->List();
+  if (caller.level == AdminLevel::kSystemAdmin) return sets;
+  std::vector<PermissionSet> out;
+  for (auto& set : sets) {
+    if (!set.all_tenants &&
+        std::find(set.tenants.begin(), set.tenants.end(), caller.tenant) == set.tenants.end()) {
+      continue;  // does not apply to the caller's tenant: not its business
+    }
+    if (!set.all_tenants) set.tenants = {caller.tenant};
+    std::erase_if(set.users, [&](UserId u) {
+      User found;
+      return !parts_.identity->FindUser(u, &found).ok() || found.tenant != caller.tenant;
+    });
+    // A user-scope set whose users are all elsewhere does not apply to this tenant.
+    if (!set.system_scope && set.users.empty()) continue;
+    out.push_back(std::move(set));
+  }
+  return out;
+}
+
 void Gate::RecordChange(const User& caller, TenantId tenant, Api api, const std::string& what,
                         const std::string& detail) const {
   AuditRecord r;

@@ -187,6 +187,10 @@ class Gate {
   // Decides an administrative call; may read the store. PermissionDenied naming the
   // rule, InvalidArgument for a call no one may make (a user deleting itself).
   StatusOr<AdminDecision> DecideAdmin(const AdminCall& call) const;
+  // The permission sets `caller` may list: all of them for a system admin; for anyone
+  // else only the sets that apply to its tenant, each showing no other tenant and no
+  // user of another tenant. May block (user lookups).
+  std::vector<PermissionSet> VisiblePermissionSets(const User& caller) const;
   // Audits an administrative change in `tenant`'s log (and the caller's).
   void RecordChange(const User& caller, TenantId tenant, Api api, const std::string& what,
                     const std::string& detail) const;
@@ -206,8 +210,9 @@ class Gate {
                      std::shared_ptr<const Access> access, const Evaluator& evaluate) const;
   Status AuthorizeAdmin(const User& caller, Api api, TenantId target, const Evaluator& evaluate,
                         PermissionDecision* trace) const;
+  // `outsider`: the asker is on the designated side (it sees no publisher internals).
   Status ExplainRecord(const User& subject, Api api, TenantId target, const ExplainRequest& req,
-                       const Evaluator& evaluate, Explanation* out) const;
+                       const Evaluator& evaluate, bool outsider, Explanation* out) const;
 
   Parts parts_;
 };

@@ -175,7 +175,7 @@ class McConn {
 // The keys of resolved contexts in memcached ("ctc:<store>:<caller tenant>:<user>:<target>").
 std::vector<std::string> ContextKeys(int memcached_port);
 
-// ---- A data share: ABC publishes to XYZ (seeds/004) ---------------------------------------
+// ---- A data share: ABC publishes to XYZ -------------------------------------------------
 
 inline const Rights kReadOnly{true, false, false, false};
 inline const Rights kAddOnly{false, true, false, false};  // the read right taken away
