@@ -39,6 +39,7 @@ double MetricValue(const std::string& text, const std::string& series);
 
 struct CacheMetrics {
   double local_hit = -1, memcached_hit = -1, miss = -1, stale = -1, corrupt = -1, errors = -1;
+  double mac = -1;  // entries refused because their MAC did not verify
 };
 
 std::ostream& operator<<(std::ostream& os, const CacheMetrics& m);
