@@ -129,6 +129,7 @@ void Server::CaptureSignals() {
 }
 
 Status Server::Run() {
+  if (options_.secret.empty()) return Status::InvalidArgument("no installation secret given");
   auto io = kj::setupAsyncIo();
 
   std::string host;

@@ -42,8 +42,7 @@ struct ServerOptions {
   std::string memcached;                  // "host:port[,host:port...]"; empty = none
   int memcached_timeout_ms = 50;          // per memcached operation
   // The installation secret (common/secret.h): the MAC key of memcached entries and of
-  // search continuation tokens. Empty = no memcached tier, and continuation tokens are
-  // refused.
+  // search continuation tokens. Required: Run() refuses to start without it.
   std::string secret;
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
