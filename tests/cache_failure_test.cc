@@ -217,14 +217,6 @@ uint64_t GetLe(const std::string& v, size_t off) {
 void PutLe(std::string* v, size_t off, uint64_t x) {
   for (int i = 0; i < 8; ++i) (*v)[off + i] = static_cast<char>((x >> (8 * i)) & 0xff);
 }
-uint64_t Fnv1a64(std::string_view data) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 // A copy of `v` whose stamp (target generation) is one older, its last 8 bytes rewritten as
 // an FNV-1a checksum: well-formed but for the MAC, which only the secret's holders can make.
 std::string OlderStamp(std::string v) {

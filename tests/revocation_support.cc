@@ -43,6 +43,15 @@ CacheMetrics ReadCacheMetrics(const Cotenantd& server) {
   return m;
 }
 
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 // The keys of resolved contexts in memcached ("ctc:<store>:<caller tenant>:<user>:<target>").
 std::vector<std::string> ContextKeys(int memcached_port) {
   McConn mc(memcached_port);
