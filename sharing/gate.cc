@@ -89,6 +89,34 @@ DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
   return d;
 }
 
+std::string Decision::ScopeFingerprint() const {
+  // Length-prefixed parts, so no two different scopes give the same bytes.
+  std::string out;
+  auto part = [&out](std::string_view v) {
+    out += std::to_string(v.size());
+    out += ':';
+    out.append(v);
+  };
+  const Access& a = *access_;
+  part(std::to_string(a.caller_tenant));
+  part(std::to_string(a.caller));
+  part(std::to_string(a.target));
+  part(PathName(a.path));
+  part(std::to_string(a.principal));
+  part(a.policy);
+  part(std::to_string(object_->id));
+  part(object_->name);
+  auto it = a.scoped ? a.scope.find(object_->name) : a.scope.end();
+  if (it == a.scope.end()) {
+    part("unscoped");
+  } else {
+    part(it->second.row_filter);
+    part(std::to_string(it->second.fields.size()));
+    for (const auto& f : it->second.fields) part(f);
+  }
+  return out;
+}
+
 std::optional<StatusOr<DecisionPtr>> Gate::TryDecide(const RecordCall& call) const {
   User caller;
   Status s = parts_.identity->Check(call.credential, &caller);

@@ -84,6 +84,12 @@ class Decision {
   const storage::RecordScope* scope() const { return scope_.get(); }
   // The principal's rights on the object (a mask of Right), within the scope.
   uint8_t rights() const { return access_->RightsOn(object_name_); }
+  // REQUIRES: allowed() and a record API. What this decision lets its principal see of the
+  // object, as bytes: the tenants, the path and principal, the object's id, the policy's row
+  // filter and field allow-list. Two decisions give equal bytes exactly when they scope the
+  // object alike, so something handed out under one scope (a continuation token) can be
+  // bound to it.
+  std::string ScopeFingerprint() const;
 
   // Permission-set verdicts: of the caller, and through a policy of the policy's user.
   const PermissionDecision& caller_sets() const { return caller_sets_; }
