@@ -7,7 +7,16 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <sys/statvfs.h>
+
 #include <array>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "common/background.h"
 
 #include "storage/kv.h"
 #include "storage/rocksdb_engine.h"
@@ -100,8 +109,8 @@ class RocksIterator final : public KvIterator {
 class RocksEngine final : public KvEngine {
  public:
   RocksEngine(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-              std::shared_ptr<rocksdb::Cache> cache)
-      : db_(db), cache_(std::move(cache)) {
+              std::shared_ptr<rocksdb::Cache> cache, std::string path, uint64_t min_free_bytes)
+      : path_(std::move(path)), min_free_(min_free_bytes), db_(db), cache_(std::move(cache)) {
     // handles[0] is "default", which the store does not use.
     default_cf_ = handles[0];
     for (int i = 0; i < kNumCfs; ++i) cfs_[i] = handles[static_cast<size_t>(i) + 1];
@@ -118,9 +127,11 @@ class RocksEngine final : public KvEngine {
   std::unique_ptr<KvBatch> NewBatch() override { return std::make_unique<RocksBatch>(cfs_); }
 
   Status Write(KvBatch* batch, bool sync) override {
+    rocksdb::WriteBatch* b = static_cast<RocksBatch*>(batch)->get();
+    COTENANT_RETURN_IF_ERROR(Writable(b->GetDataSize()));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return FromRocks(db_->Write(wo, static_cast<RocksBatch*>(batch)->get()));
+    return Written(db_->Write(wo, b));
   }
 
   Status Get(Cf cf, std::string_view key, std::string* value,
@@ -149,11 +160,12 @@ class RocksEngine final : public KvEngine {
   }
 
   Status DropRange(Cf cf, std::string_view begin, std::string_view end) override {
+    COTENANT_RETURN_IF_ERROR(Writable(0));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     auto* h = cfs_[static_cast<int>(cf)];
     rocksdb::Slice b = ToSlice(begin), e = ToSlice(end);
-    COTENANT_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, h, b, e)));
+    COTENANT_RETURN_IF_ERROR(Written(db_->DeleteRange(wo, h, b, e)));
     // Range tombstones slow iterators while they pile up; compacting the range drops
     // them together with the data they cover.
     rocksdb::CompactRangeOptions co;
@@ -161,7 +173,16 @@ class RocksEngine final : public KvEngine {
     return FromRocks(db_->CompactRange(co, h, &b, &e));
   }
 
-  Status SyncWal() override { return FromRocks(db_->SyncWAL()); }
+  Status SyncWal() override {
+    // Never sync a WAL whose last write failed: RocksDB does not expect it. The latched
+    // error is the answer until Resume() succeeds. (A disk that is merely low on space
+    // is synced as usual: the writes already acknowledged must reach it.)
+    if (failed_.load(std::memory_order_acquire)) {
+      TryResume();
+      if (failed_.load(std::memory_order_acquire)) return DiskFull();
+    }
+    return Written(db_->SyncWAL());
+  }
 
   void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const override {
     *block_cache = cache_->GetUsage();
@@ -174,6 +195,95 @@ class RocksEngine final : public KvEngine {
   }
 
  private:
+  // ---- Disk full ----------------------------------------------------------------------
+  // RocksDB must never meet a full disk on a write: after a failed WAL write it may abort
+  // the process. So the engine keeps a reserve: while the data directory's file system
+  // has less than min_free_ bytes available, writes answer ResourceExhausted("disk full")
+  // at once without reaching RocksDB; reads go on, the WAL of acknowledged writes is
+  // still synced, /healthz reports it, and writes resume by themselves once space is
+  // back. Free space is looked at every 100 ms and whenever min_free_/8 bytes have been
+  // written since the last look. Should a write fail for lack of space all the same, the
+  // engine latches that failure (no further write or sync reaches RocksDB) and calls
+  // DB::Resume() at most once a second until it succeeds. An acknowledged write is in the
+  // WAL before its answer, so nothing acknowledged is lost.
+  static constexpr const char* kFullWork = "storage writes";
+
+  Status Writable(size_t bytes) {
+    if (failed_.load(std::memory_order_acquire)) {
+      TryResume();
+      if (failed_.load(std::memory_order_acquire)) return DiskFull();
+    }
+    if (min_free_ == 0) return Status::OK();
+    uint64_t since = since_check_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    auto now = std::chrono::steady_clock::now();
+    if (since >= min_free_ / 8 || now >= next_check_.load(std::memory_order_relaxed)) CheckSpace(now);
+    return low_.load(std::memory_order_acquire) ? DiskFull() : Status::OK();
+  }
+
+  void CheckSpace(std::chrono::steady_clock::time_point now) {
+    std::unique_lock<std::mutex> l(space_mu_, std::try_to_lock);
+    if (!l.owns_lock()) return;  // another thread is looking
+    since_check_.store(0, std::memory_order_relaxed);
+    next_check_.store(now + std::chrono::milliseconds(100), std::memory_order_relaxed);
+    struct statvfs fs {};
+    if (::statvfs(path_.c_str(), &fs) != 0) return;
+    uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    bool was_low = low_.load(std::memory_order_relaxed);
+    // A little hysteresis, so writes do not flap at the threshold.
+    bool low = was_low ? free < min_free_ + min_free_ / 8 : free < min_free_;
+    if (low == was_low) return;
+    low_.store(low, std::memory_order_release);
+    if (low) {
+      spdlog::error("storage: disk full ({} MiB free, the reserve is {} MiB); writes refused, reads go on",
+                    free >> 20, min_free_ >> 20);
+      (void)BackgroundFaults::Process().Fail(kFullWork, "disk full");
+    } else if (!failed_.load(std::memory_order_acquire)) {
+      BackgroundFaults::Process().Succeed(kFullWork);
+      spdlog::warn("storage: space is available again ({} MiB free); writes resumed", free >> 20);
+    }
+  }
+
+  static Status DiskFull() {
+    return Status::ResourceExhausted("disk full: the server cannot write until space is freed; reads go on");
+  }
+
+  Status Written(const rocksdb::Status& s) {
+    if (s.ok()) return Status::OK();
+    if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit) {
+      if (!failed_.exchange(true, std::memory_order_acq_rel)) {
+        spdlog::error("storage: a write failed for lack of space ({}); writes refused, reads go on",
+                      s.ToString());
+        std::lock_guard<std::mutex> l(resume_mu_);
+        next_resume_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      }
+      (void)BackgroundFaults::Process().Fail(kFullWork, "disk full");
+      return DiskFull();
+    }
+    return FromRocks(s);
+  }
+
+  void TryResume() {
+    std::unique_lock<std::mutex> l(resume_mu_, std::try_to_lock);
+    if (!l.owns_lock()) return;  // another thread is trying
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_resume_) return;
+    next_resume_ = now + std::chrono::seconds(1);
+    if (!db_->Resume().ok()) return;
+    failed_.store(false, std::memory_order_release);
+    if (!low_.load(std::memory_order_acquire)) BackgroundFaults::Process().Succeed(kFullWork);
+    spdlog::warn("storage: writes resumed after a failed write");
+  }
+
+  const std::string path_;
+  const uint64_t min_free_;
+  std::atomic<bool> low_{false};     // below the reserve
+  std::atomic<bool> failed_{false};  // a write failed for lack of space
+  std::atomic<uint64_t> since_check_{0};
+  std::atomic<std::chrono::steady_clock::time_point> next_check_{};
+  std::mutex space_mu_;
+  std::mutex resume_mu_;
+  std::chrono::steady_clock::time_point next_resume_;
+
   rocksdb::DB* db_;
   std::shared_ptr<rocksdb::Cache> cache_;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
@@ -223,7 +333,8 @@ Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* o
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
   if (!s.ok()) return Status::Internal("cannot open data directory " + options.path + ": " + s.ToString());
-  *out = std::make_unique<RocksEngine>(db, std::move(handles), std::move(cache));
+  *out = std::make_unique<RocksEngine>(db, std::move(handles), std::move(cache), options.path,
+                                       options.min_free_disk_bytes);
   return Status::OK();
 }
 

@@ -172,6 +172,9 @@ struct StoreOptions {
   size_t block_cache_bytes = 256u << 20;  // shared LRU block cache
   size_t memtable_bytes = 64u << 20;      // write buffer per column family
   int background_jobs = 2;                // flush + compaction threads
+  // Writes are refused ("disk full") while the data directory's file system has less
+  // than this available, so the engine never runs out of space mid-write. 0 = no reserve.
+  uint64_t min_free_disk_bytes = 256u << 20;
   Limits limits;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -215,14 +216,24 @@ bool Cotenantd::Launch() {
       port_ = FreePort();
       http_port_ = FreePort();
     }
+    // A test may put the data directory elsewhere (--data DIR among its flags).
+    std::string data = dir_.path() + "/data";
+    auto flag = std::find(extra_.begin(), extra_.end(), "--data");
+    if (flag != extra_.end() && flag + 1 != extra_.end()) data = *(flag + 1);
     std::vector<std::string> argv = {BinaryPath("cotenantd"),
-                                     "--data", dir_.path() + "/data",
+                                     "--data", data,
                                      "--listen", "127.0.0.1:" + std::to_string(port_),
                                      "--http", "127.0.0.1:" + std::to_string(http_port_)};
-    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    for (size_t i = 0; i < extra_.size(); ++i) {
+      if (extra_[i] == "--data" && i + 1 < extra_.size()) {
+        ++i;
+        continue;
+      }
+      argv.push_back(extra_[i]);
+    }
     if (!proc_.Start(argv, dir_.path() + "/server.log")) return false;
     if (WaitForPort(port_, std::chrono::seconds(20))) {
-      admin_key_ = ReadFile(dir_.path() + "/data/admin.key");
+      admin_key_ = ReadFile(data + "/admin.key");
       while (!admin_key_.empty() && (admin_key_.back() == '\n' || admin_key_.back() == '\r')) {
         admin_key_.pop_back();
       }

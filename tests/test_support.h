@@ -91,7 +91,8 @@ class Memcached {
 // admin's API key (written by the server on first start) is read into admin_key().
 class Cotenantd {
  public:
-  // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}).
+  // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}). The
+  // data directory is DIR/data of a temporary DIR unless the flags name one (--data D).
   explicit Cotenantd(std::vector<std::string> extra_flags = {});
   ~Cotenantd();
   bool ok() const { return ok_; }

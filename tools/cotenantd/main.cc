@@ -75,6 +75,12 @@ int main(int argc, char** argv) {
   app.add_option("--memtable-mb", memtable_mb, "Memtable (write buffer) size per column family in MiB")
       ->check(CLI::Range(size_t{1}, size_t{65536}))
       ->capture_default_str();
+  size_t min_free_disk_mb = 256;
+  app.add_option("--min-free-disk-mb", min_free_disk_mb,
+                 "Free space kept on the data directory's file system: below it writes answer "
+                 "ResourceExhausted (disk full) and reads go on; 0 = none")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--max-message-mb", max_message_mb, "Largest RPC message accepted, in MiB")
       ->check(CLI::Range(size_t{1}, size_t{2047}))
       ->capture_default_str();
@@ -152,6 +158,7 @@ int main(int argc, char** argv) {
                                                   : cotenant::storage::Durability::kGroup;
   store_options.sync_interval_ms = sync_interval_ms;
   store_options.block_cache_bytes = block_cache_mb << 20;
+  store_options.min_free_disk_bytes = static_cast<uint64_t>(min_free_disk_mb) << 20;
   store_options.memtable_bytes = memtable_mb << 20;
   store_options.limits.max_record_bytes = max_record_kb << 10;
   store_options.limits.max_batch_records = max_batch;
