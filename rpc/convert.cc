@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "storage/criteria.h"
+
 namespace cotenant::rpc {
 namespace {
 
@@ -17,6 +19,14 @@ Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimit
                                    " bytes long; the limit is " +
                                    std::to_string(limits.max_name_bytes));
   }
+  *out = Copy(text);
+  return Status::OK();
+}
+
+Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
+                    std::string* out) {
+  COTENANT_RETURN_IF_ERROR(
+      storage::criteria::CheckSize(what, text.size(), limits.max_criteria_bytes));
   *out = Copy(text);
   return Status::OK();
 }
@@ -348,8 +358,8 @@ Status FromWire(wire::PolicyInfo::Reader in, const WireLimits& limits, sharing::
   for (auto os : scope) {
     sharing::ObjectScope o;
     COTENANT_RETURN_IF_ERROR(CopyName(os.getObject(), "object name", limits, &o.object));
-    auto filter = os.getRowFilter();
-    o.row_filter.assign(filter.cStr(), filter.size());
+    COTENANT_RETURN_IF_ERROR(
+        CopyCriteria(os.getRowFilter(), "row filter of " + o.object, limits, &o.row_filter));
     COTENANT_RETURN_IF_ERROR(CopyProjection(os.getFields(), limits, &o.fields));
     out->scope.push_back(std::move(o));
   }
