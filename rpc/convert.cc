@@ -3,14 +3,24 @@
 #include <cmath>
 #include <string>
 
+#include "common/utf8.h"
 #include "storage/criteria.h"
 
 namespace cotenant::rpc {
 namespace {
 
-std::string Copy(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-
 }  // namespace
+
+Status CopyText(capnp::Text::Reader text, std::string_view what, std::string* out) {
+  std::string_view view(text.cStr(), text.size());
+  size_t bad = InvalidUtf8Offset(view);
+  if (bad != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(what) + " is not valid UTF-8 (byte " +
+                                   std::to_string(bad) + " of " + std::to_string(view.size()) + ")");
+  }
+  out->assign(view);
+  return Status::OK();
+}
 
 Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                 std::string* out) {
@@ -19,16 +29,14 @@ Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimit
                                    " bytes long; the limit is " +
                                    std::to_string(limits.max_name_bytes));
   }
-  *out = Copy(text);
-  return Status::OK();
+  return CopyText(text, what, out);
 }
 
 Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                     std::string* out) {
   COTENANT_RETURN_IF_ERROR(
       storage::criteria::CheckSize(what, text.size(), limits.max_criteria_bytes));
-  *out = Copy(text);
-  return Status::OK();
+  return CopyText(text, what, out);
 }
 
 Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out) {
@@ -36,9 +44,12 @@ Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* 
     case wire::Value::NULL_:
       *out = storage::Value::Null();
       return Status::OK();
-    case wire::Value::TEXT:
-      *out = storage::Value::Text(Copy(in.getText()));
+    case wire::Value::TEXT: {
+      std::string text;
+      COTENANT_RETURN_IF_ERROR(CopyText(in.getText(), "field '" + std::string(field) + "'", &text));
+      *out = storage::Value::Text(std::move(text));
       return Status::OK();
+    }
     case wire::Value::INT:
       *out = storage::Value::Int(in.getInt());
       return Status::OK();

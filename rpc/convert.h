@@ -33,13 +33,17 @@ struct WireLimits {
   size_t max_criteria_bytes = storage::Limits{}.max_criteria_bytes;
 };
 
-// Copies a name (object, field, tenant, user, sort key) after checking its length.
-// `what` names it in the error ("object name").
+// Copies client text after checking that it is well-formed UTF-8 (InvalidArgument
+// naming `what` and the offset of the first bad byte otherwise).
+Status CopyText(capnp::Text::Reader text, std::string_view what, std::string* out);
+
+// Copies a name (object, field, tenant, user, sort key) after checking its length and,
+// as CopyText, its encoding. `what` names it in the error ("object name").
 Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                 std::string* out);
 
-// Copies a criteria text (search criteria, a row filter) after checking its size against
-// limits.max_criteria_bytes, before any of it is copied or parsed. `what` names it in the
+// Copies a criteria text (search criteria, a row filter) as CopyText does, after checking
+// its size against limits.max_criteria_bytes, before any of it is copied or parsed. `what` names it in the
 // error ("criteria", "row filter of Customers").
 Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                     std::string* out);

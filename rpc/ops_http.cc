@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/background.h"
+
 namespace cotenant::rpc {
 
 namespace asio = boost::asio;
@@ -80,9 +82,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       response->set(http::field::content_type, "text/plain");
       response->body() = "method not allowed\n";
     } else if (target == "/healthz") {
-      response->result(http::status::ok);
+      // Failing background work (the audit writer cannot write, the WAL cannot be
+      // synced) makes the server unhealthy until a later run succeeds.
+      std::string failing = BackgroundFaults::Process().Failing();
+      response->result(failing.empty() ? http::status::ok : http::status::service_unavailable);
       response->set(http::field::content_type, "text/plain");
-      response->body() = "ok\n";
+      response->body() = failing.empty() ? "ok\n" : "degraded: " + failing + "\n";
     } else if (target == "/metrics") {
       response->result(http::status::ok);
       response->set(http::field::content_type, "text/plain; version=0.0.4");

@@ -56,10 +56,13 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
   const sharing::Gate* gate = ctx_.gate;
   auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable
       -> kj::Promise<void> {
+    gate->Count(*d);
     if (!d->allowed()) {
       gate->Record(*d, record_id, d->verdict().code());
       return kj::Promise<void>(ToException(d->verdict()));
     }
+    // An own-tenant call has nothing to audit or meter: no continuation on the hot path.
+    if (!d->cross_tenant()) return body(d);
     kj::Promise<void> done = kj::evalNow([&]() { return body(d); });
     return done.then([gate, d, record_id]() { gate->Record(*d, record_id, Status::Code::kOk); },
                      [gate, d, record_id](kj::Exception&& e) {
@@ -224,7 +227,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       req.object = d->object_name();
       std::vector<std::string> projection;
       ThrowIfError(CopyProjection(r.getFields(), ctx_.limits, &projection));
-      // The projection and the criteria's size are checked here; the criteria's text and
+      // The projection and the criteria's size and encoding are checked here; its grammar and
       // the sort keys by the store.
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
