@@ -1,11 +1,14 @@
 #include "rpc/server.h"
 
-#include <fmt/format.h>
-
-#include <random>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <csignal>
+#include <random>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include <capnp/rpc-twoparty.h>
 #include <capnp/rpc.h>
@@ -55,6 +58,27 @@ class ConnectionErrors final : public kj::TaskSet::ErrorHandler {
   }
 };
 
+// The client's address without its port ("127.0.0.1", "::1"); "unknown" when the
+// stream is not a socket.
+std::string PeerAddress(kj::AsyncIoStream& stream) {
+  sockaddr_storage addr{};
+  kj::uint len = sizeof(addr);
+  try {
+    stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
+  } catch (const kj::Exception&) {
+    return "unknown";
+  }
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
+  } else if (addr.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
+  } else {
+    return "local";
+  }
+  return text;
+}
+
 // A random id made on first start and kept in the store.
 Status StoreId(storage::Store* store, std::string* id) {
   Status s = store->MetaGet(storage::kGlobalTenant, "storeid", id);
@@ -68,7 +92,8 @@ Status StoreId(storage::Store* store, std::string* id) {
 }
 
 // Context-cache counters and per-tenant usage in Prometheus text.
-std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Usage* usage) {
+std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Usage* usage,
+                                 const sharing::LoginThrottle& logins, bool per_tenant) {
   sharing::CacheCounters c = cache.counters();
   std::string out = fmt::format(
       "# HELP cotenant_context_cache_total Context cache lookups by result.\n"
@@ -86,6 +111,15 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
       "cotenant_memcached_errors_total {}\n",
       c.local_hits, c.remote_hits, c.misses, c.stale_rejected, c.corrupt_rejected,
       c.mac_rejected, c.remote_errors);
+  out += fmt::format(
+      "# HELP cotenant_login_failures_total Logins refused for a bad tenant id or API key.\n"
+      "# TYPE cotenant_login_failures_total counter\n"
+      "cotenant_login_failures_total {}\n"
+      "# HELP cotenant_login_throttled_total Logins refused unchecked: too many failures from the address.\n"
+      "# TYPE cotenant_login_throttled_total counter\n"
+      "cotenant_login_throttled_total {}\n",
+      logins.failures(), logins.refused());
+  if (!per_tenant) return out;
   out +=
       "# HELP cotenant_tenant_records Records stored per tenant.\n"
       "# TYPE cotenant_tenant_records gauge\n"
@@ -161,7 +195,12 @@ Status Server::Run() {
   if (!options_.memcached.empty()) spdlog::info("context cache: memcached at {}", options_.memcached);
   sharing::ContextCache* cache = cache_.get();
   sharing::Usage* usage = usage_.get();
-  metrics_.SetExtraSource([cache, usage] { return RenderSharingMetrics(*cache, usage); });
+  login_throttle_ = std::make_unique<sharing::LoginThrottle>(options_.login_throttle, SystemClock());
+  sharing::LoginThrottle* logins = login_throttle_.get();
+  bool per_tenant = options_.metrics_per_tenant;
+  metrics_.SetExtraSource([cache, usage, logins, per_tenant] {
+    return RenderSharingMetrics(*cache, usage, *logins, per_tenant);
+  });
 
   sharing::Gate::Parts parts;
   parts.store = store_.get();
@@ -185,6 +224,7 @@ Status Server::Run() {
   ctx.limits = options_.wire;
   const Mac token_mac(options_.secret);
   ctx.token_mac = &token_mac;
+  ctx.login_throttle = login_throttle_.get();
 
   OpsHttpServer ops(&metrics_);
   if (!options_.http.empty()) {
@@ -209,7 +249,6 @@ Status Server::Run() {
   {
     ConnectionErrors errors;
     kj::TaskSet connections(errors);
-    capnp::Capability::Client bootstrap = kj::heap<CotenantImpl>(ctx);
     kj::Timer& timer = io.provider->getTimer();
 
     // Accepts until cancelled; an accept error (e.g. out of file descriptors) is logged
@@ -218,7 +257,9 @@ Status Server::Run() {
     accept_loop = [&]() -> kj::Promise<void> {
       return listener->accept()
           .then([&](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
-            auto conn = kj::heap<Connection>(kj::mv(stream), bootstrap, reader_options,
+            // One bootstrap per connection: it knows the client's address.
+            capnp::Capability::Client bootstrap = kj::heap<CotenantImpl>(ctx, PeerAddress(*stream));
+            auto conn = kj::heap<Connection>(kj::mv(stream), kj::mv(bootstrap), reader_options,
                                              flow_limit_words, &metrics_);
             auto done = conn->onDisconnect();
             connections.add(done.attach(kj::mv(conn)));

@@ -24,6 +24,7 @@
 #include "sharing/audit.h"
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
+#include "sharing/login_throttle.h"
 #include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
@@ -44,6 +45,10 @@ struct ServerOptions {
   // The installation secret (common/secret.h): the MAC key of memcached entries and of
   // search continuation tokens. Required: Run() refuses to start without it.
   std::string secret;
+  // Per-tenant series (records, bytes, calls) in /metrics. Off by default: they name every
+  // tenant to anyone who can reach the ops endpoint.
+  bool metrics_per_tenant = false;
+  sharing::LoginThrottleOptions login_throttle;  // failed-login lockouts
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 
@@ -79,6 +84,7 @@ class Server {
   std::unique_ptr<sharing::AuditLog> audit_;
   std::unique_ptr<sharing::Usage> usage_;
   std::unique_ptr<sharing::PermissionSets> psets_;
+  std::unique_ptr<sharing::LoginThrottle> login_throttle_;
 };
 
 }  // namespace cotenant::rpc

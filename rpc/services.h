@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "common/mac.h"
 #include "rpc/convert.h"
@@ -32,6 +33,7 @@
 #include "rpc/work_pool.h"
 #include "schemas/cotenant.capnp.h"
 #include "sharing/gate.h"
+#include "sharing/login_throttle.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {
@@ -49,6 +51,7 @@ struct ServiceContext {
   Metrics* metrics = nullptr;
   WireLimits limits;
   const Mac* token_mac = nullptr;  // seals search continuation tokens (rpc/search_token.h)
+  sharing::LoginThrottle* login_throttle = nullptr;  // failed logins per address and tenant
 };
 
 // What a login established. Immutable; shared by the session and everything derived.
@@ -60,11 +63,13 @@ struct SessionState {
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
  public:
-  explicit CotenantImpl(const ServiceContext& ctx) : ctx_(ctx) {}
+  // `peer`: the client's address (no port), for throttling failed logins.
+  CotenantImpl(const ServiceContext& ctx, std::string peer) : ctx_(ctx), peer_(std::move(peer)) {}
   kj::Promise<void> login(LoginContext context) override;
 
  private:
   const ServiceContext& ctx_;
+  const std::string peer_;
 };
 
 class SessionImpl final : public wire::Session::Server {

@@ -11,7 +11,11 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
     auto params = context.getParams();
     storage::TenantId tenant = params.getTenantId();
     auto key_reader = params.getApiKey();
+    sharing::LoginThrottle* throttle = ctx_.login_throttle;
+    // A locked-out address gets no key check at all.
+    ThrowIfError(throttle->Admit(peer_, tenant));
     if (key_reader.size() > ctx_.limits.max_api_key_bytes) {
+      throttle->Failed(peer_, tenant);
       ThrowIfError(Status::Unauthenticated(std::string(sharing::kBadCredentials)));
     }
     std::string key(key_reader.cStr(), key_reader.size());
@@ -27,9 +31,13 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
           o.status = identity->Authenticate(tenant, key, &o.user, &o.credential);
           return o;
         })
-        .then([this, context, tenant](Out o) mutable {
-          if (!o.status.ok()) {
-            spdlog::info("login to tenant {} failed: {}", tenant, o.status.ToString());
+        .then([this, context, tenant, throttle](Out o) mutable {
+          if (o.status.ok()) {
+            throttle->Succeeded(peer_);
+          } else if (o.status.code() == Status::Code::kUnauthenticated) {
+            throttle->Failed(peer_, tenant);
+            // One summary line every few seconds instead of a line per failure.
+            if (auto summary = throttle->TakeSummary()) spdlog::warn("{}", *summary);
           }
           ThrowIfError(o.status);
           auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user});

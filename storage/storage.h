@@ -294,8 +294,8 @@ class Store {
   // ---- Usage ------------------------------------------------------------------------
 
   // Records stored in the tenant and their bytes (key + encoded value). Exact: the first
-  // call counts the tenant's records (briefly holding its writes), later ones read
-  // counters every write maintains.
+  // call counts the tenant's records in a snapshot (writes go on meanwhile and are added
+  // to the count), later ones read counters every write maintains.
   Status TenantUsage(TenantId tenant, uint64_t* records, uint64_t* bytes);
 
   // ---- Introspection (tests, tools, metrics) ----------------------------------------

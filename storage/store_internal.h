@@ -44,14 +44,18 @@ struct TenantState {
   std::map<std::string, std::shared_ptr<const ObjectDef>, std::less<>> objects;
   ObjectId next_object_id = 1;  // guarded by Impl::catalog_mu_
 
-  // Records and bytes stored, counted from a scan on first use and maintained by every
-  // write after that (writes update them while holding write_gate shared; the scan holds
-  // it exclusive, so no write is missed or counted twice).
+  // Records and bytes stored = a base counted once from a snapshot + what every write
+  // since the start of the process added or removed. Writes update the deltas while
+  // holding write_gate shared; the count takes its snapshot and reads the deltas with
+  // the gate exclusive (for an instant: no scan under it), so no write is missed or
+  // counted twice, and writes go on while the snapshot is scanned.
   std::atomic<bool> usage_ready{false};
-  std::atomic<int64_t> usage_records{0};
+  std::mutex usage_mu;                       // one first count at a time
+  std::atomic<int64_t> usage_base_records{0};
+  std::atomic<int64_t> usage_base_bytes{0};
+  std::atomic<int64_t> usage_records{0};     // deltas
   std::atomic<int64_t> usage_bytes{0};
   void CountUsage(int64_t records, int64_t bytes) {
-    if (!usage_ready.load(std::memory_order_acquire)) return;
     usage_records.fetch_add(records, std::memory_order_relaxed);
     usage_bytes.fetch_add(bytes, std::memory_order_relaxed);
   }

@@ -162,24 +162,34 @@ Status Store::TenantUsage(TenantId tenant, uint64_t* records, uint64_t* bytes) {
   std::shared_ptr<TenantState> ts;
   COTENANT_RETURN_IF_ERROR(impl_->Tenant(tenant, &ts));
   if (!ts->usage_ready.load(std::memory_order_acquire)) {
-    std::unique_lock<std::shared_mutex> gate(ts->write_gate);
+    std::lock_guard<std::mutex> counting(ts->usage_mu);
     if (!ts->usage_ready.load(std::memory_order_acquire)) {
+      std::shared_ptr<const KvSnapshot> snapshot;
+      int64_t d_records = 0, d_bytes = 0;
+      {
+        // Only the snapshot and the deltas are taken with writes held off.
+        std::unique_lock<std::shared_mutex> gate(ts->write_gate);
+        snapshot = engine_->GetSnapshot();
+        d_records = ts->usage_records.load();
+        d_bytes = ts->usage_bytes.load();
+      }
       int64_t n = 0, b = 0;
       KvReadOptions ro;
       ro.fill_cache = false;
+      ro.snapshot = snapshot.get();
       auto it = engine_->NewIterator(Cf::kRecords, TenantPrefix(tenant), TenantPrefix(tenant + 1), ro);
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
         ++n;
         b += static_cast<int64_t>(it->key().size() + it->value().size());
       }
       COTENANT_RETURN_IF_ERROR(it->status());
-      ts->usage_records.store(n, std::memory_order_relaxed);
-      ts->usage_bytes.store(b, std::memory_order_relaxed);
+      ts->usage_base_records.store(n - d_records, std::memory_order_relaxed);
+      ts->usage_base_bytes.store(b - d_bytes, std::memory_order_relaxed);
       ts->usage_ready.store(true, std::memory_order_release);
     }
   }
-  *records = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_records.load()));
-  *bytes = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_bytes.load()));
+  *records = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_base_records.load() + ts->usage_records.load()));
+  *bytes = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_base_bytes.load() + ts->usage_bytes.load()));
   return Status::OK();
 }
 

@@ -3,7 +3,9 @@
 // not; the answers must be the same, byte for byte.
 
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/e2e_util.h"
 
@@ -290,6 +292,78 @@ TEST_F(SecurityTest, TenantAdminsSeeOnlyTheirShareOfPermissionSetsAndNeverLockOu
   EXPECT_EQ(revoke.getCode(), ErrorCode::PermissionDenied) << revoke.getMessage();
   auto still = Client::connect(server_->address(), b.id, sys.value().apiKey);
   EXPECT_TRUE(still->whoami().ok());
+}
+
+}  // namespace
+}  // namespace cotenant::testing
+
+namespace cotenant::testing {
+namespace {
+
+ErrorCode LoginCode(const Cotenantd& server, uint64_t tenant, const std::string& key, std::string* message) {
+  try {
+    Client::connect(server.address(), tenant, key);
+    return ErrorCode::OK;
+  } catch (const Error& e) {
+    *message = e.message();
+    return e.code();
+  }
+}
+
+uint64_t MetricValue(const std::string& metrics, const std::string& name) {
+  size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return 0;
+  return std::stoull(metrics.substr(at + name.size() + 2));
+}
+
+TEST(LoginThrottling, AnAddressThatKeepsFailingIsLockedOutAndCountedNotLoggedPerGuess) {
+  Cotenantd server({"--login-failures-per-address", "3"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "throttled");
+  std::string message;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(LoginCode(server, t.id, "ck_0000000000000000_guess" + std::to_string(i), &message),
+              ErrorCode::Unauthenticated) << message;
+  }
+  // Locked out: not even the right key is checked, and the answer says how long to wait.
+  EXPECT_EQ(LoginCode(server, t.id, t.key, &message), ErrorCode::ResourceExhausted);
+  EXPECT_NE(message.find("too many failed logins"), std::string::npos) << message;
+  EXPECT_NE(message.find("retry in"), std::string::npos) << message;
+  for (int i = 0; i < 200; ++i) (void)LoginCode(server, t.id, "ck_guess", &message);
+  std::string metrics = HttpGet(server.http_port(), "/metrics");
+  EXPECT_EQ(MetricValue(metrics, "cotenant_login_failures_total"), 4u) << metrics.substr(0, 300);
+  EXPECT_GE(MetricValue(metrics, "cotenant_login_throttled_total"), 201u);
+  // Open sessions are untouched, and the lockout ends (1 s after the fourth failure).
+  EXPECT_TRUE(t.client->whoami().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(LoginCode(server, t.id, t.key, &message), ErrorCode::OK) << message;
+  // No log line per guess.
+  std::string log = server.log();
+  size_t lines = 0;
+  for (size_t at = 0; (at = log.find("login", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_LT(lines, 20u) << log.substr(0, 2000);
+}
+
+TEST(OpsMetrics, PerTenantSeriesOnlyWhenAskedFor) {
+  Cotenantd quiet;
+  ASSERT_TRUE(quiet.ok()) << quiet.log();
+  auto admin = AdminClient(quiet);
+  TenantHandle t = MakeTenant(quiet, *admin, "unlisted");
+  ASSERT_TRUE(t.client->addRecord("Customers", Parameters().add("first_name", "x")).ok());
+  std::string metrics = HttpGet(quiet.http_port(), "/metrics");
+  EXPECT_NE(metrics.find("cotenant_requests_total"), std::string::npos);
+  EXPECT_EQ(metrics.find("cotenant_tenant_"), std::string::npos);
+  EXPECT_EQ(metrics.find("tenant=\""), std::string::npos);
+
+  Cotenantd listed({"--metrics-per-tenant"});
+  ASSERT_TRUE(listed.ok()) << listed.log();
+  auto admin2 = AdminClient(listed);
+  TenantHandle t2 = MakeTenant(listed, *admin2, "listed");
+  ASSERT_TRUE(t2.client->addRecord("Customers", Parameters().add("first_name", "x")).ok());
+  metrics = HttpGet(listed.http_port(), "/metrics");
+  EXPECT_NE(metrics.find("cotenant_tenant_records{tenant=\"" + std::to_string(t2.id) + "\"} 1"),
+            std::string::npos);
 }
 
 }  // namespace

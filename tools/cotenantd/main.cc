@@ -154,6 +154,21 @@ int main(int argc, char** argv) {
                  "stores in memcached and the continuation tokens it hands out; give every "
                  "server sharing a memcached the same file. Default: DATA/cache.secret, "
                  "created on first start");
+  bool metrics_per_tenant = false;
+  app.add_flag("--metrics-per-tenant", metrics_per_tenant,
+               "Include per-tenant series (records, bytes, calls by API) in /metrics; they name "
+               "every tenant to whoever can reach the ops endpoint");
+  cotenant::sharing::LoginThrottleOptions throttle;
+  app.add_option("--login-failures-per-address", throttle.free_per_source,
+                 "Failed logins one address may make within a minute before it is locked out "
+                 "(1 s, doubling to 60 s)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--login-failures-per-tenant", throttle.free_per_tenant,
+                 "Failed logins on one tenant within a minute before addresses that keep "
+                 "failing on it are locked out")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -240,6 +255,8 @@ int main(int argc, char** argv) {
   options.memcached = memcached;
   options.memcached_timeout_ms = memcached_timeout_ms;
   options.secret = std::move(secret);
+  options.metrics_per_tenant = metrics_per_tenant;
+  options.login_throttle = throttle;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();
