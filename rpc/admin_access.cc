@@ -136,7 +136,9 @@ kj::Promise<void> AdminImpl::explain(ExplainContext context) {
           auto e = context.getResults().initExplanation();
           e.setAllowed(o.allowed);
           e.setCode(std::string(o.verdict.code_name()));
-          e.setMessage(o.verdict.message());
+          // An internal verdict's detail stays in the log, in the steps as in the message.
+          const Status shown = ForClient(o.verdict);
+          e.setMessage(shown.message());
           e.setContextPath(o.path);
           e.setPolicy(o.policy);
           e.setPrincipal(o.principal);
@@ -154,7 +156,10 @@ kj::Promise<void> AdminImpl::explain(ExplainContext context) {
           e.setRoleRights(o.rights);
           e.setScope(o.scope);
           auto steps = e.initSteps(static_cast<unsigned>(o.steps.size()));
-          for (unsigned i = 0; i < o.steps.size(); ++i) steps.set(i, o.steps[i]);
+          for (unsigned i = 0; i < o.steps.size(); ++i) {
+            const bool detail = !o.verdict.ok() && o.steps[i] == o.verdict.message();
+            steps.set(i, detail ? shown.message() : o.steps[i]);
+          }
         });
   });
 }

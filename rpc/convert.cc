@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/utf8.h"
+#include "storage/criteria.h"
 
 namespace cotenant::rpc {
 namespace {
@@ -28,6 +29,13 @@ Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimit
                                    " bytes long; the limit is " +
                                    std::to_string(limits.max_name_bytes));
   }
+  return CopyText(text, what, out);
+}
+
+Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
+                    std::string* out) {
+  COTENANT_RETURN_IF_ERROR(
+      storage::criteria::CheckSize(what, text.size(), limits.max_criteria_bytes));
   return CopyText(text, what, out);
 }
 
@@ -361,7 +369,8 @@ Status FromWire(wire::PolicyInfo::Reader in, const WireLimits& limits, sharing::
   for (auto os : scope) {
     sharing::ObjectScope o;
     COTENANT_RETURN_IF_ERROR(CopyName(os.getObject(), "object name", limits, &o.object));
-    COTENANT_RETURN_IF_ERROR(CopyText(os.getRowFilter(), "row filter of " + o.object, &o.row_filter));
+    COTENANT_RETURN_IF_ERROR(
+        CopyCriteria(os.getRowFilter(), "row filter of " + o.object, limits, &o.row_filter));
     COTENANT_RETURN_IF_ERROR(CopyProjection(os.getFields(), limits, &o.fields));
     out->scope.push_back(std::move(o));
   }

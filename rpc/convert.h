@@ -29,6 +29,8 @@ struct WireLimits {
   size_t max_name_bytes = 256;         // object, field, tenant and user names, sort keys
   size_t max_api_key_bytes = 256;      // longer keys are rejected as bad credentials
   size_t max_continuation_bytes = 4096;
+  // Search criteria and row filters (the store's Limits::max_criteria_bytes).
+  size_t max_criteria_bytes = storage::Limits{}.max_criteria_bytes;
 };
 
 // Copies client text after checking that it is well-formed UTF-8 (InvalidArgument
@@ -39,6 +41,12 @@ Status CopyText(capnp::Text::Reader text, std::string_view what, std::string* ou
 // as CopyText, its encoding. `what` names it in the error ("object name").
 Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                 std::string* out);
+
+// Copies a criteria text (search criteria, a row filter) as CopyText does, after checking
+// its size against limits.max_criteria_bytes, before any of it is copied or parsed. `what` names it in the
+// error ("criteria", "row filter of Customers").
+Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
+                    std::string* out);
 
 // Wire value -> storage value. NaN floats are InvalidArgument naming `field`.
 Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out);

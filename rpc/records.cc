@@ -228,10 +228,11 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       req.object = d->object_name();
       std::vector<std::string> projection;
       ThrowIfError(CopyProjection(r.getFields(), ctx_.limits, &projection));
-      // The projection is checked here; criteria and sort keys by the store.
+      // The projection and the criteria's size and encoding are checked here; its grammar and
+      // the sort keys by the store.
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
-      ThrowIfError(CopyText(r.getCriteria(), "criteria", &req.criteria));
+      ThrowIfError(CopyCriteria(r.getCriteria(), "criteria", ctx_.limits, &req.criteria));
       auto order = [](wire::SortOrder o, std::string_view which) {
         if (o == wire::SortOrder::ASCENDING) return false;
         if (o == wire::SortOrder::DESCENDING) return true;

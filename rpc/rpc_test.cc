@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <sstream>
 #include <string>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "rpc/errors.h"
 #include "rpc/metrics.h"
@@ -16,8 +21,7 @@ TEST(ErrorsTest, DescriptionIsExactlyTheTaggedStatus) {
   EXPECT_EQ(CodeOf(e), Status::Code::kNotFound);
 
   for (auto s : {Status::PermissionDenied("p"), Status::InvalidArgument("i"), Status::Conflict("c"),
-                 Status::ResourceExhausted("r"), Status::Unauthenticated("u"),
-                 Status::Internal("x")}) {
+                 Status::ResourceExhausted("r"), Status::Unauthenticated("u")}) {
     kj::Exception x = ToException(s);
     EXPECT_EQ(x.getType(), kj::Exception::Type::FAILED);
     EXPECT_EQ(std::string(x.getDescription().cStr()),
@@ -27,6 +31,43 @@ TEST(ErrorsTest, DescriptionIsExactlyTheTaggedStatus) {
   kj::Exception busy = ToException(Status::Busy("queue full"));
   EXPECT_EQ(busy.getType(), kj::Exception::Type::OVERLOADED);
   EXPECT_EQ(CodeOf(busy), Status::Code::kBusy);
+}
+
+// Internal detail (paths, engine messages) stays in the server's log, found by the id the
+// client is given.
+TEST(ErrorsTest, InternalDetailIsLoggedAndTheClientGetsAnId) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(log)));
+  kj::Exception e = ToException(Status::Internal(
+      "storage engine: IO error: While open a file for appending: /var/lib/cotenant/000012.log: "
+      "No space left on device"));
+  spdlog::set_default_logger(previous);
+
+  const std::string description = e.getDescription().cStr();
+  EXPECT_EQ(CodeOf(e), Status::Code::kInternal);
+  EXPECT_EQ(description.find('/'), std::string::npos) << description;
+  EXPECT_EQ(description.find("No space"), std::string::npos) << description;
+  const std::string prefix = "cotenant:Internal: internal error (id ";
+  ASSERT_EQ(description.rfind(prefix, 0), 0u) << description;
+  const std::string id = description.substr(prefix.size(), 16);
+  EXPECT_EQ(description, prefix + id + ")");
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_NE(log.str().find("internal error (id " + id + "): storage engine: IO error: While "
+                           "open a file for appending: /var/lib/cotenant/000012.log"),
+            std::string::npos)
+      << log.str();
+
+  // Every internal error gets its own id; the generic form passes through unchanged.
+  kj::Exception other = ToException(Status::Internal("corrupt policy p"));
+  EXPECT_NE(std::string(other.getDescription().cStr()), description);
+  Status generic = ForClient(Status::Internal("internal error (id " + id + ")"));
+  EXPECT_EQ(generic.message(), "internal error (id " + id + ")");
+  // Other codes keep their messages, paths and all.
+  EXPECT_EQ(ForClient(Status::InvalidArgument("bad /x")).message(), "bad /x");
+  EXPECT_EQ(ForClient(Status::NotFound("record 1 does not exist")).message(),
+            "record 1 does not exist");
 }
 
 TEST(ErrorsTest, ForeignExceptionsAreInternal) {

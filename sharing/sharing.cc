@@ -443,6 +443,9 @@ Status Sharing::ValidatePolicy(TenantId publisher, const Policy& p) {
                                      ", which tenant " + std::to_string(publisher) + " does not have");
     }
     COTENANT_RETURN_IF_ERROR(os_status);
+    COTENANT_RETURN_IF_ERROR(storage::criteria::CheckSize(
+        "row filter of " + os.object, os.row_filter.size(),
+        store_->options().limits.max_criteria_bytes));
     if (!os.row_filter.empty()) {
       std::unique_ptr<storage::criteria::BoundExpr> f;
       Status c = storage::criteria::Compile(os.row_filter, *def, &f);

@@ -178,6 +178,14 @@ TEST_F(SharingUnitTest, PolicyRules) {
   EXPECT_TRUE(sharing_->CreatePolicy(p.id, pol, &out).IsInvalidArgument());
   pol.scope = {{"Customers", "name = ", {}}};
   EXPECT_TRUE(sharing_->CreatePolicy(p.id, pol, &out).IsInvalidArgument());
+  // A row filter past the criteria limit is refused by its size, before it is parsed.
+  std::string big = "name = 'x'";
+  while (big.size() <= (16u << 10)) big += " or name = 'x'";
+  pol.scope = {{"Customers", big, {}}};
+  Status too_big = sharing_->CreatePolicy(p.id, pol, &out);
+  ASSERT_TRUE(too_big.IsInvalidArgument());
+  EXPECT_EQ(too_big.message(), "row filter of Customers is " + std::to_string(big.size()) +
+                                   " bytes; the limit is 16384 bytes");
   pol.scope = {{"Customers", "name = 'x'", {"name"}}};
   ASSERT_TRUE(sharing_->CreatePolicy(p.id, pol, &out).ok());
   std::vector<Policy> list;

@@ -9,6 +9,7 @@
 //              | field [NOT] IN '(' literal ( ',' literal )* ')'
 //              | field IS [NOT] NULL
 //   literal   := 'text' ('' escapes a quote) | number | TRUE | FALSE
+//                (integers: -2^63 .. 2^64-1; above 2^63-1 only for unsigned system fields)
 //              | timestamp (bare ISO 8601, e.g. 2024-05-01T12:00:00Z or 2024-05-01)
 //   field     := [A-Za-z_][A-Za-z0-9_]*
 // Keywords are case-insensitive. Parsing does not know the object; Bind checks field
@@ -59,12 +60,30 @@ struct Expr {
   // one or more for in; none for is null). A bare timestamp literal is a timestamp
   // Value; a quoted literal is text; numbers are int when they have no '.' or exponent.
   std::vector<Value> operands;
+  // Indexes into `operands` of integer literals above INT64_MAX (up to UINT64_MAX), which
+  // only the unsigned system fields can take. Such an operand holds the literal's 64-bit
+  // pattern in an int Value.
+  std::vector<size_t> wide;
   size_t position = 0;  // 1-based column of the field name, for Bind errors
 };
 
 // Parses `text`. An empty or all-blank text yields *out == nullptr (match everything).
 // Errors are InvalidArgument: "criteria: at column N: expected <what>, found <token>".
+// Whatever the text's length, Parse stops reading at the first token nested deeper than
+// kMaxDepth or past the kMaxTokens-th token, so its memory and time stay bounded; callers
+// still bound the text itself (CheckSize) before handing it over.
 Status Parse(std::string_view text, std::unique_ptr<Expr>* out);
+
+// Parentheses and NOTs each add a nesting level; deeper is InvalidArgument.
+inline constexpr int kMaxDepth = 64;
+// Most tokens in one criteria text; more is InvalidArgument.
+inline constexpr size_t kMaxTokens = 8192;
+
+// The size check of every criteria text a client sends (search criteria, the row filters
+// of policies and of explain's draft policies), made before the text is copied or parsed:
+// InvalidArgument "<what> is N bytes; the limit is <limit> bytes" when size > limit.
+// `what` names the input ("criteria", "row filter of object Customers").
+Status CheckSize(std::string_view what, size_t size, size_t limit);
 
 // An expression bound to one object: field names resolved to slots, literals converted
 // to the field's type, regexes compiled. The planner (storage/search.cc) walks it.
@@ -77,6 +96,10 @@ struct BoundExpr {
   FieldType type = FieldType::kText;
   Op op = Op::kEq;
   std::vector<Value> operands;      // converted to `type` (text for contains/starts/matches)
+  // The field is an unsigned system field (id, version, createdBy, modifiedBy): its value
+  // and the operands hold 64-bit unsigned integers as int Values of the same bit pattern,
+  // compared as unsigned.
+  bool unsigned_int = false;
   std::shared_ptr<const re2::RE2> regex;  // kMatches only
 
   ~BoundExpr();
@@ -88,7 +111,8 @@ struct BoundExpr {
 
 // Binds a parsed expression to an object. Errors are InvalidArgument naming the column
 // and the problem: unknown field, a literal that does not convert to the field's type
-// (e.g. 'abc' for an int field), contains/starts with/matches on a non-text field, a
+// (e.g. 'abc' for an int field, an integer above INT64_MAX for a declared int field, a
+// negative one for id, version, createdBy or modifiedBy, which take 0..UINT64_MAX), contains/starts with/matches on a non-text field, a
 // bad RE2 pattern (with RE2's reason), ordering comparisons on bool fields.
 // `expr` may be nullptr: then *out is nullptr (match everything).
 Status Bind(const Expr* expr, const ObjectDef& object, std::unique_ptr<BoundExpr>* out);

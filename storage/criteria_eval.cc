@@ -3,6 +3,7 @@
 // criteria_parse.cc.
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include <re2/re2.h>
@@ -34,6 +35,51 @@ std::string_view OpName(Op op) {
     case Op::kIsNotNull: return "IS NOT NULL";
   }
   return "?";
+}
+
+// The system fields that are unsigned 64-bit integers in the model.
+bool IsUnsignedSlot(int slot) {
+  switch (static_cast<SystemField>(slot)) {
+    case SystemField::kId:
+    case SystemField::kVersion:
+    case SystemField::kCreatedBy:
+    case SystemField::kModifiedBy:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Total order of a field's values: unsigned fields compare their bit patterns unsigned.
+int Cmp(bool unsigned_int, const Value& a, const Value& b) {
+  if (!unsigned_int) return a.Compare(b);
+  const auto x = static_cast<uint64_t>(a.int_value()), y = static_cast<uint64_t>(b.int_value());
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+// One literal for an unsigned system field: an integer (or text holding one) from 0 to
+// UINT64_MAX, held as its bit pattern.
+Status ToUnsigned(const Value& literal, bool wide, std::string_view field, Value* out) {
+  if (literal.is_null() || literal.type() != FieldType::kText) {
+    if (!literal.is_null() && literal.type() == FieldType::kInt &&
+        (wide || literal.int_value() >= 0)) {
+      *out = literal;
+      return Status::OK();
+    }
+  } else {
+    const std::string& s = literal.text();
+    uint64_t u = 0;
+    auto res = std::from_chars(s.data(), s.data() + s.size(), u);
+    if (!s.empty() && res.ec == std::errc() && res.ptr == s.data() + s.size()) {
+      *out = Value::Int(static_cast<int64_t>(u));
+      return Status::OK();
+    }
+  }
+  return Status::InvalidArgument("field '" + std::string(field) +
+                                 "' expects an integer from 0 to 18446744073709551615, got " +
+                                 std::string(literal.is_null() ? "null"
+                                                               : FieldTypeName(literal.type())) +
+                                 " '" + literal.ToString() + "'");
 }
 
 Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExpr>* out) {
@@ -88,10 +134,27 @@ Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExp
       break;
   }
 
+  node->unsigned_int = IsUnsignedSlot(*slot) && e.op != Op::kIsNull && e.op != Op::kIsNotNull;
   node->operands.reserve(e.operands.size());
-  for (const Value& literal : e.operands) {
+  for (size_t i = 0; i < e.operands.size(); ++i) {
+    const Value& literal = e.operands[i];
+    const bool wide = std::find(e.wide.begin(), e.wide.end(), i) != e.wide.end();
     Value converted;
-    Status st = CoerceValue(literal, node->type, e.field, &converted);
+    Status st;
+    if (node->unsigned_int) {
+      st = ToUnsigned(literal, wide, e.field, &converted);
+    } else if (wide) {
+      const auto u = static_cast<uint64_t>(literal.int_value());
+      if (node->type == FieldType::kFloat) {
+        converted = Value::Float(static_cast<double>(u));
+      } else {
+        st = Status::InvalidArgument(
+            "field '" + e.field + "' expects " + type_name + ", got integer " + std::to_string(u) +
+            (node->type == FieldType::kInt ? " (int fields end at 9223372036854775807)" : ""));
+      }
+    } else {
+      st = CoerceValue(literal, node->type, e.field, &converted);
+    }
     if (!st.ok()) return Status::InvalidArgument(at + st.message());
     node->operands.push_back(std::move(converted));
   }
@@ -109,9 +172,10 @@ Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExp
   }
 
   if ((e.op == Op::kIn || e.op == Op::kNotIn) && node->operands.size() > kLinearInLimit) {
-    auto less = [](const Value& a, const Value& b) { return a.Compare(b) < 0; };
+    const bool u = node->unsigned_int;
+    auto less = [u](const Value& a, const Value& b) { return Cmp(u, a, b) < 0; };
     std::sort(node->operands.begin(), node->operands.end(), less);
-    auto same = [](const Value& a, const Value& b) { return a.Compare(b) == 0; };
+    auto same = [u](const Value& a, const Value& b) { return Cmp(u, a, b) == 0; };
     node->operands.erase(std::unique(node->operands.begin(), node->operands.end(), same),
                          node->operands.end());
   }
@@ -120,16 +184,16 @@ Status BindNode(const Expr& e, const ObjectDef& object, std::unique_ptr<BoundExp
   return Status::OK();
 }
 
-bool InList(const std::vector<Value>& list, const Value& v) {
+bool InList(bool u, const std::vector<Value>& list, const Value& v) {
   if (list.size() <= kLinearInLimit) {
     for (const Value& x : list) {
-      if (v.Compare(x) == 0) return true;
+      if (Cmp(u, v, x) == 0) return true;
     }
     return false;
   }
   auto it = std::lower_bound(list.begin(), list.end(), v,
-                             [](const Value& a, const Value& b) { return a.Compare(b) < 0; });
-  return it != list.end() && it->Compare(v) == 0;
+                             [u](const Value& a, const Value& b) { return Cmp(u, a, b) < 0; });
+  return it != list.end() && Cmp(u, *it, v) == 0;
 }
 
 bool PredicateMatches(const BoundExpr& e, const Record& record) {
@@ -151,19 +215,20 @@ bool PredicateMatches(const BoundExpr& e, const Record& record) {
   // row; treat it like a value that matches nothing rather than comparing across types.
   if (v->is_null() || v->type() != e.type) return false;
 
+  const bool u = e.unsigned_int;
   switch (e.op) {
-    case Op::kEq: return v->Compare(e.operands[0]) == 0;
-    case Op::kNe: return v->Compare(e.operands[0]) != 0;
-    case Op::kLt: return v->Compare(e.operands[0]) < 0;
-    case Op::kLe: return v->Compare(e.operands[0]) <= 0;
-    case Op::kGt: return v->Compare(e.operands[0]) > 0;
-    case Op::kGe: return v->Compare(e.operands[0]) >= 0;
+    case Op::kEq: return Cmp(u, *v, e.operands[0]) == 0;
+    case Op::kNe: return Cmp(u, *v, e.operands[0]) != 0;
+    case Op::kLt: return Cmp(u, *v, e.operands[0]) < 0;
+    case Op::kLe: return Cmp(u, *v, e.operands[0]) <= 0;
+    case Op::kGt: return Cmp(u, *v, e.operands[0]) > 0;
+    case Op::kGe: return Cmp(u, *v, e.operands[0]) >= 0;
     case Op::kContains:
       return std::string_view(v->text()).find(e.operands[0].text()) != std::string_view::npos;
     case Op::kStartsWith: return std::string_view(v->text()).starts_with(e.operands[0].text());
     case Op::kMatches: return RE2::FullMatch(v->text(), *e.regex);
-    case Op::kIn: return InList(e.operands, *v);
-    case Op::kNotIn: return !InList(e.operands, *v);
+    case Op::kIn: return InList(u, e.operands, *v);
+    case Op::kNotIn: return !InList(u, e.operands, *v);
     case Op::kIsNull:
     case Op::kIsNotNull: break;  // handled above
   }

@@ -11,11 +11,16 @@ namespace cotenant::storage::criteria {
 
 std::string At(size_t column) { return "criteria: at column " + std::to_string(column) + ": "; }
 
+Status CheckSize(std::string_view what, size_t size, size_t limit) {
+  if (size <= limit) return Status::OK();
+  return Status::InvalidArgument(std::string(what) + " is " + std::to_string(size) +
+                                 " bytes; the limit is " + std::to_string(limit) + " bytes");
+}
+
 namespace {
 
-// Parentheses and NOTs each add a level. The limit keeps recursion (parse, bind and
-// every evaluation) far from the stack's end whatever a client sends.
-constexpr int kMaxDepth = 64;
+// kMaxDepth keeps recursion (parse, bind and every evaluation) far from the stack's end
+// whatever a client sends; kMaxTokens keeps the token list and the tree small.
 
 enum class Tok : unsigned char {
   kEnd, kWord, kString, kInt, kFloat, kTimestamp, kOp, kLParen, kRParen, kComma,
@@ -28,6 +33,7 @@ struct Token {
   size_t column = 0;     // 1-based byte column of the first character
   std::string_view text;  // as written
   Value value;            // literals
+  bool wide = false;      // kInt above INT64_MAX: `value` holds its uint64 bit pattern
   std::string error;      // kError
 };
 
@@ -122,6 +128,15 @@ class Lexer {
     bool starts_operand = true;  // the previous token is followed by a NOT-expression
     for (;;) {
       while (pos_ < in_.size() && IsSpace(in_[pos_])) ++pos_;
+      if (out.size() == kMaxTokens && pos_ < in_.size()) {
+        // The parser reports this token wherever it reaches it; nothing after it is read.
+        Token& over = out.emplace_back();
+        over.kind = Tok::kError;
+        over.column = pos_ + 1;
+        over.error = At(over.column) + "criteria longer than " + std::to_string(kMaxTokens) +
+                     " tokens";
+        break;
+      }
       out.push_back(Next());
       const Token& t = out.back();
       if (t.kind == Tok::kEnd || t.kind == Tok::kError) break;
@@ -295,6 +310,18 @@ class Lexer {
     } else {
       int64_t v = 0;
       auto res = std::from_chars(b, e, v);
+      if (res.ec == std::errc::result_out_of_range && *b != '-') {
+        // Record ids (and versions, user ids) are unsigned 64-bit: keep the bit pattern and
+        // let Bind decide whether the field takes it.
+        uint64_t u = 0;
+        auto wide = std::from_chars(b, e, u);
+        if (wide.ec == std::errc() && wide.ptr == e) {
+          t.kind = Tok::kInt;
+          t.value = Value::Int(static_cast<int64_t>(u));
+          t.wide = true;
+          return t;
+        }
+      }
       if (res.ec != std::errc() || res.ptr != e) {
         t.kind = Tok::kError;
         t.error = At(t.column) + "expected number within the 64-bit integer range, found " +
@@ -441,7 +468,7 @@ class Parser {
                : s == "<=" ? Op::kLe
                : s == ">" ? Op::kGt
                : Op::kGe;
-      COTENANT_RETURN_IF_ERROR(ParseLiteral(&node->operands));
+      COTENANT_RETURN_IF_ERROR(ParseLiteral(node.get()));
     } else if (PeekKeyword("CONTAINS")) {
       Take();
       node->op = Op::kContains;
@@ -459,13 +486,13 @@ class Parser {
     } else if (PeekKeyword("IN")) {
       Take();
       node->op = Op::kIn;
-      COTENANT_RETURN_IF_ERROR(ParseList(&node->operands));
+      COTENANT_RETURN_IF_ERROR(ParseList(node.get()));
     } else if (PeekKeyword("NOT")) {
       Take();
       if (!PeekKeyword("IN")) return Unexpected(Peek(), "IN after NOT");
       Take();
       node->op = Op::kNotIn;
-      COTENANT_RETURN_IF_ERROR(ParseList(&node->operands));
+      COTENANT_RETURN_IF_ERROR(ParseList(node.get()));
     } else if (PeekKeyword("IS")) {
       Take();
       node->op = Op::kIsNull;
@@ -486,11 +513,15 @@ class Parser {
     return Status::OK();
   }
 
-  Status ParseLiteral(std::vector<Value>* operands, std::string_view what = "literal") {
+  // Appends one literal to node->operands (and marks it in node->wide when it is one).
+  Status ParseLiteral(Expr* node, std::string_view what = "literal") {
+    std::vector<Value>* operands = &node->operands;
     const Token& t = Peek();
     switch (t.kind) {
-      case Tok::kString:
       case Tok::kInt:
+        if (t.wide) node->wide.push_back(operands->size());
+        [[fallthrough]];
+      case Tok::kString:
       case Tok::kFloat:
       case Tok::kTimestamp:
         operands->push_back(t.value);
@@ -519,14 +550,14 @@ class Parser {
     return Status::OK();
   }
 
-  Status ParseList(std::vector<Value>* operands) {
+  Status ParseList(Expr* node) {
     if (Peek().kind != Tok::kLParen) return Unexpected(Peek(), "'(' to open the IN list");
     Take();
     if (Peek().kind == Tok::kRParen) {
       return Unexpected(Peek(), "literal (an IN list cannot be empty)");
     }
     for (;;) {
-      COTENANT_RETURN_IF_ERROR(ParseLiteral(operands));
+      COTENANT_RETURN_IF_ERROR(ParseLiteral(node));
       if (Peek().kind == Tok::kComma) {
         Take();
         continue;

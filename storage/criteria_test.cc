@@ -237,9 +237,60 @@ TEST(CriteriaParseTest, NestingLimit) {
 
   // Long flat chains are not nesting.
   std::string chain = "a = 0";
-  for (int i = 1; i < 5000; ++i) chain += " and a = " + std::to_string(i);
+  for (int i = 1; i < 2000; ++i) chain += " and a = " + std::to_string(i);
   EXPECT_TRUE(Parse(chain, &e).ok());
-  EXPECT_EQ(e->children.size(), 5000u);
+  EXPECT_EQ(e->children.size(), 2000u);
+}
+
+// Nesting is counted while lexing: a huge run of '(' is refused at the 65th, with the
+// parser's message, after tokenising only that much (a few allocations, not one token
+// per byte).
+TEST(CriteriaParseTest, DepthIsCountedWhileLexing) {
+  const std::string bomb(1 << 20, '(');
+  std::unique_ptr<Expr> e;
+  const uint64_t before = g_allocations.load();
+  Status st = Parse(bomb, &e);
+  const uint64_t allocations = g_allocations.load() - before;
+  ASSERT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "criteria: at column 65: expression nested deeper than 64 levels");
+  EXPECT_LT(allocations, 100u);
+
+  // The same for NOTs, and for '(' and NOTs mixed after a long valid prefix.
+  std::string nots;
+  for (int i = 0; i < 200000; ++i) nots += "not ";
+  const uint64_t before_nots = g_allocations.load();
+  st = Parse(nots + "a = 1", &e);
+  EXPECT_LT(g_allocations.load() - before_nots, 100u);
+  EXPECT_EQ(st.message(), "criteria: at column 257: expression nested deeper than 64 levels");
+}
+
+TEST(CriteriaParseTest, TokenLimit) {
+  // kMaxTokens tokens exactly parse: "a is not null" is 4 tokens, " or a = 1" 4 more.
+  static_assert(kMaxTokens % 4 == 0);
+  std::string text = "a is not null";
+  for (size_t tokens = 4; tokens < kMaxTokens; tokens += 4) text += " or a = 1";
+  std::unique_ptr<Expr> e;
+  EXPECT_TRUE(Parse(text, &e).ok()) << Parse(text, &e).ToString();
+
+  // One more is refused at that token, and the rest of a long input is never read.
+  std::string over = text + " or a = 1";
+  Status st = Parse(over, &e);
+  ASSERT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "criteria: at column " + std::to_string(text.size() + 2) +
+                              ": criteria longer than " + std::to_string(kMaxTokens) +
+                              " tokens");
+  std::string huge = "a = 1";
+  while (huge.size() < (8u << 20)) huge += " and a = 1";
+  const uint64_t before = g_allocations.load();
+  EXPECT_TRUE(Parse(huge, &e).IsInvalidArgument());
+  EXPECT_LT(g_allocations.load() - before, 4 * kMaxTokens);
+}
+
+TEST(CriteriaParseTest, CheckSize) {
+  EXPECT_TRUE(CheckSize("criteria", 16384, 16384).ok());
+  Status st = CheckSize("row filter of Customers", 16385, 16384);
+  ASSERT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "row filter of Customers is 16385 bytes; the limit is 16384 bytes");
 }
 
 // ---- Binding --------------------------------------------------------------------------
@@ -458,6 +509,54 @@ TEST(CriteriaEvalTest, SystemFields) {
   EXPECT_TRUE(Eval("modifiedAt > 2024-05-01T12:00:00Z", r));
   EXPECT_FALSE(Eval("modifiedAt > 2024-05-01T12:00:00.000001Z", r));
   EXPECT_TRUE(Eval("id is not null and not createdAt is null", r));
+}
+
+// Ids (and versions, user ids) are unsigned 64-bit: literals up to 2^64-1 name them and
+// compare unsigned, on both sides of 2^63.
+TEST(CriteriaEvalTest, UnsignedSystemFieldsTakeTheFullRange) {
+  Record big = Person(Value::Text("Ann"), Value::Int(30));
+  big.id = UINT64_MAX;
+  big.created_by = (uint64_t{1} << 63) + 5;
+  Record small = Person(Value::Text("Bob"), Value::Int(31));  // id 100
+
+  EXPECT_TRUE(Eval("id = 18446744073709551615", big));
+  EXPECT_FALSE(Eval("id = 18446744073709551615", small));
+  EXPECT_TRUE(Eval("id > 9223372036854775807", big));
+  EXPECT_FALSE(Eval("id > 9223372036854775807", small));
+  EXPECT_TRUE(Eval("id < 18446744073709551615", small));
+  EXPECT_FALSE(Eval("id < 18446744073709551615", big));
+  EXPECT_TRUE(Eval("id > 100", big));  // signed, UINT64_MAX would be -1
+  EXPECT_TRUE(Eval("id >= 0", big));
+  EXPECT_TRUE(Eval("id = '18446744073709551615'", big));
+  EXPECT_TRUE(Eval("createdBy = 9223372036854775813 and createdBy > 9223372036854775812", big));
+  EXPECT_TRUE(Eval("id in (1, 18446744073709551615)", big));
+  EXPECT_FALSE(Eval("id not in (1, 18446744073709551615)", big));
+  // A long IN list is sorted at bind time: in unsigned order too.
+  const std::string list =
+      "id in (18446744073709551615, 9223372036854775808, 1, 2, 3, 4, 5, 6, 7, 8, 100)";
+  EXPECT_TRUE(Eval(list, big));
+  EXPECT_TRUE(Eval(list, small));
+  big.id = (uint64_t{1} << 63) + 1;
+  EXPECT_FALSE(Eval(list, big));
+
+  // Out of the field's range: a clear error, not a wrapped comparison.
+  std::unique_ptr<BoundExpr> b;
+  Status st = CompileFor("id = -1", &b);
+  ASSERT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "criteria: at column 1: field 'id' expects an integer from 0 to "
+                          "18446744073709551615, got int '-1'");
+  st = CompileFor("age = 9223372036854775808", &b);
+  ASSERT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "criteria: at column 1: field 'age' expects int, got integer "
+                          "9223372036854775808 (int fields end at 9223372036854775807)");
+  EXPECT_TRUE(CompileFor("name = 18446744073709551615", &b).IsInvalidArgument());
+  ASSERT_TRUE(CompileFor("score < 18446744073709551615", &b).ok());
+  EXPECT_TRUE(b->operands[0] == Value::Float(18446744073709551615.0));
+  // Past 2^64-1 the literal is no number at all.
+  st = CompileFor("id = 18446744073709551616", &b);
+  EXPECT_NE(st.message().find("expected number within the 64-bit integer range"),
+            std::string::npos)
+      << st.message();
 }
 
 TEST(CriteriaEvalTest, FloatFieldAcceptsIntLiteralAndNegativeZero) {

@@ -325,11 +325,8 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
                                    std::to_string(limits.max_page_rows) + ", got " +
                                    std::to_string(req.rows));
   }
-  if (req.criteria.size() > limits.max_criteria_bytes) {
-    return Status::InvalidArgument("criteria of " + std::to_string(req.criteria.size()) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(limits.max_criteria_bytes));
-  }
+  COTENANT_RETURN_IF_ERROR(
+      criteria::CheckSize("criteria", req.criteria.size(), limits.max_criteria_bytes));
   if (req.sort.size() > 2) return Status::InvalidArgument("at most two sort keys are allowed");
 
   // Names resolve against the object as the principal sees it: a hidden field is

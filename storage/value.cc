@@ -270,8 +270,8 @@ Value Record::Get(int slot) const {
     return static_cast<size_t>(slot) < values.size() ? values[static_cast<size_t>(slot)]
                                                      : Value::Null();
   }
-  // Ids and versions are unsigned in the model but exposed as int; they stay far below
-  // 2^63 in practice.
+  // Ids, versions and user ids are unsigned 64-bit; their int Values keep the bit pattern,
+  // which criteria compare as unsigned (criteria::BoundExpr::unsigned_int).
   switch (static_cast<SystemField>(slot)) {
     case SystemField::kId: return Value::Int(static_cast<int64_t>(id));
     case SystemField::kVersion: return Value::Int(static_cast<int64_t>(version));

@@ -100,7 +100,8 @@ class Cotenantd {
   int http_port() const { return http_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& admin_key() const { return admin_key_; }
-  const std::string& data_dir() const { return dir_.path(); }
+  const std::string& data_dir() const { return dir_.path(); }  // the data is in <dir>/data
+  pid_t pid() const { return proc_.pid(); }
   std::string log() const { return ReadFile(dir_.path() + "/server.log"); }
   // SIGTERM and wait; returns the waitpid status.
   int Stop();

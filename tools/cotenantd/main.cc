@@ -1,10 +1,15 @@
 // cotenantd: the Cotenant server. See docs/OPERATIONS.md.
 //
-// Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT; 1 when the store cannot be
-// opened or the listener cannot be set up; 2 for bad command-line flags.
+// Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT; 1 when the data directory is
+// open to other users (without --allow-shared-data-dir), the store cannot be opened or the
+// listener cannot be set up; 2 for bad command-line flags.
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -31,6 +36,45 @@ CLI::Validator HostPort() {
       "HOST:PORT");
 }
 
+// The data directory holds every tenant's records and the key hashes: only the server's
+// user may read it. A missing directory is created 0700 (one level, as the store would);
+// an existing one that group or others may use is refused unless `allow_shared`, then
+// only warned about. Returns false after logging why the server cannot start.
+bool CheckDataDir(const std::string& dir, bool allow_shared) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      spdlog::error("cannot stat data directory {}: {}", dir, std::strerror(errno));
+      return false;
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      spdlog::error("cannot create data directory {}: {}", dir, std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    spdlog::error("data directory {} exists and is not a directory", dir);
+    return false;
+  }
+  const unsigned mode = st.st_mode & 07777;
+  if ((mode & 077) == 0) return true;
+  char octal[8];
+  std::snprintf(octal, sizeof(octal), "%04o", mode);
+  if (!allow_shared) {
+    spdlog::error(
+        "data directory {} has mode {}: other local users can read or write it; run "
+        "`chmod 700 {}` (or start with --allow-shared-data-dir to accept this)",
+        dir, octal, dir);
+    return false;
+  }
+  spdlog::warn(
+      "DATA DIRECTORY {} HAS MODE {}: other local users can read or write it "
+      "(--allow-shared-data-dir); run `chmod 700 {}` to protect it",
+      dir, octal, dir);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,9 +94,13 @@ int main(int argc, char** argv) {
   uint32_t max_page_rows = 1000;
   size_t max_fields = 256;
   std::string log_level = "info";
+  bool allow_shared_data_dir = false;
 
-  app.add_option("--data", data_dir, "Data directory (created when missing)")
+  app.add_option("--data", data_dir, "Data directory (created mode 0700 when missing)")
       ->capture_default_str();
+  app.add_flag("--allow-shared-data-dir", allow_shared_data_dir,
+               "Start even when group or other users may read or write the data directory "
+               "(logged as a warning)");
   app.add_option("--listen", listen, "RPC listen address HOST:PORT")
       ->check(HostPort())
       ->capture_default_str();
@@ -151,6 +199,10 @@ int main(int argc, char** argv) {
   cotenant::rpc::Server::CaptureSignals();
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  // Before anything is created: every file and directory the server makes (WAL, SST,
+  // MANIFEST, admin.key) is its user's alone, whatever umask it was started with.
+  ::umask(077);
+  if (!CheckDataDir(data_dir, allow_shared_data_dir)) return 1;
 
   cotenant::storage::StoreOptions store_options;
   store_options.path = data_dir;
@@ -206,6 +258,7 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.max_message_bytes = max_message_mb << 20;
   options.wire.max_fields_per_record = max_fields;
+  options.wire.max_criteria_bytes = store_options.limits.max_criteria_bytes;
   options.memcached = memcached;
   options.memcached_timeout_ms = memcached_timeout_ms;
   options.secret = std::move(secret);
