@@ -58,11 +58,15 @@ struct SessionState {
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
  public:
-  explicit CotenantImpl(const ServiceContext& ctx) : ctx_(ctx) {}
+  // on_login, when set, runs on the loop thread after each successful login on this
+  // capability's connection (the connection then gets its logged-in limits).
+  explicit CotenantImpl(const ServiceContext& ctx, std::function<void()> on_login = nullptr)
+      : ctx_(ctx), on_login_(std::move(on_login)) {}
   kj::Promise<void> login(LoginContext context) override;
 
  private:
   const ServiceContext& ctx_;
+  std::function<void()> on_login_;
 };
 
 class SessionImpl final : public wire::Session::Server {

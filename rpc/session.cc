@@ -32,6 +32,7 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
             spdlog::info("login to tenant {} failed: {}", tenant, o.status.ToString());
           }
           ThrowIfError(o.status);
+          if (on_login_) on_login_();
           auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user});
           auto results = context.getResults();
           ToWire(o.user, results.initUser());

@@ -50,7 +50,9 @@ class Process {
   Process& operator=(Process&& other) noexcept;
 
   // Starts argv[0] (a path) with the arguments. Returns false when fork/exec failed.
-  bool Start(const std::vector<std::string>& argv, const std::string& log_path = "");
+  // max_open_files > 0 sets the child's RLIMIT_NOFILE before the exec.
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path = "",
+             int max_open_files = 0);
   // Sends `sig` and waits up to `timeout` for the exit; SIGKILL after that.
   // Returns the exit status as waitpid gives it, or -1.
   int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -92,7 +94,8 @@ class Memcached {
 class Cotenantd {
  public:
   // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}).
-  explicit Cotenantd(std::vector<std::string> extra_flags = {});
+  // max_open_files > 0 limits the server's file descriptors (RLIMIT_NOFILE).
+  explicit Cotenantd(std::vector<std::string> extra_flags = {}, int max_open_files = 0);
   ~Cotenantd();
   bool ok() const { return ok_; }
   int port() const { return port_; }
@@ -100,6 +103,7 @@ class Cotenantd {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& admin_key() const { return admin_key_; }
   const std::string& data_dir() const { return dir_.path(); }
+  pid_t pid() const { return proc_.pid(); }
   std::string log() const { return ReadFile(dir_.path() + "/server.log"); }
   // SIGTERM and wait; returns the waitpid status.
   int Stop();
@@ -112,6 +116,7 @@ class Cotenantd {
   bool Launch();
   TempDir dir_;
   std::vector<std::string> extra_;
+  int max_open_files_ = 0;
   Process proc_;
   int port_ = 0;
   int http_port_ = 0;
