@@ -265,7 +265,8 @@ kj::Promise<void> AdminImpl::createApiKey(CreateApiKeyContext context) {
 kj::Promise<void> AdminImpl::revokeApiKey(RevokeApiKeyContext context) {
   return Serve(ctx_, Api::kRevokeApiKey, [&]() -> kj::Promise<void> {
     auto params = context.getParams();
-    std::string text(params.getKeyId().cStr(), params.getKeyId().size());
+    std::string text;
+    ThrowIfError(CopyText(params.getKeyId(), "key id", &text));
     sharing::AdminCall call = Call(Api::kRevokeApiKey, params.getTenantId());
     if (!sharing::ParseKeyIdText(text, &call.key)) {
       // Not a key id at all: nothing to decide about an owner.

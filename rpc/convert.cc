@@ -3,12 +3,23 @@
 #include <cmath>
 #include <string>
 
+#include "common/utf8.h"
+
 namespace cotenant::rpc {
 namespace {
 
-std::string Copy(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
-
 }  // namespace
+
+Status CopyText(capnp::Text::Reader text, std::string_view what, std::string* out) {
+  std::string_view view(text.cStr(), text.size());
+  size_t bad = InvalidUtf8Offset(view);
+  if (bad != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(what) + " is not valid UTF-8 (byte " +
+                                   std::to_string(bad) + " of " + std::to_string(view.size()) + ")");
+  }
+  out->assign(view);
+  return Status::OK();
+}
 
 Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                 std::string* out) {
@@ -17,8 +28,7 @@ Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimit
                                    " bytes long; the limit is " +
                                    std::to_string(limits.max_name_bytes));
   }
-  *out = Copy(text);
-  return Status::OK();
+  return CopyText(text, what, out);
 }
 
 Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out) {
@@ -26,9 +36,12 @@ Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* 
     case wire::Value::NULL_:
       *out = storage::Value::Null();
       return Status::OK();
-    case wire::Value::TEXT:
-      *out = storage::Value::Text(Copy(in.getText()));
+    case wire::Value::TEXT: {
+      std::string text;
+      COTENANT_RETURN_IF_ERROR(CopyText(in.getText(), "field '" + std::string(field) + "'", &text));
+      *out = storage::Value::Text(std::move(text));
       return Status::OK();
+    }
     case wire::Value::INT:
       *out = storage::Value::Int(in.getInt());
       return Status::OK();
@@ -348,8 +361,7 @@ Status FromWire(wire::PolicyInfo::Reader in, const WireLimits& limits, sharing::
   for (auto os : scope) {
     sharing::ObjectScope o;
     COTENANT_RETURN_IF_ERROR(CopyName(os.getObject(), "object name", limits, &o.object));
-    auto filter = os.getRowFilter();
-    o.row_filter.assign(filter.cStr(), filter.size());
+    COTENANT_RETURN_IF_ERROR(CopyText(os.getRowFilter(), "row filter of " + o.object, &o.row_filter));
     COTENANT_RETURN_IF_ERROR(CopyProjection(os.getFields(), limits, &o.fields));
     out->scope.push_back(std::move(o));
   }

@@ -31,8 +31,12 @@ struct WireLimits {
   size_t max_continuation_bytes = 4096;
 };
 
-// Copies a name (object, field, tenant, user, sort key) after checking its length.
-// `what` names it in the error ("object name").
+// Copies client text after checking that it is well-formed UTF-8 (InvalidArgument
+// naming `what` and the offset of the first bad byte otherwise).
+Status CopyText(capnp::Text::Reader text, std::string_view what, std::string* out);
+
+// Copies a name (object, field, tenant, user, sort key) after checking its length and,
+// as CopyText, its encoding. `what` names it in the error ("object name").
 Status CopyName(capnp::Text::Reader text, std::string_view what, const WireLimits& limits,
                 std::string* out);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/background.h"
+
 namespace cotenant::rpc {
 
 void Metrics::Record(Api api, Status::Code outcome, double seconds) {
@@ -70,6 +72,16 @@ std::string Metrics::Render() const {
                  "# TYPE cotenant_pool_queued_jobs gauge\n"
                  "cotenant_pool_queued_jobs {}\n",
                  block_cache, memtables, connections(), queue_source_ ? queue_source_() : 0);
+  fmt::format_to(it,
+                 "# HELP cotenant_background_failures_total Failed runs of background work "
+                 "(audit writer, usage flusher, WAL syncer).\n"
+                 "# TYPE cotenant_background_failures_total counter\n"
+                 "# HELP cotenant_background_failing 1 while the latest run of the work failed.\n"
+                 "# TYPE cotenant_background_failing gauge\n");
+  for (const auto& [work, f] : BackgroundFaults::Process().Snapshot()) {
+    fmt::format_to(it, "cotenant_background_failures_total{{work=\"{}\"}} {}\n", work, f.failures);
+    fmt::format_to(it, "cotenant_background_failing{{work=\"{}\"}} {}\n", work, f.failing ? 1 : 0);
+  }
   fmt::format_to(it,
                  "# HELP cotenant_connections_refused_total RPC connections closed at accept, by limit.\n"
                  "# TYPE cotenant_connections_refused_total counter\n"

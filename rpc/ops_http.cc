@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/background.h"
 #include "rpc/accept_backoff.h"
 
 namespace cotenant::rpc {
@@ -94,12 +95,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       response->set(http::field::content_type, "text/plain");
       response->body() = "method not allowed\n";
     } else if (target == "/healthz") {
+      // Not accepting RPC connections, or failing background work (the audit writer
+      // cannot write, the WAL cannot be synced), makes the server unhealthy until it
+      // recovers.
       std::string not_accepting = metrics_->not_accepting();
-      response->result(not_accepting.empty() ? http::status::ok
-                                             : http::status::service_unavailable);
+      std::string failing = not_accepting.empty() ? BackgroundFaults::Process().Failing() : "";
+      bool healthy = not_accepting.empty() && failing.empty();
+      response->result(healthy ? http::status::ok : http::status::service_unavailable);
       response->set(http::field::content_type, "text/plain");
-      response->body() =
-          not_accepting.empty() ? "ok\n" : "not accepting: " + not_accepting + "\n";
+      response->body() = healthy                  ? "ok\n"
+                         : !not_accepting.empty() ? "not accepting: " + not_accepting + "\n"
+                                                  : "degraded: " + failing + "\n";
     } else if (target == "/metrics") {
       response->result(http::status::ok);
       response->set(http::field::content_type, "text/plain; version=0.0.4");

@@ -56,10 +56,13 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
   const sharing::Gate* gate = ctx_.gate;
   auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable
       -> kj::Promise<void> {
+    gate->Count(*d);
     if (!d->allowed()) {
       gate->Record(*d, record_id, d->verdict().code());
       return kj::Promise<void>(ToException(d->verdict()));
     }
+    // An own-tenant call has nothing to audit or meter: no continuation on the hot path.
+    if (!d->cross_tenant()) return body(d);
     kj::Promise<void> done = kj::evalNow([&]() { return body(d); });
     return done.then([gate, d, record_id]() { gate->Record(*d, record_id, Status::Code::kOk); },
                      [gate, d, record_id](kj::Exception&& e) {
@@ -227,7 +230,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       // The projection is checked here; criteria and sort keys by the store.
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
-      req.criteria.assign(r.getCriteria().cStr(), r.getCriteria().size());
+      ThrowIfError(CopyText(r.getCriteria(), "criteria", &req.criteria));
       auto order = [](wire::SortOrder o, std::string_view which) {
         if (o == wire::SortOrder::ASCENDING) return false;
         if (o == wire::SortOrder::DESCENDING) return true;

@@ -53,6 +53,7 @@ kj::Promise<void> SessionImpl::records(RecordsContext context) {
     // call, so a later revocation reaches this capability too.
     const sharing::Gate* gate = ctx_.gate;
     auto answer = [this, context, gate](sharing::DecisionPtr d) mutable {
+      gate->Count(*d);
       gate->Record(*d, 0, d->verdict().code());
       ThrowIfError(d->verdict());
       std::optional<storage::TenantId> target;

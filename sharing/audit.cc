@@ -5,6 +5,8 @@
 #include <chrono>
 #include <deque>
 
+#include "common/background.h"
+
 namespace cotenant::sharing {
 
 using json = nlohmann::json;
@@ -16,8 +18,9 @@ AuditLog::AuditLog(storage::Store* store, int flush_interval_ms)
     while (!stopping_) {
       cv_.wait_for(l, std::chrono::milliseconds(interval_ms_));
       l.unlock();
-      // A failed write keeps nothing queued twice; the error surfaces on the next query.
-      (void)Flush();
+      // A failed write keeps nothing queued twice; it is latched for /healthz and the
+      // error surfaces on the next query too.
+      (void)RunGuarded("audit writer", [this] { return Flush(); });
       l.lock();
     }
   });
@@ -85,7 +88,9 @@ std::string AuditLog::Encode(const AuditRecord& r) {
               {"p", r.principal}, {"tt", r.target_tenant}, {"api", r.api},
               {"obj", r.object},  {"rec", r.record_id},    {"out", r.outcome},
               {"d", r.detail}}
-      .dump();
+      // Client text is checked at the wire, but an audit entry must never fail to
+      // encode: a stray byte becomes U+FFFD instead of an exception.
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 bool AuditLog::Decode(std::string_view text, AuditRecord* r) {

@@ -113,8 +113,11 @@ StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
                 [psets](const AccessRequest& r) { return psets->Evaluate(r); });
 }
 
-void Gate::Record(const Decision& d, uint64_t record_id, Status::Code outcome) const {
+void Gate::Count(const Decision& d) const {
   parts_.usage->CountCall(d.caller().tenant, static_cast<size_t>(d.api()));
+}
+
+void Gate::Record(const Decision& d, uint64_t record_id, Status::Code outcome) const {
   if (!d.cross_tenant()) return;
   // Opening a context touches no data: only a refusal is audited.
   if (d.api() == Api::kRecords && outcome == Status::Code::kOk) return;

@@ -174,10 +174,13 @@ class Gate {
   // An error Status means no decision could be made (Unauthenticated, Internal); a
   // denial is a Decision whose verdict() is not OK.
   StatusOr<DecisionPtr> Decide(const RecordCall& call) const;
-  // Records what became of a decided call: the call is counted for the caller's tenant;
-  // a call through a TenantContext is audited in both tenants (allowed or denied) and,
-  // when it succeeded, metered as served by the target and consumed by the caller.
-  // Opening a context (kRecords) is audited only when refused.
+  // Counts a decided call (allowed or not) for the caller's tenant. Call it once per
+  // decision, as soon as it is made.
+  void Count(const Decision& d) const;
+  // Records what became of a call through a TenantContext: it is audited in both tenants
+  // (allowed or denied) and, when it succeeded, metered as served by the target and
+  // consumed by the caller. Opening a context (kRecords) is audited only when refused.
+  // Does nothing for an own-tenant call, so callers may skip it for those.
   void Record(const Decision& d, uint64_t record_id, Status::Code outcome) const;
 
   // ---- Administrative calls -------------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 
@@ -310,10 +311,13 @@ TEST_F(GateTest, RecordAuditsCrossTenantCallsInBothTenantsAndMeters) {
   Grant(pub.id, shared.user.id, "read", {{"*", kRead}});
   Share(pub.id, "share", sub.id, shared.user.id);
   auto ok = Decide(caller, Api::kGetRecord, pub.id);
+  gate_->Count(*ok);
   gate_->Record(*ok, 42, Status::Code::kOk);
   auto denied = Decide(caller, Api::kDeleteRecord, pub.id);
+  gate_->Count(*denied);
   gate_->Record(*denied, 43, denied->verdict().code());
   auto own = Decide(shared, Api::kGetRecord, 0);
+  gate_->Count(*own);
   gate_->Record(*own, 1, Status::Code::kOk);
   ASSERT_TRUE(audit_->Flush().ok());
   for (TenantId t : {pub.id, sub.id}) {
@@ -333,6 +337,11 @@ TEST_F(GateTest, RecordAuditsCrossTenantCallsInBothTenantsAndMeters) {
   ASSERT_TRUE(usage_->Report(sub.id, &sub_usage).ok());
   EXPECT_EQ(pub_usage.served_to_others, 1u);
   EXPECT_EQ(sub_usage.consumed_from_others, 1u);
+  // Every decided call is counted for the caller's tenant, denied or not.
+  using Calls = std::vector<std::pair<std::string, uint64_t>>;
+  auto sorted = [](Calls c) { std::sort(c.begin(), c.end()); return c; };
+  EXPECT_EQ(sorted(sub_usage.calls), (Calls{{"deleteRecord", 1}, {"getRecord", 1}}));
+  EXPECT_EQ(pub_usage.calls, (Calls{{"getRecord", 1}}));
 }
 
 TEST_F(GateTest, AdminLevelRules) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "common/background.h"
+
 namespace cotenant::sharing {
 
 using json = nlohmann::json;
@@ -19,7 +21,7 @@ Usage::Usage(storage::Store* store, std::vector<std::string> api_names, int flus
     while (!stopping_) {
       stop_cv_.wait_for(l, std::chrono::milliseconds(interval_ms_));
       l.unlock();
-      (void)Flush();
+      (void)RunGuarded("usage flusher", [this] { return Flush(); });
       l.lock();
     }
   });

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/background.h"
 #include "storage/criteria.h"
 #include "storage/key_encoding.h"
 #include "storage/store_internal.h"
@@ -83,7 +84,7 @@ void Store::Impl::StartSyncer() {
       if (stopping_) break;
       l.unlock();
       // A failed fsync is retried on the next tick; writes were already in the WAL.
-      (void)kv_->SyncWal();
+      (void)RunGuarded("WAL syncer", [this] { return kv_->SyncWal(); });
       l.lock();
     }
   });
