@@ -458,6 +458,7 @@ int Run(const Options& o) {
     if (memcached) {
       CacheOptions ro = local_options;
       ro.memcached_servers = memcached->address();
+      ro.secret = std::string(32, 's');  // entries are authenticated under a secret
       remote_cache = std::make_unique<ContextCache>(ro);
       if (!remote_cache->has_remote()) Fail("the memcached tier did not configure");
       remote = std::make_unique<Sharing>(store.get(), &identity, remote_cache.get());

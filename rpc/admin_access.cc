@@ -82,12 +82,12 @@ kj::Promise<void> AdminImpl::listPermissionSets(ListPermissionSetsContext contex
     struct Out : AdminOut {
       std::vector<sharing::PermissionSet> sets;
     };
-    sharing::PermissionSets* psets = ctx_.psets;
+    const sharing::Gate* gate = ctx_.gate;
     return Run<Out>(
         Call(Api::kListPermissionSets), Status::OK(),
-        [psets](const sharing::AdminDecision&) {
+        [gate](const sharing::AdminDecision& d) {
           Out o;
-          o.sets = psets->List();
+          o.sets = gate->VisiblePermissionSets(d.caller);
           return o;
         },
         [context](Out& o) mutable {

@@ -1,6 +1,7 @@
 // wire::Records: record calls on one tenant. Each handler copies its arguments, lets the
 // gate decide (RecordsImpl::Run), calls storage within the decision's scope, and answers.
 
+#include "rpc/search_token.h"
 #include "rpc/serve.h"
 
 namespace cotenant::rpc {
@@ -248,11 +249,16 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       }
       req.offset = r.getOffset();
       req.rows = r.getNumberOfRows() == 0 ? 100 : r.getNumberOfRows();
+      // The token is bound to the decision's scope and the query (rpc/search_token.h).
+      std::string binding = TokenBinding(d->ScopeFingerprint(), req);
       auto token = r.getContinuation();
-      if (token.size() > ctx_.limits.max_continuation_bytes) {
-        ThrowIfError(Status::InvalidArgument("continuation token is not one this server issued"));
+      if (token.size() > ctx_.limits.max_continuation_bytes) ThrowIfError(TokenRefused());
+      if (token.size() > 0) {
+        ThrowIfError(OpenToken(*ctx_.token_mac, binding,
+                               std::string_view(reinterpret_cast<const char*>(token.begin()),
+                                                token.size()),
+                               &req.continuation));
       }
-      req.continuation.assign(reinterpret_cast<const char*>(token.begin()), token.size());
       bool with_permissions = r.getRetrievePermissions();
       RecordPermissionsView perms = PermissionsOf(*d);
       struct Out {
@@ -261,9 +267,15 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       };
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Out>([store, d = std::move(d), req = std::move(req)]() {
+          ->Submit<Out>([store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
+                         binding = std::move(binding)]() {
             Out o;
             o.status = store->Search(d->target(), req, &o.result, d->scope());
+            if (o.status.ok() && !o.result.continuation.empty()) {
+              std::string sealed;
+              o.status = SealToken(*mac, binding, o.result.continuation, &sealed);
+              o.result.continuation = std::move(sealed);
+            }
             return o;
           })
           .then([context, with_permissions, perms, slots = std::move(slots)](Out o) mutable {

@@ -42,11 +42,14 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
       "cotenant_context_cache_total{{result=\"miss\"}} {}\n"
       "cotenant_context_cache_total{{result=\"stale_rejected\"}} {}\n"
       "cotenant_context_cache_total{{result=\"corrupt_rejected\"}} {}\n"
+      "# HELP cotenant_context_cache_rejected_total memcached entries refused as forged.\n"
+      "# TYPE cotenant_context_cache_rejected_total counter\n"
+      "cotenant_context_cache_rejected_total{{reason=\"mac\"}} {}\n"
       "# HELP cotenant_memcached_errors_total memcached operations that failed or timed out.\n"
       "# TYPE cotenant_memcached_errors_total counter\n"
       "cotenant_memcached_errors_total {}\n",
       c.local_hits, c.remote_hits, c.misses, c.stale_rejected, c.corrupt_rejected,
-      c.remote_errors);
+      c.mac_rejected, c.remote_errors);
   out +=
       "# HELP cotenant_tenant_records Records stored per tenant.\n"
       "# TYPE cotenant_tenant_records gauge\n"
@@ -90,6 +93,7 @@ void Server::CaptureSignals() {
 }
 
 Status Server::Run() {
+  if (options_.secret.empty()) return Status::InvalidArgument("no installation secret given");
   auto io = kj::setupAsyncIo();
 
   std::string host;
@@ -108,6 +112,7 @@ Status Server::Run() {
   cache_options.memcached_servers = options_.memcached;
   cache_options.store_id = store_id;
   cache_options.memcached_timeout_ms = options_.memcached_timeout_ms;
+  cache_options.secret = options_.secret;
   cache_ = std::make_unique<sharing::ContextCache>(cache_options);
   sharing_ = std::make_unique<sharing::Sharing>(store_.get(), identity_.get(), cache_.get());
   audit_ = std::make_unique<sharing::AuditLog>(store_.get());
@@ -142,6 +147,8 @@ Status Server::Run() {
   ctx.pool = pool.get();
   ctx.metrics = &metrics_;
   ctx.limits = options_.wire;
+  const Mac token_mac(options_.secret);
+  ctx.token_mac = &token_mac;
 
   OpsHttpServer ops(&metrics_);
   if (!options_.http.empty()) {

@@ -43,6 +43,9 @@ struct ServerOptions {
   ConnectionLimits connections;           // per-connection limits (max_message_bytes wins)
   std::string memcached;                  // "host:port[,host:port...]"; empty = none
   int memcached_timeout_ms = 50;          // per memcached operation
+  // The installation secret (common/secret.h): the MAC key of memcached entries and of
+  // search continuation tokens. Required: Run() refuses to start without it.
+  std::string secret;
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/mac.h"
 #include "rpc/convert.h"
 #include "rpc/metrics.h"
 #include "rpc/work_pool.h"
@@ -47,6 +48,7 @@ struct ServiceContext {
   WorkPool* pool = nullptr;
   Metrics* metrics = nullptr;
   WireLimits limits;
+  const Mac* token_mac = nullptr;  // seals search continuation tokens (rpc/search_token.h)
 };
 
 // What a login established. Immutable; shared by the session and everything derived.

@@ -21,14 +21,21 @@
 //   poll). Servers are never ejected from the distribution (REMOVE_FAILED_SERVERS off):
 //   ejection would re-hash keys per clone; a dead server's keys simply miss.
 //
-// Value format (integers little-endian), followed by FNV-1a 64 of all bytes before it:
-//   "CTXC" | u8 version=1 | u32 len + store_id | u64 caller_tenant | u64 caller_user |
+// Value format (integers little-endian):
+//   "CTXC" | u8 version=2 | u32 len + store_id | u64 caller_tenant | u64 caller_user |
 //   u64 target_tenant | u64 stamp.global | u64 stamp.target | u64 stamp.caller |
-//   i64 expires_at | u32 len + payload | u64 checksum
+//   i64 expires_at | u32 len + payload | 32-byte MAC
+// The MAC is HMAC-SHA256 under the installation secret of ("context-cache/2", the full
+// memcached key, every byte before the MAC). Binding the memcached key means an entry
+// cannot be moved to another key; covering the stamp means it cannot be re-stamped for
+// another generation. The MAC is checked before any field of the entry is believed; the
+// stamp and the expiry after. Entries of version 1 (checksummed, unauthenticated) are
+// rejected as corrupt and overwritten by the next resolution.
 
 #include "sharing/context_cache.h"
 
 #include <libmemcached-1.0/memcached.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,9 +48,12 @@ namespace cotenant::sharing {
 namespace {
 
 constexpr char kMagic[4] = {'C', 'T', 'X', 'C'};
-constexpr uint8_t kFormatVersion = 1;
-// magic + version + store_id length + 7 u64/i64 + payload length + checksum.
-constexpr size_t kMinEncodedSize = 4 + 1 + 4 + 7 * 8 + 4 + 8;
+constexpr uint8_t kFormatVersion = 2;
+constexpr std::string_view kMacPurpose = "context-cache/2";
+// magic + version + store_id length + 7 u64/i64 + payload length + MAC.
+constexpr size_t kMinEncodedSize = 4 + 1 + 4 + 7 * 8 + 4 + Mac::kTagBytes;
+// At most one log line about rejected MACs per this many microseconds.
+constexpr int64_t kMacLogIntervalUs = 10'000'000;
 // memcached's default item size limit is 1 MiB including its item header; larger values
 // would be refused by the server after being sent in full.
 constexpr size_t kMaxEncodedSize = 1000 * 1024;
@@ -94,10 +104,12 @@ class Reader {
   std::string_view in_;
 };
 
-enum class Verdict { kValid, kCorrupt, kStale };
+enum class Verdict { kValid, kCorrupt, kForged, kStale };
 
-std::string Encode(const std::string& store_id, const ContextKey& key, const Stamp& stamp,
-                   int64_t expires_at, const std::string& payload) {
+// The entry for `mkey`; empty when the MAC could not be made (then nothing is stored).
+std::string Encode(const Mac& mac, const std::string& mkey, const std::string& store_id,
+                   const ContextKey& key, const Stamp& stamp, int64_t expires_at,
+                   const std::string& payload) {
   std::string out;
   out.reserve(kMinEncodedSize + store_id.size() + payload.size());
   out.append(kMagic, sizeof(kMagic));
@@ -113,19 +125,25 @@ std::string Encode(const std::string& store_id, const ContextKey& key, const Sta
   PutFixed(&out, static_cast<uint64_t>(expires_at), 8);
   PutFixed(&out, payload.size(), 4);
   out.append(payload);
-  PutFixed(&out, Fnv1a64(out), 8);
+  std::string tag;
+  if (!mac.Sign({kMacPurpose, mkey, out}, &tag)) return std::string();
+  out.append(tag);
   return out;
 }
 
-// An entry is valid only when it verifies completely, belongs to this store and to
-// exactly `key` (an entry of another caller is never served), and carries `current`.
-Verdict Decode(std::string_view value, const std::string& store_id, const ContextKey& key,
-               const Stamp& current, int64_t now_micros, std::string* payload) {
-  if (value.size() < kMinEncodedSize) return Verdict::kCorrupt;
-  std::string_view body = value.substr(0, value.size() - 8);
-  uint64_t checksum = 0;
-  Reader tail(value.substr(value.size() - 8));
-  if (!tail.Fixed(8, &checksum) || checksum != Fnv1a64(body)) return Verdict::kCorrupt;
+// An entry is valid only when its MAC verifies for `mkey`, it belongs to this store and to
+// exactly `key` (an entry of another caller is never served), and it carries `current`.
+// Nothing but the magic and the version is looked at before the MAC has verified.
+Verdict Decode(const Mac& mac, const std::string& mkey, std::string_view value,
+               const std::string& store_id, const ContextKey& key, const Stamp& current,
+               int64_t now_micros, std::string* payload) {
+  if (value.size() < kMinEncodedSize ||
+      value.substr(0, sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic)) ||
+      static_cast<uint8_t>(value[sizeof(kMagic)]) != kFormatVersion) {
+    return Verdict::kCorrupt;
+  }
+  std::string_view body = value.substr(0, value.size() - Mac::kTagBytes);
+  if (!mac.Verify(value.substr(body.size()), {kMacPurpose, mkey, body})) return Verdict::kForged;
 
   Reader r(body);
   std::string_view magic, sid, bytes;
@@ -420,8 +438,10 @@ ContextCache::Remote::Result ContextCache::Remote::Set(const std::string& key,
 }
 
 ContextCache::ContextCache(const CacheOptions& options)
-    : options_(options), remote_prefix_("ctc:" + StoreIdForKey(options.store_id) + ":") {
-  if (!options_.memcached_servers.empty()) {
+    : options_(options),
+      mac_(options.secret),
+      remote_prefix_("ctc:" + StoreIdForKey(options.store_id) + ":") {
+  if (!options_.memcached_servers.empty() && !options_.secret.empty()) {
     try {
       remote_ = Remote::Create(options_);
     } catch (...) {
@@ -504,9 +524,13 @@ std::optional<std::string> ContextCache::GetRemote(const ContextKey& key, const 
         break;
     }
     std::string payload;
-    switch (Decode(value, options_.store_id, key, current, now_micros, &payload)) {
+    switch (Decode(mac_, mkey, value, options_.store_id, key, current, now_micros, &payload)) {
       case Verdict::kCorrupt:
         corrupt_.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+      case Verdict::kForged:
+        mac_rejected_.fetch_add(1, std::memory_order_relaxed);
+        NoteMacRejected(mkey);
         return std::nullopt;
       case Verdict::kStale:
         stale_.fetch_add(1, std::memory_order_relaxed);
@@ -530,8 +554,12 @@ void ContextCache::PutRemote(const ContextKey& key, const Stamp& stamp, int64_t 
       errors_.fetch_add(1, std::memory_order_relaxed);  // memcached would refuse it
       return;
     }
-    const std::string value = Encode(options_.store_id, key, stamp, expires_at, bytes);
     const std::string mkey = RemoteKey(remote_prefix_, key);
+    const std::string value = Encode(mac_, mkey, options_.store_id, key, stamp, expires_at, bytes);
+    if (value.empty()) {
+      errors_.fetch_add(1, std::memory_order_relaxed);  // the MAC could not be made
+      return;
+    }
     const uint32_t ttl = std::min(options_.memcached_ttl_s, kMaxRelativeTtl);
     if (remote_->Set(mkey, value, ttl) != Remote::Result::kOk) {
       errors_.fetch_add(1, std::memory_order_relaxed);
@@ -542,6 +570,20 @@ void ContextCache::PutRemote(const ContextKey& key, const Stamp& stamp, int64_t 
 }
 
 void ContextCache::CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+
+void ContextCache::NoteMacRejected(const std::string& memcached_key) {
+  const int64_t now = SteadyMicros();
+  int64_t last = mac_logged_at_.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < kMacLogIntervalUs) return;
+  if (!mac_logged_at_.compare_exchange_strong(last, now)) return;  // another thread logs
+  const uint64_t total = mac_rejected_.load(std::memory_order_relaxed);
+  const uint64_t since = total - mac_logged_.exchange(total);
+  spdlog::warn(
+      "context cache: {} memcached entr{} failed authentication (latest key {}); something "
+      "other than a front-end with this installation's secret wrote to memcached, or a "
+      "front-end runs with another --cache-secret-file. The entries are ignored.",
+      since, since == 1 ? "y" : "ies", memcached_key);
+}
 
 void ContextCache::ClearLocal() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -555,6 +597,7 @@ CacheCounters ContextCache::counters() const {
   c.misses = misses_.load(std::memory_order_relaxed);
   c.stale_rejected = stale_.load(std::memory_order_relaxed);
   c.corrupt_rejected = corrupt_.load(std::memory_order_relaxed);
+  c.mac_rejected = mac_rejected_.load(std::memory_order_relaxed);
   c.remote_errors = errors_.load(std::memory_order_relaxed);
   return c;
 }

@@ -10,8 +10,13 @@
 // resolution wrote back afterwards (its stamp is old).
 //
 // Entries of the memcached tier carry a magic, the store id, the full key (both tenants
-// and the user) and a checksum; anything that does not verify is rejected and counted,
-// never served. memcached being down, slow or returning garbage only costs a miss.
+// and the user), the stamp, and a keyed MAC (HMAC-SHA256 under the installation secret,
+// which memcached never sees) over the memcached key and everything else in the entry.
+// Whoever can write to memcached can therefore not make an entry this cache serves: a
+// forged entry, one copied to another key, or one stamped for a generation it was not
+// resolved at fails the MAC; an old genuine entry fails the stamp. Anything that does not
+// verify is rejected and counted, never served. memcached being down, slow or returning
+// garbage only costs a miss.
 //
 // Thread safety: all methods are safe from any thread. The local tier never blocks on
 // I/O (safe on the event loop); the remote tier does (call it from a worker thread).
@@ -28,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mac.h"
 #include "common/status.h"
 
 namespace cotenant::sharing {
@@ -65,6 +71,10 @@ struct CacheOptions {
   int memcached_timeout_ms = 50;    // connect / send / receive timeout per operation
   int memcached_retry_ms = 1000;    // how long a failed server is skipped
   uint32_t memcached_ttl_s = 3600;  // expiry of memcached entries
+  // Key of the MAC that authenticates memcached entries: the installation secret, the same
+  // in every front-end sharing the memcached. Empty = no memcached tier (its entries could
+  // not be authenticated).
+  std::string secret;
 };
 
 struct CacheCounters {
@@ -72,7 +82,8 @@ struct CacheCounters {
   uint64_t remote_hits = 0;
   uint64_t misses = 0;            // neither tier had a valid entry
   uint64_t stale_rejected = 0;    // an entry with an old stamp (either tier)
-  uint64_t corrupt_rejected = 0;  // a memcached value that did not verify
+  uint64_t corrupt_rejected = 0;  // a memcached value that is not an entry of this format
+  uint64_t mac_rejected = 0;      // a memcached entry whose MAC did not verify (forged)
   uint64_t remote_errors = 0;     // memcached operations that failed or timed out
 };
 
@@ -119,14 +130,20 @@ class ContextCache {
     int64_t expires_at;
     CachedValue value;
   };
+  // Logs a MAC rejection, at most one line per interval (forgeries can come in floods).
+  void NoteMacRejected(const std::string& memcached_key);
+
   CacheOptions options_;
+  Mac mac_;
   std::string remote_prefix_;  // "ctc:<store id or its hash>:", start of every memcached key
   std::unique_ptr<Remote> remote_;
   mutable std::mutex mu_;
   std::unordered_map<ContextKey, Entry, ContextKeyHash> local_;  // guarded by mu_
   uint64_t evict_rng_ = 0x2545F4914F6CDD1DULL;  // xorshift state for eviction; guarded by mu_
   std::atomic<uint64_t> local_hits_{0}, remote_hits_{0}, misses_{0}, stale_{0}, corrupt_{0},
-      errors_{0};
+      errors_{0}, mac_rejected_{0};
+  std::atomic<int64_t> mac_logged_at_{0};   // steady micros of the last log line
+  std::atomic<uint64_t> mac_logged_{0};     // mac_rejected_ when it was written
 };
 
 }  // namespace cotenant::sharing

@@ -60,10 +60,15 @@ class RawClient {
   memcached_st* mc_;
 };
 
-CacheOptions RemoteOptions(const std::string& servers, const std::string& store_id = "store1") {
+// The installation secret of the tests (32 bytes, as a real one).
+const std::string kSecret = "0123456789abcdef0123456789abcdef";
+
+CacheOptions RemoteOptions(const std::string& servers, const std::string& store_id = "store1",
+                           const std::string& secret = kSecret) {
   CacheOptions o;
   o.memcached_servers = servers;
   o.store_id = store_id;
+  o.secret = secret;
   // Generous: a loaded test machine must not turn a slow reply into a counted error.
   o.memcached_timeout_ms = 2000;
   o.memcached_retry_ms = 200;
@@ -288,7 +293,7 @@ TEST_F(ContextCacheRemote, EntryOfAnotherStoreRejected) {
   ASSERT_TRUE(a_value.has_value());
   ASSERT_TRUE(raw.Set(KeyFor("store-b", k), *a_value));
   EXPECT_EQ(b.GetRemote(k, s, 1), std::nullopt);
-  EXPECT_EQ(b.counters().corrupt_rejected, 1u);
+  EXPECT_EQ(b.counters().mac_rejected, 1u);  // the MAC covers the memcached key
   EXPECT_EQ(b.counters().remote_hits, 0u);
   EXPECT_EQ(a.GetRemote(k, s, 1), "a's context");
 }
@@ -309,7 +314,7 @@ TEST_F(ContextCacheRemote, EntryOfAnotherKeyRejected) {
     EXPECT_EQ(cache.GetRemote(other, s, 1), std::nullopt);
   }
   CacheCounters c = cache.counters();
-  EXPECT_EQ(c.corrupt_rejected, 3u);
+  EXPECT_EQ(c.mac_rejected, 3u);  // the MAC covers the memcached key
   EXPECT_EQ(c.remote_hits, 0u);
 }
 
@@ -342,8 +347,12 @@ TEST_F(ContextCacheRemote, CorruptValuesRejected) {
     flipped[i] = static_cast<char>(flipped[i] ^ (1 << (i % 8)));
     expect_rejected(flipped, "bit flip at byte " + std::to_string(i));
   }
+  // Malformed values (too short, another magic or version) are corrupt; anything else
+  // fails the MAC.
   CacheCounters c = cache.counters();
-  EXPECT_EQ(c.corrupt_rejected, expected_corrupt);
+  EXPECT_EQ(c.corrupt_rejected + c.mac_rejected, expected_corrupt);
+  EXPECT_GT(c.corrupt_rejected, 0u);
+  EXPECT_GT(c.mac_rejected, 0u);
   EXPECT_EQ(c.remote_hits, 0u);
   EXPECT_EQ(c.stale_rejected, 0u);
   EXPECT_EQ(c.remote_errors, 0u);
@@ -351,6 +360,72 @@ TEST_F(ContextCacheRemote, CorruptValuesRejected) {
   // The intact value still verifies.
   ASSERT_TRUE(raw.Set(mkey, *good));
   EXPECT_EQ(cache.GetRemote(k, s, 1), "a resolved context payload");
+}
+
+TEST_F(ContextCacheRemote, EntriesMadeWithoutTheSecretAreRejected) {
+  const ContextKey k{4, 5, 6};
+  const Stamp s{7, 8, 9};
+  const std::string mkey = KeyFor("store1", k);
+  ContextCache cache(RemoteOptions(memcached_.address()));
+  RawClient raw(memcached_.port());
+
+  // Entries in the very format, by the very code, under another secret: what someone who
+  // can write to memcached but lacks the secret can do at best. Current stamp, the next
+  // generation of each scope, and a secret that differs in one byte only.
+  std::string near_secret = kSecret;
+  near_secret[31] ^= 0x01;
+  ContextCache forger(RemoteOptions(memcached_.address(), "store1", "another secret of 32 bytes......"));
+  ContextCache near(RemoteOptions(memcached_.address(), "store1", near_secret));
+  const Stamp stamps[] = {s, {8, 8, 9}, {7, 9, 9}, {7, 8, 10}};
+  uint64_t forged = 0;
+  for (const Stamp& st : stamps) {
+    for (ContextCache* f : {&forger, &near}) {
+      f->PutRemote(k, st, 0, "full rights");
+      ASSERT_TRUE(raw.Get(mkey).has_value());
+      EXPECT_EQ(cache.GetRemote(k, st, 1), std::nullopt);
+      ++forged;
+    }
+  }
+  // A genuine entry with one byte of its payload changed.
+  cache.PutRemote(k, s, 0, "read rights");
+  std::optional<std::string> good = raw.Get(mkey);
+  ASSERT_TRUE(good.has_value());
+  std::string tampered = *good;
+  const size_t at = tampered.find("read rights");
+  ASSERT_NE(at, std::string::npos);
+  tampered[at] = 'R';
+  ASSERT_TRUE(raw.Set(mkey, tampered));
+  EXPECT_EQ(cache.GetRemote(k, s, 1), std::nullopt);
+  ++forged;
+  // A genuine entry with its stamp moved to the next target generation (the bytes of
+  // stamp.target: after magic, version, store id, the key and stamp.global).
+  std::string restamped = *good;
+  const size_t target_gen = 4 + 1 + 4 + std::string("store1").size() + 3 * 8 + 8;
+  ASSERT_EQ(restamped[target_gen], 8);
+  restamped[target_gen] = 9;
+  ASSERT_TRUE(raw.Set(mkey, restamped));
+  EXPECT_EQ(cache.GetRemote(k, Stamp{7, 9, 9}, 1), std::nullopt);
+  ++forged;
+
+  CacheCounters c = cache.counters();
+  EXPECT_EQ(c.mac_rejected, forged);
+  EXPECT_EQ(c.remote_hits, 0u);
+  EXPECT_EQ(c.stale_rejected, 0u);
+  EXPECT_EQ(c.corrupt_rejected, 0u);
+
+  // The genuine entry verifies, also for another front-end holding the same secret.
+  ASSERT_TRUE(raw.Set(mkey, *good));
+  EXPECT_EQ(cache.GetRemote(k, s, 1), "read rights");
+  ContextCache peer(RemoteOptions(memcached_.address()));
+  EXPECT_EQ(peer.GetRemote(k, s, 1), "read rights");
+  // ...and not for one holding another.
+  EXPECT_EQ(near.GetRemote(k, s, 1), std::nullopt);
+  EXPECT_EQ(near.counters().mac_rejected, 1u);
+}
+
+TEST(ContextCacheLocal, NoRemoteTierWithoutASecret) {
+  ContextCache cache(RemoteOptions("127.0.0.1:11211", "store1", ""));
+  EXPECT_FALSE(cache.has_remote());
 }
 
 TEST_F(ContextCacheRemote, LongStoreIdIsHashedInTheKey) {

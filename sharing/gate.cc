@@ -89,6 +89,34 @@ DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
   return d;
 }
 
+std::string Decision::ScopeFingerprint() const {
+  // Length-prefixed parts, so no two different scopes give the same bytes.
+  std::string out;
+  auto part = [&out](std::string_view v) {
+    out += std::to_string(v.size());
+    out += ':';
+    out.append(v);
+  };
+  const Access& a = *access_;
+  part(std::to_string(a.caller_tenant));
+  part(std::to_string(a.caller));
+  part(std::to_string(a.target));
+  part(PathName(a.path));
+  part(std::to_string(a.principal));
+  part(a.policy);
+  part(std::to_string(object_->id));
+  part(object_->name);
+  auto it = a.scoped ? a.scope.find(object_->name) : a.scope.end();
+  if (it == a.scope.end()) {
+    part("unscoped");
+  } else {
+    part(it->second.row_filter);
+    part(std::to_string(it->second.fields.size()));
+    for (const auto& f : it->second.fields) part(f);
+  }
+  return out;
+}
+
 std::optional<StatusOr<DecisionPtr>> Gate::TryDecide(const RecordCall& call) const {
   User caller;
   Status s = parts_.identity->Check(call.credential, &caller);
@@ -219,6 +247,27 @@ StatusOr<AdminDecision> Gate::DecideAdmin(const AdminCall& call) const {
   if (s.ok() && subject.level == AdminLevel::kSystemAdmin) {
     return Status::PermissionDenied("Access Denied: " + Describe(caller) + " may not " +
                                     std::string(rule.what) + " of a system admin");
+  }
+  return out;
+}
+
+std::vector<PermissionSet> Gate::VisiblePermissionSets(const User& caller) const {
+  std::vector<PermissionSet> sets = parts_.psets->List();
+  if (caller.level == AdminLevel::kSystemAdmin) return sets;
+  std::vector<PermissionSet> out;
+  for (auto& set : sets) {
+    if (!set.all_tenants &&
+        std::find(set.tenants.begin(), set.tenants.end(), caller.tenant) == set.tenants.end()) {
+      continue;  // does not apply to the caller's tenant: not its business
+    }
+    if (!set.all_tenants) set.tenants = {caller.tenant};
+    std::erase_if(set.users, [&](UserId u) {
+      User found;
+      return !parts_.identity->FindUser(u, &found).ok() || found.tenant != caller.tenant;
+    });
+    // A user-scope set whose users are all elsewhere does not apply to this tenant.
+    if (!set.system_scope && set.users.empty()) continue;
+    out.push_back(std::move(set));
   }
   return out;
 }

@@ -84,6 +84,12 @@ class Decision {
   const storage::RecordScope* scope() const { return scope_.get(); }
   // The principal's rights on the object (a mask of Right), within the scope.
   uint8_t rights() const { return access_->RightsOn(object_name_); }
+  // REQUIRES: allowed() and a record API. What this decision lets its principal see of the
+  // object, as bytes: the tenants, the path and principal, the object's id, the policy's row
+  // filter and field allow-list. Two decisions give equal bytes exactly when they scope the
+  // object alike, so something handed out under one scope (a continuation token) can be
+  // bound to it.
+  std::string ScopeFingerprint() const;
 
   // Permission-set verdicts: of the caller, and through a policy of the policy's user.
   const PermissionDecision& caller_sets() const { return caller_sets_; }
@@ -187,6 +193,10 @@ class Gate {
   // Decides an administrative call; may read the store. PermissionDenied naming the
   // rule, InvalidArgument for a call no one may make (a user deleting itself).
   StatusOr<AdminDecision> DecideAdmin(const AdminCall& call) const;
+  // The permission sets `caller` may list: all of them for a system admin; for anyone
+  // else only the sets that apply to its tenant, each showing no other tenant and no
+  // user of another tenant. May block (user lookups).
+  std::vector<PermissionSet> VisiblePermissionSets(const User& caller) const;
   // Audits an administrative change in `tenant`'s log (and the caller's).
   void RecordChange(const User& caller, TenantId tenant, Api api, const std::string& what,
                     const std::string& detail) const;
@@ -206,8 +216,9 @@ class Gate {
                      std::shared_ptr<const Access> access, const Evaluator& evaluate) const;
   Status AuthorizeAdmin(const User& caller, Api api, TenantId target, const Evaluator& evaluate,
                         PermissionDecision* trace) const;
+  // `outsider`: the asker is on the designated side (it sees no publisher internals).
   Status ExplainRecord(const User& subject, Api api, TenantId target, const ExplainRequest& req,
-                       const Evaluator& evaluate, Explanation* out) const;
+                       const Evaluator& evaluate, bool outsider, Explanation* out) const;
 
   Parts parts_;
 };

@@ -28,7 +28,11 @@ StatusOr<Explanation> Gate::Explain(const Credential& asker_cred, const ExplainR
   }
   User subject = asker;
   if (req.user != 0 && req.user != asker.id) {
-    COTENANT_RETURN_IF_ERROR(parts_.identity->FindUser(req.user, &subject));
+    Status found = parts_.identity->FindUser(req.user, &subject);
+    // Outside a system admin's reach, a missing user and another tenant's user answer
+    // alike: user ids cannot be probed.
+    if (found.IsNotFound() && asker.level != AdminLevel::kSystemAdmin) subject.tenant = 0;
+    else COTENANT_RETURN_IF_ERROR(found);
   }
   if (asker.level != AdminLevel::kSystemAdmin &&
       (subject.tenant != asker.tenant ||
@@ -51,9 +55,20 @@ StatusOr<Explanation> Gate::Explain(const Credential& asker_cred, const ExplainR
     return d;
   };
   TenantId target = req.tenant == 0 ? subject.tenant : req.tenant;
+  // A draft policy is one the asker could save: a policy of its own tenant, or any
+  // tenant's for a system admin. A draft "saved" in another tenant would tell the asker
+  // about that tenant (whether it exists, its users, objects and fields); it is refused
+  // with one answer whatever that tenant holds.
+  if (req.draft_policy && asker.level != AdminLevel::kSystemAdmin && target != asker.tenant) {
+    return Status::PermissionDenied("Access Denied: " + Who(asker) +
+                                    " may only simulate data-sharing policies of its own tenant");
+  }
+  // Someone on the designated side sees what the publisher lets it see, no more: not
+  // the row filter's text, nor the names of the permission sets of the publisher's user.
+  bool outsider = asker.level != AdminLevel::kSystemAdmin && target != asker.tenant;
   Explanation o;
   if (IsRecordApi(*api)) {
-    COTENANT_RETURN_IF_ERROR(ExplainRecord(subject, *api, target, req, evaluate, &o));
+    COTENANT_RETURN_IF_ERROR(ExplainRecord(subject, *api, target, req, evaluate, outsider, &o));
     COTENANT_RETURN_IF_ERROR(failed);
     return o;
   }
@@ -91,7 +106,7 @@ StatusOr<Explanation> Gate::Explain(const Credential& asker_cred, const ExplainR
 }
 
 Status Gate::ExplainRecord(const User& subject, Api api, TenantId target, const ExplainRequest& req,
-                           const Evaluator& evaluate, Explanation* o) const {
+                           const Evaluator& evaluate, bool outsider, Explanation* o) const {
   std::shared_ptr<const Access> access;
   COTENANT_RETURN_IF_ERROR(
       req.draft_policy
@@ -113,21 +128,37 @@ Status Gate::ExplainRecord(const User& subject, Api api, TenantId target, const 
     o->steps.push_back("permission sets of user " + std::to_string(subject.id) + ": " +
                        d->caller_sets().Reason());
     const PermissionDecision* decider = &d->caller_sets();
+    bool principal_decided = false;
     if (d->principal_evaluated()) {
-      AddSets(o, access->principal, d->principal_sets());
-      o->steps.push_back("permission sets of user " + std::to_string(access->principal) +
-                         " (the policy's user): " + d->principal_sets().Reason());
-      if (d->caller_sets().allowed) decider = &d->principal_sets();
+      const PermissionDecision& ps = d->principal_sets();
+      if (outsider) {
+        o->steps.push_back("permission sets of user " + std::to_string(access->principal) +
+                           " (the policy's user): " +
+                           (ps.allowed ? "allowed" : "denied by a permission set of the publisher"));
+      } else {
+        AddSets(o, access->principal, ps);
+        o->steps.push_back("permission sets of user " + std::to_string(access->principal) +
+                           " (the policy's user): " + ps.Reason());
+      }
+      if (d->caller_sets().allowed) {
+        decider = &ps;
+        principal_decided = true;
+      }
     }
-    o->deciding_set = decider->set;
-    o->deciding_policy = decider->policy;
+    if (!(outsider && principal_decided)) {
+      o->deciding_set = decider->set;
+      o->deciding_policy = decider->policy;
+    }
     o->rights = RightsToString(access->RightsOn(req.object));
     o->steps.push_back("role rights of user " + std::to_string(access->principal) + " on " + req.object +
                        (access->scoped ? " within the policy's scope" : "") + ": " + o->rights +
                        " (needs " + std::string(RightName(RightOf(api))) + ")");
     auto sc = access->scope.find(req.object);
     if (sc != access->scope.end()) {
-      o->scope = "row filter: " + (sc->second.row_filter.empty() ? std::string("none") : sc->second.row_filter);
+      std::string filter = sc->second.row_filter.empty() ? std::string("none")
+                           : outsider ? std::string(kHiddenRowFilter)
+                                      : sc->second.row_filter;
+      o->scope = "row filter: " + filter;
       std::string fields;
       for (const auto& f : sc->second.fields) fields += (fields.empty() ? "" : ",") + f;
       o->scope += "; fields: " + (fields.empty() ? std::string("all") : fields);

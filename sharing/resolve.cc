@@ -107,7 +107,7 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
   };
   std::optional<Policy> specific, global;
   COTENANT_RETURN_IF_ERROR(stored("policyfor/" + Hex(caller_tenant), false, &specific));
-  if (specific && (specific->expires_at == 0 || specific->expires_at > now)) {
+  if (specific && !specific->dormant && (specific->expires_at == 0 || specific->expires_at > now)) {
     return admit(*specific, Path::kPolicy);
   }
   COTENANT_RETURN_IF_ERROR(stored("policyglobal", true, &global));

@@ -82,7 +82,8 @@ std::vector<ObjectScope> ScopeFromJson(const json& a) {
 json PolicyToJson(const Policy& p) {
   return json{{"publisher", p.publisher}, {"name", p.name},         {"designated", p.designated},
               {"global", p.global},       {"user", p.user},         {"scope", ScopeToJson(p.scope)},
-              {"expiresAt", p.expires_at}, {"createdAt", p.created_at}, {"modifiedAt", p.modified_at}};
+              {"expiresAt", p.expires_at}, {"createdAt", p.created_at}, {"modifiedAt", p.modified_at},
+              {"dormant", p.dormant}};
 }
 
 bool PolicyFromJson(std::string_view text, Policy* p) {
@@ -97,6 +98,7 @@ bool PolicyFromJson(std::string_view text, Policy* p) {
   p->expires_at = j.value("expiresAt", int64_t{0});
   p->created_at = j.value("createdAt", int64_t{0});
   p->modified_at = j.value("modifiedAt", int64_t{0});
+  p->dormant = j.value("dormant", false);
   return true;
 }
 
@@ -311,13 +313,6 @@ Status Sharing::AddMember(TenantId tenant, const std::string& role, TenantId mem
   std::lock_guard<std::mutex> l(change_mu_);
   Role r;
   COTENANT_RETURN_IF_ERROR(LoadRole(tenant, role, &r));
-  User u;
-  Status s = identity_->GetUser(member_tenant, user, &u);
-  if (s.IsNotFound()) {
-    return Status::NotFound("user " + std::to_string(user) + " of tenant " +
-                            std::to_string(member_tenant) + " does not exist");
-  }
-  COTENANT_RETURN_IF_ERROR(s);
   if (member_tenant != tenant) {
     if (!r.cross_tenant) {
       return Status::InvalidArgument("role '" + role +
@@ -329,8 +324,26 @@ Status Sharing::AddMember(TenantId tenant, const std::string& role, TenantId mem
           "Access Denied: cross-tenant roles are disabled (system setting crossTenantRoles)");
     }
   }
+  User u;
+  Status s = identity_->GetUser(member_tenant, user, &u);
+  bool dormant = false;
+  if (s.IsNotFound()) {
+    if (member_tenant == tenant) {
+      return Status::NotFound("user " + std::to_string(user) + " of tenant " +
+                              std::to_string(member_tenant) + " does not exist");
+    }
+    // Another tenant's users are not the role's tenant to learn about: a missing one is
+    // accepted like a live one, and the membership never grants anything (also not to a
+    // user created later under that id).
+    dormant = true;
+  } else {
+    COTENANT_RETURN_IF_ERROR(s);
+  }
+  json value{{"tenant", member_tenant}};
+  if (dormant) value["dormant"] = true;
   storage::Store::MetaBatch b;
-  b.Put(tenant, "member/" + Hex(user) + "/" + role, json{{"tenant", member_tenant}}.dump());
+  b.Put(tenant, "member/" + Hex(user) + "/" + role, value.dump());
+  if (dormant) return Commit(&b, {tenant}, false);
   return Commit(&b, {tenant, member_tenant}, false);
 }
 
@@ -348,6 +361,12 @@ Status Sharing::RemoveMember(TenantId tenant, const std::string& role, TenantId 
   COTENANT_RETURN_IF_ERROR(s);
   storage::Store::MetaBatch b;
   b.Delete(tenant, key);
+  // The member's tenant has a generation to bump only while it exists (a dormant
+  // membership names a tenant or user that did not exist).
+  storage::TenantInfo mt;
+  if (member_tenant == tenant || !store_->GetTenant(member_tenant, &mt).ok()) {
+    return Commit(&b, {tenant}, false);
+  }
   return Commit(&b, {tenant, member_tenant}, false);
 }
 
@@ -356,7 +375,9 @@ Status Sharing::RolesOf(TenantId tenant, UserId user, bool cross_tenant_only, Ri
   *any = false;
   std::vector<std::string> names;
   COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, "member/" + Hex(user) + "/",
-                                            [&](std::string_view k, std::string_view) {
+                                            [&](std::string_view k, std::string_view v) {
+                                              json j = json::parse(v, nullptr, false);
+                                              if (j.is_object() && j.value("dormant", false)) return true;
                                               names.emplace_back(k.substr(7 + 17));
                                               return true;
                                             }));
@@ -401,12 +422,7 @@ Status Sharing::ValidatePolicy(TenantId publisher, const Policy& p) {
     if (p.designated == publisher) {
       return Status::InvalidArgument("a tenant cannot designate itself");
     }
-    storage::TenantInfo d;
-    Status s = store_->GetTenant(p.designated, &d);
-    if (s.IsNotFound()) {
-      return Status::NotFound("designated tenant " + std::to_string(p.designated) + " does not exist");
-    }
-    COTENANT_RETURN_IF_ERROR(s);
+    // Whether the designated tenant exists is not the publisher's to learn: see dormant.
   }
   User u;
   Status s = identity_->GetUser(publisher, p.user, &u);
@@ -466,6 +482,12 @@ Status Sharing::CreatePolicy(TenantId publisher, const Policy& in, Policy* out) 
                                            std::to_string(p.designated) + " ('" + other + "')");
   }
   if (!s.IsNotFound()) return s;
+  if (!p.global) {
+    storage::TenantInfo d;
+    Status exists = store_->GetTenant(p.designated, &d);
+    if (!exists.ok() && !exists.IsNotFound()) return exists;
+    p.dormant = exists.IsNotFound();
+  }
   p.created_at = p.modified_at = clock_->NowMicros();
   storage::Store::MetaBatch b;
   b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
@@ -496,6 +518,7 @@ Status Sharing::UpdatePolicy(TenantId publisher, const Policy& in, Policy* out) 
   p.designated = old.designated;
   COTENANT_RETURN_IF_ERROR(ValidatePolicy(publisher, p));
   p.created_at = old.created_at;
+  p.dormant = old.dormant;
   p.modified_at = clock_->NowMicros();
   storage::Store::MetaBatch b;
   b.Put(publisher, "policy/" + p.name, PolicyToJson(p).dump());
@@ -545,7 +568,8 @@ Status Sharing::ListDesignating(TenantId tenant, std::vector<Policy>* out) {
   for (const auto& [publisher, name] : found) {
     Policy p;
     Status s = LoadPolicy(publisher, name, &p);
-    if (s.ok()) out->push_back(std::move(p));
+    // A dormant policy was made before this tenant existed: it admits nobody.
+    if (s.ok() && !p.dormant) out->push_back(std::move(p));
   }
   // Global policies of the providers that manage the tenant.
   std::vector<TenantId> providers;
@@ -562,6 +586,13 @@ Status Sharing::ListDesignating(TenantId tenant, std::vector<Policy>* out) {
     if (!store_->MetaGet(prov, "policyglobal", &name).ok()) continue;
     Policy p;
     if (LoadPolicy(prov, name, &p).ok()) out->push_back(std::move(p));
+  }
+  // The designated side sees what a row filter does to it, not the filter itself: its
+  // text may name fields the scope hides and constrain their values.
+  for (auto& p : *out) {
+    for (auto& os : p.scope) {
+      if (!os.row_filter.empty()) os.row_filter = std::string(kHiddenRowFilter);
+    }
   }
   return Status::OK();
 }

@@ -95,7 +95,15 @@ struct Policy {
   int64_t expires_at = 0;          // micros; 0 = never
   int64_t created_at = 0;
   int64_t modified_at = 0;
+  // The designated tenant did not exist when the policy was created. Such a policy is
+  // accepted like any other (so a publisher cannot probe tenant ids) but never admits
+  // anyone, also not a tenant created later under that id. Never shown to clients.
+  bool dormant = false;
 };
+
+// What the designated side sees in place of a publisher's row filter (never valid
+// criteria, so it cannot be mistaken for a filter and saved back).
+inline constexpr std::string_view kHiddenRowFilter = "<hidden by the publisher>";
 
 enum class Path : unsigned char { kOwn, kCrossTenantRole, kPolicy, kGlobalPolicy, kDenied };
 std::string_view PathName(Path p);
@@ -171,7 +179,8 @@ class Sharing {
   // Who can reach `publisher`'s data.
   Status ListPublishedBy(TenantId publisher, std::vector<Policy>* out);
   // Whose data `tenant` can reach: policies designating it and global policies of its
-  // providers (expired ones included, marked by expires_at).
+  // providers (expired ones included, marked by expires_at). A row filter shows as
+  // kHiddenRowFilter: only the publisher sees its text.
   Status ListDesignating(TenantId tenant, std::vector<Policy>* out);
 
   // ---- Settings (system admins) ---------------------------------------------------

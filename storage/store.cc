@@ -47,9 +47,13 @@ Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
   }
   if (is_add) {
     for (size_t i = 0; i < def.fields.size(); ++i) {
-      if (def.fields[i].required && (*values)[i].is_null()) {
-        return Status::InvalidArgument("field '" + def.fields[i].name + "' is required");
+      if (!def.fields[i].required || !(*values)[i].is_null()) continue;
+      if (scope != nullptr && !scope->FieldVisible(static_cast<int>(i))) {
+        // A hidden field is not named, not even by this refusal.
+        return Status::InvalidArgument("records of " + def.name +
+                                       " cannot be added through this scope: it hides a required field");
       }
+      return Status::InvalidArgument("field '" + def.fields[i].name + "' is required");
     }
   }
   return Status::OK();

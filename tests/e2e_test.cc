@@ -190,7 +190,7 @@ TEST_F(E2ETest, SearchFiltersSortsAndPagesToCompletion) {
   EXPECT_EQ(got, expected);
   EXPECT_GT(pages, 2);
 
-  // Simple and detailed forms of seeds/004.
+  // Simple and detailed forms of the criteria grammar.
   Result simple = t.client->searchRecords("Customers", "first_name", "first_name = 'n3'");
   ASSERT_TRUE(simple.ok()) << simple.getMessage();
   for (const auto& r : simple.getRecords()) EXPECT_EQ(r.get("first_name").asText(), "n3");

@@ -1,4 +1,4 @@
-// Permission sets end to end: the seeds/003 example, deny over allow, tenant filters,
+// Permission sets end to end: the documented example, deny over allow, tenant filters,
 // default deny, every error path, and explain agreeing with the real decision.
 
 #include <random>

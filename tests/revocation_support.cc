@@ -23,7 +23,8 @@ double MetricValue(const std::string& text, const std::string& series) {
 std::ostream& operator<<(std::ostream& os, const CacheMetrics& m) {
   return os << "local_hit=" << m.local_hit << " memcached_hit=" << m.memcached_hit
             << " miss=" << m.miss << " stale_rejected=" << m.stale
-            << " corrupt_rejected=" << m.corrupt << " memcached_errors=" << m.errors;
+            << " corrupt_rejected=" << m.corrupt << " mac_rejected=" << m.mac
+            << " memcached_errors=" << m.errors;
 }
 
 CacheMetrics ReadCacheMetrics(const Cotenantd& server) {
@@ -38,7 +39,17 @@ CacheMetrics ReadCacheMetrics(const Cotenantd& server) {
   m.stale = cache("stale_rejected");
   m.corrupt = cache("corrupt_rejected");
   m.errors = MetricValue(text, "cotenant_memcached_errors_total");
+  m.mac = MetricValue(text, "cotenant_context_cache_rejected_total{reason=\"mac\"}");
   return m;
+}
+
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
 }
 
 // The keys of resolved contexts in memcached ("ctc:<store>:<caller tenant>:<user>:<target>").

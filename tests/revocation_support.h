@@ -23,6 +23,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -39,6 +40,7 @@ double MetricValue(const std::string& text, const std::string& series);
 
 struct CacheMetrics {
   double local_hit = -1, memcached_hit = -1, miss = -1, stale = -1, corrupt = -1, errors = -1;
+  double mac = -1;  // entries refused because their MAC did not verify
 };
 
 std::ostream& operator<<(std::ostream& os, const CacheMetrics& m);
@@ -172,10 +174,14 @@ class McConn {
   std::string buf_;
 };
 
+// FNV-1a 64, the checksum cached entries carried before they were authenticated: what
+// someone who knows the entry format but not the secret can compute.
+uint64_t Fnv1a64(std::string_view data);
+
 // The keys of resolved contexts in memcached ("ctc:<store>:<caller tenant>:<user>:<target>").
 std::vector<std::string> ContextKeys(int memcached_port);
 
-// ---- A data share: ABC publishes to XYZ (seeds/004) ---------------------------------------
+// ---- A data share: ABC publishes to XYZ -------------------------------------------------
 
 inline const Rights kReadOnly{true, false, false, false};
 inline const Rights kAddOnly{false, true, false, false};  // the read right taken away

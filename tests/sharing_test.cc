@@ -1,4 +1,4 @@
-// Data sharing end to end: seeds/004's story, global policies of ISVs and MSPs,
+// Data sharing end to end: the ABC/XYZ story, global policies of ISVs and MSPs,
 // cross-tenant roles, policy scope (objects, row filter, field allow-list, expiry), the
 // record-permission flags, the grant views, audit in both tenants, and usage.
 
@@ -71,9 +71,9 @@ class SharingTest : public ::testing::Test {
 Cotenantd* SharingTest::server_ = nullptr;
 Client* SharingTest::admin_ = nullptr;
 
-// seeds/004: ABC publishes a policy to XYZ; XYZ's code works on ABC's Customers through a
+// ABC publishes a policy to XYZ; XYZ's code works on ABC's Customers through a
 // TenantContext, exactly as far as the role allows; not reciprocal; revocation is at once.
-TEST_F(SharingTest, TheStoryOfSeed004) {
+TEST_F(SharingTest, TheAbcXyzStory) {
   TenantHandle abc = MakeTenant(*server_, *admin_, "ABC");
   TenantHandle xyz = MakeTenant(*server_, *admin_, "XYZ");
   Rights rau{true, true, true, false};  // read, add, update; no delete
@@ -87,7 +87,7 @@ TEST_F(SharingTest, TheStoryOfSeed004) {
   ASSERT_TRUE(created.ok()) << created.getMessage();
   EXPECT_EQ(created.value().publisher, abc.id);
 
-  // XYZ's code, as in seeds/004.
+  // XYZ's code, as the SDK guide shows it.
   TenantContext ctx(*xyz.client, std::to_string(abc.id));
   Parameters params;
   params.add("first_name", "John");
@@ -131,7 +131,7 @@ TEST_F(SharingTest, TheStoryOfSeed004) {
   // Not reciprocal.
   EXPECT_EQ(ContextError(*abc.client, xyz.id), ErrorCode::PermissionDenied);
 
-  // The grant views of seeds/000.
+  // The grant views: what each side can list.
   auto published = abc.client->listPolicies(abc.id, 0);
   ASSERT_TRUE(published.ok()) << published.getMessage();
   ASSERT_EQ(published.value().size(), 1u);
@@ -145,10 +145,12 @@ TEST_F(SharingTest, TheStoryOfSeed004) {
 
   // One policy per pair; the user must be ABC's; a tenant cannot designate itself.
   EXPECT_EQ(abc.client->createPolicy(0, Policy("second", xyz.id, alias)).getCode(), ErrorCode::Conflict);
+  // (Whether a designated tenant exists is never said: the answers below are those of a
+  // live tenant; tests/security_test.cc checks them byte for byte.)
   EXPECT_EQ(abc.client->createPolicy(0, Policy("share-with-xyz", 999999, alias)).getCode(),
-            ErrorCode::NotFound);
+            ErrorCode::Conflict);
   EXPECT_EQ(abc.client->createPolicy(0, Policy("foreign-user", 999999, xyz.user)).getCode(),
-            ErrorCode::NotFound);
+            ErrorCode::InvalidArgument);
   TenantHandle other = MakeTenant(*server_, *admin_, "ABC-other");
   EXPECT_EQ(abc.client->createPolicy(0, Policy("foreign-user", other.id, xyz.user)).getCode(),
             ErrorCode::InvalidArgument);

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/secret.h"
 #include "rpc/ops_http.h"
 #include "rpc/server.h"
 #include "sharing/identity.h"
@@ -121,6 +122,12 @@ int main(int argc, char** argv) {
                  "--max-message-mb); a connection waits before reading past it")
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40))
       ->capture_default_str();
+  std::string cache_secret_file;
+  app.add_option("--cache-secret-file", cache_secret_file,
+                 "File of exactly 32 random bytes, mode 0600, authenticating what this server "
+                 "stores in memcached and the continuation tokens it hands out; give every "
+                 "server sharing a memcached the same file. Default: DATA/cache.secret, "
+                 "created on first start");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -188,6 +195,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The installation secret: given, or generated in the data directory on first start.
+  std::string secret;
+  const bool secret_given = !cache_secret_file.empty();
+  const std::string secret_path = secret_given ? cache_secret_file : data_dir + "/cache.secret";
+  s = secret_given ? cotenant::ReadSecretFile(secret_path, &secret)
+                   : cotenant::LoadOrCreateSecretFile(secret_path, &secret);
+  if (!s.ok()) {
+    spdlog::error("--cache-secret-file: {}", s.message());
+    return 1;
+  }
+
   cotenant::rpc::ServerOptions options;
   options.listen = listen;
   options.http = http;
@@ -197,6 +215,7 @@ int main(int argc, char** argv) {
   options.wire.max_fields_per_record = max_fields;
   options.memcached = memcached;
   options.memcached_timeout_ms = memcached_timeout_ms;
+  options.secret = std::move(secret);
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();

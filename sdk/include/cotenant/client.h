@@ -186,7 +186,9 @@ class COTENANT_EXPORT Client {
                        const TenantContext& ctx, const Parameters& params = Parameters());
 
   // Any search, including the next page of an earlier one: set query.continuation to the
-  // previous Result::continuation() and keep the rest of the query the same.
+  // previous Result::continuation() and keep the rest of the query the same (offset and
+  // numberOfRows may change). A token serves only the user, tenant context and query it
+  // was issued for; any other use is InvalidArgument (docs/CRITERIA.md).
   Result search(const SearchQuery& query);
   Result search(const SearchQuery& query, const TenantContext& ctx);
   std::future<Result> searchAsync(const SearchQuery& query);
