@@ -82,6 +82,25 @@ std::string Metrics::Render() const {
     fmt::format_to(it, "cotenant_background_failures_total{{work=\"{}\"}} {}\n", work, f.failures);
     fmt::format_to(it, "cotenant_background_failing{{work=\"{}\"}} {}\n", work, f.failing ? 1 : 0);
   }
+  fmt::format_to(it,
+                 "# HELP cotenant_connections_refused_total RPC connections closed at accept, by limit.\n"
+                 "# TYPE cotenant_connections_refused_total counter\n"
+                 "cotenant_connections_refused_total{{reason=\"max_connections\"}} {}\n"
+                 "cotenant_connections_refused_total{{reason=\"max_connections_per_peer\"}} {}\n"
+                 "# HELP cotenant_login_timeouts_total RPC connections closed for not logging in in time.\n"
+                 "# TYPE cotenant_login_timeouts_total counter\n"
+                 "cotenant_login_timeouts_total {}\n"
+                 "# HELP cotenant_accept_errors_total Failed accepts (e.g. out of file descriptors).\n"
+                 "# TYPE cotenant_accept_errors_total counter\n"
+                 "cotenant_accept_errors_total {}\n"
+                 "# HELP cotenant_inflight_request_bytes Bytes of RPC request messages read and not yet released.\n"
+                 "# TYPE cotenant_inflight_request_bytes gauge\n"
+                 "cotenant_inflight_request_bytes {}\n",
+                 conn_.refused_max_connections.load(std::memory_order_relaxed),
+                 conn_.refused_per_peer.load(std::memory_order_relaxed),
+                 conn_.login_timeouts.load(std::memory_order_relaxed),
+                 conn_.accept_errors.load(std::memory_order_relaxed),
+                 conn_.inflight_request_bytes.load(std::memory_order_relaxed));
   std::string text = fmt::to_string(out);
   if (extra_source_) text += extra_source_();
   return text;

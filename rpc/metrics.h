@@ -6,6 +6,8 @@
 //   cotenant_block_cache_bytes, cotenant_memtable_bytes               gauges (from the store)
 //   cotenant_connections                                              gauge (open RPC connections)
 //   cotenant_pool_queued_jobs                                         gauge (work waiting for a thread)
+//   cotenant_connections_refused_total{reason}, cotenant_login_timeouts_total,
+//   cotenant_accept_errors_total, cotenant_inflight_request_bytes     connection handling
 //
 // Every API and outcome is registered up front, so recording is a few relaxed atomic
 // adds with no lock and no allocation.
@@ -16,8 +18,9 @@
 #define COTENANT_RPC_METRICS_H_
 
 #include <array>
-#include <optional>
 #include <atomic>
+#include <mutex>
+#include <optional>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -53,6 +56,26 @@ class Metrics {
   void ConnectionClosed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
+  // Connection handling (rpc/connections.h). Plain counters, bumped on the RPC loop.
+  struct ConnectionCounters {
+    std::atomic<uint64_t> refused_max_connections{0};  // closed at accept: server full
+    std::atomic<uint64_t> refused_per_peer{0};         // closed at accept: that peer is full
+    std::atomic<uint64_t> login_timeouts{0};           // closed: no login in time
+    std::atomic<uint64_t> accept_errors{0};            // failed accepts (RPC and ops)
+    std::atomic<int64_t> inflight_request_bytes{0};    // request messages read, not yet released
+  };
+  ConnectionCounters& connection_counters() { return conn_; }
+
+  // Why the RPC listener is not accepting (empty: it is). /healthz reports it.
+  void SetNotAccepting(std::string reason) {
+    std::lock_guard<std::mutex> lock(accept_mu_);
+    not_accepting_ = std::move(reason);
+  }
+  std::string not_accepting() const {
+    std::lock_guard<std::mutex> lock(accept_mu_);
+    return not_accepting_;
+  }
+
   // Where the memory gauges come from (the store). Set once before serving.
   void SetMemorySource(std::function<void(uint64_t*, uint64_t*)> source) {
     memory_source_ = std::move(source);
@@ -74,6 +97,9 @@ class Metrics {
   };
   std::array<PerApi, static_cast<size_t>(Api::kCount)> apis_;
   std::atomic<int64_t> connections_{0};
+  ConnectionCounters conn_;
+  mutable std::mutex accept_mu_;
+  std::string not_accepting_;
   std::function<void(uint64_t*, uint64_t*)> memory_source_;
   std::function<uint64_t()> queue_source_;
   std::function<std::string()> extra_source_;

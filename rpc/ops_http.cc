@@ -1,5 +1,8 @@
 #include "rpc/ops_http.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <chrono>
 #include <utility>
@@ -7,11 +10,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/background.h"
+#include "rpc/accept_backoff.h"
 
 namespace cotenant::rpc {
 
@@ -39,9 +44,17 @@ Status SplitHostPort(const std::string& address, std::string* host, uint16_t* po
 }
 
 struct OpsHttpServer::State {
+  ~State() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-  const Metrics* metrics = nullptr;
+  asio::steady_timer retry{io};  // the back-off after a failed accept
+  AcceptBackoff backoff;
+  // A descriptor held back for the day the process runs out of them: given up for one
+  // accept, so /healthz can still say why the server is not accepting.
+  int reserve_fd = -1;
+  Metrics* metrics = nullptr;
 };
 
 namespace {
@@ -82,12 +95,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       response->set(http::field::content_type, "text/plain");
       response->body() = "method not allowed\n";
     } else if (target == "/healthz") {
-      // Failing background work (the audit writer cannot write, the WAL cannot be
-      // synced) makes the server unhealthy until a later run succeeds.
-      std::string failing = BackgroundFaults::Process().Failing();
-      response->result(failing.empty() ? http::status::ok : http::status::service_unavailable);
+      // Not accepting RPC connections, or failing background work (the audit writer
+      // cannot write, the WAL cannot be synced), makes the server unhealthy until it
+      // recovers.
+      std::string not_accepting = metrics_->not_accepting();
+      std::string failing = not_accepting.empty() ? BackgroundFaults::Process().Failing() : "";
+      bool healthy = not_accepting.empty() && failing.empty();
+      response->result(healthy ? http::status::ok : http::status::service_unavailable);
       response->set(http::field::content_type, "text/plain");
-      response->body() = failing.empty() ? "ok\n" : "degraded: " + failing + "\n";
+      response->body() = healthy                  ? "ok\n"
+                         : !not_accepting.empty() ? "not accepting: " + not_accepting + "\n"
+                                                  : "degraded: " + failing + "\n";
     } else if (target == "/metrics") {
       response->result(http::status::ok);
       response->set(http::field::content_type, "text/plain; version=0.0.4");
@@ -120,23 +138,57 @@ void Accept(std::shared_ptr<OpsHttpServer::State> state);
 
 }  // namespace
 
-// Accept loop; holds the state alive while the io_context runs.
+// Accept loop; holds the state alive while the io_context runs. A failed accept is
+// retried after a back-off, never at once (the listener stays readable, so an immediate
+// retry would spin); out of descriptors, the reserved one is given up first.
 namespace {
+void TakeReserve(OpsHttpServer::State& state) {
+  if (state.reserve_fd < 0) state.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system;
+}
+
 void Accept(std::shared_ptr<OpsHttpServer::State> state) {
   auto* raw = state.get();
-  raw->acceptor.async_accept([state = std::move(state)](beast::error_code ec, tcp::socket s) {
+  raw->acceptor.async_accept([state = std::move(state)](beast::error_code ec, tcp::socket s) mutable {
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;
     if (!ec) {
+      if (uint64_t streak = state->backoff.Succeeded()) {
+        spdlog::info("ops http: accepting again after {} failed accept(s)", streak);
+      }
       std::make_shared<HttpSession>(std::move(s), state->metrics)->Start();
-    } else {
-      spdlog::warn("ops http: accept failed: {}", ec.message());
+      TakeReserve(*state);
+      Accept(std::move(state));
+      return;
     }
-    Accept(state);
+    if (OutOfDescriptors(ec) && state->reserve_fd >= 0) {
+      ::close(state->reserve_fd);
+      state->reserve_fd = -1;
+      Accept(std::move(state));
+      return;
+    }
+    state->metrics->connection_counters().accept_errors.fetch_add(1, std::memory_order_relaxed);
+    uint64_t failures = 0;
+    auto delay = state->backoff.Failed(&failures);
+    if (failures > 0) {
+      spdlog::warn("ops http: accept failed ({} time(s) since the last report): {}; retrying in {} ms",
+                   failures, ec.message(), delay.count());
+    }
+    auto* timer = &state->retry;
+    timer->expires_after(delay);
+    timer->async_wait([state = std::move(state)](beast::error_code wait_ec) mutable {
+      if (wait_ec || !state->acceptor.is_open()) return;
+      TakeReserve(*state);
+      Accept(std::move(state));
+    });
   });
 }
 }  // namespace
 
-OpsHttpServer::OpsHttpServer(const Metrics* metrics) : metrics_(metrics) {}
+OpsHttpServer::OpsHttpServer(Metrics* metrics) : metrics_(metrics) {}
 
 OpsHttpServer::~OpsHttpServer() { Stop(); }
 
@@ -149,6 +201,7 @@ Status OpsHttpServer::Start(const std::string& address) {
   if (ec) return Status::InvalidArgument("address '" + address + "': " + ec.message());
   state_ = std::make_shared<State>();
   state_->metrics = metrics_;
+  TakeReserve(*state_);
   tcp::endpoint endpoint(ip, port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
@@ -180,6 +233,7 @@ void OpsHttpServer::Stop() {
   // pending session handler and with it every connection.
   beast::error_code ignored;
   state_->acceptor.close(ignored);
+  state_->retry.cancel();
   state_->io.restart();
   state_->io.poll();
   state_.reset();

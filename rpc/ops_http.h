@@ -1,10 +1,14 @@
-// The ops HTTP endpoint: GET /healthz ("ok\n") and GET /metrics (Prometheus text).
+// The ops HTTP endpoint: GET /healthz and GET /metrics (Prometheus text). /healthz answers
+// 200 "ok\n", or 503 "not accepting: <reason>\n" while the RPC listener cannot accept
+// connections (Metrics::not_accepting()).
 //
 // HTTP/1.1 with keep-alive on Boost.Beast, on its own io_context and thread, so it keeps
 // answering while the RPC loop and the storage pool are busy. Anything but GET of those
-// two paths is 404 (405 for another method). Idle connections are closed after 30 s.
+// two paths is 404 (405 for another method). Idle connections are closed after 30 s. A
+// failed accept is retried with back-off; one descriptor is held in reserve so that a
+// health check can still be answered when the process has run out of them.
 //
-// Thread safety: Start and Stop from one thread (the server's); the handler reads only
+// Thread safety: Start and Stop from one thread (the server's); the handlers use only
 // thread-safe Metrics.
 
 #ifndef COTENANT_RPC_OPS_HTTP_H_
@@ -23,7 +27,7 @@ namespace cotenant::rpc {
 class OpsHttpServer {
  public:
   // REQUIRES: metrics outlives the server.
-  explicit OpsHttpServer(const Metrics* metrics);
+  explicit OpsHttpServer(Metrics* metrics);
   ~OpsHttpServer();  // Stop()s
 
   OpsHttpServer(const OpsHttpServer&) = delete;
@@ -40,7 +44,7 @@ class OpsHttpServer {
   struct State;  // the io_context and acceptor, shared with the handlers (ops_http.cc)
 
  private:
-  const Metrics* metrics_;
+  Metrics* metrics_;
   std::shared_ptr<State> state_;
   std::thread thread_;
   uint16_t port_ = 0;

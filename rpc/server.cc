@@ -10,74 +10,17 @@
 
 #include <fmt/format.h>
 
-#include <capnp/rpc-twoparty.h>
-#include <capnp/rpc.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
-#include <kj/timer.h>
 #include <spdlog/spdlog.h>
 
+#include "rpc/connections.h"
 #include "rpc/ops_http.h"
 #include "rpc/services.h"
 #include "rpc/work_pool.h"
 
 namespace cotenant::rpc {
 namespace {
-
-// One accepted RPC connection: the stream, its vat network (with this server's message
-// limits) and the RPC system serving the bootstrap capability on it.
-class Connection {
- public:
-  Connection(kj::Own<kj::AsyncIoStream> stream, capnp::Capability::Client bootstrap,
-             capnp::ReaderOptions reader_options, size_t flow_limit_words, Metrics* metrics)
-      : stream_(kj::mv(stream)),
-        network_(*stream_, capnp::rpc::twoparty::Side::SERVER, reader_options),
-        rpc_(capnp::makeRpcServer(network_, kj::mv(bootstrap))),
-        metrics_(metrics) {
-    // Bounds the parameters of calls in flight on this connection: beyond it the server
-    // stops reading from the client until answers go out.
-    rpc_.setFlowLimit(flow_limit_words);
-    metrics_->ConnectionOpened();
-  }
-  ~Connection() { metrics_->ConnectionClosed(); }
-
-  kj::Promise<void> onDisconnect() { return network_.onDisconnect(); }
-
- private:
-  kj::Own<kj::AsyncIoStream> stream_;
-  capnp::TwoPartyVatNetwork network_;
-  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc_;
-  Metrics* metrics_;
-};
-
-class ConnectionErrors final : public kj::TaskSet::ErrorHandler {
- public:
-  void taskFailed(kj::Exception&& e) override {
-    // A client that sent a bad or oversized message, or vanished: only its connection ends.
-    spdlog::info("connection closed with error: {}", e.getDescription().cStr());
-  }
-};
-
-// The client's address without its port ("127.0.0.1", "::1"); "unknown" when the
-// stream is not a socket.
-std::string PeerAddress(kj::AsyncIoStream& stream) {
-  sockaddr_storage addr{};
-  kj::uint len = sizeof(addr);
-  try {
-    stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
-  } catch (const kj::Exception&) {
-    return "unknown";
-  }
-  char text[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
-  } else if (addr.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
-  } else {
-    return "local";
-  }
-  return text;
-}
 
 // A random id made on first start and kept in the store.
 Status StoreId(storage::Store* store, std::string* id) {
@@ -233,10 +176,6 @@ Status Server::Run() {
                  options_.http.substr(0, options_.http.rfind(':')), ops.port());
   }
 
-  capnp::ReaderOptions reader_options;
-  reader_options.traversalLimitInWords = options_.max_message_bytes / sizeof(capnp::word);
-  size_t flow_limit_words = options_.max_message_bytes / sizeof(capnp::word);
-
   kj::Own<kj::ConnectionReceiver> listener;
   try {
     auto address = io.provider->getNetwork().parseAddress(options_.listen).wait(io.waitScope);
@@ -247,31 +186,10 @@ Status Server::Run() {
   }
 
   {
-    ConnectionErrors errors;
-    kj::TaskSet connections(errors);
-    kj::Timer& timer = io.provider->getTimer();
-
-    // Accepts until cancelled; an accept error (e.g. out of file descriptors) is logged
-    // and retried after a pause instead of ending the loop.
-    kj::Function<kj::Promise<void>()> accept_loop;
-    accept_loop = [&]() -> kj::Promise<void> {
-      return listener->accept()
-          .then([&](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
-            // One bootstrap per connection: it knows the client's address.
-            capnp::Capability::Client bootstrap = kj::heap<CotenantImpl>(ctx, PeerAddress(*stream));
-            auto conn = kj::heap<Connection>(kj::mv(stream), kj::mv(bootstrap), reader_options,
-                                             flow_limit_words, &metrics_);
-            auto done = conn->onDisconnect();
-            connections.add(done.attach(kj::mv(conn)));
-            return kj::READY_NOW;
-          },
-                [&](kj::Exception&& e) -> kj::Promise<void> {
-                  spdlog::warn("accept failed: {}", e.getDescription().cStr());
-                  return timer.afterDelay(100 * kj::MILLISECONDS);
-                })
-          .then([&]() { return accept_loop(); });
-    };
-    kj::Promise<void> accepting = accept_loop().eagerlyEvaluate([](kj::Exception&& e) {
+    ConnectionLimits limits = options_.connections;
+    limits.max_message_bytes = options_.max_message_bytes;
+    RpcListener rpc(*listener, io.provider->getTimer(), ctx, limits, &metrics_);
+    kj::Promise<void> accepting = rpc.Accept().eagerlyEvaluate([](kj::Exception&& e) {
       spdlog::error("accept loop ended: {}", e.getDescription().cStr());
     });
     spdlog::info("listening on {}:{}", host, listener->getPort());
@@ -281,7 +199,7 @@ Status Server::Run() {
     int sig = on_term.exclusiveJoin(kj::mv(on_int)).wait(io.waitScope);
     spdlog::info("received {}; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 
-    // 1. Stop listening.
+    // 1. Stop listening (the accept loop first: it uses the listener).
     accepting = kj::READY_NOW;
     listener = nullptr;
     // 2. Drain the pool: queued storage work finishes; then let the loop deliver the
@@ -289,7 +207,7 @@ Status Server::Run() {
     pool->Join();
     io.waitScope.poll();
     spdlog::info("storage pool drained; closing {} connection(s)", metrics_.connections());
-    // Connections and the bootstrap capability go when this scope ends.
+    // The connections go when this scope ends.
   }
 
   // 3. Stop the ops endpoint.

@@ -8,8 +8,8 @@
 // Threads: Run() turns the calling thread into the KJ event loop that serves every RPC
 // connection. Storage work runs on `threads` pool threads; the ops endpoint on one more.
 //
-// Each accepted connection gets its own capnp::TwoPartyVatNetwork with ReaderOptions
-// bounded by max_message_bytes: an oversized or malformed message aborts that connection
+// Each accepted connection gets its own capnp::TwoPartyVatNetwork with its own message
+// limits (rpc/connections.h): an oversized or malformed message aborts that connection
 // only; every other connection keeps being served.
 
 #ifndef COTENANT_RPC_SERVER_H_
@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "rpc/connections.h"
 #include "rpc/convert.h"
 #include "rpc/metrics.h"
 #include "sharing/audit.h"
@@ -40,6 +41,7 @@ struct ServerOptions {
   size_t max_message_bytes = 64u << 20;   // largest RPC message accepted from a client
   size_t max_queued_jobs = 10000;         // storage jobs queued at once (then OVERLOADED)
   WireLimits wire;                        // list lengths and name lengths on the wire
+  ConnectionLimits connections;           // per-connection limits (max_message_bytes wins)
   std::string memcached;                  // "host:port[,host:port...]"; empty = none
   int memcached_timeout_ms = 50;          // per memcached operation
   // The installation secret (common/secret.h): the MAC key of memcached entries and of

@@ -63,13 +63,17 @@ struct SessionState {
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
  public:
-  // `peer`: the client's address (no port), for throttling failed logins.
-  CotenantImpl(const ServiceContext& ctx, std::string peer) : ctx_(ctx), peer_(std::move(peer)) {}
+  // `peer`: the client's address (no port), for throttling failed logins. on_login,
+  // when set, runs on the loop thread after each successful login on this capability's
+  // connection (the connection then gets its logged-in limits).
+  CotenantImpl(const ServiceContext& ctx, std::string peer, std::function<void()> on_login = nullptr)
+      : ctx_(ctx), peer_(std::move(peer)), on_login_(std::move(on_login)) {}
   kj::Promise<void> login(LoginContext context) override;
 
  private:
   const ServiceContext& ctx_;
   const std::string peer_;
+  std::function<void()> on_login_;
 };
 
 class SessionImpl final : public wire::Session::Server {

@@ -40,6 +40,7 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
             if (auto summary = throttle->TakeSummary()) spdlog::warn("{}", *summary);
           }
           ThrowIfError(o.status);
+          if (on_login_) on_login_();
           auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user});
           auto results = context.getResults();
           ToWire(o.user, results.initUser());

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,7 +109,8 @@ Process& Process::operator=(Process&& other) noexcept {
   return *this;
 }
 
-bool Process::Start(const std::vector<std::string>& argv, const std::string& log_path) {
+bool Process::Start(const std::vector<std::string>& argv, const std::string& log_path,
+                    int max_open_files) {
   if (argv.empty()) return false;
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -126,6 +128,10 @@ bool Process::Start(const std::vector<std::string>& argv, const std::string& log
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
+    if (max_open_files > 0) {
+      rlimit limit{static_cast<rlim_t>(max_open_files), static_cast<rlim_t>(max_open_files)};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    }
     ::execv(args[0], args.data());
     ::_exit(127);
   }
@@ -204,7 +210,8 @@ bool Memcached::Restart() {
   return ok_;
 }
 
-Cotenantd::Cotenantd(std::vector<std::string> extra_flags) : extra_(std::move(extra_flags)) {
+Cotenantd::Cotenantd(std::vector<std::string> extra_flags, int max_open_files)
+    : extra_(std::move(extra_flags)), max_open_files_(max_open_files) {
   ok_ = Launch();
 }
 
@@ -231,7 +238,7 @@ bool Cotenantd::Launch() {
       }
       argv.push_back(extra_[i]);
     }
-    if (!proc_.Start(argv, dir_.path() + "/server.log")) return false;
+    if (!proc_.Start(argv, dir_.path() + "/server.log", max_open_files_)) return false;
     if (WaitForPort(port_, std::chrono::seconds(20))) {
       admin_key_ = ReadFile(data + "/admin.key");
       while (!admin_key_.empty() && (admin_key_.back() == '\n' || admin_key_.back() == '\r')) {

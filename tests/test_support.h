@@ -50,7 +50,9 @@ class Process {
   Process& operator=(Process&& other) noexcept;
 
   // Starts argv[0] (a path) with the arguments. Returns false when fork/exec failed.
-  bool Start(const std::vector<std::string>& argv, const std::string& log_path = "");
+  // max_open_files > 0 sets the child's RLIMIT_NOFILE before the exec.
+  bool Start(const std::vector<std::string>& argv, const std::string& log_path = "",
+             int max_open_files = 0);
   // Sends `sig` and waits up to `timeout` for the exit; SIGKILL after that.
   // Returns the exit status as waitpid gives it, or -1.
   int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -93,7 +95,8 @@ class Cotenantd {
  public:
   // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}). The
   // data directory is DIR/data of a temporary DIR unless the flags name one (--data D).
-  explicit Cotenantd(std::vector<std::string> extra_flags = {});
+  // max_open_files > 0 limits the server's file descriptors (RLIMIT_NOFILE).
+  explicit Cotenantd(std::vector<std::string> extra_flags = {}, int max_open_files = 0);
   ~Cotenantd();
   bool ok() const { return ok_; }
   int port() const { return port_; }
@@ -114,6 +117,7 @@ class Cotenantd {
   bool Launch();
   TempDir dir_;
   std::vector<std::string> extra_;
+  int max_open_files_ = 0;
   Process proc_;
   int port_ = 0;
   int http_port_ = 0;

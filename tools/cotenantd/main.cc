@@ -154,6 +154,28 @@ int main(int argc, char** argv) {
                  "Timeout of one memcached operation; a slow or dead server costs at most this")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
+  cotenant::rpc::ConnectionLimits conn;
+  app.add_option("--max-connections", conn.max_connections,
+                 "Most RPC connections open at once; more are closed as soon as accepted")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-peer", conn.max_connections_per_peer,
+                 "Most RPC connections open at once from one IP address")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--login-timeout-ms", conn.login_timeout_ms,
+                 "An RPC connection that has not logged in by then is closed")
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
+  app.add_option("--max-message-bytes-before-login", conn.max_message_bytes_before_login,
+                 "Largest RPC message accepted from a connection that has not logged in")
+      ->check(CLI::Range(size_t{1024}, size_t{2047} << 20))
+      ->capture_default_str();
+  app.add_option("--max-inflight-bytes", conn.max_inflight_bytes,
+                 "Bytes of RPC request messages held at once, server-wide (at least "
+                 "--max-message-mb); a connection waits before reading past it")
+      ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40))
+      ->capture_default_str();
   std::string cache_secret_file;
   app.add_option("--cache-secret-file", cache_secret_file,
                  "File of exactly 32 random bytes, mode 0600, authenticating what this server "
@@ -192,6 +214,12 @@ int main(int argc, char** argv) {
   if (max_record_kb * 1024 > max_message_mb * (1u << 20)) {
     std::fprintf(stderr, "--max-record-kb: %zu KiB does not fit in --max-message-mb %zu MiB\n",
                  max_record_kb, max_message_mb);
+    return 2;
+  }
+
+  if (conn.max_inflight_bytes < max_message_mb * (1u << 20)) {
+    std::fprintf(stderr, "--max-inflight-bytes: %zu is less than --max-message-mb %zu MiB\n",
+                 conn.max_inflight_bytes, max_message_mb);
     return 2;
   }
 
@@ -257,6 +285,7 @@ int main(int argc, char** argv) {
   options.http = http;
   options.threads = threads;
   options.max_message_bytes = max_message_mb << 20;
+  options.connections = conn;
   options.wire.max_fields_per_record = max_fields;
   options.wire.max_criteria_bytes = store_options.limits.max_criteria_bytes;
   options.memcached = memcached;

@@ -1,0 +1,368 @@
+#include "rpc/connections.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <capnp/message.h>
+#include <capnp/rpc-twoparty.h>
+#include <capnp/rpc.capnp.h>
+#include <capnp/rpc.h>
+#include <capnp/serialize-async.h>
+#include <kj/debug.h>
+#include <spdlog/spdlog.h>
+
+namespace cotenant::rpc {
+namespace {
+
+// The standard framing allows at most this many segments (as capnp's own reader).
+constexpr uint32_t kMaxSegments = 512;
+// Room in the traversal limit for our own look at a message's capability table.
+constexpr uint64_t kInspectWords = 64;
+
+uint32_t Le32(const kj::byte* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+// What a connection's stream, its login capability and its charges share. A message
+// may outlive its connection by a moment, so this is shared, not owned by one of them.
+struct ConnState {
+  bool logged_in = false;
+  kj::Own<kj::PromiseFulfiller<void>> on_login;
+  size_t held_bytes = 0;  // this connection's share of the in-flight budget
+};
+
+std::string PeerAddress(kj::AsyncIoStream& stream) {
+  sockaddr_storage addr{};
+  uint len = sizeof(addr);
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+                stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
+              })) {
+    return "unknown";
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf, sizeof(buf));
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof(buf));
+  } else {
+    return "local";
+  }
+  return buf;
+}
+
+// No method takes capabilities from a client: a call (or a return) carrying more than a
+// few is refused before the RPC system imports them.
+void CheckCapabilities(capnp::MessageReader& reader, size_t max_caps) {
+  auto message = reader.getRoot<capnp::rpc::Message>();
+  size_t caps = 0;
+  switch (message.which()) {
+    case capnp::rpc::Message::CALL:
+      caps = message.getCall().getParams().getCapTable().size();
+      break;
+    case capnp::rpc::Message::RETURN:
+      if (message.getReturn().isResults()) {
+        caps = message.getReturn().getResults().getCapTable().size();
+      }
+      break;
+    default:
+      break;
+  }
+  KJ_REQUIRE(caps <= max_caps,
+             kj::str("message carries ", caps, " capabilities; at most ", max_caps,
+                     " are accepted"));
+}
+
+}  // namespace
+
+// The in-flight budget. A charge is released when the RPC system drops the message.
+class RpcListener::Budget {
+ public:
+  Budget(size_t limit, Metrics* metrics) : limit_(limit), metrics_(metrics) {}
+
+  // Resolves once `bytes` are charged to `state`'s connection.
+  kj::Promise<void> Charge(size_t bytes, std::shared_ptr<ConnState> state) {
+    // A connection with calls in flight never waits: its own answers may depend on the
+    // messages behind this one (a waiting connection holds nothing, so none deadlocks).
+    if (used_ == 0 || used_ + bytes <= limit_ || state->held_bytes > 0) {
+      used_ += bytes;
+      state->held_bytes += bytes;
+      metrics_->connection_counters().inflight_request_bytes.fetch_add(
+          static_cast<int64_t>(bytes), std::memory_order_relaxed);
+      return kj::READY_NOW;
+    }
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    waiters_.push_back(kj::mv(paf.fulfiller));
+    return paf.promise.then([this, bytes, state = std::move(state)]() mutable {
+      return Charge(bytes, std::move(state));
+    });
+  }
+
+  void Release(size_t bytes, ConnState& state) {
+    used_ -= bytes;
+    state.held_bytes -= bytes;
+    metrics_->connection_counters().inflight_request_bytes.fetch_sub(
+        static_cast<int64_t>(bytes), std::memory_order_relaxed);
+    // Every waiter tries again; those that still do not fit queue up anew.
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& w : waiters) w->fulfill();
+  }
+
+ private:
+  size_t limit_;
+  Metrics* metrics_;
+  size_t used_ = 0;
+  std::vector<kj::Own<kj::PromiseFulfiller<void>>> waiters_;
+};
+
+// A connection's messages in the standard framing, read with this connection's current
+// size limit (checked on the segment table, before the body is read or allocated),
+// charged to the in-flight budget, and refused when they carry capabilities. Writes go
+// straight to the stream.
+class RpcListener::Messages final : public capnp::MessageStream {
+ public:
+  Messages(kj::AsyncIoStream& stream, RpcListener& owner, std::shared_ptr<ConnState> state)
+      : stream_(stream), writer_(stream), owner_(owner), state_(std::move(state)) {}
+
+  kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> tryReadMessage(
+      kj::ArrayPtr<kj::AutoCloseFd>, capnp::ReaderOptions,
+      kj::ArrayPtr<capnp::word>) override {
+    return stream_.tryRead(first_, sizeof(first_), sizeof(first_))
+        .then([this](size_t n) -> kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> {
+          if (n == 0) return kj::Maybe<capnp::MessageReaderAndFds>(nullptr);
+          KJ_REQUIRE(n == sizeof(first_), "connection closed inside a message header");
+          uint32_t count = Le32(first_) + 1u;  // 0 when the field overflowed
+          KJ_REQUIRE(count >= 1 && count <= kMaxSegments,
+                     kj::str("message has too many segments (", Le32(first_), ")"));
+          auto sizes = kj::heapArray<uint32_t>(count);
+          sizes[0] = Le32(first_ + 4);
+          if (count == 1) return ReadBody(kj::mv(sizes));
+          auto rest = kj::heapArray<kj::byte>((count & ~1u) * 4);
+          auto read = stream_.read(rest.begin(), rest.size());
+          return read.then([this, sizes = kj::mv(sizes), rest = kj::mv(rest)]() mutable {
+            for (size_t i = 1; i < sizes.size(); ++i) sizes[i] = Le32(rest.begin() + 4 * (i - 1));
+            return ReadBody(kj::mv(sizes));
+          });
+        });
+  }
+
+  kj::Promise<void> writeMessage(kj::ArrayPtr<const int> fds,
+                                 kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments)
+      override {
+    return writer_.writeMessage(fds, segments);
+  }
+  kj::Promise<void> writeMessages(
+      kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
+    return writer_.writeMessages(messages);
+  }
+  kj::Maybe<int> getSendBufferSize() override { return writer_.getSendBufferSize(); }
+  kj::Promise<void> end() override { return writer_.end(); }
+
+ private:
+  kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> ReadBody(kj::Array<uint32_t> sizes) {
+    uint64_t words = 0;
+    for (uint32_t s : sizes) words += s;
+    const ConnectionLimits& limits = owner_.limits_;
+    size_t limit = state_->logged_in ? limits.max_message_bytes
+                                     : limits.max_message_bytes_before_login;
+    uint64_t bytes = words * sizeof(capnp::word);
+    KJ_REQUIRE(bytes <= limit,
+               kj::str("message of ", bytes, " bytes is over the limit of ", limit, " bytes",
+                       state_->logged_in ? "" : " before login"));
+    size_t charged = static_cast<size_t>(bytes);
+    return owner_.budget_->Charge(charged, state_)
+        .then([this, charged, words, sizes = kj::mv(sizes)]() mutable {
+          // From here the charge belongs to the reader built below (or is released if the
+          // read fails).
+          Budget* budget = owner_.budget_.get();
+          auto release = kj::defer([budget, charged, state = state_] {
+            budget->Release(charged, *state);
+          });
+          auto data = kj::heapArray<capnp::word>(words);
+          kj::Promise<void> read = words == 0
+              ? kj::Promise<void>(kj::READY_NOW)
+              : stream_.read(data.begin(), words * sizeof(capnp::word));
+          return read.then([this, words, sizes = kj::mv(sizes), data = kj::mv(data),
+                            release = kj::mv(release)]() mutable
+                           -> kj::Maybe<capnp::MessageReaderAndFds> {
+            auto segments = kj::heapArray<kj::ArrayPtr<const capnp::word>>(sizes.size());
+            size_t offset = 0;
+            for (size_t i = 0; i < sizes.size(); ++i) {
+              segments[i] = data.slice(offset, offset + sizes[i]);
+              offset += sizes[i];
+            }
+            capnp::ReaderOptions options;
+            options.traversalLimitInWords = words + kInspectWords;
+            kj::Own<capnp::MessageReader> reader =
+                kj::heap<capnp::SegmentArrayMessageReader>(segments.asPtr(), options)
+                    .attach(kj::mv(segments), kj::mv(data), kj::mv(release));
+            CheckCapabilities(*reader, owner_.limits_.max_caps_per_message);
+            return capnp::MessageReaderAndFds{kj::mv(reader), nullptr};
+          });
+        });
+  }
+
+  kj::AsyncIoStream& stream_;
+  capnp::AsyncIoMessageStream writer_;
+  RpcListener& owner_;
+  std::shared_ptr<ConnState> state_;
+  kj::byte first_[8];  // segment count and first segment size of the message being read
+};
+
+class RpcListener::Connection {
+ public:
+  Connection(RpcListener& owner, kj::Own<kj::AsyncIoStream> stream, std::string peer)
+      : owner_(owner),
+        peer_(std::move(peer)),
+        state_(std::make_shared<ConnState>()),
+        stream_(kj::mv(stream)),
+        messages_(*stream_, owner, state_),
+        network_(messages_, capnp::rpc::twoparty::Side::SERVER, SendOptions(owner.limits_)),
+        rpc_(capnp::makeRpcServer(network_, Bootstrap(owner.ctx_, peer_, state_))) {
+    // Bounds the parameters of calls in flight on this connection: beyond it the server
+    // stops reading from the client until answers go out.
+    rpc_.setFlowLimit(owner.limits_.max_message_bytes / sizeof(capnp::word));
+    ++owner_.open_;
+    ++owner_.per_peer_[peer_];
+    owner_.metrics_->ConnectionOpened();
+  }
+
+  ~Connection() {
+    owner_.metrics_->ConnectionClosed();
+    --owner_.open_;
+    auto it = owner_.per_peer_.find(peer_);
+    if (it != owner_.per_peer_.end() && --it->second == 0) owner_.per_peer_.erase(it);
+  }
+
+  // Resolves when the client disconnects, or when it has not logged in in time.
+  kj::Promise<void> Run() {
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    state_->on_login = kj::mv(paf.fulfiller);
+    int ms = owner_.limits_.login_timeout_ms;
+    auto deadline =
+        paf.promise.then([] { return false; })
+            .exclusiveJoin(owner_.timer_.afterDelay(ms * kj::MILLISECONDS).then([] { return true; }))
+            .then([this, ms](bool timed_out) -> kj::Promise<void> {
+              if (!timed_out) return kj::NEVER_DONE;
+              owner_.metrics_->connection_counters().login_timeouts.fetch_add(
+                  1, std::memory_order_relaxed);
+              spdlog::info("closing connection from {}: no login within {} ms", peer_, ms);
+              return kj::READY_NOW;
+            });
+    return network_.onDisconnect().exclusiveJoin(kj::mv(deadline));
+  }
+
+ private:
+  // The vat network checks outgoing messages against these options' traversal limit:
+  // an answer may be as large as the largest message a client may send.
+  static capnp::ReaderOptions SendOptions(const ConnectionLimits& limits) {
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = limits.max_message_bytes / sizeof(capnp::word);
+    return options;
+  }
+
+  static capnp::Capability::Client Bootstrap(const ServiceContext& ctx, const std::string& peer,
+                                             std::shared_ptr<ConnState> state) {
+    return kj::heap<CotenantImpl>(ctx, peer, [state = std::move(state)] {
+      state->logged_in = true;
+      if (state->on_login && state->on_login->isWaiting()) state->on_login->fulfill();
+    });
+  }
+
+  RpcListener& owner_;
+  std::string peer_;
+  std::shared_ptr<ConnState> state_;
+  kj::Own<kj::AsyncIoStream> stream_;
+  Messages messages_;
+  capnp::TwoPartyVatNetwork network_;
+  capnp::RpcSystem<capnp::rpc::twoparty::VatId> rpc_;
+};
+
+void RpcListener::Errors::taskFailed(kj::Exception&& e) {
+  // A client that sent a bad or oversized message, or vanished: only its connection ends.
+  spdlog::info("connection closed with error: {}", e.getDescription().cStr());
+}
+
+RpcListener::RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer,
+                         const ServiceContext& ctx, const ConnectionLimits& limits,
+                         Metrics* metrics)
+    : listener_(listener),
+      timer_(timer),
+      ctx_(ctx),
+      limits_(limits),
+      metrics_(metrics),
+      budget_(std::make_unique<Budget>(limits.max_inflight_bytes, metrics)),
+      connections_(errors_) {}
+
+RpcListener::~RpcListener() = default;
+
+kj::Promise<void> RpcListener::Accept() {
+  // KJ's accept() throws at once for an error it does not retry itself (EMFILE, ENFILE,
+  // ENOMEM); that must reach the back-off, not end the loop. When it does not throw, the
+  // accept either succeeded or is waiting for a client: either way the listener works.
+  kj::Maybe<kj::Promise<kj::Own<kj::AsyncIoStream>>> pending;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { pending = listener_.accept(); })) {
+    return BackOff(kj::mv(*e)).then([this] { return Accept(); });
+  }
+  Recovered();
+  return KJ_ASSERT_NONNULL(pending)
+      .then(
+          [this](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
+            Recovered();
+            KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { Admit(kj::mv(stream)); })) {
+              spdlog::warn("cannot set up an accepted connection: {}", e->getDescription().cStr());
+            }
+            return kj::READY_NOW;
+          },
+          [this](kj::Exception&& e) { return BackOff(kj::mv(e)); })
+      .then([this] { return Accept(); });
+}
+
+kj::Promise<void> RpcListener::BackOff(kj::Exception&& e) {
+  std::string reason = e.getDescription().cStr();
+  metrics_->connection_counters().accept_errors.fetch_add(1, std::memory_order_relaxed);
+  metrics_->SetNotAccepting(reason);
+  uint64_t failures = 0;
+  auto delay = backoff_.Failed(&failures);
+  if (failures > 0) {
+    spdlog::warn("accept failed ({} time(s) since the last report): {}; retrying in {} ms",
+                 failures, reason, delay.count());
+  }
+  return timer_.afterDelay(delay.count() * kj::MILLISECONDS);
+}
+
+void RpcListener::Recovered() {
+  if (uint64_t streak = backoff_.Succeeded()) {
+    metrics_->SetNotAccepting("");
+    spdlog::info("accepting connections again after {} failed accept(s)", streak);
+  }
+}
+
+void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
+  std::string peer = PeerAddress(*stream);
+  auto& counters = metrics_->connection_counters();
+  // Dropping the stream closes the socket at once.
+  if (open_ >= limits_.max_connections) {
+    counters.refused_max_connections.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("refused a connection from {}: {} open (--max-connections)", peer, open_);
+    return;
+  }
+  auto it = per_peer_.find(peer);
+  if (it != per_peer_.end() && it->second >= limits_.max_connections_per_peer) {
+    counters.refused_per_peer.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("refused a connection from {}: {} open from it (--max-connections-per-peer)",
+                  peer, it->second);
+    return;
+  }
+  auto conn = kj::heap<Connection>(*this, kj::mv(stream), std::move(peer));
+  auto done = conn->Run();
+  connections_.add(done.attach(kj::mv(conn)));
+}
+
+}  // namespace cotenant::rpc

@@ -1,0 +1,97 @@
+// RpcListener: accepts RPC connections and bounds what each one may cost.
+//
+// Accepting. An accept that fails (out of file descriptors, out of memory) is retried
+// with back-off (rpc/accept_backoff.h) for as long as the server runs; while it keeps
+// failing, Metrics::not_accepting() holds the reason and /healthz answers 503. The first
+// accept that succeeds clears it.
+//
+// Limits, per ConnectionLimits:
+//  - at most max_connections open at once, and max_connections_per_peer from one peer IP
+//    address; a connection over either is closed as soon as it is accepted;
+//  - a connection that has not logged in within login_timeout_ms is closed;
+//  - until it logs in, a connection's messages may be at most max_message_bytes_before_login
+//    (after: max_message_bytes); a larger one aborts that connection before its body is
+//    read;
+//  - request messages read and not yet released by the RPC system (their call has not
+//    returned) count against max_inflight_bytes, server-wide. A connection with nothing in
+//    flight waits before reading a message that does not fit; a connection that already
+//    has calls in flight is not made to wait (their answers must be able to complete), and
+//    its share stays within its own flow limit (max_message_bytes);
+//  - a message whose capability table holds more than max_caps_per_message entries aborts
+//    its connection: no method takes capabilities from a client.
+// Each refusal is counted in /metrics (Metrics::ConnectionCounters).
+//
+// Threads: everything here runs on the server's KJ event loop thread.
+
+#ifndef COTENANT_RPC_CONNECTIONS_H_
+#define COTENANT_RPC_CONNECTIONS_H_
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <kj/async-io.h>
+#include <kj/timer.h>
+
+#include "rpc/accept_backoff.h"
+#include "rpc/metrics.h"
+#include "rpc/services.h"
+
+namespace cotenant::rpc {
+
+struct ConnectionLimits {
+  size_t max_connections = 4096;                      // open RPC connections at once
+  size_t max_connections_per_peer = 256;              // from one peer IP address
+  int login_timeout_ms = 10000;                       // until a connection must have logged in
+  size_t max_message_bytes_before_login = 64u << 10;  // largest message before login
+  size_t max_message_bytes = 64u << 20;               // largest message after login
+  size_t max_inflight_bytes = 256u << 20;             // request bytes in flight, server-wide
+  size_t max_caps_per_message = 16;                   // capability table entries in a message
+};
+
+class RpcListener {
+ public:
+  // REQUIRES: listener, timer, ctx and metrics outlive this object;
+  //           limits.max_inflight_bytes >= limits.max_message_bytes.
+  RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer, const ServiceContext& ctx,
+              const ConnectionLimits& limits, Metrics* metrics);
+  ~RpcListener();  // closes every connection still open
+
+  RpcListener(const RpcListener&) = delete;
+  RpcListener& operator=(const RpcListener&) = delete;
+
+  // Accepts until the returned promise is destroyed. Never fails.
+  kj::Promise<void> Accept();
+
+  class Connection;  // one accepted connection (connections.cc)
+  class Messages;    // its message stream with the limits above
+  class Budget;      // the server-wide in-flight bytes
+
+ private:
+  friend class Connection;
+  void Admit(kj::Own<kj::AsyncIoStream> stream);
+  kj::Promise<void> BackOff(kj::Exception&& e);  // after a failed accept
+  void Recovered();                              // after one that did not fail
+
+  class Errors final : public kj::TaskSet::ErrorHandler {
+   public:
+    void taskFailed(kj::Exception&& e) override;
+  };
+
+  kj::ConnectionReceiver& listener_;
+  kj::Timer& timer_;
+  const ServiceContext& ctx_;
+  ConnectionLimits limits_;
+  Metrics* metrics_;
+  AcceptBackoff backoff_;
+  std::unique_ptr<Budget> budget_;  // outlives every connection (declared before them)
+  size_t open_ = 0;
+  std::map<std::string, size_t> per_peer_;
+  Errors errors_;
+  kj::TaskSet connections_;  // each task owns its Connection
+};
+
+}  // namespace cotenant::rpc
+
+#endif  // COTENANT_RPC_CONNECTIONS_H_

@@ -1,0 +1,281 @@
+// End-to-end: what connections may cost a real cotenantd. Running out of file
+// descriptors, connection caps, the login timeout, and messages sent before login (large
+// ones, and calls carrying capabilities) must never stop the server from serving others.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <capnp/message.h>
+#include <capnp/rpc.capnp.h>
+#include <capnp/serialize.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "tests/e2e_util.h"
+
+namespace cotenant::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A TCP connection to 127.0.0.1:port from `source` (any 127.x.y.z address is loopback),
+// with 5 s send/receive timeouts; -1 when it failed.
+int ConnectFrom(const char* source, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closes `fd` (end of stream or reset) within about 5 s; false when
+// the connection is still open then. What the server sent first (an RPC Abort message,
+// whose text says why) is appended to *received.
+bool ClosedByServer(int fd, std::string* received = nullptr) {
+  char buf[4096];
+  for (int i = 0; i < 1000; ++i) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    if (received != nullptr) received->append(buf, static_cast<size_t>(n));
+  }
+  return false;
+}
+
+// Sends all of `bytes`; false when the server closed the connection (or 5 s passed).
+bool SendAll(int fd, const void* bytes, size_t size) {
+  const char* p = static_cast<const char*>(bytes);
+  while (size > 0) {
+    ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool SendMessage(int fd, capnp::MessageBuilder& message) {
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return SendAll(fd, bytes.begin(), bytes.size());
+}
+
+// The value of an unlabelled (or fully labelled) sample in Prometheus text; -1 if absent.
+double Metric(const std::string& text, const std::string& sample) {
+  size_t at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + sample.size() + 2));
+}
+
+double ServerMetric(const Cotenantd& server, const std::string& sample) {
+  return Metric(HttpGet(server.http_port(), "/metrics"), sample);
+}
+
+// Waits (up to `limit`) until `ok()` holds.
+template <typename Pred>
+bool Eventually(Pred ok, milliseconds limit = seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ok()) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return ok();
+}
+
+// Resident memory of a process, from /proc/<pid>/status, in KiB.
+long RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// A fresh system-admin login and one call; true when both worked.
+bool ServesANewClient(const Cotenantd& server) {
+  try {
+    auto admin = AdminClient(server);
+    return admin->listTenants().ok();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "new client: " << e.what();
+    return false;
+  }
+}
+
+void CloseAll(std::vector<int>* fds) {
+  for (int fd : *fds) ::close(fd);
+  fds->clear();
+}
+
+TEST(Connections, AcceptingResumesAfterRunningOutOfFileDescriptors) {
+  // 64 descriptors: the store and the loops take some, idle sockets the rest.
+  Cotenantd server({"--login-timeout-ms", "600000"}, 64);
+  ASSERT_TRUE(server.ok()) << server.log();
+  ASSERT_TRUE(ServesANewClient(server));
+  std::vector<int> idle;
+  for (int i = 0; i < 100; ++i) {
+    int fd = ConnectLoopback(server.port(), 5);
+    if (fd >= 0) idle.push_back(fd);
+  }
+  ASSERT_GT(idle.size(), 64u);
+  std::string health;
+  EXPECT_TRUE(Eventually([&] {
+    health = HttpGet(server.http_port(), "/healthz");
+    return health.find("503") != std::string::npos;
+  })) << health;
+  EXPECT_NE(health.find("not accepting: "), std::string::npos) << health;
+  EXPECT_NE(health.find("Too many open files"), std::string::npos) << health;
+
+  CloseAll(&idle);
+  EXPECT_TRUE(Eventually([&] {
+    health = HttpGet(server.http_port(), "/healthz");
+    return health.find("200") != std::string::npos;
+  })) << health;
+  EXPECT_NE(health.find("ok"), std::string::npos) << health;
+  EXPECT_TRUE(ServesANewClient(server));
+  EXPECT_GT(ServerMetric(server, "cotenant_accept_errors_total"), 0);
+  // Failures were retried with back-off and reported at a bounded rate, not in a loop.
+  EXPECT_LT(server.log().size(), 1u << 20);
+  EXPECT_NE(server.log().find("accepting connections again"), std::string::npos);
+}
+
+TEST(Connections, CapsCloseConnectionsOverTheTotalAndPerPeerLimits) {
+  Cotenantd server({"--max-connections", "4", "--max-connections-per-peer", "3"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto connections = [&] { return ServerMetric(server, "cotenant_connections"); };
+  // The start-up probe's connection counts until the server has seen it close.
+  ASSERT_TRUE(Eventually([&] { return connections() == 0; }));
+  std::vector<int> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(ConnectFrom("127.0.0.1", server.port()));
+    ASSERT_TRUE(Eventually([&] { return connections() == i + 1; }));
+  }
+
+  // A fourth from the same address is closed at once; another address still gets in.
+  int same_peer = ConnectFrom("127.0.0.1", server.port());
+  ASSERT_GE(same_peer, 0);
+  EXPECT_TRUE(ClosedByServer(same_peer));
+  ::close(same_peer);
+  open.push_back(ConnectFrom("127.0.0.2", server.port()));
+  ASSERT_TRUE(Eventually([&] { return connections() == 4; }));
+
+  // The server is full: a fifth address is closed too.
+  int fifth = ConnectFrom("127.0.0.3", server.port());
+  ASSERT_GE(fifth, 0);
+  EXPECT_TRUE(ClosedByServer(fifth));
+  ::close(fifth);
+
+  std::string metrics = HttpGet(server.http_port(), "/metrics");
+  EXPECT_EQ(Metric(metrics, "cotenant_connections_refused_total{reason=\"max_connections_per_peer\"}"), 1)
+      << metrics;
+  EXPECT_EQ(Metric(metrics, "cotenant_connections_refused_total{reason=\"max_connections\"}"), 1);
+
+  // Room again once one goes.
+  ::close(open[0]);
+  open.erase(open.begin());
+  ASSERT_TRUE(Eventually([&] { return connections() == 3; }));
+  EXPECT_TRUE(ServesANewClient(server));
+  CloseAll(&open);
+}
+
+TEST(Connections, ConnectionsThatDoNotLogInInTimeAreClosed) {
+  Cotenantd server({"--login-timeout-ms", "300"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  int idle = ConnectFrom("127.0.0.1", server.port());
+  ASSERT_GE(idle, 0);
+  EXPECT_TRUE(ClosedByServer(idle));
+  ::close(idle);
+  EXPECT_EQ(ServerMetric(server, "cotenant_login_timeouts_total"), 1);
+  // A connection that logged in is not affected, however long it stays.
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_TRUE(admin->listTenants().ok());
+}
+
+TEST(Connections, LargeMessagesBeforeLoginDoNotGrowTheServer) {
+  Cotenantd server;  // default limits: 64 MiB messages after login, 64 KiB before
+  ASSERT_TRUE(server.ok()) << server.log();
+  ASSERT_TRUE(ServesANewClient(server));
+  long before = RssKb(server.pid());
+  ASSERT_GT(before, 0);
+
+  // Each connection announces a 32 MiB message (one segment) in valid framing and sends
+  // all but the last MiB of it, then stays silent.
+  constexpr uint32_t kWords = (32u << 20) / 8;
+  const std::vector<char> chunk(1 << 20, '\0');
+  std::vector<int> flood;
+  for (int c = 0; c < 8; ++c) {
+    int fd = ConnectFrom("127.0.0.1", server.port());
+    ASSERT_GE(fd, 0);
+    flood.push_back(fd);
+    uint32_t header[2] = {0, kWords};  // segment count - 1, first segment size in words
+    if (!SendAll(fd, header, sizeof(header))) continue;
+    for (int mib = 0; mib < 31; ++mib) {
+      if (!SendAll(fd, chunk.data(), chunk.size())) break;
+    }
+  }
+  std::this_thread::sleep_for(milliseconds(500));
+  long during = RssKb(server.pid());
+  // Holding them would cost about 256 MiB; refusing them costs next to nothing.
+  EXPECT_LT(during - before, 64 << 10) << "RSS before " << before << " KiB, during " << during
+                                      << " KiB";
+  std::string reply;
+  for (int fd : flood) EXPECT_TRUE(ClosedByServer(fd, &reply));
+  CloseAll(&flood);
+  EXPECT_NE(reply.find("before login"), std::string::npos) << reply;
+  EXPECT_TRUE(ServesANewClient(server));
+}
+
+TEST(Connections, ACallCarryingManyCapabilitiesClosesItsConnection) {
+  Cotenantd server;
+  ASSERT_TRUE(server.ok()) << server.log();
+  int fd = ConnectFrom("127.0.0.1", server.port());
+  ASSERT_GE(fd, 0);
+  {
+    capnp::MallocMessageBuilder bootstrap;
+    bootstrap.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
+    ASSERT_TRUE(SendMessage(fd, bootstrap));
+  }
+  {
+    // A call on the bootstrap capability whose parameters carry 1000 capabilities
+    // (about 16 KiB: well within the size allowed before login).
+    capnp::MallocMessageBuilder message;
+    auto call = message.initRoot<capnp::rpc::Message>().initCall();
+    call.setQuestionId(1);
+    call.initTarget().initPromisedAnswer().setQuestionId(0);
+    call.setInterfaceId(0xd0057e2104b06e72ull);
+    call.setMethodId(0);
+    auto caps = call.initParams().initCapTable(1000);
+    for (uint32_t i = 0; i < caps.size(); ++i) caps[i].setSenderHosted(i);
+    ASSERT_TRUE(SendMessage(fd, message));
+  }
+  std::string reply;
+  EXPECT_TRUE(ClosedByServer(fd, &reply));
+  ::close(fd);
+  EXPECT_NE(reply.find("1000 capabilities"), std::string::npos) << reply;
+  EXPECT_TRUE(ServesANewClient(server));
+}
+
+}  // namespace
+}  // namespace cotenant::testing
