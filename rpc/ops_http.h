@@ -3,6 +3,7 @@
 // HTTP/1.1 with keep-alive on Boost.Beast, on its own io_context and thread, so it keeps
 // answering while the RPC loop and the storage pool are busy. Anything but GET of those
 // two paths is 404 (405 for another method). Idle connections are closed after 30 s.
+// After EnableTls it speaks HTTPS only (TLS 1.2 or later; no client certificate asked).
 //
 // Thread safety: Start and Stop from one thread (the server's); the handler reads only
 // thread-safe Metrics.
@@ -18,6 +19,10 @@
 #include "rpc/metrics.h"
 #include "common/status.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace cotenant::rpc {
 
 class OpsHttpServer {
@@ -29,6 +34,9 @@ class OpsHttpServer {
   OpsHttpServer(const OpsHttpServer&) = delete;
   OpsHttpServer& operator=(const OpsHttpServer&) = delete;
 
+  // Serves HTTPS with this PEM certificate (chain) and key instead of HTTP. InvalidArgument
+  // when a file cannot be read or used. REQUIRES: called before Start.
+  Status EnableTls(const std::string& cert_path, const std::string& key_path);
   // Binds "HOST:PORT" (port 0 = any free port) and starts serving on a new thread.
   // InvalidArgument for a malformed address, Internal when the bind fails.
   Status Start(const std::string& address);
@@ -42,6 +50,7 @@ class OpsHttpServer {
  private:
   const Metrics* metrics_;
   std::shared_ptr<State> state_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // null = plain HTTP
   std::thread thread_;
   uint16_t port_ = 0;
 };

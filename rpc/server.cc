@@ -16,6 +16,7 @@
 
 #include "rpc/ops_http.h"
 #include "rpc/services.h"
+#include "rpc/tls.h"
 #include "rpc/work_pool.h"
 
 namespace cotenant::rpc {
@@ -131,6 +132,8 @@ void Server::CaptureSignals() {
 Status Server::Run() {
   if (options_.secret.empty()) return Status::InvalidArgument("no installation secret given");
   auto io = kj::setupAsyncIo();
+  std::unique_ptr<RpcTls> tls;
+  if (options_.tls.enabled()) COTENANT_RETURN_IF_ERROR(RpcTls::Load(options_.tls, &tls));
 
   std::string host;
   uint16_t port = 0;
@@ -188,8 +191,9 @@ Status Server::Run() {
 
   OpsHttpServer ops(&metrics_);
   if (!options_.http.empty()) {
+    if (tls) COTENANT_RETURN_IF_ERROR(ops.EnableTls(options_.tls.cert, options_.tls.key));
     COTENANT_RETURN_IF_ERROR(ops.Start(options_.http));
-    spdlog::info("ops endpoint on http://{}:{}/ (healthz, metrics)",
+    spdlog::info("ops endpoint on {}://{}:{}/ (healthz, metrics)", tls ? "https" : "http",
                  options_.http.substr(0, options_.http.rfind(':')), ops.port());
   }
 
@@ -218,10 +222,16 @@ Status Server::Run() {
     accept_loop = [&]() -> kj::Promise<void> {
       return listener->accept()
           .then([&](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
-            auto conn = kj::heap<Connection>(kj::mv(stream), bootstrap, reader_options,
-                                             flow_limit_words, &metrics_);
-            auto done = conn->onDisconnect();
-            connections.add(done.attach(kj::mv(conn)));
+            // With TLS the connection exists once the handshake is done; a failed one
+            // ends in `errors` like any other broken connection.
+            kj::Promise<kj::Own<kj::AsyncIoStream>> ready =
+                tls ? tls->Secure(kj::mv(stream), timer) : kj::mv(stream);
+            connections.add(ready.then([&](kj::Own<kj::AsyncIoStream> stream) {
+              auto conn = kj::heap<Connection>(kj::mv(stream), bootstrap, reader_options,
+                                               flow_limit_words, &metrics_);
+              auto done = conn->onDisconnect();
+              return done.attach(kj::mv(conn));
+            }));
             return kj::READY_NOW;
           },
                 [&](kj::Exception&& e) -> kj::Promise<void> {
@@ -233,7 +243,10 @@ Status Server::Run() {
     kj::Promise<void> accepting = accept_loop().eagerlyEvaluate([](kj::Exception&& e) {
       spdlog::error("accept loop ended: {}", e.getDescription().cStr());
     });
-    spdlog::info("listening on {}:{}", host, listener->getPort());
+    spdlog::info("listening on {}:{}{}", host, listener->getPort(),
+                 !tls                           ? " (plaintext)"
+                 : options_.tls.client_ca.empty() ? " (TLS)"
+                                                  : " (TLS, client certificates required)");
 
     auto on_term = io.unixEventPort.onSignal(SIGTERM).then([](siginfo_t) { return SIGTERM; });
     auto on_int = io.unixEventPort.onSignal(SIGINT).then([](siginfo_t) { return SIGINT; });

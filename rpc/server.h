@@ -21,6 +21,7 @@
 
 #include "rpc/convert.h"
 #include "rpc/metrics.h"
+#include "rpc/tls.h"
 #include "sharing/audit.h"
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
@@ -44,6 +45,9 @@ struct ServerOptions {
   // The installation secret (common/secret.h): the MAC key of memcached entries and of
   // search continuation tokens. Required: Run() refuses to start without it.
   std::string secret;
+  // TLS on the RPC listener and the ops endpoint (rpc/tls.h); off when tls.cert is empty.
+  // With it on, the RPC listener accepts TLS only; a bad file makes Run() fail at start.
+  TlsFiles tls;
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 
