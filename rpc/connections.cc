@@ -16,6 +16,8 @@
 #include <kj/debug.h>
 #include <spdlog/spdlog.h>
 
+#include "rpc/tls.h"
+
 namespace cotenant::rpc {
 namespace {
 
@@ -291,12 +293,13 @@ void RpcListener::Errors::taskFailed(kj::Exception&& e) {
 
 RpcListener::RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer,
                          const ServiceContext& ctx, const ConnectionLimits& limits,
-                         Metrics* metrics)
+                         Metrics* metrics, RpcTls* tls)
     : listener_(listener),
       timer_(timer),
       ctx_(ctx),
       limits_(limits),
       metrics_(metrics),
+      tls_(tls),
       budget_(std::make_unique<Budget>(limits.max_inflight_bytes, metrics)),
       connections_(errors_) {}
 
@@ -358,6 +361,17 @@ void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
     counters.refused_per_peer.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("refused a connection from {}: {} open from it (--max-connections-per-peer)",
                   peer, it->second);
+    return;
+  }
+  if (tls_ != nullptr) {
+    // The connection exists once the handshake is done; a failed one ends in errors_
+    // like any other broken connection.
+    connections_.add(tls_->Secure(kj::mv(stream), timer_)
+                         .then([this, peer = std::move(peer)](kj::Own<kj::AsyncIoStream> secure) mutable {
+                           auto conn = kj::heap<Connection>(*this, kj::mv(secure), std::move(peer));
+                           auto done = conn->Run();
+                           return done.attach(kj::mv(conn));
+                         }));
     return;
   }
   auto conn = kj::heap<Connection>(*this, kj::mv(stream), std::move(peer));

@@ -40,6 +40,8 @@
 
 namespace cotenant::rpc {
 
+class RpcTls;
+
 struct ConnectionLimits {
   size_t max_connections = 4096;                      // open RPC connections at once
   size_t max_connections_per_peer = 256;              // from one peer IP address
@@ -54,8 +56,9 @@ class RpcListener {
  public:
   // REQUIRES: listener, timer, ctx and metrics outlive this object;
   //           limits.max_inflight_bytes >= limits.max_message_bytes.
+  // With `tls`, every accepted connection is served only after its TLS handshake.
   RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer, const ServiceContext& ctx,
-              const ConnectionLimits& limits, Metrics* metrics);
+              const ConnectionLimits& limits, Metrics* metrics, RpcTls* tls = nullptr);
   ~RpcListener();  // closes every connection still open
 
   RpcListener(const RpcListener&) = delete;
@@ -84,6 +87,7 @@ class RpcListener {
   const ServiceContext& ctx_;
   ConnectionLimits limits_;
   Metrics* metrics_;
+  RpcTls* tls_;
   AcceptBackoff backoff_;
   std::unique_ptr<Budget> budget_;  // outlives every connection (declared before them)
   size_t open_ = 0;

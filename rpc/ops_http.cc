@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <functional>
 #include <chrono>
 #include <utility>
 
@@ -11,8 +12,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/background.h"
@@ -55,33 +58,55 @@ struct OpsHttpServer::State {
   // accept, so /healthz can still say why the server is not accepting.
   int reserve_fd = -1;
   Metrics* metrics = nullptr;
+  std::shared_ptr<asio::ssl::context> tls;  // null = plain HTTP
 };
 
 namespace {
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
- public:
-  HttpSession(tcp::socket socket, const Metrics* metrics)
-      : stream_(std::move(socket)), metrics_(metrics) {}
+// What differs between HTTP and HTTPS: the handshake and how the sending side closes.
+void Handshake(beast::tcp_stream&, std::function<void(beast::error_code)> done) { done({}); }
+void Handshake(beast::ssl_stream<beast::tcp_stream>& s,
+               std::function<void(beast::error_code)> done) {
+  beast::get_lowest_layer(s).expires_after(std::chrono::seconds(30));
+  s.async_handshake(asio::ssl::stream_base::server, std::move(done));
+}
+void CloseSend(beast::tcp_stream& s) {
+  beast::error_code ignored;
+  s.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+void CloseSend(beast::ssl_stream<beast::tcp_stream>& s) {
+  // The TLS close_notify is skipped: the session ends here either way and a client that
+  // stopped reading must not keep it waiting.
+  CloseSend(s.next_layer());
+}
 
-  void Start() { Read(); }
+// One connection; Stream is beast::tcp_stream (HTTP) or an ssl_stream over it (HTTPS).
+template <typename Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  template <typename... Args>
+  HttpSession(const Metrics* metrics, tcp::socket socket, Args&... tls)
+      : stream_(std::move(socket), tls...), metrics_(metrics) {}
+
+  void Start() {
+    Handshake(stream_, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return CloseSend(self->stream_);
+      self->Read();
+    });
+  }
 
  private:
   void Read() {
     request_ = {};
-    stream_.expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        self->OnRead(ec);
                      });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      return;
-    }
+    if (ec) return CloseSend(stream_);
     auto response = std::make_shared<http::response<http::string_body>>();
     response->version(request_.version());
     response->set(http::field::server, "cotenantd");
@@ -118,23 +143,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response->prepare_payload();
     if (request_.method() == http::verb::head) response->body().clear();
     http::async_write(stream_, *response,
-                      [self = shared_from_this(), response](beast::error_code ec, size_t) {
-                        if (ec || !response->keep_alive()) {
-                          beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                          return;
-                        }
+                      [self = this->shared_from_this(), response](beast::error_code ec, size_t) {
+                        if (ec || !response->keep_alive()) return CloseSend(self->stream_);
                         self->Read();
                       });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   const Metrics* metrics_;
 };
 
 void Accept(std::shared_ptr<OpsHttpServer::State> state);
+
+void StartSession(tcp::socket s, const OpsHttpServer::State& state) {
+  if (state.tls) {
+    std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(state.metrics,
+                                                                        std::move(s), *state.tls)
+        ->Start();
+  } else {
+    std::make_shared<HttpSession<beast::tcp_stream>>(state.metrics, std::move(s))->Start();
+  }
+}
 
 }  // namespace
 
@@ -159,7 +190,7 @@ void Accept(std::shared_ptr<OpsHttpServer::State> state) {
       if (uint64_t streak = state->backoff.Succeeded()) {
         spdlog::info("ops http: accepting again after {} failed accept(s)", streak);
       }
-      std::make_shared<HttpSession>(std::move(s), state->metrics)->Start();
+      StartSession(std::move(s), *state);
       TakeReserve(*state);
       Accept(std::move(state));
       return;
@@ -192,6 +223,21 @@ OpsHttpServer::OpsHttpServer(Metrics* metrics) : metrics_(metrics) {}
 
 OpsHttpServer::~OpsHttpServer() { Stop(); }
 
+Status OpsHttpServer::EnableTls(const std::string& cert_path, const std::string& key_path) {
+  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1,
+                   ec);
+  if (!ec) tls->use_certificate_chain_file(cert_path, ec);
+  if (ec) return Status::InvalidArgument("HTTPS certificate " + cert_path + ": " + ec.message());
+  tls->use_private_key_file(key_path, asio::ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("HTTPS key " + key_path + ": " + ec.message());
+  tls_ = std::move(tls);
+  return Status::OK();
+}
+
 Status OpsHttpServer::Start(const std::string& address) {
   std::string host;
   uint16_t port = 0;
@@ -202,6 +248,7 @@ Status OpsHttpServer::Start(const std::string& address) {
   state_ = std::make_shared<State>();
   state_->metrics = metrics_;
   TakeReserve(*state_);
+  state_->tls = tls_;
   tcp::endpoint endpoint(ip, port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol(), ec);

@@ -7,6 +7,7 @@
 // two paths is 404 (405 for another method). Idle connections are closed after 30 s. A
 // failed accept is retried with back-off; one descriptor is held in reserve so that a
 // health check can still be answered when the process has run out of them.
+// After EnableTls it speaks HTTPS only (TLS 1.2 or later; no client certificate asked).
 //
 // Thread safety: Start and Stop from one thread (the server's); the handlers use only
 // thread-safe Metrics.
@@ -22,6 +23,10 @@
 #include "rpc/metrics.h"
 #include "common/status.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace cotenant::rpc {
 
 class OpsHttpServer {
@@ -33,6 +38,9 @@ class OpsHttpServer {
   OpsHttpServer(const OpsHttpServer&) = delete;
   OpsHttpServer& operator=(const OpsHttpServer&) = delete;
 
+  // Serves HTTPS with this PEM certificate (chain) and key instead of HTTP. InvalidArgument
+  // when a file cannot be read or used. REQUIRES: called before Start.
+  Status EnableTls(const std::string& cert_path, const std::string& key_path);
   // Binds "HOST:PORT" (port 0 = any free port) and starts serving on a new thread.
   // InvalidArgument for a malformed address, Internal when the bind fails.
   Status Start(const std::string& address);
@@ -46,6 +54,7 @@ class OpsHttpServer {
  private:
   Metrics* metrics_;
   std::shared_ptr<State> state_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // null = plain HTTP
   std::thread thread_;
   uint16_t port_ = 0;
 };

@@ -17,6 +17,7 @@
 #include "rpc/connections.h"
 #include "rpc/ops_http.h"
 #include "rpc/services.h"
+#include "rpc/tls.h"
 #include "rpc/work_pool.h"
 
 namespace cotenant::rpc {
@@ -108,6 +109,8 @@ void Server::CaptureSignals() {
 Status Server::Run() {
   if (options_.secret.empty()) return Status::InvalidArgument("no installation secret given");
   auto io = kj::setupAsyncIo();
+  std::unique_ptr<RpcTls> tls;
+  if (options_.tls.enabled()) COTENANT_RETURN_IF_ERROR(RpcTls::Load(options_.tls, &tls));
 
   std::string host;
   uint16_t port = 0;
@@ -171,8 +174,9 @@ Status Server::Run() {
 
   OpsHttpServer ops(&metrics_);
   if (!options_.http.empty()) {
+    if (tls) COTENANT_RETURN_IF_ERROR(ops.EnableTls(options_.tls.cert, options_.tls.key));
     COTENANT_RETURN_IF_ERROR(ops.Start(options_.http));
-    spdlog::info("ops endpoint on http://{}:{}/ (healthz, metrics)",
+    spdlog::info("ops endpoint on {}://{}:{}/ (healthz, metrics)", tls ? "https" : "http",
                  options_.http.substr(0, options_.http.rfind(':')), ops.port());
   }
 
@@ -188,11 +192,14 @@ Status Server::Run() {
   {
     ConnectionLimits limits = options_.connections;
     limits.max_message_bytes = options_.max_message_bytes;
-    RpcListener rpc(*listener, io.provider->getTimer(), ctx, limits, &metrics_);
+    RpcListener rpc(*listener, io.provider->getTimer(), ctx, limits, &metrics_, tls.get());
     kj::Promise<void> accepting = rpc.Accept().eagerlyEvaluate([](kj::Exception&& e) {
       spdlog::error("accept loop ended: {}", e.getDescription().cStr());
     });
-    spdlog::info("listening on {}:{}", host, listener->getPort());
+    spdlog::info("listening on {}:{}{}", host, listener->getPort(),
+                 !tls                           ? " (plaintext)"
+                 : options_.tls.client_ca.empty() ? " (TLS)"
+                                                  : " (TLS, client certificates required)");
 
     auto on_term = io.unixEventPort.onSignal(SIGTERM).then([](siginfo_t) { return SIGTERM; });
     auto on_int = io.unixEventPort.onSignal(SIGINT).then([](siginfo_t) { return SIGINT; });

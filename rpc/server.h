@@ -22,6 +22,7 @@
 #include "rpc/connections.h"
 #include "rpc/convert.h"
 #include "rpc/metrics.h"
+#include "rpc/tls.h"
 #include "sharing/audit.h"
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
@@ -51,6 +52,9 @@ struct ServerOptions {
   // tenant to anyone who can reach the ops endpoint.
   bool metrics_per_tenant = false;
   sharing::LoginThrottleOptions login_throttle;  // failed-login lockouts
+  // TLS on the RPC listener and the ops endpoint (rpc/tls.h); off when tls.cert is empty.
+  // With it on, the RPC listener accepts TLS only; a bad file makes Run() fail at start.
+  TlsFiles tls;
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 

@@ -26,17 +26,32 @@ const UserInfo& Client::user() const { return core_->user; }
 
 std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t tenantId,
                                         const std::string& apiKey) {
+  return connect(address, tenantId, apiKey, ClientOptions());
+}
+
+std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t tenantId,
+                                        const std::string& apiKey, const ClientOptions& options) {
   std::string bad = internal::checkAddress(address);
   if (!bad.empty()) throw Error(ErrorCode::InvalidArgument, bad);
+  std::string serverName;
+  std::shared_ptr<kj::TlsContext> tls;
+  if (options.tlsEnabled()) tls = internal::makeTlsContext(options, address, &serverName);
 
   auto core = std::make_shared<ClientCore>();
   core->start();
-  auto future = core->call<Outcome<UserInfo>>([address, tenantId, apiKey](LoopState& s) {
+  auto future = core->call<Outcome<UserInfo>>([address, tenantId, apiKey, tls,
+                                               serverName](LoopState& s) {
     kj::String addr = kj::str(address.c_str());
+    s.tls = tls;
     auto connected =
         s.io.provider->getNetwork()
             .parseAddress(addr)
             .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
+            .then([&s, serverName](kj::Own<kj::AsyncIoStream> stream)
+                      -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
+              if (!s.tls) return kj::mv(stream);
+              return s.tls->wrapClient(kj::mv(stream), serverName);
+            })
             .then([](kj::Own<kj::AsyncIoStream> stream) { return stream; },
                   [address](kj::Exception&& e) -> kj::Own<kj::AsyncIoStream> {
                     // Whatever went wrong before a connection existed, the server is

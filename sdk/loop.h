@@ -28,6 +28,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async.h>
+#include <kj/compat/tls.h>
 #include <kj/exception.h>
 
 #include "cotenant/client.h"
@@ -46,6 +47,13 @@ struct LocalError {
 
 // Maps a failed KJ call to a code and message (classifyFailure).
 ParsedError fromKj(const kj::Exception& e);
+
+// The TLS context of `options` for a connection to `address` (tls.cc); *serverName is set
+// to the name to verify. Throws Error(InvalidArgument) naming the option and file.
+// REQUIRES: options.tlsEnabled().
+std::shared_ptr<kj::TlsContext> makeTlsContext(const ClientOptions& options,
+                                               const std::string& address,
+                                               std::string* serverName);
 
 class IgnoreErrors final : public kj::TaskSet::ErrorHandler {
  public:
@@ -71,6 +79,7 @@ struct LoopState {
   }
 
   kj::AsyncIoContext& io;
+  std::shared_ptr<kj::TlsContext> tls;  // null = plaintext; outlives the stream it wraps
   kj::Own<kj::AsyncIoStream> stream;
   kj::Own<capnp::TwoPartyClient> rpc;
   wire::Session::Client session = nullptr;

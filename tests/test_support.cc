@@ -80,6 +80,28 @@ std::string HttpGet(int port, const std::string& path) {
   return out;
 }
 
+bool MakeTlsCertificates(const std::string& dir) {
+  const std::string script =
+      "set -e\n"
+      "cd \"$1\"\n"
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext\n"
+      "printf 'extendedKeyUsage=clientAuth\\n' > client.ext\n"
+      "ca() { openssl req -x509 -newkey rsa:2048 -nodes -keyout $1.key -out $1.pem -days 2 "
+      "-subj /CN=$1 2>/dev/null; }\n"
+      "leaf() { openssl req -newkey rsa:2048 -nodes -keyout $1.key -out $1.csr -subj /CN=$1 "
+      "2>/dev/null && openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial "
+      "-out $1.pem -days 2 -extfile $3 2>/dev/null; }\n"
+      "ca ca; ca otherca; leaf server ca server.ext; leaf client ca client.ext\n"
+      "leaf stranger otherca client.ext\n";
+  const std::string path = dir + "/make-certificates.sh";
+  {
+    std::ofstream out(path);
+    out << script;
+    if (!out) return false;
+  }
+  return std::system(("bash '" + path + "' '" + dir + "'").c_str()) == 0;
+}
+
 bool WaitForPort(int port, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -41,6 +41,12 @@ std::string HttpGet(int port, const std::string& path);
 // Blocks until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 
+// Makes, with the openssl command line, PEM files in `dir`: a CA (ca.pem/.key), an
+// unrelated CA (otherca), a server certificate signed by ca for DNS:localhost and
+// IP:127.0.0.1 (server.pem/.key), a client certificate signed by ca (client) and one signed
+// by otherca (stranger). False when openssl failed.
+bool MakeTlsCertificates(const std::string& dir);
+
 // A child process started with execv. Output goes to `log_path` when given.
 class Process {
  public:

@@ -15,7 +15,15 @@ Client& CliContext::client() {
   if (!client_) {
     if (tenant.empty()) throw UsageError("no tenant: pass --tenant ID or set COTENANT_TENANT");
     uint64_t tenantId = parseId(tenant, "tenant id");
-    client_ = Client::connect(addr, tenantId, resolveKey());
+    if (tlsCert.empty() != tlsKey.empty()) {
+      throw UsageError("give --tls-cert and --tls-key together");
+    }
+    ClientOptions options;
+    options.tlsCa = tlsCa;
+    options.tlsCert = tlsCert;
+    options.tlsKey = tlsKey;
+    options.tlsServerName = tlsServerName;
+    client_ = Client::connect(addr, tenantId, resolveKey(), options);
   }
   return *client_;
 }

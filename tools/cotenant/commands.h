@@ -39,6 +39,10 @@ class CliContext {
   std::string tenant;
   std::string key;
   std::string keyFile;
+  std::string tlsCa;    // TLS: CA file the server's certificate must chain to
+  std::string tlsCert;  // mutual TLS: this client's certificate and key files
+  std::string tlsKey;
+  std::string tlsServerName;  // name the server's certificate must carry; "" = --addr host
   bool json = false;
   int commandExit = kExitOk;  // a command that succeeds with another documented code (lint)
 

@@ -197,6 +197,14 @@ int main(int argc, char** argv) {
                  "failing on it are locked out")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  cotenant::rpc::TlsFiles tls;
+  app.add_option("--tls-cert", tls.cert,
+                 "PEM certificate (chain) of this server; with --tls-key the RPC listener "
+                 "accepts TLS only and the ops endpoint serves HTTPS. Plaintext when unset");
+  app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert (unencrypted)");
+  app.add_option("--tls-client-ca", tls.client_ca,
+                 "PEM CA certificate(s): RPC clients must present a certificate signed by one "
+                 "(mutual TLS). Needs --tls-cert");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -209,6 +217,16 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message, which names the flag
+    return 2;
+  }
+  if (tls.cert.empty() != tls.key.empty()) {
+    std::fprintf(stderr, "%s\n",
+                 tls.cert.empty() ? "--tls-key needs --tls-cert (give both or neither)"
+                                  : "--tls-cert needs --tls-key (give both or neither)");
+    return 2;
+  }
+  if (!tls.client_ca.empty() && tls.cert.empty()) {
+    std::fprintf(stderr, "--tls-client-ca needs --tls-cert and --tls-key\n");
     return 2;
   }
   if (max_record_kb * 1024 > max_message_mb * (1u << 20)) {
@@ -293,6 +311,7 @@ int main(int argc, char** argv) {
   options.secret = std::move(secret);
   options.metrics_per_tenant = metrics_per_tenant;
   options.login_throttle = throttle;
+  options.tls = tls;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();

@@ -79,6 +79,29 @@ class COTENANT_EXPORT TenantContext {
   std::shared_ptr<ContextHandle> handle_;
 };
 
+// How a Client connects. The default is a plaintext connection.
+//
+// TLS is used when `tls` is true or any tls* field is set. The server's certificate must
+// chain to a CA in tlsCa (or, with tlsCa empty, to the system's trusted CAs) and name
+// tlsServerName (default: the host part of the address: "db.example.com:7770" expects a
+// certificate for db.example.com). The name is matched against the certificate's DNS
+// names only, not its IP-address entries: when the address is an IP address, set
+// tlsServerName to a DNS name the certificate carries. For a server
+// that asks for client certificates (mutual TLS), set tlsCert and tlsKey. Files are PEM
+// and read once, by connect; the key must not be encrypted. TLS 1.2 or later.
+struct ClientOptions {
+  bool tls = false;
+  std::string tlsCa;          // CA certificate(s) trusted to sign the server's certificate
+  std::string tlsCert;        // this client's certificate (chain), for mutual TLS
+  std::string tlsKey;         // its private key; REQUIRES: tlsCert and tlsKey both or neither
+  std::string tlsServerName;  // name the server's certificate must carry; "" = address host
+
+  bool tlsEnabled() const {
+    return tls || !tlsCa.empty() || !tlsCert.empty() || !tlsKey.empty() ||
+           !tlsServerName.empty();
+  }
+};
+
 class COTENANT_EXPORT Client {
  public:
   // Connects to `address` ("host:port"; IPv6 as "[::1]:7770") and logs in as the user
@@ -88,6 +111,13 @@ class COTENANT_EXPORT Client {
   // session and record capabilities are requested pipelined with the login.
   static std::unique_ptr<Client> connect(const std::string& address, uint64_t tenantId,
                                          const std::string& apiKey);
+  // The same with connection options (TLS). Also throws InvalidArgument when a TLS file
+  // cannot be read or parsed, or tlsCert is given without tlsKey; Unavailable, with the
+  // reason, when the TLS handshake fails (the server's certificate is not trusted or does
+  // not name the server, the server refused this client's certificate or has none).
+  static std::unique_ptr<Client> connect(const std::string& address, uint64_t tenantId,
+                                         const std::string& apiKey,
+                                         const ClientOptions& options);
 
   // Stops the event-loop thread and closes the connection. Calls still in flight
   // complete with Unavailable ("client closed"); their futures stay valid.
