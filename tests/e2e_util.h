@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/test_support.h"
 
@@ -58,6 +59,30 @@ inline TenantHandle MakeTenant(const Cotenantd& server, Client& admin, const std
   EXPECT_TRUE(o.ok()) << o.getMessage();
   return h;
 }
+
+// A test suite sharing one cotenantd (started with Derived::Flags(), if it declares
+// them) and a system admin client logged in to it. Derive as
+// `class MyTest : public SharedServerTest<MyTest>`.
+template <typename Derived>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static std::vector<std::string> Flags() { return {}; }
+  static void SetUpTestSuite() {
+    server_ = new Cotenantd(Derived::Flags());
+    ASSERT_TRUE(server_->ok()) << server_->log();
+    admin_ = AdminClient(*server_).release();
+  }
+  static void TearDownTestSuite() {
+    delete admin_;
+    admin_ = nullptr;
+    delete server_;
+    server_ = nullptr;
+  }
+  TenantHandle Tenant(const std::string& name) { return MakeTenant(*server_, *admin_, name); }
+
+  static inline Cotenantd* server_ = nullptr;
+  static inline Client* admin_ = nullptr;
+};
 
 }  // namespace cotenant::testing
 

@@ -21,37 +21,19 @@ namespace {
 
 const std::string kBadName = "Cust\xff\xfeomers";  // not UTF-8
 
-class RobustnessTest : public ::testing::Test {
+class RobustnessTest : public SharedServerTest<RobustnessTest> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new Cotenantd();
-    ASSERT_TRUE(server_->ok()) << server_->log();
-    admin_ = AdminClient(*server_).release();
-  }
-  static void TearDownTestSuite() {
-    delete admin_;
-    admin_ = nullptr;
-    delete server_;
-    server_ = nullptr;
-  }
-
   static void ExpectNotUtf8(const Result& r, const std::string& what) {
     EXPECT_EQ(r.getCode(), ErrorCode::InvalidArgument) << what << ": " << r.getMessage();
     EXPECT_NE(r.getMessage().find("not valid UTF-8"), std::string::npos) << what << ": " << r.getMessage();
   }
-
-  static Cotenantd* server_;
-  static Client* admin_;
 };
-
-Cotenantd* RobustnessTest::server_ = nullptr;
-Client* RobustnessTest::admin_ = nullptr;
 
 // A call through a TenantContext is audited; a name that is not UTF-8 used to reach the
 // audit writer's JSON encoder, which threw and terminated the process.
 TEST_F(RobustnessTest, NamesThatAreNotUtf8AreRefusedAndTheServerKeepsServing) {
-  TenantHandle pub = MakeTenant(*server_, *admin_, "utf8-pub");
-  TenantHandle sub = MakeTenant(*server_, *admin_, "utf8-sub");
+  TenantHandle pub = Tenant("utf8-pub");
+  TenantHandle sub = Tenant("utf8-sub");
   auto shared = pub.client->createUser(0, "shared", AdminLevel::User);
   ASSERT_TRUE(shared.ok()) << shared.getMessage();
   ASSERT_TRUE(pub.client->createRole(0, "reader", {{"*", Rights{true, false, false, false}}}).ok());

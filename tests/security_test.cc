@@ -31,22 +31,8 @@ std::string Text(const R& r) {
   return std::string(errorCodeName(r.getCode())) + ": " + r.getMessage();
 }
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public SharedServerTest<SecurityTest> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new Cotenantd();
-    ASSERT_TRUE(server_->ok()) << server_->log();
-    admin_ = AdminClient(*server_).release();
-  }
-  static void TearDownTestSuite() {
-    delete admin_;
-    admin_ = nullptr;
-    delete server_;
-    server_ = nullptr;
-  }
-
-  TenantHandle Tenant(const std::string& name) { return MakeTenant(*server_, *admin_, name); }
-
   // A plain user of `t` with read on Customers.
   static uint64_t Reader(TenantHandle& t, const std::string& name) {
     auto u = t.client->createUser(0, name, AdminLevel::User);
@@ -59,13 +45,8 @@ class SecurityTest : public ::testing::Test {
     EXPECT_TRUE(t.client->addRoleMember(0, "reader", t.id, u.value().user.id).ok());
     return u.value().user.id;
   }
-
-  static Cotenantd* server_;
-  static Client* admin_;
 };
 
-Cotenantd* SecurityTest::server_ = nullptr;
-Client* SecurityTest::admin_ = nullptr;
 
 TEST_F(SecurityTest, ExplainTellsNothingAboutOtherTenants) {
   TenantHandle prober = Tenant("sec-prober");
