@@ -455,6 +455,13 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
   }
 
   const uint64_t want = uint64_t{req.offset} + req.rows;  // rows to reach the page end
+  if (!ordered && want > options_.limits.max_sort_window) {
+    return Status::InvalidArgument(
+        "offset + numberOfRows is " + std::to_string(want) + "; a search in an order no index gives "
+        "keeps that many rows in memory and may reach at most " +
+        std::to_string(options_.limits.max_sort_window) +
+        ": page on with the continuation token instead of a large offset (or sort by an indexed field)");
+  }
   out->records.clear();
   out->complete = true;
   out->continuation.clear();

@@ -211,6 +211,28 @@ TEST_F(SearchTest, OffsetSkipsRowsAfterTheContinuationPoint) {
   EXPECT_TRUE(res.complete);
 }
 
+// A page in an order no index gives is found by keeping offset + rows in memory: that
+// window is bounded, and the answer says how to page instead. Indexed orders stream.
+TEST_F(SearchTest, AnOffsetBeyondTheSortWindowIsRefusedWhereRowsWouldBeHeld) {
+  SearchRequest req;
+  req.object = "People";
+  req.sort = {{"note", false}};  // not indexed
+  req.rows = 10;
+  req.offset = 9990;
+  SearchResult res;
+  EXPECT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  req.offset = 9991;
+  Status s = store_->Search(tenant_.id, req, &res);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("at most 10000"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("continuation token"), std::string::npos) << s.message();
+  req.offset = 4000000000u;
+  EXPECT_TRUE(store_->Search(tenant_.id, req, &res).IsInvalidArgument());
+  req.sort = {{"age", false}};  // indexed: the rows stream, any offset is fine
+  EXPECT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  EXPECT_TRUE(res.records.empty());
+}
+
 TEST_F(SearchTest, CompleteWhenTheLastPageIsExactlyFull) {
   auto expected = Expected("age = 30", {});
   ASSERT_GT(expected.size(), 2u);

@@ -163,6 +163,9 @@ struct Limits {
   size_t max_batch_records = 1000;      // records per addRecords call
   uint32_t max_page_rows = 1000;        // rows per search page (InvalidArgument beyond)
   size_t max_criteria_bytes = 16 << 10; // criteria text length
+  // offset + rows of a search whose order no index gives: such a page is found by keeping
+  // that many rows in memory (InvalidArgument beyond; page with continuation tokens).
+  uint64_t max_sort_window = 10000;
 };
 
 struct StoreOptions {
