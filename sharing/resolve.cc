@@ -65,11 +65,11 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
     User u;
     Status us = identity_->GetUser(target, p.user, &u);
     if (us.IsNotFound()) {
-      // The policy's user is gone: the policy admits nobody.
+      // The policy's user is gone: the policy admits nobody. The caller's side gets the
+      // answer of no policy at all (the publisher's users are not its business); the
+      // publisher finds such a policy with `cotenant lint`.
       a->path = Path::kDenied;
-      a->denial = "Access Denied: data-sharing policy '" + p.name + "' of tenant " +
-                  std::to_string(target) + " names user " + std::to_string(p.user) +
-                  ", which no longer exists";
+      a->denial = DenyNoPolicy(target, caller_tenant);
       return Status::OK();
     }
     COTENANT_RETURN_IF_ERROR(us);
@@ -79,9 +79,7 @@ Status Sharing::ResolveFromStore(TenantId caller_tenant, UserId caller, TenantId
       // A policy whose user lost its roles admits nobody.
       a->path = Path::kDenied;
       a->rights.clear();
-      a->denial = "Access Denied: data-sharing policy '" + p.name + "' of tenant " +
-                  std::to_string(target) + " names user " + std::to_string(p.user) +
-                  ", which has no role";
+      a->denial = DenyNoPolicy(target, caller_tenant);  // as above
       return Status::OK();
     }
     a->scoped = !p.scope.empty();

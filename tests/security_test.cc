@@ -226,6 +226,22 @@ TEST_F(SecurityTest, TheDesignatedSideSeesNoHiddenFieldOrFilter) {
   Result add = sub.client->addRecord("Customers", Parameters().add("last_name", "x"), ctx);
   EXPECT_EQ(add.getCode(), ErrorCode::InvalidArgument);
   EXPECT_EQ(add.getMessage().find("first_name"), std::string::npos) << add.getMessage();
+
+  // A policy whose user lost its role admits nobody, and says no more than no policy.
+  ASSERT_TRUE(pub.client->removeRoleMember(0, "rw", pub.id, shared.value().user.id).ok());
+  auto refusal = [&](uint64_t tenant) {
+    try {
+      TenantContext c(*sub.client, tenant);
+      return std::string("admitted");
+    } catch (const Error& e) {
+      std::string m = e.message();
+      std::string id = std::to_string(tenant);
+      for (size_t at; (at = m.find(id)) != std::string::npos;) m.replace(at, id.size(), "<t>");
+      return m;
+    }
+  };
+  EXPECT_EQ(refusal(pub.id), refusal(kNoSuchTenant));
+  EXPECT_EQ(refusal(pub.id).find(std::to_string(shared.value().user.id)), std::string::npos);
 }
 
 TEST_F(SecurityTest, TenantAdminsSeeOnlyTheirShareOfPermissionSetsAndNeverLockOutSystemAdmins) {
