@@ -189,8 +189,13 @@ int main(int argc, char** argv) {
   cotenant::sharing::LoginThrottleOptions throttle;
   app.add_option("--login-failures-per-address", throttle.free_per_source,
                  "Failed logins one address may make within a minute before it is locked out "
-                 "(1 s, doubling to 60 s)")
+                 "(see --login-lockout-ms)")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--login-lockout-ms", throttle.first_lockout_ms,
+                 "How long the first lockout lasts; each further failure doubles it, up to "
+                 "60 s or this value if larger")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
       ->capture_default_str();
   app.add_option("--login-failures-per-tenant", throttle.free_per_tenant,
                  "Failed logins on one tenant within a minute before addresses that keep "
@@ -310,6 +315,7 @@ int main(int argc, char** argv) {
   options.memcached_timeout_ms = memcached_timeout_ms;
   options.secret = std::move(secret);
   options.metrics_per_tenant = metrics_per_tenant;
+  throttle.max_lockout_ms = std::max(throttle.max_lockout_ms, throttle.first_lockout_ms);
   options.login_throttle = throttle;
   options.tls = tls;
 
