@@ -129,12 +129,69 @@ class RpcListener::Budget {
 // straight to the stream.
 class RpcListener::Messages final : public capnp::MessageStream {
  public:
-  Messages(kj::AsyncIoStream& stream, RpcListener& owner, std::shared_ptr<ConnState> state)
-      : stream_(stream), writer_(stream), owner_(owner), state_(std::move(state)) {}
+  Messages(kj::AsyncIoStream& stream, RpcListener& owner, std::shared_ptr<ConnState> state,
+           std::shared_ptr<const Outbox> outbox)
+      : stream_(stream), writer_(stream), owner_(owner), state_(std::move(state)),
+        outbox_(std::move(outbox)) {}
 
   kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> tryReadMessage(
       kj::ArrayPtr<kj::AutoCloseFd>, capnp::ReaderOptions,
       kj::ArrayPtr<capnp::word>) override {
+    return RoomToRead().then([this] { return ReadMessage(); });
+  }
+
+  kj::Promise<void> writeMessage(kj::ArrayPtr<const int> fds,
+                                 kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments)
+      override {
+    size_t answer = AnswerBytes(segments);
+    return writer_.writeMessage(fds, segments).then([this, answer] { Wrote(answer); });
+  }
+  kj::Promise<void> writeMessages(
+      kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
+    size_t answers = 0;
+    for (auto& m : messages) answers += AnswerBytes(m);
+    return writer_.writeMessages(messages).then([this, answers] { Wrote(answers); });
+  }
+  kj::Maybe<int> getSendBufferSize() override { return writer_.getSendBufferSize(); }
+  kj::Promise<void> end() override { return writer_.end(); }
+
+ private:
+  // Resolves when the connection's unwritten answers are within bounds: checked again
+  // after each write, and every few milliseconds (the network counts a write as done a
+  // moment after it told us).
+  kj::Promise<void> RoomToRead() {
+    if (!outbox_->full()) return kj::READY_NOW;
+    if (!paused_) {
+      paused_ = true;
+      owner_.metrics_->connection_counters().unsent_pauses.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    wrote_ = kj::mv(paf.fulfiller);
+    return paf.promise.exclusiveJoin(owner_.timer_.afterDelay(10 * kj::MILLISECONDS))
+        .then([this] { return RoomToRead(); });
+  }
+  // The size of an outgoing message when it is an answer (an RPC Return), else 0.
+  static size_t AnswerBytes(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
+    size_t words = 0;
+    for (auto& s : segments) words += s.size();
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words + kInspectWords;
+    capnp::SegmentArrayMessageReader reader(segments, options);
+    bool answer = false;
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+                  answer = reader.getRoot<capnp::rpc::Message>().isReturn();
+                })) {
+      return 0;
+    }
+    return answer ? words * sizeof(capnp::word) : 0;
+  }
+  void Wrote(size_t answer_bytes) {
+    outbox_->Written(answer_bytes);
+    if (wrote_ && wrote_->isWaiting()) wrote_->fulfill();
+    if (paused_ && !outbox_->full()) paused_ = false;
+  }
+
+  kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> ReadMessage() {
     return stream_.tryRead(first_, sizeof(first_), sizeof(first_))
         .then([this](size_t n) -> kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> {
           if (n == 0) return kj::Maybe<capnp::MessageReaderAndFds>(nullptr);
@@ -154,19 +211,6 @@ class RpcListener::Messages final : public capnp::MessageStream {
         });
   }
 
-  kj::Promise<void> writeMessage(kj::ArrayPtr<const int> fds,
-                                 kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments)
-      override {
-    return writer_.writeMessage(fds, segments);
-  }
-  kj::Promise<void> writeMessages(
-      kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
-    return writer_.writeMessages(messages);
-  }
-  kj::Maybe<int> getSendBufferSize() override { return writer_.getSendBufferSize(); }
-  kj::Promise<void> end() override { return writer_.end(); }
-
- private:
   kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> ReadBody(kj::Array<uint32_t> sizes) {
     uint64_t words = 0;
     for (uint32_t s : sizes) words += s;
@@ -214,6 +258,9 @@ class RpcListener::Messages final : public capnp::MessageStream {
   capnp::AsyncIoMessageStream writer_;
   RpcListener& owner_;
   std::shared_ptr<ConnState> state_;
+  std::shared_ptr<const Outbox> outbox_;
+  kj::Own<kj::PromiseFulfiller<void>> wrote_;  // a paused read, woken by the next write
+  bool paused_ = false;                        // counted once per pause
   kj::byte first_[8];  // segment count and first segment size of the message being read
 };
 
@@ -223,10 +270,12 @@ class RpcListener::Connection {
       : owner_(owner),
         peer_(std::move(peer)),
         state_(std::make_shared<ConnState>()),
+        outbox_(std::make_shared<Outbox>(owner.limits_.max_unsent_bytes)),
         stream_(kj::mv(stream)),
-        messages_(*stream_, owner, state_),
+        messages_(*stream_, owner, state_, outbox_),
         network_(messages_, capnp::rpc::twoparty::Side::SERVER, SendOptions(owner.limits_)),
-        rpc_(capnp::makeRpcServer(network_, Bootstrap(owner.ctx_, peer_, state_))) {
+        rpc_(capnp::makeRpcServer(network_, Bootstrap(owner.ctx_, peer_, state_, outbox_))) {
+    outbox_->Attach([network = &network_] { return network->getCurrentQueueSize(); });
     // Bounds the parameters of calls in flight on this connection: beyond it the server
     // stops reading from the client until answers go out.
     rpc_.setFlowLimit(owner.limits_.max_message_bytes / sizeof(capnp::word));
@@ -236,6 +285,7 @@ class RpcListener::Connection {
   }
 
   ~Connection() {
+    outbox_->Detach();  // capabilities of this connection may live a moment longer
     owner_.metrics_->ConnectionClosed();
     --owner_.open_;
     auto it = owner_.per_peer_.find(peer_);
@@ -270,16 +320,21 @@ class RpcListener::Connection {
   }
 
   static capnp::Capability::Client Bootstrap(const ServiceContext& ctx, const std::string& peer,
-                                             std::shared_ptr<ConnState> state) {
-    return kj::heap<CotenantImpl>(ctx, peer, [state = std::move(state)] {
-      state->logged_in = true;
-      if (state->on_login && state->on_login->isWaiting()) state->on_login->fulfill();
-    });
+                                             std::shared_ptr<ConnState> state,
+                                             std::shared_ptr<const Outbox> outbox) {
+    return kj::heap<CotenantImpl>(
+        ctx, peer,
+        [state = std::move(state)] {
+          state->logged_in = true;
+          if (state->on_login && state->on_login->isWaiting()) state->on_login->fulfill();
+        },
+        std::move(outbox));
   }
 
   RpcListener& owner_;
   std::string peer_;
   std::shared_ptr<ConnState> state_;
+  std::shared_ptr<Outbox> outbox_;
   kj::Own<kj::AsyncIoStream> stream_;
   Messages messages_;
   capnp::TwoPartyVatNetwork network_;

@@ -18,7 +18,12 @@
 //    has calls in flight is not made to wait (their answers must be able to complete), and
 //    its share stays within its own flow limit (max_message_bytes);
 //  - a message whose capability table holds more than max_caps_per_message entries aborts
-//    its connection: no method takes capabilities from a client.
+//    its connection: no method takes capabilities from a client;
+//  - while more than max_unsent_bytes of a connection's answers are queued unwritten (its
+//    client does not read them), the connection reads no more calls, and calls already
+//    read are answered ResourceExhausted instead of with their results (rpc/services.h
+//    Outbox). What one connection holds is thus at most about max_unsent_bytes plus the
+//    answers of the calls already running when it filled.
 // Each refusal is counted in /metrics (Metrics::ConnectionCounters).
 //
 // Threads: everything here runs on the server's KJ event loop thread.
@@ -50,6 +55,7 @@ struct ConnectionLimits {
   size_t max_message_bytes = 64u << 20;               // largest message after login
   size_t max_inflight_bytes = 256u << 20;             // request bytes in flight, server-wide
   size_t max_caps_per_message = 16;                   // capability table entries in a message
+  size_t max_unsent_bytes = 16u << 20;                // queued answers per connection; 0 = no limit
 };
 
 class RpcListener {

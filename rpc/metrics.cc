@@ -95,12 +95,16 @@ std::string Metrics::Render() const {
                  "cotenant_accept_errors_total {}\n"
                  "# HELP cotenant_inflight_request_bytes Bytes of RPC request messages read and not yet released.\n"
                  "# TYPE cotenant_inflight_request_bytes gauge\n"
-                 "cotenant_inflight_request_bytes {}\n",
+                 "cotenant_inflight_request_bytes {}\n"
+                 "# HELP cotenant_connection_read_pauses_total Times a connection stopped reading calls because its client left answers unread.\n"
+                 "# TYPE cotenant_connection_read_pauses_total counter\n"
+                 "cotenant_connection_read_pauses_total {}\n",
                  conn_.refused_max_connections.load(std::memory_order_relaxed),
                  conn_.refused_per_peer.load(std::memory_order_relaxed),
                  conn_.login_timeouts.load(std::memory_order_relaxed),
                  conn_.accept_errors.load(std::memory_order_relaxed),
-                 conn_.inflight_request_bytes.load(std::memory_order_relaxed));
+                 conn_.inflight_request_bytes.load(std::memory_order_relaxed),
+                 conn_.unsent_pauses.load(std::memory_order_relaxed));
   std::string text = fmt::to_string(out);
   if (extra_source_) text += extra_source_();
   return text;

@@ -63,6 +63,7 @@ class Metrics {
     std::atomic<uint64_t> login_timeouts{0};           // closed: no login in time
     std::atomic<uint64_t> accept_errors{0};            // failed accepts (RPC and ops)
     std::atomic<int64_t> inflight_request_bytes{0};    // request messages read, not yet released
+    std::atomic<uint64_t> unsent_pauses{0};            // reads held back: answers left unread
   };
   ConnectionCounters& connection_counters() { return conn_; }
 

@@ -53,6 +53,8 @@ kj::Promise<void> WriteRecord(const ServiceContext& ctx, Context context, Decisi
 
 template <typename Body>
 kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_id, Body&& body) {
+  // A client that leaves its answers unread gets no more of them (SessionState::outbox).
+  ThrowIfError(session_->AnswerRoom());
   sharing::RecordCall call{session_->credential, api, context_, std::move(object)};
   const sharing::Gate* gate = ctx_.gate;
   auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable
@@ -193,10 +195,12 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
       RecordPermissionsView perms = PermissionsOf(*d);
-      auto fill = [context, with_permissions, slots, perms](const RecordOut& o) mutable {
+      auto fill = [context, with_permissions, slots, perms, session = session_](const RecordOut& o) mutable {
         ThrowIfError(o.status);
-        ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr,
-               context.getResults().initRecord());
+        ThrowIfError(session->AnswerRoom());
+        auto results = context.getResults();
+        ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr, results.initRecord());
+        session->Built(results.totalSize().wordCount * sizeof(capnp::word));
       };
       // Inline, memory only: a hit answers without leaving the loop.
       RecordOut now;
@@ -279,8 +283,10 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
             }
             return o;
           })
-          .then([context, with_permissions, perms, slots = std::move(slots)](Out o) mutable {
+          .then([context, with_permissions, perms, slots = std::move(slots),
+                 session = session_](Out o) mutable {
             ThrowIfError(o.status);
+            ThrowIfError(session->AnswerRoom());
             auto results = context.getResults().initResult();
             auto list = results.initRecords(static_cast<unsigned>(o.result.records.size()));
             for (size_t i = 0; i < o.result.records.size(); ++i) {
@@ -288,6 +294,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
                      list[static_cast<unsigned>(i)]);
             }
             results.setComplete(o.result.complete);
+            session->Built(results.totalSize().wordCount * sizeof(capnp::word));
             if (!o.result.continuation.empty()) {
               results.setContinuation(capnp::Data::Reader(
                   reinterpret_cast<const capnp::byte*>(o.result.continuation.data()),

@@ -22,6 +22,7 @@
 #ifndef COTENANT_RPC_SERVICES_H_
 #define COTENANT_RPC_SERVICES_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,10 +55,49 @@ struct ServiceContext {
   sharing::LoginThrottle* login_throttle = nullptr;  // failed logins per address and tenant
 };
 
+// What a connection tells its handlers about the answers it holds for its client. A
+// client that sends calls and never reads their answers must not make the server hold
+// answers without bound. An answer counts from the moment a handler has built it until
+// its message is written to the socket (answers of many pipelined calls may all be built
+// before the first is queued); past max_unsent_bytes, a handler refuses to build another
+// (ResourceExhausted) and the connection stops reading calls (rpc/connections.cc).
+// Loop thread only; may outlive its connection by a moment.
+class Outbox {
+ public:
+  explicit Outbox(size_t max_unsent_bytes) : max_unsent_bytes_(max_unsent_bytes) {}
+  // Where the bytes of queued outgoing messages come from (the connection's network).
+  void Attach(std::function<size_t()> queued) { queued_ = std::move(queued); }
+  void Detach() { queued_ = nullptr; }
+
+  // A handler built an answer of `bytes`.
+  void Built(size_t bytes) const { built_ += bytes; }
+  // An answer of `bytes` was written to the socket.
+  void Written(size_t bytes) const { built_ -= std::min(built_, bytes); }
+
+  size_t unsent_bytes() const { return std::max(built_, queued_ ? queued_() : size_t{0}); }
+  size_t max_unsent_bytes() const { return max_unsent_bytes_; }
+  bool full() const { return max_unsent_bytes_ != 0 && unsent_bytes() > max_unsent_bytes_; }
+  // OK, or the ResourceExhausted a call is answered with while the outbox is full.
+  Status Room() const;
+
+ private:
+  const size_t max_unsent_bytes_;  // 0 = unbounded
+  std::function<size_t()> queued_;
+  mutable size_t built_ = 0;  // built answers not yet written
+};
+
 // What a login established. Immutable; shared by the session and everything derived.
 struct SessionState {
   sharing::Credential credential;
   sharing::User user;  // as of login; the gate checks the credential on every call
+  std::shared_ptr<const Outbox> outbox;  // the connection's; null in process (no connection)
+
+  // OK when there is room to answer (see Outbox).
+  Status AnswerRoom() const { return outbox ? outbox->Room() : Status::OK(); }
+  // Counts an answer just built (see Outbox).
+  void Built(size_t bytes) const {
+    if (outbox) outbox->Built(bytes);
+  }
 };
 
 class CotenantImpl final : public wire::Cotenant::Server {
@@ -66,14 +106,17 @@ class CotenantImpl final : public wire::Cotenant::Server {
   // `peer`: the client's address (no port), for throttling failed logins. on_login,
   // when set, runs on the loop thread after each successful login on this capability's
   // connection (the connection then gets its logged-in limits).
-  CotenantImpl(const ServiceContext& ctx, std::string peer, std::function<void()> on_login = nullptr)
-      : ctx_(ctx), peer_(std::move(peer)), on_login_(std::move(on_login)) {}
+  // `outbox`, when set, is the connection's (SessionState::outbox).
+  CotenantImpl(const ServiceContext& ctx, std::string peer, std::function<void()> on_login = nullptr,
+               std::shared_ptr<const Outbox> outbox = nullptr)
+      : ctx_(ctx), peer_(std::move(peer)), on_login_(std::move(on_login)), outbox_(std::move(outbox)) {}
   kj::Promise<void> login(LoginContext context) override;
 
  private:
   const ServiceContext& ctx_;
   const std::string peer_;
   std::function<void()> on_login_;
+  std::shared_ptr<const Outbox> outbox_;
 };
 
 class SessionImpl final : public wire::Session::Server {

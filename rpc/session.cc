@@ -6,6 +6,15 @@
 
 namespace cotenant::rpc {
 
+Status Outbox::Room() const {
+  if (!full()) return Status::OK();
+  return Status::ResourceExhausted(
+      "this connection has " + std::to_string(unsent_bytes()) +
+      " bytes of answers its client has not read (the limit is " +
+      std::to_string(max_unsent_bytes_) +
+      ", --max-unsent-bytes-per-connection); read the answers before sending more calls");
+}
+
 kj::Promise<void> CotenantImpl::login(LoginContext context) {
   return Serve(ctx_, Api::kLogin, [&]() -> kj::Promise<void> {
     auto params = context.getParams();
@@ -41,7 +50,7 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
           }
           ThrowIfError(o.status);
           if (on_login_) on_login_();
-          auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user});
+          auto session = std::make_shared<SessionState>(SessionState{o.credential, o.user, outbox_});
           auto results = context.getResults();
           ToWire(o.user, results.initUser());
           results.setSession(kj::heap<SessionImpl>(ctx_, std::move(session)));

@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <thread>
 #include <vector>
 
+#include "schemas/cotenant.capnp.h"
 #include "tests/e2e_util.h"
 
 namespace cotenant::testing {
@@ -275,6 +277,109 @@ TEST(Connections, ACallCarryingManyCapabilitiesClosesItsConnection) {
   ::close(fd);
   EXPECT_NE(reply.find("1000 capabilities"), std::string::npos) << reply;
   EXPECT_TRUE(ServesANewClient(server));
+}
+
+// A call in raw RPC form on a promised answer (optionally on a pointer field of it).
+void PipelinedCall(capnp::rpc::Call::Builder call, uint32_t question, uint32_t on_question,
+                   int on_field, uint64_t interface_id, uint16_t method) {
+  call.setQuestionId(question);
+  auto promised = call.initTarget().initPromisedAnswer();
+  promised.setQuestionId(on_question);
+  if (on_field >= 0) promised.initTransform(1)[0].setGetPointerField(static_cast<uint16_t>(on_field));
+  call.setInterfaceId(interface_id);
+  call.setMethodId(method);
+}
+
+TEST(Connections, AClientThatNeverReadsItsAnswersDoesNotGrowTheServer) {
+  Cotenantd server;
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "never-reads");
+  // A record of about 900 KiB.
+  Parameters big;
+  big.add("first_name", std::string(900 << 10, 'x'));
+  Result added = t.client->addRecord("Customers", big);
+  ASSERT_TRUE(added.ok()) << added.getMessage();
+  ASSERT_TRUE(t.client->getRecord("Customers", "*", added.getId()).ok());
+
+  int fd = ConnectFrom("127.0.0.1", server.port());
+  ASSERT_GE(fd, 0);
+  // Bootstrap, login, records() and 800 getRecord calls, all pipelined in one go: the
+  // client never reads an answer.
+  std::string wire;
+  auto append = [&wire](capnp::MessageBuilder& m) {
+    auto bytes = capnp::messageToFlatArray(m);
+    wire.append(reinterpret_cast<const char*>(bytes.asBytes().begin()), bytes.asBytes().size());
+  };
+  {
+    capnp::MallocMessageBuilder m;
+    m.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
+    append(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto call = m.initRoot<capnp::rpc::Message>().initCall();
+    PipelinedCall(call, 1, 0, -1, capnp::typeId<wire::Cotenant>(), 0);  // login
+    auto params = call.initParams().initContent().initAs<wire::Cotenant::LoginParams>();
+    params.setTenantId(t.id);
+    params.setApiKey(t.key);
+    append(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto call = m.initRoot<capnp::rpc::Message>().initCall();
+    PipelinedCall(call, 2, 1, 0, capnp::typeId<wire::Session>(), 0);  // session.records()
+    call.initParams().initContent().initAs<wire::Session::RecordsParams>();
+    append(m);
+  }
+  constexpr uint32_t kCalls = 800;
+  for (uint32_t q = 3; q < 3 + kCalls; ++q) {
+    capnp::MallocMessageBuilder m;
+    auto call = m.initRoot<capnp::rpc::Message>().initCall();
+    PipelinedCall(call, q, 2, 0, capnp::typeId<wire::Records>(), 4);  // records.getRecord()
+    auto params = call.initParams().initContent().initAs<wire::Records::GetRecordParams>();
+    params.setObject("Customers");
+    params.setId(added.getId());
+    append(m);
+  }
+  long before = RssKb(server.pid());
+  // The server may stop reading part-way: what it has not read stays in the socket.
+  timeval tv{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  size_t sent = 0;
+  for (int tries = 0; sent < wire.size() && tries < 50; ++tries) {
+    ssize_t n = ::send(fd, wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  // Let the server do all it will do with those calls: answer a few (the socket takes
+  // some) and refuse the rest, since their answers would only pile up.
+  const std::string refused = "cotenant_requests_total{api=\"getRecord\",outcome=\"ResourceExhausted\"}";
+  EXPECT_TRUE(Eventually([&] { return ServerMetric(server, refused) >= 1; }));
+  std::this_thread::sleep_for(seconds(2));
+  long after = RssKb(server.pid());
+  std::cout << "server RSS grew by " << (after - before) / 1024 << " MiB for " << kCalls
+            << " unread answers of 900 KiB\n";
+  // Unbounded, the 800 answers of 900 KiB would be about 700 MiB.
+  EXPECT_LT(after - before, 160L << 10) << "RSS before " << before << " KiB, after " << after << " KiB";
+  // Everyone else is served meanwhile, and the stalled client is not cut off: once it
+  // reads, its answers flow.
+  EXPECT_TRUE(ServesANewClient(server));
+  EXPECT_TRUE(t.client->getRecord("Customers", "*", added.getId()).ok());
+  size_t received = 0;
+  char buf[1 << 16];
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  for (int quiet = 0; quiet < 10 && received < (100u << 20);) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      received += static_cast<size_t>(n);
+      quiet = 0;
+    } else {
+      ++quiet;
+    }
+  }
+  // What was built came out once the client read.
+  EXPECT_GT(received, 10u << 20) << received;
+  ::close(fd);
 }
 
 }  // namespace

@@ -176,6 +176,12 @@ int main(int argc, char** argv) {
                  "--max-message-mb); a connection waits before reading past it")
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40))
       ->capture_default_str();
+  app.add_option("--max-unsent-bytes-per-connection", conn.max_unsent_bytes,
+                 "Bytes of answers queued for one connection whose client does not read them; "
+                 "past it the connection's calls wait unread and those already read are "
+                 "answered ResourceExhausted (0 = no limit)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 40))
+      ->capture_default_str();
   std::string cache_secret_file;
   app.add_option("--cache-secret-file", cache_secret_file,
                  "File of exactly 32 random bytes, mode 0600, authenticating what this server "
