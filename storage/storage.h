@@ -43,12 +43,24 @@ enum class TenantKind : unsigned char { kTenant = 0, kMsp = 1, kIsv = 2, kSystem
 std::string_view TenantKindName(TenantKind k);        // "tenant", "msp", "isv", "system"
 std::optional<TenantKind> ParseTenantKind(std::string_view name);
 
+// What one tenant may use; 0 = no limit. The store enforces records and bytes on every
+// write that would grow past them; the server enforces calls per second and concurrent
+// storage work for the tenant's users. Each is answered ResourceExhausted naming it.
+struct TenantQuota {
+  uint64_t records = 0;           // records stored
+  uint64_t bytes = 0;             // bytes stored, as TenantUsage counts them
+  uint32_t calls_per_second = 0;  // calls by the tenant's users (a burst of one second's worth)
+  uint32_t concurrent_work = 0;   // storage jobs of the tenant's users queued or running at once
+  bool operator==(const TenantQuota&) const = default;
+};
+
 struct TenantInfo {
   TenantId id = 0;
   std::string name;
   TenantKind kind = TenantKind::kTenant;
   TenantId provider = 0;  // 0 = none
   int64_t created_at = 0;  // micros since the epoch
+  TenantQuota quota;
 };
 
 struct FieldDef {
@@ -297,7 +309,14 @@ class Store {
   Status AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
                    const std::function<bool(int64_t, std::string_view)>& fn) const;
 
-  // ---- Usage ------------------------------------------------------------------------
+  // ---- Usage and quotas ---------------------------------------------------------------
+
+  // Replaces a live tenant's quota (durable before it returns). A write already past the
+  // new limits stays; further growth is refused.
+  Status SetTenantQuota(TenantId tenant, const TenantQuota& quota);
+  // Writes refused for each store-enforced quota since the process started.
+  uint64_t quota_refusals_records() const;
+  uint64_t quota_refusals_bytes() const;
 
   // Records stored in the tenant and their bytes (key + encoded value). Exact: the first
   // call counts the tenant's records in a snapshot (writes go on meanwhile and are added

@@ -60,6 +60,18 @@ struct TenantState {
     usage_bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
 
+  // The store-enforced part of info.quota, readable without the catalog lock; 0 = none.
+  std::atomic<uint64_t> quota_records{0};
+  std::atomic<uint64_t> quota_bytes{0};
+  void SetQuota(const TenantQuota& q) {
+    quota_records.store(q.records, std::memory_order_relaxed);
+    quota_bytes.store(q.bytes, std::memory_order_relaxed);
+  }
+  bool HasStoreQuota() const {
+    return quota_records.load(std::memory_order_relaxed) != 0 ||
+           quota_bytes.load(std::memory_order_relaxed) != 0;
+  }
+
   // Durable sequences: ids below `reserved` are persisted as possibly used.
   struct Sequence {
     uint64_t next = 0;      // 0 = not loaded yet
@@ -86,6 +98,18 @@ class Store::Impl {
   // Takes the tenant's write gate (shared) into *gate, so a deletion cannot drop the
   // tenant's ranges under the write; NotFound (gate released) when it is being deleted.
   Status EnterWrite(TenantState* ts, std::shared_lock<std::shared_mutex>* gate) const;
+
+  // Counts a write's growth into the tenant's usage before the write, unless it takes the
+  // tenant past its records or bytes quota (ResourceExhausted naming the quota; nothing
+  // counted). Exact under concurrency: the growth is counted before it is checked.
+  // REQUIRES: the usage is counted (EnsureUsage) and the caller holds ts->write_gate
+  // (shared). On a failed write the caller takes the growth back with CountUsage.
+  Status Grow(TenantState* ts, TenantId tenant, int64_t records, int64_t bytes);
+  // Counts the tenant's usage if a quota needs it and it is not counted yet.
+  // REQUIRES: the caller does not hold ts->write_gate.
+  Status EnsureUsage(TenantState* ts, TenantId tenant);
+  std::atomic<uint64_t> quota_refusals_records_{0};
+  std::atomic<uint64_t> quota_refusals_bytes_{0};
 
   // Allocates `count` consecutive ids of a sequence; returns the first.
   // REQUIRES: the caller holds ts->write_gate (shared) and checked !deleting.

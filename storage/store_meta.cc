@@ -158,39 +158,76 @@ Status Store::AuditScan(TenantId tenant, int64_t from_micros, int64_t to_micros,
 
 // ---- Usage --------------------------------------------------------------------------
 
+Status Store::Impl::EnsureUsage(TenantState* ts, TenantId tenant) {
+  if (ts->usage_ready.load(std::memory_order_acquire)) return Status::OK();
+  std::lock_guard<std::mutex> counting(ts->usage_mu);
+  if (ts->usage_ready.load(std::memory_order_acquire)) return Status::OK();
+  std::shared_ptr<const KvSnapshot> snapshot;
+  int64_t d_records = 0, d_bytes = 0;
+  {
+    // Only the snapshot and the deltas are taken with writes held off.
+    std::unique_lock<std::shared_mutex> gate(ts->write_gate);
+    snapshot = kv_->GetSnapshot();
+    d_records = ts->usage_records.load();
+    d_bytes = ts->usage_bytes.load();
+  }
+  int64_t n = 0, b = 0;
+  KvReadOptions ro;
+  ro.fill_cache = false;
+  ro.snapshot = snapshot.get();
+  auto it = kv_->NewIterator(Cf::kRecords, TenantPrefix(tenant), TenantPrefix(tenant + 1), ro);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++n;
+    b += static_cast<int64_t>(it->key().size() + it->value().size());
+  }
+  COTENANT_RETURN_IF_ERROR(it->status());
+  ts->usage_base_records.store(n - d_records, std::memory_order_relaxed);
+  ts->usage_base_bytes.store(b - d_bytes, std::memory_order_relaxed);
+  ts->usage_ready.store(true, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Store::Impl::Grow(TenantState* ts, TenantId tenant, int64_t records, int64_t bytes) {
+  int64_t now_records = ts->usage_base_records.load(std::memory_order_relaxed) +
+                        ts->usage_records.fetch_add(records, std::memory_order_relaxed) + records;
+  int64_t now_bytes = ts->usage_base_bytes.load(std::memory_order_relaxed) +
+                      ts->usage_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  uint64_t max_records = ts->quota_records.load(std::memory_order_relaxed);
+  uint64_t max_bytes = ts->quota_bytes.load(std::memory_order_relaxed);
+  auto over = [](int64_t grow, int64_t now, uint64_t max) {
+    return grow > 0 && max != 0 && now > static_cast<int64_t>(max);
+  };
+  std::string which;
+  if (over(records, now_records, max_records)) {
+    quota_refusals_records_.fetch_add(1, std::memory_order_relaxed);
+    which = "its records quota of " + std::to_string(max_records) + " (" +
+            std::to_string(now_records - records) + " stored, " + std::to_string(records) +
+            " more asked for)";
+  } else if (over(bytes, now_bytes, max_bytes)) {
+    quota_refusals_bytes_.fetch_add(1, std::memory_order_relaxed);
+    which = "its bytes quota of " + std::to_string(max_bytes) + " (" +
+            std::to_string(now_bytes - bytes) + " stored, " + std::to_string(bytes) +
+            " more asked for)";
+  }
+  if (which.empty()) return Status::OK();
+  ts->CountUsage(-records, -bytes);
+  return Status::ResourceExhausted("tenant " + std::to_string(tenant) + " would exceed " + which);
+}
+
 Status Store::TenantUsage(TenantId tenant, uint64_t* records, uint64_t* bytes) {
   std::shared_ptr<TenantState> ts;
   COTENANT_RETURN_IF_ERROR(impl_->Tenant(tenant, &ts));
-  if (!ts->usage_ready.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> counting(ts->usage_mu);
-    if (!ts->usage_ready.load(std::memory_order_acquire)) {
-      std::shared_ptr<const KvSnapshot> snapshot;
-      int64_t d_records = 0, d_bytes = 0;
-      {
-        // Only the snapshot and the deltas are taken with writes held off.
-        std::unique_lock<std::shared_mutex> gate(ts->write_gate);
-        snapshot = engine_->GetSnapshot();
-        d_records = ts->usage_records.load();
-        d_bytes = ts->usage_bytes.load();
-      }
-      int64_t n = 0, b = 0;
-      KvReadOptions ro;
-      ro.fill_cache = false;
-      ro.snapshot = snapshot.get();
-      auto it = engine_->NewIterator(Cf::kRecords, TenantPrefix(tenant), TenantPrefix(tenant + 1), ro);
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        ++n;
-        b += static_cast<int64_t>(it->key().size() + it->value().size());
-      }
-      COTENANT_RETURN_IF_ERROR(it->status());
-      ts->usage_base_records.store(n - d_records, std::memory_order_relaxed);
-      ts->usage_base_bytes.store(b - d_bytes, std::memory_order_relaxed);
-      ts->usage_ready.store(true, std::memory_order_release);
-    }
-  }
+  COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   *records = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_base_records.load() + ts->usage_records.load()));
   *bytes = static_cast<uint64_t>(std::max<int64_t>(0, ts->usage_base_bytes.load() + ts->usage_bytes.load()));
   return Status::OK();
+}
+
+uint64_t Store::quota_refusals_records() const {
+  return impl_->quota_refusals_records_.load(std::memory_order_relaxed);
+}
+uint64_t Store::quota_refusals_bytes() const {
+  return impl_->quota_refusals_bytes_.load(std::memory_order_relaxed);
 }
 
 // ---- Introspection ------------------------------------------------------------------

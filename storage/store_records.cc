@@ -65,6 +65,31 @@ Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view o
   return Status::OK();
 }
 
+// A write's growth, counted into usage (and checked against the quota) before the write
+// and taken back unless Commit() is called.
+class Growth {
+ public:
+  explicit Growth(TenantState* ts) : ts_(ts) {}
+  ~Growth() {
+    if (records_ != 0 || bytes_ != 0) ts_->CountUsage(-records_, -bytes_);
+  }
+  Growth(const Growth&) = delete;
+  Growth& operator=(const Growth&) = delete;
+  // `grown`: what Store::Impl::Grow answered for this growth.
+  Status Add(Status grown, int64_t records, int64_t bytes) {
+    COTENANT_RETURN_IF_ERROR(grown);
+    records_ += records;
+    bytes_ += bytes;
+    return Status::OK();
+  }
+  void Commit() { records_ = bytes_ = 0; }
+
+ private:
+  TenantState* ts_;
+  int64_t records_ = 0;
+  int64_t bytes_ = 0;
+};
+
 }  // namespace
 
 // ---- Records ------------------------------------------------------------------------
@@ -85,14 +110,18 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   std::string encoded;
   EncodeRecord(rec, &encoded);
   COTENANT_RETURN_IF_ERROR(CheckSize(encoded, options_.limits));
+  if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  Growth growth(ts.get());
+  auto bytes = static_cast<int64_t>(kRecordKeyLen + encoded.size());
+  COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, 1, bytes), 1, bytes));
   COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts.get(), tenant, "record", 1, &rec.id));
   auto batch = engine_->NewBatch();
   batch->Put(Cf::kRecords, RecordKey(tenant, def->id, rec.id), encoded);
   AddIndexEntries(batch.get(), tenant, *def, rec.id, rec.values);
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
-  ts->CountUsage(1, static_cast<int64_t>(kRecordKeyLen + encoded.size()));
+  growth.Commit();
   *out = std::move(rec);
   return Status::OK();
 }
@@ -136,23 +165,32 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
       }
     }
   }
+  int64_t bytes = 0;
+  for (const auto& e : encoded) bytes += static_cast<int64_t>(kRecordKeyLen + e.size());
+  if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  // The whole batch fits the quota or none of it is written.
+  Growth growth(ts.get());
+  auto count = static_cast<int64_t>(recs.size());
+  COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, count, bytes), count, bytes));
   uint64_t first = 0;
   COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts.get(), tenant, "record", records.size(), &first));
   auto batch = engine_->NewBatch();
   ids->clear();
   ids->reserve(records.size());
-  int64_t bytes = 0;
   for (size_t i = 0; i < recs.size(); ++i) {
     RecordId id = first + i;
     batch->Put(Cf::kRecords, RecordKey(tenant, def->id, id), encoded[i]);
     AddIndexEntries(batch.get(), tenant, *def, id, recs[i].values);
     ids->push_back(id);
-    bytes += static_cast<int64_t>(kRecordKeyLen + encoded[i].size());
   }
-  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
-  ts->CountUsage(static_cast<int64_t>(recs.size()), bytes);
+  Status written = engine_->Write(batch.get(), impl_->sync_writes());
+  if (!written.ok()) {
+    ids->clear();
+    return written;
+  }
+  growth.Commit();
   return Status::OK();
 }
 
@@ -173,6 +211,7 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
   std::vector<int> named;
   for (const auto& fv : fields) named.push_back(*def->Slot(fv.name));
 
+  if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   std::lock_guard<std::mutex> rl(impl_->RecordLock(tenant, def->id, id));
@@ -192,6 +231,9 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
   std::string encoded;
   EncodeRecord(rec, &encoded);
   COTENANT_RETURN_IF_ERROR(CheckSize(encoded, options_.limits));
+  Growth growth(ts.get());
+  int64_t delta = static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(current.size());
+  COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, 0, delta), 0, delta));
   auto batch = engine_->NewBatch();
   batch->Put(Cf::kRecords, key, encoded);
   for (size_t i = 0; i < def->fields.size(); ++i) {
@@ -200,7 +242,7 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
     batch->Put(Cf::kIndexes, IndexKey(tenant, def->id, static_cast<int>(i), rec.values[i], id), {});
   }
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
-  ts->CountUsage(0, static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(current.size()));
+  growth.Commit();
   *out = std::move(rec);
   return Status::OK();
 }

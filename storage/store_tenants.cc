@@ -29,9 +29,16 @@ std::string TenantMetaKey(TenantId id) {
 }
 
 json TenantToJson(const TenantInfo& t, bool deleting) {
-  return json{{"id", t.id},          {"name", t.name},
-              {"kind", static_cast<int>(t.kind)}, {"provider", t.provider},
-              {"createdAt", t.created_at}, {"deleting", deleting}};
+  json j{{"id", t.id},          {"name", t.name},
+         {"kind", static_cast<int>(t.kind)}, {"provider", t.provider},
+         {"createdAt", t.created_at}, {"deleting", deleting}};
+  if (!(t.quota == TenantQuota{})) {
+    j["quota"] = json{{"records", t.quota.records},
+                      {"bytes", t.quota.bytes},
+                      {"callsPerSecond", t.quota.calls_per_second},
+                      {"concurrentWork", t.quota.concurrent_work}};
+  }
+  return j;
 }
 
 bool TenantFromJson(std::string_view text, TenantInfo* t, bool* deleting) {
@@ -43,6 +50,13 @@ bool TenantFromJson(std::string_view text, TenantInfo* t, bool* deleting) {
   t->provider = j.value("provider", uint64_t{0});
   t->created_at = j.value("createdAt", int64_t{0});
   *deleting = j.value("deleting", false);
+  if (auto q = j.find("quota"); q != j.end()) {
+    if (!q->is_object()) return false;
+    t->quota.records = q->value("records", uint64_t{0});
+    t->quota.bytes = q->value("bytes", uint64_t{0});
+    t->quota.calls_per_second = q->value("callsPerSecond", uint32_t{0});
+    t->quota.concurrent_work = q->value("concurrentWork", uint32_t{0});
+  }
   return t->id != 0;
 }
 
@@ -97,6 +111,7 @@ Status Store::Impl::Load() {
   for (auto& [info, deleting] : found) {
     auto ts = std::make_shared<TenantState>();
     ts->info = info;
+    ts->SetQuota(info.quota);
     ts->deleting = deleting;
     std::string prefix = MetaKey(info.id, std::string(1, kMetaObject));
     auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
@@ -186,6 +201,7 @@ Status Store::CreateTenant(const std::string& name, TenantKind kind, TenantId pr
 Status Store::GetTenant(TenantId id, TenantInfo* out) const {
   std::shared_ptr<TenantState> ts;
   COTENANT_RETURN_IF_ERROR(impl_->Tenant(id, &ts));
+  std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);  // the quota may change
   *out = ts->info;
   return Status::OK();
 }
@@ -198,6 +214,28 @@ std::vector<TenantInfo> Store::ListTenants() const {
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
+}
+
+Status Store::SetTenantQuota(TenantId id, const TenantQuota& quota) {
+  std::shared_ptr<TenantState> ts;
+  {
+    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+    auto it = impl_->tenants_.find(id);
+    if (it == impl_->tenants_.end() || it->second->deleting) {
+      return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
+    }
+    ts = it->second;
+    TenantInfo info = ts->info;
+    info.quota = quota;
+    auto batch = engine_->NewBatch();
+    batch->Put(Cf::kMeta, TenantMetaKey(id), TenantToJson(info, false).dump());
+    COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+    ts->info.quota = quota;  // only the quota: other fields are read without the lock
+    ts->SetQuota(quota);
+  }
+  // Counted now, so the first write checked against the quota finds the usage ready.
+  if (ts->HasStoreQuota()) return impl_->EnsureUsage(ts.get(), id);
+  return Status::OK();
 }
 
 Status Store::DeleteTenant(TenantId id) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "storage/storage.h"
@@ -73,6 +74,85 @@ TEST_F(TenantTest, UsageIsExactWhenCountedWhileWritesGoOn) {
   ASSERT_TRUE(store_->TenantUsage(t.id, &fresh_records, &fresh_bytes).ok());
   EXPECT_EQ(records, fresh_records);
   EXPECT_EQ(bytes, fresh_bytes);
+}
+
+// Records and bytes quotas: a write that would grow past one is refused whole, naming
+// the quota; shrinking and deleting are always allowed; the quota survives a reopen; and
+// concurrent writers never take the tenant past it.
+TEST_F(TenantTest, RecordAndByteQuotasAreExactAndDurable) {
+  TenantInfo t = MakeTenant("capped", 8);
+  TenantQuota q;
+  q.records = 10;
+  ASSERT_TRUE(store_->SetTenantQuota(t.id, q).ok());
+  TenantInfo info;
+  ASSERT_TRUE(store_->GetTenant(t.id, &info).ok());
+  EXPECT_EQ(info.quota.records, 10u);
+  std::vector<FieldValues> three(3, FieldValues{{"name", Value::Text("x")}});
+  std::vector<RecordId> ids;
+  Status s = store_->AddRecords(t.id, "Customers", three, 1, &ids);
+  EXPECT_TRUE((s.code() == Status::Code::kResourceExhausted)) << s.ToString();
+  EXPECT_NE(s.message().find("records quota of 10"), std::string::npos) << s.message();
+  EXPECT_TRUE(ids.empty());
+  uint64_t records = 0, bytes = 0;
+  ASSERT_TRUE(store_->TenantUsage(t.id, &records, &bytes).ok());
+  EXPECT_EQ(records, 8u);  // the refused batch left nothing
+  // Two fit; racing writers for the last ones never overshoot.
+  std::vector<std::thread> writers;
+  std::atomic<int> added{0};
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        Record r;
+        if (store_->AddRecord(t.id, "Customers", {{"name", Value::Text("r")}}, 1, &r).ok()) ++added;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(added.load(), 2);
+  EXPECT_EQ(store_->quota_refusals_records(), 1u + 18u);
+  // Deleting makes room.
+  SearchResult page;
+  SearchRequest req;
+  req.object = "Customers";
+  ASSERT_TRUE(store_->Search(t.id, req, &page).ok());
+  ASSERT_TRUE(store_->DeleteRecord(t.id, "Customers", page.records[0].id, 0).ok());
+  Record r;
+  EXPECT_TRUE(store_->AddRecord(t.id, "Customers", {{"name", Value::Text("again")}}, 1, &r).ok());
+
+  // Bytes: an update that grows the record past the quota is refused; one that shrinks
+  // it is not.
+  ASSERT_TRUE(store_->TenantUsage(t.id, &records, &bytes).ok());
+  q = TenantQuota{};
+  q.bytes = bytes + 100;
+  ASSERT_TRUE(store_->SetTenantQuota(t.id, q).ok());
+  Record grown;
+  s = store_->UpdateRecord(t.id, "Customers", r.id, {{"secret", Value::Text(std::string(500, 'y'))}}, 0,
+                           1, &grown);
+  EXPECT_TRUE((s.code() == Status::Code::kResourceExhausted)) << s.ToString();
+  EXPECT_NE(s.message().find("bytes quota of " + std::to_string(bytes + 100)), std::string::npos)
+      << s.message();
+  EXPECT_TRUE(store_->UpdateRecord(t.id, "Customers", r.id, {{"secret", Value::Text(std::string(50, 'y'))}},
+                                   0, 1, &grown)
+                  .ok());
+  EXPECT_TRUE(store_->UpdateRecord(t.id, "Customers", r.id, {{"secret", Value::Text("")}}, 0, 1, &grown).ok());
+
+  // Durable; and another tenant is not limited by it.
+  store_.reset();
+  store_ = OpenStore(dir_.path());
+  ASSERT_TRUE(store_->GetTenant(t.id, &info).ok());
+  EXPECT_EQ(info.quota, q);
+  s = store_->UpdateRecord(t.id, "Customers", r.id, {{"secret", Value::Text(std::string(500, 'y'))}}, 0, 1,
+                           &grown);
+  EXPECT_TRUE((s.code() == Status::Code::kResourceExhausted)) << s.ToString();
+  TenantInfo other = MakeTenant("free", 20);
+  ASSERT_TRUE(store_->TenantUsage(other.id, &records, &bytes).ok());
+  EXPECT_EQ(records, 20u);
+  // Removing the quota lifts it; an unknown tenant has none to set.
+  ASSERT_TRUE(store_->SetTenantQuota(t.id, TenantQuota{}).ok());
+  EXPECT_TRUE(store_->UpdateRecord(t.id, "Customers", r.id, {{"secret", Value::Text(std::string(500, 'y'))}},
+                                   0, 1, &grown)
+                  .ok());
+  EXPECT_TRUE(store_->SetTenantQuota(999999, q).IsNotFound());
 }
 
 TEST_F(TenantTest, ProviderRules) {
