@@ -110,6 +110,27 @@ kj::Promise<void> AdminImpl::deleteTenant(DeleteTenantContext context) {
   });
 }
 
+kj::Promise<void> AdminImpl::setQuota(SetQuotaContext context) {
+  return Serve(ctx_, Api::kSetQuota, [&]() -> kj::Promise<void> {
+    const ServiceContext& ctx = ctx_;
+    storage::TenantQuota quota = FromWire(context.getParams().getQuota());
+    return Run<AdminOut>(
+        Call(Api::kSetQuota, context.getParams().getTenantId()), Status::OK(),
+        [&ctx, quota](const sharing::AdminDecision& d) {
+          AdminOut o;
+          o.status = ctx.store->SetTenantQuota(d.target, quota);
+          if (o.status.ok()) ctx.quotas->Set(d.target, quota);
+          o.what = "quota of tenant " + std::to_string(d.target);
+          o.detail = "records " + std::to_string(quota.records) + ", bytes " +
+                     std::to_string(quota.bytes) + ", calls per second " +
+                     std::to_string(quota.calls_per_second) + ", concurrent work " +
+                     std::to_string(quota.concurrent_work) + " (0 = no limit)";
+          return o;
+        },
+        [](AdminOut&) {});
+  });
+}
+
 kj::Promise<void> AdminImpl::createObject(CreateObjectContext context) {
   return Serve(ctx_, Api::kCreateObject, [&]() -> kj::Promise<void> {
     auto params = context.getParams();

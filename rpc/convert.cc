@@ -286,12 +286,29 @@ void ToWire(const storage::ObjectDef& in, wire::ObjectDef::Builder out) {
   }
 }
 
+void ToWire(const storage::TenantQuota& in, wire::Quota::Builder out) {
+  out.setRecords(in.records);
+  out.setBytes(in.bytes);
+  out.setCallsPerSecond(in.calls_per_second);
+  out.setConcurrentWork(in.concurrent_work);
+}
+
+storage::TenantQuota FromWire(wire::Quota::Reader in) {
+  storage::TenantQuota q;
+  q.records = in.getRecords();
+  q.bytes = in.getBytes();
+  q.calls_per_second = in.getCallsPerSecond();
+  q.concurrent_work = in.getConcurrentWork();
+  return q;
+}
+
 void ToWire(const storage::TenantInfo& in, wire::TenantInfo::Builder out) {
   out.setId(in.id);
   out.setName(capnp::Text::Reader(in.name.data(), in.name.size()));
   out.setKind(ToWire(in.kind));
   out.setProvider(in.provider);
   out.setCreatedAt(in.created_at);
+  if (!(in.quota == storage::TenantQuota{})) ToWire(in.quota, out.initQuota());
 }
 
 void ToWire(const sharing::User& in, wire::UserInfo::Builder out) {
@@ -427,6 +444,7 @@ void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
   }
   out.setServedToOthers(in.served_to_others);
   out.setConsumedFromOthers(in.consumed_from_others);
+  ToWire(in.quota, out.initQuota());
 }
 
 Status FromWire(wire::PermissionSetInfo::Reader in, const WireLimits& limits,

@@ -90,6 +90,8 @@ wire::AdminLevel ToWire(sharing::AdminLevel in);
 Status FromWire(wire::FieldDef::Reader in, const WireLimits& limits, storage::FieldDef* out);
 void ToWire(const storage::FieldDef& in, wire::FieldDef::Builder out);
 void ToWire(const storage::ObjectDef& in, wire::ObjectDef::Builder out);
+void ToWire(const storage::TenantQuota& in, wire::Quota::Builder out);
+storage::TenantQuota FromWire(wire::Quota::Reader in);
 void ToWire(const storage::TenantInfo& in, wire::TenantInfo::Builder out);
 void ToWire(const sharing::User& in, wire::UserInfo::Builder out);
 

@@ -55,6 +55,7 @@ template <typename Body>
 kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_id, Body&& body) {
   // A client that leaves its answers unread gets no more of them (SessionState::outbox).
   ThrowIfError(session_->AnswerRoom());
+  ThrowIfError(ctx_.AdmitCall(session_->credential.tenant));
   sharing::RecordCall call{session_->credential, api, context_, std::move(object)};
   const sharing::Gate* gate = ctx_.gate;
   auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable

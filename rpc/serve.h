@@ -73,6 +73,7 @@ kj::Promise<void> AdminImpl::Run(sharing::AdminCall call, Status args, Work&& wo
     Out out;
   };
   ThrowIfError(session_->AnswerRoom());  // see SessionState::outbox
+  ThrowIfError(ctx_.AdmitCall(session_->credential.tenant));
   const sharing::Gate* gate = ctx_.gate;
   Api api = call.api;
   return ctx_.pool

@@ -37,7 +37,8 @@ Status StoreId(storage::Store* store, std::string* id) {
 
 // Context-cache counters and per-tenant usage in Prometheus text.
 std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Usage* usage,
-                                 const sharing::LoginThrottle& logins, bool per_tenant) {
+                                 const sharing::LoginThrottle& logins, const storage::Store& store,
+                                 const sharing::Quotas& quotas, bool per_tenant) {
   sharing::CacheCounters c = cache.counters();
   std::string out = fmt::format(
       "# HELP cotenant_context_cache_total Context cache lookups by result.\n"
@@ -63,6 +64,13 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
       "# TYPE cotenant_login_throttled_total counter\n"
       "cotenant_login_throttled_total {}\n",
       logins.failures(), logins.refused());
+  out += fmt::format(
+      "# HELP cotenant_quota_refusals_total Calls refused because a tenant is at a quota, by quota.\n"
+      "# TYPE cotenant_quota_refusals_total counter\n"
+      "cotenant_quota_refusals_total{{quota=\"records\"}} {}\n"
+      "cotenant_quota_refusals_total{{quota=\"bytes\"}} {}\n"
+      "cotenant_quota_refusals_total{{quota=\"calls_per_second\"}} {}\n",
+      store.quota_refusals_records(), store.quota_refusals_bytes(), quotas.refused_calls());
   if (!per_tenant) return out;
   out +=
       "# HELP cotenant_tenant_records Records stored per tenant.\n"
@@ -74,7 +82,9 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
       "# HELP cotenant_tenant_served_total Calls of other tenants served through its policies.\n"
       "# TYPE cotenant_tenant_served_total counter\n"
       "# HELP cotenant_tenant_consumed_total Calls its users made into other tenants.\n"
-      "# TYPE cotenant_tenant_consumed_total counter\n";
+      "# TYPE cotenant_tenant_consumed_total counter\n"
+      "# HELP cotenant_tenant_quota A tenant's quotas that are set, by quota.\n"
+      "# TYPE cotenant_tenant_quota gauge\n";
   for (const auto& r : usage->ReportAll()) {
     out += fmt::format("cotenant_tenant_records{{tenant=\"{}\"}} {}\n", r.tenant, r.records);
     out += fmt::format("cotenant_tenant_bytes{{tenant=\"{}\"}} {}\n", r.tenant, r.bytes);
@@ -84,6 +94,16 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
     out += fmt::format("cotenant_tenant_served_total{{tenant=\"{}\"}} {}\n", r.tenant, r.served_to_others);
     out += fmt::format("cotenant_tenant_consumed_total{{tenant=\"{}\"}} {}\n", r.tenant,
                        r.consumed_from_others);
+    const std::pair<const char*, uint64_t> limits[] = {
+        {"records", r.quota.records},
+        {"bytes", r.quota.bytes},
+        {"calls_per_second", r.quota.calls_per_second},
+        {"concurrent_work", r.quota.concurrent_work}};
+    for (const auto& [name, value] : limits) {
+      if (value != 0) {
+        out += fmt::format("cotenant_tenant_quota{{tenant=\"{}\",quota=\"{}\"}} {}\n", r.tenant, name, value);
+      }
+    }
   }
   return out;
 }
@@ -143,9 +163,13 @@ Status Server::Run() {
   sharing::Usage* usage = usage_.get();
   login_throttle_ = std::make_unique<sharing::LoginThrottle>(options_.login_throttle, SystemClock());
   sharing::LoginThrottle* logins = login_throttle_.get();
+  quotas_ = std::make_unique<sharing::Quotas>(SystemClock());
+  for (const auto& t : store_->ListTenants()) quotas_->Set(t.id, t.quota);
+  sharing::Quotas* quotas = quotas_.get();
+  storage::Store* store = store_.get();
   bool per_tenant = options_.metrics_per_tenant;
-  metrics_.SetExtraSource([cache, usage, logins, per_tenant] {
-    return RenderSharingMetrics(*cache, usage, *logins, per_tenant);
+  metrics_.SetExtraSource([cache, usage, logins, store, quotas, per_tenant] {
+    return RenderSharingMetrics(*cache, usage, *logins, *store, *quotas, per_tenant);
   });
 
   sharing::Gate::Parts parts;
@@ -171,6 +195,7 @@ Status Server::Run() {
   const Mac token_mac(options_.secret);
   ctx.token_mac = &token_mac;
   ctx.login_throttle = login_throttle_.get();
+  ctx.quotas = quotas_.get();
 
   OpsHttpServer ops(&metrics_);
   if (!options_.http.empty()) {

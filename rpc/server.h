@@ -27,6 +27,7 @@
 #include "sharing/context_cache.h"
 #include "sharing/identity.h"
 #include "sharing/login_throttle.h"
+#include "sharing/quotas.h"
 #include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
@@ -91,6 +92,7 @@ class Server {
   std::unique_ptr<sharing::Usage> usage_;
   std::unique_ptr<sharing::PermissionSets> psets_;
   std::unique_ptr<sharing::LoginThrottle> login_throttle_;
+  std::unique_ptr<sharing::Quotas> quotas_;
 };
 
 }  // namespace cotenant::rpc

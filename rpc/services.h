@@ -35,6 +35,7 @@
 #include "schemas/cotenant.capnp.h"
 #include "sharing/gate.h"
 #include "sharing/login_throttle.h"
+#include "sharing/quotas.h"
 #include "storage/storage.h"
 
 namespace cotenant::rpc {
@@ -53,6 +54,12 @@ struct ServiceContext {
   WireLimits limits;
   const Mac* token_mac = nullptr;  // seals search continuation tokens (rpc/search_token.h)
   sharing::LoginThrottle* login_throttle = nullptr;  // failed logins per address and tenant
+  sharing::Quotas* quotas = nullptr;                 // calls per second, concurrent work
+
+  // A call by a user of `tenant` against its calls-per-second quota (OK without quotas).
+  Status AdmitCall(storage::TenantId tenant) const {
+    return quotas != nullptr ? quotas->AdmitCall(tenant) : Status::OK();
+  }
 };
 
 // What a connection tells its handlers about the answers it holds for its client. A
@@ -194,6 +201,7 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> deletePermissionSet(DeletePermissionSetContext context) override;
   kj::Promise<void> listPermissionSets(ListPermissionSetsContext context) override;
   kj::Promise<void> explain(ExplainContext context) override;
+  kj::Promise<void> setQuota(SetQuotaContext context) override;
 
  private:
   // On the pool: the gate decides `call`, then work(decision) runs; back on the loop,

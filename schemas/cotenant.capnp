@@ -103,12 +103,22 @@ enum TenantKind {
   system @3;                # the operator's own tenant, created on first start
 }
 
+struct Quota {
+  # What one tenant may use; 0 = no limit. A call past a quota is answered
+  # ResourceExhausted naming it. Set by system admins (setQuota).
+  records @0 :UInt64;         # records stored
+  bytes @1 :UInt64;           # bytes stored, as usage counts them
+  callsPerSecond @2 :UInt32;  # calls by the tenant's users (bursts of up to a second's worth)
+  concurrentWork @3 :UInt32;  # storage jobs of the tenant's users queued or running at once
+}
+
 struct TenantInfo {
   id @0 :UInt64;            # server-assigned, shown in decimal, never reused
   name @1 :Text;            # display name, unique among live tenants
   kind @2 :TenantKind;
   provider @3 :UInt64;      # the ISV or MSP that manages it; 0 = none
   createdAt @4 :Int64;      # microseconds since the epoch
+  quota @5 :Quota;
 }
 
 enum AdminLevel {
@@ -217,6 +227,7 @@ struct UsageInfo {
   calls @3 :List(ApiCount);       # calls made by the tenant's users, by API
   servedToOthers @4 :UInt64;      # calls of other tenants served through its policies
   consumedFromOthers @5 :UInt64;  # calls its users made into other tenants
+  quota @6 :Quota;                # the limits these figures are held to
 }
 
 struct Setting {
@@ -457,4 +468,8 @@ interface Admin {
   # permission set considered and which policy decided, the role right, the scope. With
   # a draft policy or permission set, the decision as if it were saved (simulate).
   # Tenant admins explain calls of users of their tenant; system admins any.
+
+  setQuota @30 (tenantId :UInt64, quota :Quota) -> ();
+  # System admins only. Replaces the tenant's quota (every field; 0 = no limit). Usage
+  # already past a new limit stays; further growth is refused.
 }

@@ -404,6 +404,18 @@ Outcome<UsageInfo> Client::usage(uint64_t tenantId) {
       .get();
 }
 
+Result Client::setQuota(uint64_t tenantId, const Quota& quota) {
+  return core_
+      ->call<Result>([tenantId, quota](LoopState& s) {
+        auto req = s.admin.setQuotaRequest();
+        req.setTenantId(tenantId);
+        toWire(quota, req.initQuota());
+        return req.send().then(
+            [](capnp::Response<wire::Admin::SetQuotaResults>&&) { return Result(); });
+      })
+      .get();
+}
+
 // ---- permission sets, explain ---------------------------------------------------------------
 
 namespace {

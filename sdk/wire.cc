@@ -115,6 +115,21 @@ wire::AdminLevel toWire(AdminLevel l) {
   return wire::AdminLevel::USER;
 }
 
+Quota fromWire(wire::Quota::Reader q) {
+  Quota out;
+  out.records = q.getRecords();
+  out.bytes = q.getBytes();
+  out.callsPerSecond = q.getCallsPerSecond();
+  out.concurrentWork = q.getConcurrentWork();
+  return out;
+}
+void toWire(const Quota& in, wire::Quota::Builder out) {
+  out.setRecords(in.records);
+  out.setBytes(in.bytes);
+  out.setCallsPerSecond(in.callsPerSecond);
+  out.setConcurrentWork(in.concurrentWork);
+}
+
 TenantInfo fromWire(wire::TenantInfo::Reader t) {
   TenantInfo out;
   out.id = t.getId();
@@ -122,6 +137,7 @@ TenantInfo fromWire(wire::TenantInfo::Reader t) {
   out.kind = fromWire(t.getKind());
   out.provider = t.getProvider();
   out.createdAt = t.getCreatedAt();
+  out.quota = fromWire(t.getQuota());
   return out;
 }
 UserInfo fromWire(wire::UserInfo::Reader u) {
@@ -243,6 +259,7 @@ UsageInfo fromWire(wire::UsageInfo::Reader u) {
   for (auto c : u.getCalls()) out.calls.push_back({str(c.getApi()), c.getCalls()});
   out.servedToOthers = u.getServedToOthers();
   out.consumedFromOthers = u.getConsumedFromOthers();
+  out.quota = fromWire(u.getQuota());
   return out;
 }
 

@@ -43,6 +43,8 @@ wire::FieldType toWire(FieldType t);
 AdminLevel fromWire(wire::AdminLevel l);
 wire::AdminLevel toWire(AdminLevel l);
 
+Quota fromWire(wire::Quota::Reader q);
+void toWire(const Quota& in, wire::Quota::Builder out);
 TenantInfo fromWire(wire::TenantInfo::Reader t);
 UserInfo fromWire(wire::UserInfo::Reader u);
 ObjectInfo fromWire(wire::ObjectDef::Reader o);

@@ -76,6 +76,8 @@ Status Usage::Report(storage::TenantId tenant, UsageReport* out) {
   *out = UsageReport();
   out->tenant = tenant;
   COTENANT_RETURN_IF_ERROR(store_->TenantUsage(tenant, &out->records, &out->bytes));
+  storage::TenantInfo info;
+  if (store_->GetTenant(tenant, &info).ok()) out->quota = info.quota;
   Counters* c = For(tenant);
   for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
     uint64_t n = c->calls[i].load(std::memory_order_relaxed);

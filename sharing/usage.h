@@ -36,6 +36,7 @@ struct UsageReport {
   std::vector<std::pair<std::string, uint64_t>> calls;  // by API, non-zero only
   uint64_t served_to_others = 0;
   uint64_t consumed_from_others = 0;
+  storage::TenantQuota quota;  // what the tenant is held to
 };
 
 class Usage {

@@ -53,6 +53,7 @@ admin policy create share-with-def --in-tenant "$ABC" --designated "$DEF" --user
 admin policy create everyone --in-tenant "$ISV" --global --user bob >/dev/null
 admin permission-set create no-deletes --scope user --for-tenant "$ABC" --user "svc@$ABC" \
   --user "carol@$DEF" --allow '.* .* .*' --deny 'records/.* .* DELETE' >/dev/null
+admin tenant quota "$ABC" --records 1000 --bytes 50000 --calls-per-second 200 --concurrent-work 8 >/dev/null
 
 # ---- 3. round trip ------------------------------------------------------------------------------
 step "export > a.yaml"
@@ -63,6 +64,7 @@ contains "$TMP/a.yaml" "designated: DEF"
 contains "$TMP/a.yaml" "global: true"
 contains "$TMP/a.yaml" "expiresAt: 2031-06-30T12:00:00Z"
 contains "$TMP/a.yaml" "name: no-deletes"
+contains "$TMP/a.yaml" "quota: {records: 1000, bytes: 50000, callsPerSecond: 200, concurrentWork: 8}"
 if grep -qE '[0-9]{6,}' "$TMP/a.yaml"; then fail "export contains what looks like a server id"; fi
 
 step "export -o writes the same bytes"
@@ -85,6 +87,7 @@ contains "$TMP/out" "+ create tenant XYZ (isv)"
 contains "$TMP/out" "+ create tenant ABC (tenant, provider XYZ)"
 contains "$TMP/out" "+ add member bob@XYZ to role ABC/support"
 contains "$TMP/out" "~ update setting crossTenantRoles (false -> true)"
+contains "$TMP/out" "~ set quota of tenant ABC (none -> records 1000, bytes 50000, callsPerSecond 200, concurrentWork 8)"
 contains "$TMP/out" "API key for alice@ABC:"
 
 step "export > b.yaml equals a.yaml"

@@ -50,14 +50,23 @@ nlohmann::json toJson(const Record& r) {
   return j;
 }
 
+nlohmann::json toJson(const Quota& q) {
+  return {{"records", q.records},
+          {"bytes", q.bytes},
+          {"callsPerSecond", q.callsPerSecond},
+          {"concurrentWork", q.concurrentWork}};
+}
+
 nlohmann::json toJson(const TenantInfo& t) {
-  return {
+  nlohmann::json j = {
       {"id", std::to_string(t.id)},
       {"name", t.name},
       {"kind", tenantKindName(t.kind)},
       {"provider", idOrNull(t.provider)},
       {"createdAt", formatTimestamp(t.createdAt)},
   };
+  if (!(t.quota == Quota{})) j["quota"] = toJson(t.quota);
+  return j;
 }
 
 nlohmann::json toJson(const UserInfo& u) {
@@ -154,6 +163,7 @@ nlohmann::json toJson(const UsageInfo& u) {
       {"calls", calls},
       {"servedToOthers", u.servedToOthers},
       {"consumedFromOthers", u.consumedFromOthers},
+      {"quota", toJson(u.quota)},
   };
 }
 
@@ -357,11 +367,25 @@ void printAudit(std::ostream& os, const std::vector<AuditEntry>& entries) {
   t.print(os);
 }
 
+void printQuota(std::ostream& os, const Quota& q, const UsageInfo* usage) {
+  auto limit = [](uint64_t v) { return v == 0 ? std::string("none") : std::to_string(v); };
+  Table t({"QUOTA", "LIMIT", "NOW"});
+  t.add({"records", limit(q.records), usage ? std::to_string(usage->records) : ""});
+  t.add({"bytes", limit(q.bytes), usage ? std::to_string(usage->bytes) : ""});
+  t.add({"calls-per-second", limit(q.callsPerSecond), ""});
+  t.add({"concurrent-work", limit(q.concurrentWork), ""});
+  t.print(os);
+}
+
 void printUsage(std::ostream& os, const UsageInfo& u) {
   Table t({"TENANT", "RECORDS", "BYTES", "SERVED-TO-OTHERS", "CONSUMED-FROM-OTHERS"});
   t.add({std::to_string(u.tenantId), std::to_string(u.records), std::to_string(u.bytes),
          std::to_string(u.servedToOthers), std::to_string(u.consumedFromOthers)});
   t.print(os);
+  if (!(u.quota == Quota{})) {
+    os << "\n";
+    printQuota(os, u.quota, &u);
+  }
   if (u.calls.empty()) return;
   os << "\n";
   Table calls({"API", "CALLS"});

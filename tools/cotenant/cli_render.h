@@ -22,6 +22,7 @@ nlohmann::json idOrNull(uint64_t id);
 
 nlohmann::json toJson(const Value& v);
 nlohmann::json toJson(const Record& r);
+nlohmann::json toJson(const Quota& q);
 nlohmann::json toJson(const TenantInfo& t);
 nlohmann::json toJson(const UserInfo& u);
 nlohmann::json toJson(const ObjectInfo& o);
@@ -68,6 +69,8 @@ void printRoles(std::ostream& os, const std::vector<RoleInfo>& roles);
 void printPolicies(std::ostream& os, const std::vector<PolicyInfo>& policies, int64_t now);
 void printApiKeys(std::ostream& os, const std::vector<ApiKeyInfo>& keys);
 void printAudit(std::ostream& os, const std::vector<AuditEntry>& entries);
+// A quota, with the usage it holds (records, bytes) when given.
+void printQuota(std::ostream& os, const Quota& q, const UsageInfo* usage);
 void printUsage(std::ostream& os, const UsageInfo& u);
 void printSettings(std::ostream& os, const std::vector<Setting>& settings);
 // One row per policy: NAME SCOPE TENANTS USERS # EFFECT RESOURCE-TYPE API-NAME METHOD.

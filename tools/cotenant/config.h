@@ -86,6 +86,7 @@ struct CTenant {
   std::string name;
   std::string kind = "tenant";  // tenant | msp | isv | system
   std::string provider;         // tenant name; "" = none
+  Quota quota;                  // none set = no limits
   std::map<std::string, CUser> users;
   std::map<std::string, CObject> objects;
   std::map<std::string, CRole> roles;

@@ -23,6 +23,14 @@ std::string emitConfig(const Config& cfg) {
     out << YAML::Key << "name" << YAML::Value << tn;
     out << YAML::Key << "kind" << YAML::Value << t.kind;
     if (!t.provider.empty()) out << YAML::Key << "provider" << YAML::Value << t.provider;
+    if (!(t.quota == Quota{})) {
+      out << YAML::Key << "quota" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      if (t.quota.records != 0) out << YAML::Key << "records" << YAML::Value << t.quota.records;
+      if (t.quota.bytes != 0) out << YAML::Key << "bytes" << YAML::Value << t.quota.bytes;
+      if (t.quota.callsPerSecond != 0) out << YAML::Key << "callsPerSecond" << YAML::Value << t.quota.callsPerSecond;
+      if (t.quota.concurrentWork != 0) out << YAML::Key << "concurrentWork" << YAML::Value << t.quota.concurrentWork;
+      out << YAML::EndMap;
+    }
     if (!t.users.empty()) {
       out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
       for (const auto& [un, u] : t.users) {

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <sstream>
 
 #include <re2/re2.h>
@@ -144,6 +147,21 @@ class Parser {
     if (required && v.Scalar().empty()) err(v, what + ": '" + key + "' is empty");
     return v.Scalar();
   }
+  // A whole number from 0 to max (the key may be absent: 0).
+  uint64_t count(const YAML::Node& m, const char* key, const std::string& what, uint64_t max) {
+    YAML::Node v = m[key];
+    if (!v) return 0;
+    const std::string text = v.IsScalar() ? v.Scalar() : "";
+    bool digits = !text.empty() && text.size() <= 20 &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    errno = 0;
+    unsigned long long n = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+    if (!digits || errno == ERANGE || n > max) {
+      err(v, what + ": '" + key + "' must be a whole number from 0 to " + std::to_string(max));
+      return 0;
+    }
+    return n;
+  }
   bool boolean(const YAML::Node& m, const char* key, const std::string& what) {
     YAML::Node v = m[key];
     if (!v) return false;
@@ -170,7 +188,7 @@ class Parser {
 
   void tenant(const YAML::Node& n, Config& cfg) {
     if (!isMap(n, "a tenant")) return;
-    keys(n, {"name", "kind", "provider", "users", "objects", "roles", "policies"}, "a tenant");
+    keys(n, {"name", "kind", "provider", "quota", "users", "objects", "roles", "policies"}, "a tenant");
     CTenant t;
     t.mark = mark(n);
     t.name = scalar(n, "name", "tenant", true);
@@ -179,6 +197,13 @@ class Parser {
     if (!oneOf(t.kind, kTenantKinds)) err(n["kind"], what + ": unknown kind '" + t.kind + "' (want " + listOf(kTenantKinds) + ")");
     t.provider = scalar(n, "provider", what, false);
     if (n["provider"]) marks_["tenant/" + t.name + "/provider"] = mark(n["provider"]);
+    if (auto q = n["quota"]; q && isMap(q, what + ": quota")) {
+      keys(q, {"records", "bytes", "callsPerSecond", "concurrentWork"}, what + ": quota");
+      t.quota.records = count(q, "records", what + ": quota", UINT64_MAX);
+      t.quota.bytes = count(q, "bytes", what + ": quota", UINT64_MAX);
+      t.quota.callsPerSecond = static_cast<uint32_t>(count(q, "callsPerSecond", what + ": quota", UINT32_MAX));
+      t.quota.concurrentWork = static_cast<uint32_t>(count(q, "concurrentWork", what + ": quota", UINT32_MAX));
+    }
     if (auto us = n["users"]; us && isSeq(us, what + ": users")) {
       for (const auto& u : us) {
         if (!isMap(u, what + ": a user")) continue;

@@ -116,6 +116,7 @@ ServerState readServer(Client& client) {
       auto p = tenantName.find(t.provider);
       if (p != tenantName.end()) ct.provider = p->second;  // a deleted provider: no chain
     }
+    ct.quota = t.quota;
     if (t.kind == TenantKind::System) st.systemTenant = t.name;
     st.tenantIds[t.name] = t.id;
     for (const auto& u : check(client.listUsers(t.id))) {
@@ -339,6 +340,27 @@ Plan planChanges(const Config& desired, const ServerState& current, const PlanOp
             st.tenantIds[name] = info.id;
           });
     }
+  }
+  auto quotaText = [](const Quota& q) {
+    if (q == Quota{}) return std::string("none");
+    std::string out;
+    auto part = [&out](const char* name, uint64_t v) {
+      if (v != 0) out += (out.empty() ? "" : ", ") + std::string(name) + " " + std::to_string(v);
+    };
+    part("records", q.records);
+    part("bytes", q.bytes);
+    part("callsPerSecond", q.callsPerSecond);
+    part("concurrentWork", q.concurrentWork);
+    return out;
+  };
+  for (const auto& [tn, t] : desired.tenants) {
+    auto c = cur.tenants.find(tn);
+    Quota now = c == cur.tenants.end() ? Quota{} : c->second.quota;
+    if (now == t.quota || (c != cur.tenants.end() && !managed(tn))) continue;
+    add('~', "set quota of tenant " + tn + " (" + quotaText(now) + " -> " + quotaText(t.quota) + ")",
+        [tn = tn, q = t.quota](Client& c, ServerState& st, std::ostream&) {
+          check(c.setQuota(tenantId(st, tn), q));
+        });
   }
   auto curTenant = [&](const std::string& tn) -> const CTenant* {
     auto it = cur.tenants.find(tn);

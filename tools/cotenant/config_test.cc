@@ -34,6 +34,7 @@ tenants:
   - name: ABC
     kind: tenant
     provider: XYZ
+    quota: {records: 1000, callsPerSecond: 50}
     users:
       - {name: alice, level: tenant-admin}
       - {name: svc}
@@ -93,6 +94,21 @@ TEST(ConfigTest, ParsesAGoodFile) {
   EXPECT_NE(abc.policies.at("share-with-xyz").expiresAt, 0);
   EXPECT_TRUE(c.tenants.at("XYZ").policies.at("all-managed").global);
   EXPECT_EQ(c.settings.at("crossTenantRoles"), "true");
+  EXPECT_EQ(abc.quota.records, 1000u);
+  EXPECT_EQ(abc.quota.callsPerSecond, 50u);
+  EXPECT_EQ(abc.quota.bytes, 0u);
+  EXPECT_EQ(c.tenants.at("XYZ").quota, Quota{});
+}
+
+TEST(ConfigTest, BadQuotasAreNamedWithTheirPlace) {
+  std::string text = std::string(kGood);
+  text.replace(text.find("quota: {records: 1000, callsPerSecond: 50}"), 42,
+               "quota: {records: -1, callsPerSecond: 99999999999, colour: 2}");
+  auto p = problemsOf(text);
+  EXPECT_TRUE(anyContains(p, "tenant 'ABC': quota: 'records' must be a whole number from 0 to 18446744073709551615"))
+      << (p.empty() ? "" : p.front());
+  EXPECT_TRUE(anyContains(p, "tenant 'ABC': quota: 'callsPerSecond' must be a whole number from 0 to 4294967295"));
+  EXPECT_TRUE(anyContains(p, "unknown key 'colour' in tenant 'ABC': quota"));
 }
 
 TEST(ConfigTest, EmitParseEmitIsStable) {

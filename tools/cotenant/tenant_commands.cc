@@ -1,6 +1,7 @@
 // `cotenant tenant create|list|delete`.
 
 #include <iostream>
+#include <optional>
 
 #include "cli_render.h"
 #include "commands.h"
@@ -10,6 +11,9 @@ namespace {
 
 struct TenantOptions {
   std::string name, kind = "tenant", provider, id;
+  std::optional<uint64_t> records, bytes;
+  std::optional<uint32_t> calls_per_second, concurrent_work;
+  bool clear = false;
 };
 
 void printTenants(const std::vector<TenantInfo>& tenants) {
@@ -53,6 +57,37 @@ void AddTenantCommands(CLI::App& app, CliContext& s) {
     s.emit({{"deleted", std::to_string(tid)}}, [&] { std::cout << "Deleted tenant " << tid << "\n"; });
   });
   tdelete->add_option("ID", o.id, "tenant id")->required();
+
+  auto* tquota = s.leaf(tenant, "quota",
+                        "Show or change a tenant's quota (changing: system admins). Options not "
+                        "given keep their value; 0 removes a limit",
+                        [&s, &o] {
+    uint64_t tid = parseId(o.id, "tenant id");
+    auto current = s.client().usage(tid);
+    check(current);
+    Quota q = current.value().quota;
+    bool change = o.clear || o.records || o.bytes || o.calls_per_second || o.concurrent_work;
+    if (change) {
+      if (o.clear) q = Quota{};
+      if (o.records) q.records = *o.records;
+      if (o.bytes) q.bytes = *o.bytes;
+      if (o.calls_per_second) q.callsPerSecond = *o.calls_per_second;
+      if (o.concurrent_work) q.concurrentWork = *o.concurrent_work;
+      check(s.client().setQuota(tid, q));
+    }
+    UsageInfo u = current.value();
+    u.quota = q;
+    s.emit({{"tenantId", std::to_string(tid)}, {"quota", toJson(q)}},
+           [&] { printQuota(std::cout, q, &u); });
+  });
+  tquota->add_option("ID", o.id, "tenant id")->required();
+  tquota->add_option("--records", o.records, "records the tenant may store");
+  tquota->add_option("--bytes", o.bytes, "bytes the tenant may store, as usage counts them");
+  tquota->add_option("--calls-per-second", o.calls_per_second,
+                     "calls per second the tenant's users may make (bursts of a second's worth)");
+  tquota->add_option("--concurrent-work", o.concurrent_work,
+                     "storage jobs the tenant's users may have queued or running at once");
+  tquota->add_flag("--clear", o.clear, "remove every limit first");
 }
 
 }  // namespace cotenant::cli

@@ -32,12 +32,28 @@ COTENANT_EXPORT std::optional<TenantKind> parseTenantKind(const std::string& nam
 COTENANT_EXPORT std::optional<FieldType> parseFieldType(const std::string& name);
 COTENANT_EXPORT std::optional<AdminLevel> parseAdminLevel(const std::string& name);
 
+// What one tenant may use; 0 = no limit. A call past a quota is answered
+// ErrorCode::ResourceExhausted with a message naming the quota. System admins set them
+// (Client::setQuota).
+struct Quota {
+  uint64_t records = 0;          // records stored
+  uint64_t bytes = 0;            // bytes stored, as usage counts them
+  uint32_t callsPerSecond = 0;   // calls by the tenant's users (bursts of up to a second's worth)
+  uint32_t concurrentWork = 0;   // storage jobs of the tenant's users queued or running at once
+  bool operator==(const Quota& o) const {
+    return records == o.records && bytes == o.bytes && callsPerSecond == o.callsPerSecond &&
+           concurrentWork == o.concurrentWork;
+  }
+  bool operator!=(const Quota& o) const { return !(*this == o); }
+};
+
 struct TenantInfo {
   uint64_t id = 0;
   std::string name;
   TenantKind kind = TenantKind::Tenant;
   uint64_t provider = 0;  // 0 = none
   int64_t createdAt = 0;  // microseconds since the epoch
+  Quota quota;
 };
 
 struct FieldDef {
@@ -193,6 +209,7 @@ struct UsageInfo {
   std::vector<ApiCount> calls;      // calls made by the tenant's users, by API
   uint64_t servedToOthers = 0;      // calls of other tenants served through its policies
   uint64_t consumedFromOthers = 0;  // calls its users made into other tenants
+  Quota quota;                      // the limits these figures are held to
 };
 
 // ---- Permission sets (docs/PERMISSIONS.md) and explain / simulate --------------------------

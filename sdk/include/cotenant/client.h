@@ -283,6 +283,9 @@ class COTENANT_EXPORT Client {
 
   // A tenant's metering (0 = own). Tenant admins read their own; system admins any.
   Outcome<UsageInfo> usage(uint64_t tenantId = 0);
+  // Replaces a tenant's quota, every field (0 = no limit). System admins only. Usage
+  // already past a new limit stays; further growth is refused.
+  Result setQuota(uint64_t tenantId, const Quota& quota);
 
   // Permission sets (docs/PERMISSIONS.md). System admins only. A bad regex is
   // InvalidArgument naming the pattern and RE2's reason; a taken name Conflict.
