@@ -83,14 +83,13 @@ void FuzzOrdered(std::string_view in) {
   std::string_view ra = ea;
   Value a2;
   FUZZ_CHECK(DecodeOrdered(&ra, type, &a2) && ra.empty(), "ordered value re-decodes");
-  FUZZ_CHECK(SameValue(a, a2), "ordered round trip of " + a.ToString());
+  // The index order is Compare's total order: -0.0 and +0.0 are one key, every NaN is
+  // one key after +inf; otherwise the value comes back as it was.
+  FUZZ_CHECK(a2.Compare(a) == 0 && (a.type() == FieldType::kFloat || a == a2),
+             "ordered round trip of " + a.ToString());
   if (!DecodeOrdered(&in, type, &b)) return;
   std::string eb;
   AppendOrdered(&eb, b);
-  if (a.type() == FieldType::kFloat && (a.float_value() != a.float_value() ||
-                                        b.float_value() != b.float_value())) {
-    return;  // NaN has no place in a total order; the store refuses to write it
-  }
   int by_value = Sign(a.Compare(b));
   int by_bytes = Sign(ea.compare(eb));
   FUZZ_CHECK(by_value == by_bytes, "ordered encoding sorts like Compare: " + a.ToString() +

@@ -31,12 +31,16 @@ inline std::string ScratchDir(const char* name) {
     std::perror("mkdtemp");
     std::abort();
   }
-  static std::string* dirs = new std::string;  // one per process is all the targets need
-  *dirs = tmpl;
-  std::atexit([] {
-    std::error_code ec;
-    std::filesystem::remove_all(*dirs, ec);
-  });
+  // The latest directory is removed at exit (a target that makes several removes the
+  // earlier ones itself).
+  static std::string* latest = [] {
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(*latest, ec);
+    });
+    return new std::string;
+  }();
+  *latest = tmpl;
   return tmpl;
 }
 

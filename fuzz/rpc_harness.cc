@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -95,6 +97,8 @@ struct World {
     std::filesystem::remove_all(dir, ec);
   }
 };
+
+std::string Str(kj::StringPtr t) { return std::string(t.cStr(), t.size()); }
 
 void Remember(std::vector<uint64_t>* v, uint64_t x) {
   if (v->size() < 64) v->push_back(x);
@@ -210,7 +214,7 @@ std::unique_ptr<World> MakeWorld() {
   mk.setName("owner");
   mk.setLevel(wire::AdminLevel::TENANT_ADMIN);
   auto made = mk.send().wait(ws);
-  std::string owner_key = made.getApiKey();
+  std::string owner_key = Str(made.getApiKey());
   wire::Session::Client owner = login(tenants[0], owner_key);
   w->protected_tenants = {0, system_tenant, tenants[0], tenants[1]};
   for (uint64_t u : w->protected_users) {
@@ -224,8 +228,9 @@ std::unique_ptr<World> MakeWorld() {
       }
     }
   }
-  w->admins = {sys_admin, owner.adminRequest().send().wait(ws).getAdmin()};
-  w->records = {owner.recordsRequest().send().wait(ws).getRecords()};
+  w->admins.push_back(kj::mv(sys_admin));
+  w->admins.push_back(owner.adminRequest().send().wait(ws).getAdmin());
+  w->records.push_back(owner.recordsRequest().send().wait(ws).getRecords());
   // The system admin in acme through the context (refused without a policy: also worth
   // calling).
   auto ctx_req = sys.recordsRequest();
@@ -282,7 +287,7 @@ class Filler {
     if (field == "sortBy" || field == "sortBy2" || field == "fields") return Pick(kFields);
     if (field.find("Regex") != std::string::npos) return Pick(kRegexes);
     if (field == "api") return Pick(kApis);
-    if (field == "value" || (parent == "setSetting" && field == "name")) return Pick(kSettings);
+    if (field == "value" || (parent.rfind("setSetting", 0) == 0 && field == "name")) return Pick(kSettings);
     if (field == "name" && (parent == "Field" || parent == "FieldDef")) return Pick(kFields);
     if (field == "text") return Pick(kNames);
     return Pick(kNames);
@@ -302,8 +307,10 @@ class Filler {
         n == "designating" || n == "publishedBy" || n == "principal") {
       return true;
     }
-    return n.size() > 2 && (n.compare(n.size() - 2, 2, "Id") == 0 ||
-                            n.compare(n.size() - 6, 6, "Tenant") == 0);
+    auto ends = [&](std::string_view suffix) {
+      return n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    return ends("Id") || ends("Tenant");
   }
 
   int64_t Time() {
@@ -387,8 +394,8 @@ class Filler {
 
   void Field(capnp::DynamicStruct::Builder b, capnp::StructSchema::Field f, int depth) {
     if (p_->remaining_bytes() == 0) return;
-    std::string name = f.getProto().getName();
-    std::string parent = b.getSchema().getUnqualifiedName();
+    std::string name = Str(f.getProto().getName());
+    std::string parent = Str(b.getSchema().getUnqualifiedName());
     if (f.getProto().isGroup()) {
       Struct(b.init(f).as<capnp::DynamicStruct>(), depth);
       return;
@@ -416,7 +423,7 @@ void Harvest(capnp::DynamicStruct::Reader r, World* w, int depth) {
   if (depth > 6) return;
   auto schema = r.getSchema();
   auto visit = [&](capnp::StructSchema::Field f) {
-    std::string name = f.getProto().getName();
+    std::string name = Str(f.getProto().getName());
     auto type = f.getType();
     if (type.isStruct()) {
       if (f.getProto().isGroup() || r.has(f)) Harvest(r.get(f).as<capnp::DynamicStruct>(), w, depth + 1);
@@ -436,7 +443,7 @@ void Harvest(capnp::DynamicStruct::Reader r, World* w, int depth) {
         Remember(&w->ids, v);
       }
     } else if (type.isText() && name == "keyId") {
-      Remember(&w->key_ids, std::string(r.get(f).as<capnp::Text>()));
+      Remember(&w->key_ids, Str(r.get(f).as<capnp::Text>()));
     } else if (type.isData() && name == "continuation") {
       auto d = r.get(f).as<capnp::Data>();
       if (d.size() > 0) Remember(&w->tokens, std::string(d.asChars().begin(), d.size()));
@@ -453,19 +460,20 @@ bool Destroys(const World& w, const std::string& method, capnp::DynamicStruct::R
   if (method == "deleteUser") return w.protected_users.count(u64("userId")) > 0;
   if (method == "revokeApiKey") {
     sharing::KeyId id = 0;
-    std::string text = params.get("keyId").as<capnp::Text>();
+    std::string text = Str(params.get("keyId").as<capnp::Text>());
     return sharing::ParseKeyIdText(text, &id) && w.protected_keys.count(id) > 0;
   }
   return false;
 }
 
+// Never destroyed at exit: the engine's own static objects may be gone by then.
 World* TheWorld() {
-  static std::unique_ptr<World> w;
-  if (!w || w->inputs >= kResetEvery) {
-    w.reset();
-    w = MakeWorld();
+  static World* w = nullptr;
+  if (w == nullptr || w->inputs >= kResetEvery) {
+    delete w;
+    w = MakeWorld().release();
   }
-  return w.get();
+  return w;
 }
 
 }  // namespace
@@ -492,7 +500,7 @@ void RunRpcInput(RpcSurface surface, const uint8_t* data, size_t size) {
             ? capnp::Capability::Client(w->records[p.ConsumeIntegralInRange<size_t>(0, w->records.size() - 1)])
             : capnp::Capability::Client(w->admins[p.ConsumeIntegralInRange<size_t>(0, w->admins.size() - 1)]);
     auto method = methods[p.ConsumeIntegralInRange<uint32_t>(0, methods.size() - 1)];
-    std::string method_name = method.getProto().getName();
+    std::string method_name = Str(method.getProto().getName());
     auto dyn = cap.castAs<capnp::DynamicCapability>(iface);
     auto req = dyn.newRequest(method);
     fill.Struct(req, 0);
