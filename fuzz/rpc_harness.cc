@@ -216,6 +216,65 @@ std::unique_ptr<World> MakeWorld() {
   auto made = mk.send().wait(ws);
   std::string owner_key = Str(made.getApiKey());
   wire::Session::Client owner = login(tenants[0], owner_key);
+  // Data rights: admin levels grant none. Role "rw" (every right on every object) for
+  // the owner and for "svc", the user acme's policy to the system tenant acts as; the
+  // policy scopes Things to a row filter and four fields, so the system admin's calls
+  // through the context run under a RecordScope.
+  auto setup = [](const char* what, auto&& call) {
+    try {
+      call();
+    } catch (const kj::Exception& e) {
+      std::fprintf(stderr, "fuzz setup: %s failed: %s\n", what, e.getDescription().cStr());
+      std::abort();
+    }
+  };
+  setup("role", [&] {
+    auto role = sys_admin.createRoleRequest();
+    role.setTenantId(tenants[0]);
+    role.setName("rw");
+    auto r = role.initRights(1)[0];
+    r.setObject("*");
+    auto rights = r.initRights();
+    rights.setRead(true);
+    rights.setAdd(true);
+    rights.setUpdate(true);
+    rights.setDelete(true);
+    role.send().wait(ws);
+  });
+  auto svc_req = sys_admin.createUserRequest();
+  svc_req.setTenantId(tenants[0]);
+  svc_req.setName("svc");
+  svc_req.setLevel(wire::AdminLevel::USER);
+  uint64_t svc = svc_req.send().wait(ws).getUser().getId();
+  w->protected_users.insert(svc);
+  uint64_t owner_id = made.getUser().getId();
+  for (uint64_t member : {owner_id, svc}) {
+    setup("role member", [&] {
+      auto m = sys_admin.addRoleMemberRequest();
+      m.setTenantId(tenants[0]);
+      m.setRole("rw");
+      m.setMemberTenant(tenants[0]);
+      m.setUserId(member);
+      m.send().wait(ws);
+    });
+  }
+  setup("policy", [&] {
+    auto pol = sys_admin.createPolicyRequest();
+    pol.setTenantId(tenants[0]);
+    auto info = pol.initPolicy();
+    info.setName("to-system");
+    info.setDesignated(system_tenant);
+    info.setUserId(svc);
+    auto scope = info.initScope(1)[0];
+    scope.setObject("Things");
+    scope.setRowFilter("n > 0 OR n IS NULL");
+    auto fields = scope.initFields(4);
+    fields.set(0, "name");
+    fields.set(1, "n");
+    fields.set(2, "b");
+    fields.set(3, "t");
+    pol.send().wait(ws);
+  });
   w->protected_tenants = {0, system_tenant, tenants[0], tenants[1]};
   for (uint64_t u : w->protected_users) {
     for (uint64_t t : {system_tenant, tenants[0]}) {
@@ -244,7 +303,7 @@ std::unique_ptr<World> MakeWorld() {
 
 // ---- Filling parameters from the fuzzer's bytes ------------------------------------
 
-const std::vector<std::string> kObjects = {"Things", "Other", "things", ""};
+const std::vector<std::string> kObjects = {"Things", "Things", "Things", "Other", "things", ""};
 const std::vector<std::string> kFields = {"name", "n", "f", "b", "t", "note", "id", "version",
                                           "createdAt", "modifiedBy", "nope"};
 const std::vector<std::string> kNames = {"alice", "bob", "support", "p1", "ps1", "owner",
@@ -505,11 +564,14 @@ void RunRpcInput(RpcSurface surface, const uint8_t* data, size_t size) {
     auto req = dyn.newRequest(method);
     fill.Struct(req, 0);
     if (Destroys(*w, method_name, req.asReader())) continue;
+    static const bool trace = std::getenv("COTENANT_FUZZ_TRACE") != nullptr;
     try {
       auto resp = req.send().wait(ws);
       Harvest(resp, w, 0);
+      if (trace) std::fprintf(stderr, "call %s: ok\n", method_name.c_str());
     } catch (const kj::Exception& e) {
       std::string d = e.getDescription().cStr();
+      if (trace) std::fprintf(stderr, "call %s: %s\n", method_name.c_str(), d.c_str());
       FUZZ_CHECK(d.find("unexpected exception") == std::string::npos &&
                      d.find("unexpected non-standard exception") == std::string::npos,
                  method_name + ": " + d);
