@@ -26,6 +26,9 @@ struct World {
   TenantId tenant = 0;
   std::shared_ptr<const ObjectDef> def;
   std::vector<Record> records;  // as stored, in id order
+  // A principal's scope: rows with n > 0 or no n, field "note" hidden.
+  std::unique_ptr<criteria::BoundExpr> row_filter;
+  RecordScope scope;
 };
 
 Value T(const char* s) { return Value::Text(s); }
@@ -89,6 +92,10 @@ World* MakeWorld() {
     fuzz::CheckOk(w->store->AddRecord(t.id, "Things", fv, /*user=*/3, &out), "add record");
     w->records.push_back(std::move(out));
   }
+  fuzz::CheckOk(criteria::Compile("n > 0 OR n IS NULL", *w->def, &w->row_filter), "row filter");
+  w->scope.row_filter = w->row_filter.get();
+  w->scope.visible_fields.assign(w->def->fields.size(), true);
+  w->scope.visible_fields[1] = false;  // note
   return w;
 }
 
@@ -204,5 +211,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cotenant::fuzz::CheckOk(w.store->Search(w.tenant, off, &r), "offset");
     FUZZ_CHECK(Ids(r.records) == std::vector<RecordId>(got.begin() + 1, got.end()), "offset 1");
   }
+
+  // Under a scope: the rows of the unscoped answer that pass the row filter, in the same
+  // order; criteria or sort keys naming the hidden field are refused like unknown ones.
+  SearchResult scoped;
+  cotenant::Status ss = w.store->Search(w.tenant, req, &scoped, &w.scope);
+  std::unique_ptr<criteria::BoundExpr> masked_bound;
+  ObjectDef masked = w.scope.Mask(*w.def);
+  cotenant::Status mb = criteria::Bind(expr.get(), masked, &masked_bound);
+  bool sorts_hidden = false;
+  for (const auto& k : req.sort) sorts_hidden |= k.field == "note";
+  if (!mb.ok() || sorts_hidden) {
+    FUZZ_CHECK(!ss.ok() && ss.IsInvalidArgument(), "hidden field accepted: " + ss.ToString());
+    return 0;
+  }
+  cotenant::fuzz::CheckOk(ss, "scoped search");
+  std::vector<RecordId> want;
+  for (const Record& r : all.records) {
+    if (w.row_filter->Matches(r)) want.push_back(r.id);
+  }
+  FUZZ_CHECK(Ids(scoped.records) == want, "scoped " + Show(Ids(scoped.records)) + " vs " + Show(want));
   return 0;
 }
