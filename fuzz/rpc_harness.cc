@@ -512,6 +512,33 @@ void Harvest(capnp::DynamicStruct::Reader r, World* w, int depth) {
   KJ_IF_MAYBE(u, r.which()) { visit(*u); }
 }
 
+// A record just added reads back as the add answered it, through the same capability.
+void CheckReadBack(capnp::Capability::Client& cap, const std::string& object,
+                   capnp::DynamicStruct::Reader added, kj::WaitScope& ws) {
+  auto rec = added.get("record").as<capnp::DynamicStruct>().as<wire::Record>();
+  wire::Records::Client records = cap.castAs<wire::Records>();
+  auto get = records.getRecordRequest();
+  get.setObject(object);
+  get.setId(rec.getId());
+  try {
+    auto answer = get.send().wait(ws);
+    auto got = answer.getRecord();
+    auto text = [](capnp::List<wire::Field>::Reader fields) {
+      std::string out;
+      for (auto f : fields) out += Str(kj::str(f)) + " ";
+      return out;
+    };
+    std::string want = text(rec.getFields()), have = text(got.getFields());
+    FUZZ_CHECK(got.getId() == rec.getId() && got.getVersion() == rec.getVersion() &&
+                   got.getCreatedAt() == rec.getCreatedAt() && want == have,
+               "record " + std::to_string(rec.getId()) + " added as " + want + " reads back as " +
+                   have);
+  } catch (const kj::Exception& e) {
+    FUZZ_CHECK(false, "record " + std::to_string(rec.getId()) + " added, then: " +
+                          e.getDescription().cStr());
+  }
+}
+
 // The calls that would lock the harness out of its own world.
 bool Destroys(const World& w, const std::string& method, capnp::DynamicStruct::Reader params) {
   auto u64 = [&](const char* f) { return params.get(f).as<uint64_t>(); };
@@ -564,10 +591,14 @@ void RunRpcInput(RpcSurface surface, const uint8_t* data, size_t size) {
     auto req = dyn.newRequest(method);
     fill.Struct(req, 0);
     if (Destroys(*w, method_name, req.asReader())) continue;
+    // send() consumes the request: keep what the checks need first.
+    std::string object;
+    if (method_name == "addRecord") object = Str(req.asReader().get("object").as<capnp::Text>());
     static const bool trace = std::getenv("COTENANT_FUZZ_TRACE") != nullptr;
     try {
       auto resp = req.send().wait(ws);
       Harvest(resp, w, 0);
+      if (method_name == "addRecord") CheckReadBack(cap, object, resp, ws);
       if (trace) std::fprintf(stderr, "call %s: ok\n", method_name.c_str());
     } catch (const kj::Exception& e) {
       std::string d = e.getDescription().cStr();
