@@ -187,6 +187,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const Record& r : all.records) {
     FUZZ_CHECK(bound == nullptr || bound->Matches(r), "returned row does not match");
   }
+  // In the requested order: each key by Value::Compare (nulls last ascending, first
+  // descending), then the id ascending.
+  auto before = [&](const Record& a, const Record& b) {
+    for (const auto& k : req.sort) {
+      int slot = *w.def->Slot(k.field);
+      int c = a.Get(slot).Compare(b.Get(slot));
+      if (c != 0) return k.descending ? c > 0 : c < 0;
+    }
+    return a.id < b.id;
+  };
+  for (size_t i = 1; i < all.records.size(); ++i) {
+    FUZZ_CHECK(before(all.records[i - 1], all.records[i]),
+               "plan " + all.plan + " returned " + Show(got) + " out of order");
+  }
 
   // Paging with continuation tokens, and with an offset, gives the same rows in order.
   SearchRequest page = req;
