@@ -182,6 +182,8 @@ struct StoreOptions {
 };
 
 class KvEngine;
+struct CheckOptions;
+struct CheckReport;
 
 class Store {
  public:
@@ -312,6 +314,12 @@ class Store {
   void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const;
 
   KvEngine* engine() const { return engine_.get(); }
+
+  // ---- Checking (storage/fsck.h) ----------------------------------------------------
+
+  // Checks the store on one snapshot while it serves, the per-tenant record and byte
+  // counters included. Writes are held off only for the instant the snapshot is taken.
+  Status Check(const CheckOptions& options, CheckReport* report) const;
 
  private:
   class Impl;

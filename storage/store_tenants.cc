@@ -76,6 +76,8 @@ bool ObjectFromJson(std::string_view text, ObjectDef* o) {
 
 }  // namespace
 
+bool DecodeObjectJson(std::string_view text, ObjectDef* out) { return ObjectFromJson(text, out); }
+
 // ---- Loading the catalog -----------------------------------------------------------
 
 Status Store::Impl::Load() {
