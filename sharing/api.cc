@@ -56,6 +56,7 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kDeletePermissionSet, "deletePermissionSet", {"admin/permissionsets", "DELETE"}, {L::kSystemAdmin, "delete permission sets"}},
     {Api::kListPermissionSets, "listPermissionSets", {"admin/permissionsets", "GET"}, {L::kTenantAdmin, "list permission sets"}},
     {Api::kExplain, "explain", {"admin/explain", "GET"}, {L::kUser, "explain calls"}},
+    {Api::kCheckStore, "checkStore", {"admin/store", "GET"}, {L::kSystemAdmin, "check the store"}},
 }};
 
 constexpr bool InApiOrder() {

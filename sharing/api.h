@@ -55,6 +55,7 @@ enum class Api : int {
   kDeletePermissionSet,
   kListPermissionSets,
   kExplain,
+  kCheckStore,
   kCount,
 };
 
