@@ -94,11 +94,14 @@ kj::Promise<void> AdminImpl::deleteTenant(DeleteTenantContext context) {
           if (o.status.ok() && info.kind == storage::TenantKind::kSystem) {
             o.status = Status::InvalidArgument("the system tenant cannot be deleted");
           }
-          if (o.status.ok()) o.status = ctx.store->DeleteTenant(d.target);
           if (o.status.ok()) {
-            ctx.identity->ForgetTenant(d.target);
-            // Policies designating it go, and every context touching it becomes stale.
-            o.status = ctx.sharing->OnTenantDeleted(d.target);
+            // Lookup entries and policies designating it go, and every context touching
+            // it becomes stale: before the tombstone goes, so a crash redoes it.
+            TenantId t = d.target;
+            o.status = ctx.store->DeleteTenant(t, [&ctx, t] {
+              ctx.identity->ForgetTenant(t);
+              return ctx.sharing->OnTenantDeleted(t);
+            });
           }
           o.what = "tenant " + std::to_string(d.target);
           o.detail = "deleted";

@@ -151,6 +151,15 @@ Status Server::Run() {
   cache_options.secret = options_.secret;
   cache_ = std::make_unique<sharing::ContextCache>(cache_options);
   sharing_ = std::make_unique<sharing::Sharing>(store_.get(), identity_.get(), cache_.get());
+  // Deletions a crash interrupted are finished here, with the clean-up that goes with
+  // them outside the tenant's range (lookup entries, policies designating it).
+  for (storage::TenantId t : store_->PendingDeletions()) {
+    COTENANT_RETURN_IF_ERROR(store_->DeleteTenant(t, [this, t] {
+      identity_->ForgetTenant(t);
+      return sharing_->OnTenantDeleted(t);
+    }));
+    spdlog::info("finished the deletion of tenant {} that a crash interrupted", t);
+  }
   audit_ = std::make_unique<sharing::AuditLog>(store_.get());
   std::vector<std::string> api_names;
   for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {

@@ -469,7 +469,33 @@ interface Admin {
   # a draft policy or permission set, the decision as if it were saved (simulate).
   # Tenant admins explain calls of users of their tenant; system admins any.
 
-  setQuota @30 (tenantId :UInt64, quota :Quota) -> ();
+  checkStore @30 (maxProblems :UInt32) -> (report :StoreCheckReport);
+  # System admins only. Checks the whole store on one snapshot while it serves (indexes
+  # against records, usage counters, keys of deleted tenants, references, id sequences;
+  # docs/OPERATIONS.md, "Checking a store"). Runs on the work pool; writes are held off
+  # only for the instant the snapshot is taken. maxProblems: how many problems to list
+  # (0 = 100; at most 10000); problemCount counts them all.
+
+  struct StoreCheckReport {
+    clean @0 :Bool;                        # no problem found
+    checked @1 :List(Count);               # how many items of each kind were checked
+    pendingDeletions @2 :List(UInt64);     # tenants whose interrupted deletion is unfinished
+    problemCount @3 :UInt64;               # every problem found, listed or not
+    problems @4 :List(Problem);            # the first maxProblems found
+
+    struct Count {
+      what @0 :Text;                       # "records", "index entries", "sequences", ...
+      count @1 :UInt64;
+    }
+    struct Problem {
+      kind @0 :Text;                       # "index-missing", "orphan-key", ...
+      tenant @1 :UInt64;                   # the tenant it concerns (0 = installation-wide)
+      key @2 :Text;                        # the key, printable ("indexes:7/1/field 0/...")
+      what @3 :Text;                       # what is wrong
+    }
+  }
+
+  setQuota @31 (tenantId :UInt64, quota :Quota) -> ();
   # System admins only. Replaces the tenant's quota (every field; 0 = no limit). Usage
   # already past a new limit stays; further growth is refused.
 }

@@ -489,4 +489,25 @@ Outcome<Explanation> Client::explain(const ExplainRequest& request) {
       .get();
 }
 
+Outcome<StoreCheckReport> Client::checkStore(uint32_t maxProblems) {
+  return core_
+      ->call<Outcome<StoreCheckReport>>([maxProblems](LoopState& s) {
+        auto req = s.admin.checkStoreRequest();
+        req.setMaxProblems(maxProblems);
+        return req.send().then([](capnp::Response<wire::Admin::CheckStoreResults>&& r) {
+          auto w = r.getReport();
+          StoreCheckReport out;
+          out.clean = w.getClean();
+          out.problemCount = w.getProblemCount();
+          for (auto c : w.getChecked()) out.checked.emplace_back(str(c.getWhat()), c.getCount());
+          for (uint64_t t : w.getPendingDeletions()) out.pendingDeletions.push_back(t);
+          for (auto p : w.getProblems()) {
+            out.problems.push_back({str(p.getKind()), p.getTenant(), str(p.getKey()), str(p.getWhat())});
+          }
+          return Outcome<StoreCheckReport>(std::move(out));
+        });
+      })
+      .get();
+}
+
 }  // namespace cotenant

@@ -57,6 +57,7 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kListPermissionSets, "listPermissionSets", {"admin/permissionsets", "GET"}, {L::kTenantAdmin, "list permission sets"}},
     {Api::kExplain, "explain", {"admin/explain", "GET"}, {L::kUser, "explain calls"}},
     {Api::kSetQuota, "setQuota", {"admin/quotas", "PUT"}, {L::kSystemAdmin, "set quotas", true}},
+    {Api::kCheckStore, "checkStore", {"admin/store", "GET"}, {L::kSystemAdmin, "check the store"}},
 }};
 
 constexpr bool InApiOrder() {

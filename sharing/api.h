@@ -56,6 +56,7 @@ enum class Api : int {
   kListPermissionSets,
   kExplain,
   kSetQuota,
+  kCheckStore,
   kCount,
 };
 

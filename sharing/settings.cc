@@ -80,10 +80,30 @@ Status Sharing::OnTenantDeleted(TenantId tenant) {
     touched.push_back(publisher);
   }
   // Its own policies went with its key range; the reverse entries of them go here.
+  // Memberships of its users in other tenants' (cross-tenant) roles go too.
   for (const auto& t : store_->ListTenants()) {
     std::string key = "designated/" + Hex(t.id) + "/" + Hex(tenant);
     std::string v;
     if (store_->MetaGet(kGlobalTenant, key, &v).ok()) b.Delete(kGlobalTenant, key);
+    bool any = false;
+    COTENANT_RETURN_IF_ERROR(store_->MetaScan(t.id, "member/", [&](std::string_view k, std::string_view mv) {
+      json j = json::parse(mv, nullptr, false);
+      if (j.is_object() && j.value("tenant", uint64_t{0}) == tenant) {
+        b.Delete(t.id, k);
+        any = true;
+      }
+      return true;
+    }));
+    if (any) touched.push_back(t.id);
+  }
+  // Tenant 0's lookup entries of its users and API keys (user/<id>, apikey/<id> ->
+  // {"tenant": T, ...}): without this they outlived the tenant.
+  for (std::string_view prefix : {std::string_view("user/"), std::string_view("apikey/")}) {
+    COTENANT_RETURN_IF_ERROR(store_->MetaScan(kGlobalTenant, prefix, [&](std::string_view k, std::string_view v) {
+      json j = json::parse(v, nullptr, false);
+      if (j.is_object() && j.value("tenant", uint64_t{0}) == tenant) b.Delete(kGlobalTenant, k);
+      return true;
+    }));
   }
   Status s = Commit(&b, touched, true);
   cache_->ClearLocal();

@@ -83,6 +83,9 @@ class KvEngine {
 struct StoreOptions;
 // Opens the RocksDB engine at options.path with the four column families.
 Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* out);
+// Opens the RocksDB engine at `path` read-only (the checker): nothing is written, and
+// every write answers an error. The directory must exist and hold the four families.
+Status OpenRocksEngineReadOnly(const std::string& path, std::unique_ptr<KvEngine>* out);
 
 }  // namespace cotenant::storage
 

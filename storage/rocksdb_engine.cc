@@ -338,4 +338,30 @@ Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* o
   return Status::OK();
 }
 
+Status OpenRocksEngineReadOnly(const std::string& path, std::unique_ptr<KvEngine>* out) {
+  StoreOptions options;
+  options.path = path;
+  options.block_cache_bytes = 32u << 20;
+  options.memtable_bytes = 16u << 20;
+  std::shared_ptr<rocksdb::Cache> cache;
+  rocksdb::DBOptions db_options;
+  rocksdb::ColumnFamilyOptions cf_options;
+  MakeRocksOptions(options, &cache, &db_options, &cf_options);
+  // A read-only open replays the write-ahead log into memory and writes nothing: not the
+  // LOCK, not a manifest, not a flushed table.
+  db_options.create_if_missing = false;
+  db_options.create_missing_column_families = false;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (auto name : kCfNames) descriptors.emplace_back(std::string(name), cf_options);
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &db);
+  if (!s.ok()) {
+    return Status::Internal("cannot open data directory " + path + " read-only: " + s.ToString());
+  }
+  *out = std::make_unique<RocksEngine>(db, std::move(handles), std::move(cache), path, 0);
+  return Status::OK();
+}
+
 }  // namespace cotenant::storage

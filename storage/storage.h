@@ -191,9 +191,15 @@ struct StoreOptions {
   // than this available, so the engine never runs out of space mid-write. 0 = no reserve.
   uint64_t min_free_disk_bytes = 256u << 20;
   Limits limits;
+  // Finish at Open the tenant deletions a crash interrupted. A server whose upper layers
+  // clean up after a deletion (lookup entries, policies) sets false and finishes them
+  // itself, with its clean-up, through PendingDeletions and DeleteTenant.
+  bool finish_deletions_at_open = true;
 };
 
 class KvEngine;
+struct CheckOptions;
+struct CheckReport;
 
 class Store {
  public:
@@ -221,8 +227,14 @@ class Store {
   std::vector<TenantInfo> ListTenants() const;
   // Tombstones the tenant (from then on nothing is served from it), drops every key of
   // it in every column family with DeleteRange, compacts those ranges, and removes the
-  // tombstone. A deletion interrupted by a crash is finished by the next Open.
-  Status DeleteTenant(TenantId id);
+  // tombstone. A deletion interrupted by a crash is finished by the next Open (unless
+  // StoreOptions::finish_deletions_at_open is false).
+  // before_forget, when given, runs after the ranges are dropped and before the tombstone
+  // is removed: its clean-up (in other tenants' ranges) is redone after a crash by whoever
+  // finishes the deletion, and a failure of it keeps the tombstone.
+  Status DeleteTenant(TenantId id, const std::function<Status()>& before_forget = {});
+  // Tenants whose deletion was interrupted and is not finished yet (see DeleteTenant).
+  std::vector<TenantId> PendingDeletions() const;
 
   // ---- Objects ----------------------------------------------------------------------
 
@@ -331,6 +343,12 @@ class Store {
   void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const;
 
   KvEngine* engine() const { return engine_.get(); }
+
+  // ---- Checking (storage/fsck.h) ----------------------------------------------------
+
+  // Checks the store on one snapshot while it serves, the per-tenant record and byte
+  // counters included. Writes are held off only for the instant the snapshot is taken.
+  Status Check(const CheckOptions& options, CheckReport* report) const;
 
  private:
   class Impl;

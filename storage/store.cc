@@ -187,7 +187,7 @@ Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   // Finish deletions a crash interrupted.
   std::vector<TenantId> unfinished;
   for (const auto& [id, ts] : store->impl_->tenants_) {
-    if (ts->deleting) unfinished.push_back(id);
+    if (ts->deleting && options.finish_deletions_at_open) unfinished.push_back(id);
   }
   for (TenantId id : unfinished) COTENANT_RETURN_IF_ERROR(store->DeleteTenant(id));
   store->impl_->StartSyncer();

@@ -138,6 +138,10 @@ class Store::Impl {
   std::thread syncer_;
 };
 
+// An object definition as stored under T | 0x01 | name (store_tenants.cc); false when
+// it does not decode. Shared with the checker (fsck.cc).
+bool DecodeObjectJson(std::string_view text, ObjectDef* out);
+
 // Shared with search.cc: validates and resolves field values for a write.
 // Returns a record's values aligned with `def`, leaving `base` values for unnamed fields.
 Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,

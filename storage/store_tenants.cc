@@ -90,6 +90,8 @@ bool ObjectFromJson(std::string_view text, ObjectDef* o) {
 
 }  // namespace
 
+bool DecodeObjectJson(std::string_view text, ObjectDef* out) { return ObjectFromJson(text, out); }
+
 // ---- Loading the catalog -----------------------------------------------------------
 
 Status Store::Impl::Load() {
@@ -238,7 +240,17 @@ Status Store::SetTenantQuota(TenantId id, const TenantQuota& quota) {
   return Status::OK();
 }
 
-Status Store::DeleteTenant(TenantId id) {
+std::vector<TenantId> Store::PendingDeletions() const {
+  std::vector<TenantId> out;
+  std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  for (const auto& [id, ts] : impl_->tenants_) {
+    if (ts->deleting) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Store::DeleteTenant(TenantId id, const std::function<Status()>& before_forget) {
   if (id == kGlobalTenant) return Status::InvalidArgument("tenant 0 cannot be deleted");
   std::shared_ptr<TenantState> ts;
   {
@@ -267,6 +279,7 @@ Status Store::DeleteTenant(TenantId id) {
   for (int cf = 0; cf < kNumCfs; ++cf) {
     COTENANT_RETURN_IF_ERROR(engine_->DropRange(static_cast<Cf>(cf), begin, end));
   }
+  if (before_forget) COTENANT_RETURN_IF_ERROR(before_forget());
   auto batch = engine_->NewBatch();
   batch->Delete(Cf::kMeta, TenantMetaKey(id));
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));

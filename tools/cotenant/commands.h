@@ -108,6 +108,7 @@ void AddPermissionSetCommands(CLI::App& app, CliContext& s);
 void AddExplainCommands(CLI::App& app, CliContext& s);  // explain, simulate
 void AddRecordCommands(CLI::App& app, CliContext& s);
 void AddConfigCommands(CLI::App& app, CliContext& s);  // export, apply, lint
+void AddFsckCommands(CLI::App& app, CliContext& s);
 
 }  // namespace cotenant::cli
 

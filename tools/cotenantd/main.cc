@@ -273,6 +273,8 @@ int main(int argc, char** argv) {
   store_options.limits.max_batch_records = max_batch;
   store_options.limits.max_page_rows = max_page_rows;
   store_options.limits.max_fields_per_object = max_fields;
+  // The server finishes interrupted tenant deletions itself, with their clean-up.
+  store_options.finish_deletions_at_open = false;
 
   std::unique_ptr<cotenant::storage::Store> store;
   cotenant::Status s = cotenant::storage::Store::Open(store_options, &store);

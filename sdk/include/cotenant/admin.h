@@ -288,6 +288,23 @@ struct COTENANT_EXPORT Explanation {
   // `code` as an ErrorCode (OK when allowed; Internal for a name this library does not know).
   ErrorCode errorCode() const;
 };
+
+// ---- Checking the store (docs/OPERATIONS.md, "Checking a store") ----------------------------
+
+struct COTENANT_EXPORT StoreCheckProblem {
+  std::string kind;     // "index-missing", "index-extra", "orphan-key", "sequence-behind", ...
+  uint64_t tenant = 0;  // the tenant it concerns (0 = installation-wide)
+  std::string key;      // the key, printable
+  std::string what;     // what is wrong
+};
+
+struct COTENANT_EXPORT StoreCheckReport {
+  bool clean = false;
+  std::vector<std::pair<std::string, uint64_t>> checked;  // kind of item -> how many
+  std::vector<uint64_t> pendingDeletions;  // tenants whose interrupted deletion is unfinished
+  uint64_t problemCount = 0;               // every problem found
+  std::vector<StoreCheckProblem> problems; // the first maxProblems of them
+};
 }  // namespace cotenant
 
 #endif  // COTENANT_ADMIN_H_

@@ -302,6 +302,11 @@ class COTENANT_EXPORT Client {
   // Tenant admins explain calls of users of their tenant; system admins any.
   Outcome<Explanation> explain(const ExplainRequest& request);
 
+  // Checks the whole store on one snapshot while the server runs (indexes, usage
+  // counters, keys of deleted tenants, references, id sequences). System admins only
+  // (PermissionDenied otherwise). maxProblems: problems listed (0 = 100, at most 10000).
+  Outcome<StoreCheckReport> checkStore(uint32_t maxProblems = 0);
+
  private:
   friend class TenantContext;
   explicit Client(std::shared_ptr<ClientCore> core);

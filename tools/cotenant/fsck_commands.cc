@@ -1,0 +1,93 @@
+// `cotenant fsck`: check a store, offline on its data directory (opened read-only, here)
+// or online through a running server (checkStore, system admins).
+//
+// Exit codes of this command: 0 clean, 1 problems found, 2 the check could not be made
+// (the directory is in use, holds no store, the server refused or was unreachable).
+
+#include <iostream>
+
+#include "commands.h"
+#include "storage/fsck.h"
+
+namespace cotenant::cli {
+namespace {
+
+struct Options {
+  std::string dataDir;
+  bool online = false;
+  uint32_t maxProblems = 100;
+};
+
+constexpr int kExitProblems = 1;
+constexpr int kExitCannotCheck = 2;
+
+storage::CheckReport FromSdk(const StoreCheckReport& in) {
+  storage::CheckReport r;
+  for (const auto& [what, n] : in.checked) r.checked[what] = n;
+  r.pending_deletions = in.pendingDeletions;
+  r.problem_count = in.problemCount;
+  for (const auto& p : in.problems) r.problems.push_back({p.kind, p.tenant, p.key, p.what});
+  return r;
+}
+
+void Print(CliContext& s, const storage::CheckReport& r) {
+  if (s.json) {
+    std::cout << storage::CheckReportJson(r) << "\n";
+  } else {
+    std::cout << storage::CheckReportText(r);
+  }
+  s.commandExit = r.clean() ? kExitOk : kExitProblems;
+}
+
+}  // namespace
+
+void AddFsckCommands(CLI::App& app, CliContext& s) {
+  auto& o = s.keep<Options>();
+  auto* fsck = s.leaf(&app, "fsck",
+                      "Check a store: indexes, usage counters, keys of deleted tenants, references, "
+                      "id sequences (exit 0 clean, 1 problems, 2 could not check)",
+                      [&s, &o] {
+    if (o.online == !o.dataDir.empty()) {
+      throw UsageError("give a data directory (offline, with no server running on it) or --online");
+    }
+    if (o.maxProblems == 0 || o.maxProblems > 10000) {
+      throw UsageError("--max-problems takes 1 to 10000");
+    }
+    if (o.online) {
+      Outcome<StoreCheckReport> r(ErrorCode::Unavailable, "");
+      try {
+        r = s.client().checkStore(o.maxProblems);
+      } catch (const Error& e) {
+        std::cerr << "cotenant: " << errorCodeName(e.code()) << ": " << e.message() << "\n";
+        s.commandExit = kExitCannotCheck;
+        return;
+      }
+      if (!r.ok()) {
+        std::cerr << "cotenant: " << errorCodeName(r.getCode()) << ": " << r.getMessage() << "\n";
+        s.commandExit = kExitCannotCheck;
+        return;
+      }
+      Print(s, FromSdk(r.value()));
+      return;
+    }
+    storage::CheckOptions options;
+    options.max_problems = o.maxProblems;
+    storage::CheckReport report;
+    Status st = storage::CheckDataDirectory(o.dataDir, options, &report);
+    if (!st.ok()) {
+      std::cerr << "cotenant: cannot check " << o.dataDir << ": " << st.message() << "\n";
+      s.commandExit = kExitCannotCheck;
+      return;
+    }
+    Print(s, report);
+  });
+  fsck->add_option("DATA_DIR", o.dataDir,
+                   "the server's data directory (--data), checked offline: read-only, with no "
+                   "server running on it");
+  fsck->add_flag("--online", o.online,
+                 "check through the server at --addr instead (system admins; it keeps serving)");
+  fsck->add_option("--max-problems", o.maxProblems, "problems to list (all are counted)")
+      ->capture_default_str();
+}
+
+}  // namespace cotenant::cli
