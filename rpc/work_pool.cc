@@ -38,7 +38,7 @@ Status WorkPool::Enqueue(storage::TenantId tenant, std::unique_ptr<Job> job) {
     auto it = tenants_.find(tenant);
     if (quota > 0) {
       const size_t in_progress =
-          it == tenants_.end() ? 0 : it->second.waiting.size() + it->second.running;
+          it == tenants_.end() ? 0 : size_t{it->second.waiting} + it->second.running;
       if (in_progress >= quota) {
         return Status::ResourceExhausted(
             "tenant " + std::to_string(tenant) + " has " + std::to_string(in_progress) +
@@ -48,7 +48,10 @@ Status WorkPool::Enqueue(storage::TenantId tenant, std::unique_ptr<Job> job) {
     }
     if (it == tenants_.end()) it = tenants_.try_emplace(tenant).first;
     Tenant& t = it->second;
-    t.waiting.push_back(std::move(job));
+    Job* j = job.release();
+    (t.tail ? t.tail->next : t.head) = j;
+    t.tail = j;
+    ++t.waiting;
     ++waiting_;
     total_.store(total + 1, std::memory_order_relaxed);
     MaybeReady(tenant, t);
@@ -61,7 +64,7 @@ Status WorkPool::Enqueue(storage::TenantId tenant, std::unique_ptr<Job> job) {
 }
 
 void WorkPool::MaybeReady(storage::TenantId id, Tenant& t) {
-  if (!t.in_ring && !t.waiting.empty() && t.running < max_running_per_tenant_) {
+  if (!t.in_ring && t.waiting > 0 && t.running < max_running_per_tenant_) {
     t.in_ring = true;
     ready_.push_back(id);
   }
@@ -78,8 +81,10 @@ void WorkPool::WorkerLoop() {
     // has neither waiting nor running jobs, and this one is now running.
     Tenant* t = &tenants_.find(id)->second;
     t->in_ring = false;
-    std::unique_ptr<Job> job = std::move(t->waiting.front());
-    t->waiting.pop_front();
+    std::unique_ptr<Job> job(t->head);
+    t->head = job->next;
+    if (!t->head) t->tail = nullptr;
+    --t->waiting;
     --waiting_;
     ++t->running;
     MaybeReady(id, *t);  // to the back of the ring: the other tenants go first
@@ -101,7 +106,7 @@ void WorkPool::WorkerLoop() {
 
     --t->running;
     total_.store(total_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    if (t->waiting.empty() && t->running == 0) {
+    if (t->waiting == 0 && t->running == 0) {
       tenants_.erase(id);
     } else {
       // Back under its running cap: this worker serves the ring next, so no wake-up.
@@ -130,9 +135,9 @@ WorkPool::Stats WorkPool::stats() const {
   s.queued = total_.load(std::memory_order_relaxed);
   Clock::time_point oldest = now;
   for (const auto& [id, t] : tenants_) {
-    if (t.waiting.empty()) continue;
+    if (t.waiting == 0) continue;
     ++s.tenants_waiting;
-    oldest = std::min(oldest, t.waiting.front()->enqueued);
+    oldest = std::min(oldest, t.head->enqueued);
   }
   s.oldest_wait_seconds = std::chrono::duration<double>(now - oldest).count();
   s.wait_buckets = wait_buckets_;

@@ -112,6 +112,7 @@ class WorkPool {
     virtual ~Job() noexcept(false) = default;  // kj::Own destructors may throw
     virtual void Run() = 0;  // skips the work if the caller has gone; never throws
     Clock::time_point enqueued;
+    Job* next = nullptr;  // in its tenant's queue (owned by the queue)
   };
 
   template <typename T, typename Fn>
@@ -137,8 +138,11 @@ class WorkPool {
     Fn fn;
   };
 
+  // A tenant's FIFO, an intrusive list: queueing a job allocates nothing more.
   struct Tenant {
-    std::deque<std::unique_ptr<Job>> waiting;
+    Job* head = nullptr;  // owned; the oldest waiting job
+    Job* tail = nullptr;
+    uint32_t waiting = 0;
     uint32_t running = 0;
     bool in_ring = false;  // listed in ready_
   };
