@@ -51,6 +51,18 @@ double Metric(const std::string& text, const std::string& sample) {
   return std::stod(text.substr(at + sample.size() + 2));
 }
 
+// The storage pool's samples in Prometheus text, for failure messages.
+std::string PoolLines(const std::string& text) {
+  std::string out;
+  size_t at = 0;
+  while ((at = text.find("\ncotenant_pool_", at)) != std::string::npos) {
+    size_t end = text.find('\n', at + 1);
+    out += text.substr(at + 1, end - at);
+    at = end;
+  }
+  return out.empty() ? "(no cotenant_pool_ samples)" : out;
+}
+
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 struct Latencies {
@@ -238,10 +250,11 @@ TEST(NoisyNeighbourTest, QuietTenantStaysResponsiveBesideFullTableScans) {
   EXPECT_LT(Percentile(beside.login_ms, 0.99), 1000.0) << "quiet logins beside the noisy tenant";
   EXPECT_LT(Percentile(beside.get_ms, 0.99), 1000.0) << "quiet reads beside the noisy tenant";
 
-  EXPECT_GE(Metric(metrics, "cotenant_pool_tenants_waiting"), 1) << metrics;
-  EXPECT_GT(Metric(metrics, "cotenant_pool_oldest_wait_seconds"), 0) << metrics;
-  EXPECT_GT(Metric(metrics, "cotenant_pool_queue_wait_seconds_count"), 0) << metrics;
-  EXPECT_GE(Metric(metrics, "cotenant_pool_queued_jobs"), 4) << metrics;
+  const std::string pool = PoolLines(metrics);
+  EXPECT_GE(Metric(metrics, "cotenant_pool_tenants_waiting"), 1) << pool;
+  EXPECT_GT(Metric(metrics, "cotenant_pool_oldest_wait_seconds"), 0) << pool;
+  EXPECT_GT(Metric(metrics, "cotenant_pool_queue_wait_seconds_count"), 0) << pool;
+  EXPECT_GE(Metric(metrics, "cotenant_pool_queued_jobs"), 4) << pool;
 }
 
 }  // namespace
