@@ -81,7 +81,8 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
     return proceed(std::move(*now).value());
   }
   return ctx_.pool
-      ->Submit<StatusOr<DecisionPtr>>(session_->credential.tenant, [gate, call = std::move(call)]() { return gate->Decide(call); })
+      ->Submit<StatusOr<DecisionPtr>>(session_->credential.tenant,
+                                      [gate, call = std::move(call)]() { return gate->Decide(call); })
       .then([proceed = kj::mv(proceed)](StatusOr<DecisionPtr> d) mutable {
         ThrowIfError(d.status());
         return proceed(std::move(d).value());
@@ -127,7 +128,8 @@ kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
       };
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Out>(session_->credential.tenant, [store, d = std::move(d), records = std::move(records)]() {
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, d = std::move(d), records = std::move(records)]() {
             Out o;
             o.status = store->AddRecords(d->target(), d->object_name(), records, d->principal(), &o.ids,
                                          d->scope());
@@ -273,7 +275,8 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       };
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Out>(session_->credential.tenant, [store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
                          binding = std::move(binding)]() {
             Out o;
             o.status = store->Search(d->target(), req, &o.result, d->scope());

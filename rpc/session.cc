@@ -83,7 +83,8 @@ kj::Promise<void> SessionImpl::records(RecordsContext context) {
       return kj::READY_NOW;
     }
     return ctx_.pool
-        ->Submit<StatusOr<sharing::DecisionPtr>>(call.credential.tenant, [gate, call]() { return gate->Decide(call); })
+        ->Submit<StatusOr<sharing::DecisionPtr>>(call.credential.tenant,
+                                                 [gate, call]() { return gate->Decide(call); })
         .then([answer](StatusOr<sharing::DecisionPtr> d) mutable {
           ThrowIfError(d.status());
           answer(std::move(d).value());
