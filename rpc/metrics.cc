@@ -57,6 +57,7 @@ std::string Metrics::Render() const {
                    cumulative);
   }
   uint64_t block_cache = 0, memtables = 0;
+  const WorkPool::Stats pool = pool_source_ ? pool_source_() : WorkPool::Stats{};
   if (memory_source_) memory_source_(&block_cache, &memtables);
   fmt::format_to(it,
                  "# HELP cotenant_block_cache_bytes Bytes in the storage block cache.\n"
@@ -71,7 +72,34 @@ std::string Metrics::Render() const {
                  "# HELP cotenant_pool_queued_jobs Storage jobs waiting for or running on a pool thread.\n"
                  "# TYPE cotenant_pool_queued_jobs gauge\n"
                  "cotenant_pool_queued_jobs {}\n",
-                 block_cache, memtables, connections(), queue_source_ ? queue_source_() : 0);
+                 block_cache, memtables, connections(), pool.queued);
+  fmt::format_to(it,
+                 "# HELP cotenant_pool_tenants_waiting Tenants with storage jobs waiting for a "
+                 "pool thread.\n"
+                 "# TYPE cotenant_pool_tenants_waiting gauge\n"
+                 "cotenant_pool_tenants_waiting {}\n"
+                 "# HELP cotenant_pool_oldest_wait_seconds How long the oldest storage job still "
+                 "waiting for a pool thread has waited.\n"
+                 "# TYPE cotenant_pool_oldest_wait_seconds gauge\n"
+                 "cotenant_pool_oldest_wait_seconds {:.6f}\n"
+                 "# HELP cotenant_pool_queue_wait_seconds Time storage jobs waited for a pool "
+                 "thread.\n"
+                 "# TYPE cotenant_pool_queue_wait_seconds histogram\n",
+                 pool.tenants_waiting, pool.oldest_wait_seconds);
+  uint64_t waits = 0;
+  for (size_t b = 0; b < pool.wait_buckets.size(); ++b) {
+    waits += pool.wait_buckets[b];
+    if (b < WorkPool::kWaitBuckets.size()) {
+      fmt::format_to(it, "cotenant_pool_queue_wait_seconds_bucket{{le=\"{}\"}} {}\n",
+                     WorkPool::kWaitBuckets[b], waits);
+    } else {
+      fmt::format_to(it, "cotenant_pool_queue_wait_seconds_bucket{{le=\"+Inf\"}} {}\n", waits);
+    }
+  }
+  fmt::format_to(it,
+                 "cotenant_pool_queue_wait_seconds_sum {:.9f}\n"
+                 "cotenant_pool_queue_wait_seconds_count {}\n",
+                 pool.wait_sum_seconds, waits);
   fmt::format_to(it,
                  "# HELP cotenant_background_failures_total Failed runs of background work "
                  "(audit writer, usage flusher, WAL syncer).\n"

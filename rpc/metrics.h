@@ -6,6 +6,8 @@
 //   cotenant_block_cache_bytes, cotenant_memtable_bytes               gauges (from the store)
 //   cotenant_connections                                              gauge (open RPC connections)
 //   cotenant_pool_queued_jobs                                         gauge (work waiting for a thread)
+//   cotenant_pool_tenants_waiting, cotenant_pool_oldest_wait_seconds  gauges (fair queueing)
+//   cotenant_pool_queue_wait_seconds_bucket{le} / _sum / _count       histogram (wait for a thread)
 //   cotenant_connections_refused_total{reason}, cotenant_login_timeouts_total,
 //   cotenant_accept_errors_total, cotenant_inflight_request_bytes     connection handling
 //
@@ -27,6 +29,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "rpc/work_pool.h"
 #include "sharing/api.h"
 
 namespace cotenant::rpc {
@@ -81,8 +84,9 @@ class Metrics {
   void SetMemorySource(std::function<void(uint64_t*, uint64_t*)> source) {
     memory_source_ = std::move(source);
   }
-  // Where the queue gauge comes from (the thread pool). Set once before serving.
-  void SetQueueSource(std::function<uint64_t()> source) { queue_source_ = std::move(source); }
+  // Where the pool gauges and the queue-wait histogram come from (the storage pool).
+  // Set once before serving.
+  void SetPoolSource(std::function<WorkPool::Stats()> source) { pool_source_ = std::move(source); }
   // More exposition text (context cache, usage), appended as is. Set once before serving.
   void SetExtraSource(std::function<std::string()> source) { extra_source_ = std::move(source); }
 
@@ -102,7 +106,7 @@ class Metrics {
   mutable std::mutex accept_mu_;
   std::string not_accepting_;
   std::function<void(uint64_t*, uint64_t*)> memory_source_;
-  std::function<uint64_t()> queue_source_;
+  std::function<WorkPool::Stats()> pool_source_;
   std::function<std::string()> extra_source_;
 };
 

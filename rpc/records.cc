@@ -34,9 +34,10 @@ struct RecordOut {
 // Runs a write that yields a record on the pool and answers with the record as the
 // principal may see it (add and update). write(decision, &record) -> Status.
 template <typename Context, typename Write>
-kj::Promise<void> WriteRecord(const ServiceContext& ctx, Context context, DecisionPtr d, Write write) {
+kj::Promise<void> WriteRecord(const ServiceContext& ctx, storage::TenantId home, Context context,
+                              DecisionPtr d, Write write) {
   return ctx.pool
-      ->Submit<RecordOut>([d = std::move(d), write = std::move(write)]() {
+      ->Submit<RecordOut>(home, [d = std::move(d), write = std::move(write)]() {
         RecordOut o;
         o.def = d->object_ptr();
         o.status = write(*d, &o.record);
@@ -81,7 +82,8 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
     return proceed(std::move(*now).value());
   }
   return ctx_.pool
-      ->Submit<StatusOr<DecisionPtr>>([gate, call = std::move(call)]() { return gate->Decide(call); })
+      ->Submit<StatusOr<DecisionPtr>>(session_->credential.tenant,
+                                      [gate, call = std::move(call)]() { return gate->Decide(call); })
       .then([proceed = kj::mv(proceed)](StatusOr<DecisionPtr> d) mutable {
         ThrowIfError(d.status());
         return proceed(std::move(d).value());
@@ -96,7 +98,7 @@ kj::Promise<void> RecordsImpl::addRecord(AddRecordContext context) {
       storage::FieldValues fields;
       ThrowIfError(FromWire(context.getParams().getFields(), ctx_.limits, "", &fields));
       storage::Store* store = ctx_.store;
-      return WriteRecord(ctx_, context, std::move(d),
+      return WriteRecord(ctx_, session_->credential.tenant, context, std::move(d),
                          [store, fields = std::move(fields)](const sharing::Decision& d, storage::Record* out) {
                            return store->AddRecord(d.target(), d.object_name(), fields, d.principal(), out,
                                                    d.scope());
@@ -127,7 +129,8 @@ kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
       };
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Out>([store, d = std::move(d), records = std::move(records)]() {
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, d = std::move(d), records = std::move(records)]() {
             Out o;
             o.status = store->AddRecords(d->target(), d->object_name(), records, d->principal(), &o.ids,
                                          d->scope());
@@ -154,7 +157,7 @@ kj::Promise<void> RecordsImpl::updateRecord(UpdateRecordContext context) {
       ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
       uint64_t expected = params.getExpectedVersion();
       storage::Store* store = ctx_.store;
-      return WriteRecord(ctx_, context, std::move(d),
+      return WriteRecord(ctx_, session_->credential.tenant, context, std::move(d),
                          [store, id, expected, fields = std::move(fields)](const sharing::Decision& d,
                                                                           storage::Record* out) {
                            return store->UpdateRecord(d.target(), d.object_name(), id, fields, expected,
@@ -174,7 +177,7 @@ kj::Promise<void> RecordsImpl::deleteRecord(DeleteRecordContext context) {
     return Run(Api::kDeleteRecord, object, id, [this, id, expected](DecisionPtr d) -> kj::Promise<void> {
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Status>([store, d = std::move(d), id, expected]() {
+          ->Submit<Status>(session_->credential.tenant, [store, d = std::move(d), id, expected]() {
             return store->DeleteRecord(d->target(), d->object_name(), id, expected, d->scope());
           })
           .then([](Status s) { ThrowIfError(s); });
@@ -213,7 +216,7 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
       }
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<RecordOut>([store, d = std::move(d), id]() {
+          ->Submit<RecordOut>(session_->credential.tenant, [store, d = std::move(d), id]() {
             RecordOut o;
             o.status = store->GetRecord(d->target(), d->object_name(), id, &o.record, &o.def, false, d->scope());
             return o;
@@ -273,7 +276,8 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       };
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Out>([store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
                          binding = std::move(binding)]() {
             Out o;
             o.status = store->Search(d->target(), req, &o.result, d->scope());

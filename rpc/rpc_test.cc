@@ -99,6 +99,31 @@ TEST(MetricsTest, RendersCountersAndHistograms) {
   EXPECT_NE(text.find("cotenant_block_cache_bytes 0\n"), std::string::npos);
 }
 
+TEST(MetricsTest, RendersThePoolGaugesAndQueueWaits) {
+  Metrics m;
+  m.SetPoolSource([] {
+    WorkPool::Stats s;
+    s.queued = 7;
+    s.tenants_waiting = 2;
+    s.oldest_wait_seconds = 0.75;
+    s.wait_buckets[0] = 3;                             // <= 0.1 ms
+    s.wait_buckets[WorkPool::kWaitBuckets.size()] = 1;  // > 5 s
+    s.wait_count = 4;
+    s.wait_sum_seconds = 6.5;
+    return s;
+  });
+  std::string text = m.Render();
+  for (const char* line : {"cotenant_pool_queued_jobs 7\n", "cotenant_pool_tenants_waiting 2\n",
+                           "cotenant_pool_oldest_wait_seconds 0.750000\n",
+                           "cotenant_pool_queue_wait_seconds_bucket{le=\"0.0001\"} 3\n",
+                           "cotenant_pool_queue_wait_seconds_bucket{le=\"5\"} 3\n",
+                           "cotenant_pool_queue_wait_seconds_bucket{le=\"+Inf\"} 4\n",
+                           "cotenant_pool_queue_wait_seconds_sum 6.500000000\n",
+                           "cotenant_pool_queue_wait_seconds_count 4\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+}
+
 TEST(OpsHttpTest, SplitHostPort) {
   std::string host;
   uint16_t port = 0;

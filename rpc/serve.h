@@ -77,7 +77,8 @@ kj::Promise<void> AdminImpl::Run(sharing::AdminCall call, Status args, Work&& wo
   const sharing::Gate* gate = ctx_.gate;
   Api api = call.api;
   return ctx_.pool
-      ->Submit<Decided>([gate, call = std::move(call), args = std::move(args),
+      ->Submit<Decided>(session_->credential.tenant,
+                        [gate, call = std::move(call), args = std::move(args),
                          work = kj::fwd<Work>(work)]() mutable {
         Decided r;
         auto d = gate->DecideAdmin(call);

@@ -136,10 +136,12 @@ Status Server::Run() {
   uint16_t port = 0;
   COTENANT_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
 
-  auto pool = std::make_unique<WorkPool>(static_cast<size_t>(options_.threads),
-                                         options_.max_queued_jobs);
+  WorkPool::Options pool_options;
+  pool_options.threads = static_cast<size_t>(options_.threads);
+  pool_options.max_queued = options_.max_queued_jobs;
+  auto pool = std::make_unique<WorkPool>(std::move(pool_options));
   WorkPool* pool_ptr = pool.get();
-  metrics_.SetQueueSource([pool_ptr] { return static_cast<uint64_t>(pool_ptr->queued()); });
+  metrics_.SetPoolSource([pool_ptr] { return pool_ptr->stats(); });
   // Sharing: the context cache (keyed by this store's id, so another installation
   // sharing the memcached never serves ours), resolution, audit and usage.
   std::string store_id;
@@ -254,7 +256,7 @@ Status Server::Run() {
   // 3. Stop the ops endpoint.
   ops.Stop();
   pool.reset();
-  metrics_.SetQueueSource(nullptr);
+  metrics_.SetPoolSource(nullptr);
   // 4. Persist usage and the queued audit entries, then close the store (flushes;
   //    column-family handles before the DB, inside the store).
   metrics_.SetExtraSource(nullptr);

@@ -35,7 +35,7 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
     };
     sharing::Identity* identity = ctx_.identity;
     return ctx_.pool
-        ->Submit<Out>([identity, tenant, key = std::move(key)]() {
+        ->Submit<Out>(tenant, [identity, tenant, key = std::move(key)]() {
           Out o;
           o.status = identity->Authenticate(tenant, key, &o.user, &o.credential);
           return o;
@@ -83,7 +83,8 @@ kj::Promise<void> SessionImpl::records(RecordsContext context) {
       return kj::READY_NOW;
     }
     return ctx_.pool
-        ->Submit<StatusOr<sharing::DecisionPtr>>([gate, call]() { return gate->Decide(call); })
+        ->Submit<StatusOr<sharing::DecisionPtr>>(call.credential.tenant,
+                                                 [gate, call]() { return gate->Decide(call); })
         .then([answer](StatusOr<sharing::DecisionPtr> d) mutable {
           ThrowIfError(d.status());
           answer(std::move(d).value());
