@@ -38,7 +38,8 @@ Status StoreId(storage::Store* store, std::string* id) {
 // Context-cache counters and per-tenant usage in Prometheus text.
 std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Usage* usage,
                                  const sharing::LoginThrottle& logins, const storage::Store& store,
-                                 const sharing::Quotas& quotas, bool per_tenant) {
+                                 const sharing::Quotas& quotas, uint64_t work_refused,
+                                 bool per_tenant) {
   sharing::CacheCounters c = cache.counters();
   std::string out = fmt::format(
       "# HELP cotenant_context_cache_total Context cache lookups by result.\n"
@@ -69,8 +70,10 @@ std::string RenderSharingMetrics(const sharing::ContextCache& cache, sharing::Us
       "# TYPE cotenant_quota_refusals_total counter\n"
       "cotenant_quota_refusals_total{{quota=\"records\"}} {}\n"
       "cotenant_quota_refusals_total{{quota=\"bytes\"}} {}\n"
-      "cotenant_quota_refusals_total{{quota=\"calls_per_second\"}} {}\n",
-      store.quota_refusals_records(), store.quota_refusals_bytes(), quotas.refused_calls());
+      "cotenant_quota_refusals_total{{quota=\"calls_per_second\"}} {}\n"
+      "cotenant_quota_refusals_total{{quota=\"concurrent_work\"}} {}\n",
+      store.quota_refusals_records(), store.quota_refusals_bytes(), quotas.refused_calls(),
+      work_refused);
   if (!per_tenant) return out;
   out +=
       "# HELP cotenant_tenant_records Records stored per tenant.\n"
@@ -136,9 +139,13 @@ Status Server::Run() {
   uint16_t port = 0;
   COTENANT_RETURN_IF_ERROR(SplitHostPort(options_.listen, &host, &port));
 
+  quotas_ = std::make_unique<sharing::Quotas>(SystemClock());
+  for (const auto& t : store_->ListTenants()) quotas_->Set(t.id, t.quota);
+  sharing::Quotas* quotas = quotas_.get();
   WorkPool::Options pool_options;
   pool_options.threads = static_cast<size_t>(options_.threads);
   pool_options.max_queued = options_.max_queued_jobs;
+  pool_options.max_jobs = [quotas](storage::TenantId t) { return quotas->ConcurrentWork(t); };
   auto pool = std::make_unique<WorkPool>(std::move(pool_options));
   WorkPool* pool_ptr = pool.get();
   metrics_.SetPoolSource([pool_ptr] { return pool_ptr->stats(); });
@@ -174,13 +181,11 @@ Status Server::Run() {
   sharing::Usage* usage = usage_.get();
   login_throttle_ = std::make_unique<sharing::LoginThrottle>(options_.login_throttle, SystemClock());
   sharing::LoginThrottle* logins = login_throttle_.get();
-  quotas_ = std::make_unique<sharing::Quotas>(SystemClock());
-  for (const auto& t : store_->ListTenants()) quotas_->Set(t.id, t.quota);
-  sharing::Quotas* quotas = quotas_.get();
   storage::Store* store = store_.get();
   bool per_tenant = options_.metrics_per_tenant;
-  metrics_.SetExtraSource([cache, usage, logins, store, quotas, per_tenant] {
-    return RenderSharingMetrics(*cache, usage, *logins, *store, *quotas, per_tenant);
+  metrics_.SetExtraSource([cache, usage, logins, store, quotas, pool_ptr, per_tenant] {
+    return RenderSharingMetrics(*cache, usage, *logins, *store, *quotas, pool_ptr->stats().quota_refused,
+                                per_tenant);
   });
 
   sharing::Gate::Parts parts;

@@ -40,6 +40,7 @@ Status WorkPool::Enqueue(storage::TenantId tenant, std::unique_ptr<Job> job) {
       const size_t in_progress =
           it == tenants_.end() ? 0 : size_t{it->second.waiting} + it->second.running;
       if (in_progress >= quota) {
+        ++quota_refused_;
         return Status::ResourceExhausted(
             "tenant " + std::to_string(tenant) + " has " + std::to_string(in_progress) +
             " storage jobs in progress; its quota of concurrent storage work is " +
@@ -143,6 +144,7 @@ WorkPool::Stats WorkPool::stats() const {
   s.wait_buckets = wait_buckets_;
   s.wait_count = wait_count_;
   s.wait_sum_seconds = static_cast<double>(wait_sum_nanos_) / 1e9;
+  s.quota_refused = quota_refused_;
   return s;
 }
 

@@ -77,6 +77,7 @@ class WorkPool {
     std::array<uint64_t, kWaitBuckets.size() + 1> wait_buckets{};  // not cumulative; last = +Inf
     uint64_t wait_count = 0;
     double wait_sum_seconds = 0;
+    uint64_t quota_refused = 0;    // jobs refused by the max_jobs quota
   };
 
   explicit WorkPool(Options options);
@@ -170,6 +171,7 @@ class WorkPool {
   std::array<uint64_t, kWaitBuckets.size() + 1> wait_buckets_{};
   uint64_t wait_count_ = 0;
   uint64_t wait_sum_nanos_ = 0;
+  uint64_t quota_refused_ = 0;  // guarded by mu_
 
   std::mutex join_mu_;
   std::vector<std::thread> threads_;

@@ -135,6 +135,53 @@ TEST_F(QuotaTest, CallsPerSecondQuotaRefusesTheExcessAndRefills) {
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(t.client->getRecord("Customers", "*", r.getId()).ok());
 }
 
+TEST_F(QuotaTest, ConcurrentWorkQuotaRefusesStorageJobsBeyondIt) {
+  TenantHandle t = MakeTenant(*server_, *admin_, "q-work");
+  std::vector<Parameters> batch;
+  for (int i = 0; i < 1000; ++i) {
+    Parameters p = Customer("c" + std::to_string(i));
+    p.add("last_name", "family " + std::to_string(i % 7));
+    batch.push_back(p);
+  }
+  for (int b = 0; b < 3; ++b) ASSERT_TRUE(t.client->addRecords("Customers", batch).ok());
+  Quota q;
+  q.concurrentWork = 1;
+  ASSERT_TRUE(admin_->setQuota(t.id, q).ok());
+  // Full scans (last_name is not indexed), all sent at once: one at a time is the quota.
+  std::vector<std::future<Result>> searches;
+  for (int i = 0; i < 40; ++i) {
+    searches.push_back(std::async(std::launch::async, [&t] {
+      return t.client->searchRecords("Customers", "first_name", "last_name = 'family 3'");
+    }));
+  }
+  int ok = 0, refused = 0;
+  std::string message;
+  for (auto& f : searches) {
+    Result r = f.get();
+    if (r.ok()) {
+      ++ok;
+    } else if (r.getCode() == ErrorCode::ResourceExhausted) {
+      ++refused;
+      message = r.getMessage();
+    } else {
+      ADD_FAILURE() << r.getCode() << ": " << r.getMessage();
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GT(refused, 0);
+  EXPECT_TRUE(Contains(message, "tenant " + std::to_string(t.id) + " has 1 storage jobs in progress; its quota of "
+                                "concurrent storage work is 1"))
+      << message;
+  std::string metrics = HttpGet(server_->http_port(), "/metrics");
+  EXPECT_FALSE(Contains(metrics, "cotenant_quota_refusals_total{quota=\"concurrent_work\"} 0\n"));
+  // One at a time always goes through.
+  ASSERT_TRUE(admin_->setQuota(t.id, q).ok());
+  for (int i = 0; i < 5; ++i) {
+    Result r = t.client->searchRecords("Customers", "first_name", "last_name = 'family 3'");
+    EXPECT_TRUE(r.ok()) << r.getMessage();
+  }
+}
+
 TEST_F(QuotaTest, OnlySystemAdminsSetQuotas) {
   TenantHandle t = MakeTenant(*server_, *admin_, "q-who");
   Quota q;
