@@ -15,13 +15,30 @@
 // of not allocating per row.
 std::atomic<uint64_t> g_allocations{0};
 
-void* operator new(std::size_t n) {
+// Every unaligned form is replaced, so each allocation is freed by its own family: with only
+// new/delete replaced, a `new (std::nothrow)` (std::stable_sort's temporary buffer) came
+// from the runtime's allocator and went back through our free(), which AddressSanitizer
+// reports as a new/free mismatch. (The aligned forms stay the runtime's, new and delete.)
+static void* CountedAlloc(std::size_t n) noexcept {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new(std::size_t n) {
+  if (void* p = CountedAlloc(n)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](std::size_t n) {
+  if (void* p = CountedAlloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
 void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace cotenant::storage::criteria {
 namespace {

@@ -227,7 +227,11 @@ TEST_F(GateModelTest, RandomWorldsAgreeWithTheReferenceModel) {
         case 1: target = 987654321; break;  // no such tenant
         default: target = m.tenants[rng() % m.tenants.size()].id;
       }
-      auto [op, api] = ops[rng() % ops.size()];
+      // Plain variables, not a structured binding: the lambda below captures op, and
+      // clang before 16 cannot capture a binding.
+      const auto& pick = ops[rng() % ops.size()];
+      const Op op = pick.first;
+      const sh::Api api = pick.second;
       std::string object = rng() % 8 == 0 ? "D" : kObjects[rng() % kObjects.size()];
       auto predict = [&](const Variant& v) {
         // The first path decides; the "fall back" reading tries every path that applies.

@@ -2,6 +2,8 @@
 
 #include "tests/revocation_support.h"
 
+#include <algorithm>
+
 namespace cotenant::testing {
 
 // The value of the series named exactly `series` (name and labels), or -1 when absent.
@@ -152,6 +154,7 @@ void Worker(int id, const std::atomic<uint64_t>& phase, const std::atomic<bool>&
       continue;
     }
     const uint64_t before = phase.load();
+    const auto call_start = Clock::now();
     const bool via_ctor = !ctx.has_value();
     bool ok = false;
     ErrorCode code = ErrorCode::OK;
@@ -176,6 +179,8 @@ void Worker(int id, const std::atomic<uint64_t>& phase, const std::atomic<bool>&
       }
     }
     const uint64_t after = phase.load();
+    tally.call_micros += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call_start).count());
     tally.calls++;
     if (via_ctor) tally.ctor_calls++;
     if (ok) tally.succeeded++;
@@ -224,8 +229,15 @@ RaceResult RunRace(const std::string& kind, uint64_t rounds, std::vector<ClientS
   }
   std::mt19937_64 rng(0xC0FFEEu + std::hash<std::string>()(kind));
   // Short random pauses in both states, so calls start and end on both sides of every
-  // change and some fall entirely inside a revoked or granted window.
-  auto pause = [&] { std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1500)); };
+  // change and some fall entirely inside a revoked or granted window. The bound grows with
+  // the mean call so a slow build (sanitizers) or a loaded machine still gets whole calls
+  // inside the windows; on a plain build calls are far below it.
+  auto pause = [&] {
+    const uint64_t calls = tally.calls.load();
+    const uint64_t mean = calls == 0 ? 0 : tally.call_micros.load() / calls;
+    const uint64_t bound = std::max<uint64_t>(1500, 4 * mean);
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % bound));
+  };
   RaceResult res;
   for (uint64_t r = 1; r <= rounds && Clock::now() < deadline; ++r) {
     phase.store(MakePhase(r, kGranting));

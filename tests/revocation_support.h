@@ -227,6 +227,7 @@ struct ClientSlot {
 struct Tally {
   std::atomic<uint64_t> calls{0}, succeeded{0}, ctor_calls{0}, revoked_window{0},
       granted_window{0}, violations{0}, stale_denials{0}, bad_data{0}, busy{0};
+  std::atomic<uint64_t> call_micros{0};  // summed duration of the calls, for the pauses
   std::mutex mu;
   std::vector<std::string> samples;  // the first problems, for the failure message
   void Note(const std::string& s) {

@@ -24,8 +24,11 @@ CLI="$TMP/prefix/bin/cotenant"
 
 # ---- 2. build the example against the installed package ------------------------------------
 step "build sdk/examples with find_package(Cotenant)"
+# COTENANT_EXAMPLE_CMAKE_ARGS (set by a sanitized tree): its compiler and sanitizer link
+# flags, which a program linking that tree's libcotenant_sdk.so needs.
+read -r -a EXTRA_ARGS <<<"${COTENANT_EXAMPLE_CMAKE_ARGS:-}"
 cmake -S "$SRC/sdk/examples" -B "$TMP/example" -DCMAKE_PREFIX_PATH="$TMP/prefix" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$TMP/example-configure.log"
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${EXTRA_ARGS[@]}" >"$TMP/example-configure.log"
 cmake --build "$TMP/example" -j2 >"$TMP/example-build.log"
 QUICKSTART="$TMP/example/quickstart"
 [[ -x "$QUICKSTART" ]] || fail "quickstart was not built"

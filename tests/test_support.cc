@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -174,6 +175,10 @@ int Process::Stop(int sig, std::chrono::milliseconds timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // Said aloud: a child killed here cannot report at exit (a sanitized build's leak check
+  // and shutdown reports run then), and a hung shutdown is a finding of its own.
+  std::fprintf(stderr, "test_support: pid %d did not exit within %lld ms of signal %d; killed\n",
+               static_cast<int>(pid_), static_cast<long long>(timeout.count()), sig);
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -237,7 +242,7 @@ Cotenantd::Cotenantd(std::vector<std::string> extra_flags, int max_open_files)
   ok_ = Launch();
 }
 
-Cotenantd::~Cotenantd() { proc_.Stop(SIGTERM, std::chrono::seconds(10)); }
+Cotenantd::~Cotenantd() { proc_.Stop(SIGTERM, std::chrono::seconds(20)); }
 
 bool Cotenantd::Launch() {
   for (int attempt = 0; attempt < 5; ++attempt) {

@@ -177,7 +177,8 @@ TEST(PermissionSetJson, ProblemsNameThePath) {
       {R"({"name":"x","scope":"user","tenants":[],"policies":[{"effect":"deny","resourceTypeRegex":"","apiNameRegex":".*","methodRegex":".*"}]})",
        "policies[0]: empty pattern"},
   };
-  for (const auto& [text, want] : cases) {
+  for (const auto& [text_b, want] : cases) {
+    const char* text = text_b;  // clang before 16 cannot capture a structured binding
     std::string m = usageMessage([&] { permissionSetFromJson(nlohmann::json::parse(text)); });
     EXPECT_NE(m.find(want), std::string::npos) << text << "\n  -> " << m;
   }
@@ -224,7 +225,8 @@ TEST(PolicyJson, ProblemsNameThePath) {
       {R"({"name":"p","designated":"9","userId":"3","scope":[{"object":"A","filter":"x"}]})", "scope[0]: unknown key \"filter\""},
       {R"({"name":"p","designated":"9","userId":"3","expiresAt":"tomorrow"})", "expiresAt: want an ISO-8601 time"},
   };
-  for (const auto& [text, want] : cases) {
+  for (const auto& [text_b, want] : cases) {
+    const char* text = text_b;  // clang before 16 cannot capture a structured binding
     std::string m = usageMessage([&] { policyFromJson(nlohmann::json::parse(text)); });
     EXPECT_NE(m.find(want), std::string::npos) << text << "\n  -> " << m;
   }
