@@ -1,5 +1,7 @@
 #include "sharing/identity.h"
 
+#include "storage/key_encoding.h"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -33,20 +35,6 @@ std::string Hex16(uint64_t v) {
     v >>= 4;
   }
   return s;
-}
-
-bool ParseHex16(std::string_view s, uint64_t* v) {
-  if (s.size() != 16) return false;
-  uint64_t r = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;  // lowercase only: one spelling per key
-    r = (r << 4) | static_cast<uint64_t>(d);
-  }
-  *v = r;
-  return true;
 }
 
 std::string ToHex(std::string_view bytes) {
@@ -143,7 +131,7 @@ bool ParseApiKey(std::string_view key, KeyId* id, std::string* secret) {
   if (key.size() > 128 || key.substr(0, kKeyPrefix.size()) != kKeyPrefix) return false;
   key.remove_prefix(kKeyPrefix.size());
   if (key.size() < 17 || key[16] != '_') return false;
-  if (!ParseHex16(key.substr(0, 16), id)) return false;
+  if (!storage::ParseHex16(key.substr(0, 16), id)) return false;
   if (!Base64UrlDecode(key.substr(17), secret)) return false;
   return secret->size() == kSecretBytes;
 }
@@ -478,7 +466,7 @@ Status Identity::ListUsers(TenantId tenant, std::vector<User>* out) const {
 
 std::string KeyIdText(KeyId id) { return Hex16(id); }
 
-bool ParseKeyIdText(std::string_view text, KeyId* id) { return ParseHex16(text, id); }
+bool ParseKeyIdText(std::string_view text, KeyId* id) { return storage::ParseHex16(text, id); }
 
 Status Identity::DeleteUser(TenantId tenant, UserId id) {
   std::lock_guard<std::mutex> lock(create_mu_);

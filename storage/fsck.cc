@@ -73,20 +73,6 @@ std::string KeyText(Cf cf, std::string_view key) {
   return out + "/" + Printable(rest);
 }
 
-bool ParseHex(std::string_view s, uint64_t* v) {
-  if (s.size() != 16) return false;
-  uint64_t r = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
-    r = (r << 4) | static_cast<uint64_t>(d);
-  }
-  *v = r;
-  return true;
-}
-
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 struct TenantEntry {
@@ -408,8 +394,8 @@ class Checker {
     auto scan_ids = [&](const TenantEntry& t) {
       for (const auto& [k, v] : t.meta) {
         uint64_t id = 0;
-        if (StartsWith(k, "user/") && ParseHex(std::string_view(k).substr(5), &id)) max_user = std::max(max_user, id);
-        if (StartsWith(k, "apikey/") && ParseHex(std::string_view(k).substr(7), &id)) max_key = std::max(max_key, id);
+        if (StartsWith(k, "user/") && ParseHex16(std::string_view(k).substr(5), &id)) max_user = std::max(max_user, id);
+        if (StartsWith(k, "apikey/") && ParseHex16(std::string_view(k).substr(7), &id)) max_key = std::max(max_key, id);
         if (StartsWith(k, "role/")) {
           json j = json::parse(v, nullptr, false);
           if (j.is_object()) max_role = std::max(max_role, j.value("id", uint64_t{0}));
@@ -462,8 +448,8 @@ class Checker {
       } else if (StartsWith(k, "designated/") && k.size() == 11 + 16 + 1 + 16) {
         Count("references");
         TenantId designated = 0, publisher = 0;
-        if (!ParseHex(std::string_view(k).substr(11, 16), &designated) ||
-            !ParseHex(std::string_view(k).substr(28, 16), &publisher)) {
+        if (!ParseHex16(std::string_view(k).substr(11, 16), &designated) ||
+            !ParseHex16(std::string_view(k).substr(28, 16), &publisher)) {
           Problem("meta-corrupt", 0, key, "unreadable policy lookup key");
           continue;
         }
@@ -494,7 +480,7 @@ class Checker {
         } else if (StartsWith(k, "policyfor/")) {
           Count("references");
           TenantId designated = 0;
-          ParseHex(std::string_view(k).substr(10), &designated);
+          ParseHex16(std::string_view(k).substr(10), &designated);
           auto p = t.meta.find("policy/" + v);
           if (p == t.meta.end()) {
             Problem("dangling-reference", tid, key, "names policy '" + v + "', which does not exist");

@@ -160,4 +160,18 @@ std::string PrefixSuccessor(std::string_view prefix) {
   return out;
 }
 
+bool ParseHex16(std::string_view s, uint64_t* v) {
+  if (s.size() != 16) return false;
+  uint64_t r = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;  // lowercase only: one spelling per key
+    r = (r << 4) | static_cast<uint64_t>(d);
+  }
+  *v = r;
+  return true;
+}
+
 }  // namespace cotenant::storage

@@ -39,6 +39,10 @@ bool DecodeOrdered(std::string_view* in, FieldType type, Value* out);
 // number); empty when the prefix is all 0xFF.
 std::string PrefixSuccessor(std::string_view prefix);
 
+// Reads an id written as exactly 16 lowercase hex digits (as ids appear in meta keys);
+// false for any other text.
+bool ParseHex16(std::string_view s, uint64_t* v);
+
 }  // namespace cotenant::storage
 
 #endif  // COTENANT_STORAGE_KEY_ENCODING_H_

@@ -23,15 +23,7 @@ std::string CliPath() {
 
 // Runs the CLI; returns its exit code and puts stdout and stderr in *out.
 int Cli(const std::string& args, std::string* out) {
-  std::string cmd = CliPath() + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::array<char, 4096> buf{};
-  out->clear();
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out->append(buf.data(), n);
-  int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return RunCommand(CliPath() + " " + args + " 2>&1", out);
 }
 
 TEST(FsckE2eTest, OnlineCheckIsForSystemAdminsOnly) {

@@ -193,6 +193,18 @@ void Process::Kill() {
   pid_ = -1;
 }
 
+int RunCommand(const std::string& command, std::string* output) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return -1;
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = ::pclose(p);
+  if (output != nullptr) *output = std::move(out);
+  return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 std::string BinaryPath(const std::string& name) {
   const char* dir = std::getenv("COTENANT_BIN_DIR");
   if (dir && *dir) return std::string(dir) + "/" + name;

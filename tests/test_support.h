@@ -38,6 +38,10 @@ int ConnectLoopback(int port, int timeout_s);
 // One raw HTTP/1.0 GET on loopback; the whole response, "" when it failed.
 std::string HttpGet(int port, const std::string& path);
 
+// Runs a shell command; its exit code (-1 when it did not exit normally). Its stdout goes
+// to *output when given (append " 2>&1" to the command for stderr too).
+int RunCommand(const std::string& command, std::string* output = nullptr);
+
 // Blocks until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 

@@ -28,12 +28,7 @@ int Shell(const std::string& command) {
 // stdout of a shell command.
 std::string Capture(const std::string& command) {
   std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
+  RunCommand(command, &out);
   return out;
 }
 
