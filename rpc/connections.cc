@@ -143,13 +143,15 @@ class RpcListener::Messages final : public capnp::MessageStream {
   kj::Promise<void> writeMessage(kj::ArrayPtr<const int> fds,
                                  kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments)
       override {
-    size_t answer = AnswerBytes(segments);
+    size_t answer = outbox_->max_unsent_bytes() != 0 ? AnswerBytes(segments) : 0;
     return writer_.writeMessage(fds, segments).then([this, answer] { Wrote(answer); });
   }
   kj::Promise<void> writeMessages(
       kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
     size_t answers = 0;
-    for (auto& m : messages) answers += AnswerBytes(m);
+    if (outbox_->max_unsent_bytes() != 0) {
+      for (auto& m : messages) answers += AnswerBytes(m);
+    }
     return writer_.writeMessages(messages).then([this, answers] { Wrote(answers); });
   }
   kj::Maybe<int> getSendBufferSize() override { return writer_.getSendBufferSize(); }

@@ -54,9 +54,7 @@ kj::Promise<void> WriteRecord(const ServiceContext& ctx, storage::TenantId home,
 
 template <typename Body>
 kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_id, Body&& body) {
-  // A client that leaves its answers unread gets no more of them (SessionState::outbox).
-  ThrowIfError(session_->AnswerRoom());
-  ThrowIfError(ctx_.AdmitCall(session_->credential.tenant));
+  ThrowIfError(AdmitCall(ctx_, *session_));
   sharing::RecordCall call{session_->credential, api, context_, std::move(object)};
   const sharing::Gate* gate = ctx_.gate;
   auto proceed = [gate, record_id, body = kj::fwd<Body>(body)](DecisionPtr d) mutable
@@ -299,12 +297,12 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
                      list[static_cast<unsigned>(i)]);
             }
             results.setComplete(o.result.complete);
-            session->Built(results.totalSize().wordCount * sizeof(capnp::word));
             if (!o.result.continuation.empty()) {
               results.setContinuation(capnp::Data::Reader(
                   reinterpret_cast<const capnp::byte*>(o.result.continuation.data()),
                   o.result.continuation.size()));
             }
+            session->Built(results.totalSize().wordCount * sizeof(capnp::word));
           });
     });
   });

@@ -72,8 +72,7 @@ kj::Promise<void> AdminImpl::Run(sharing::AdminCall call, Status args, Work&& wo
     sharing::AdminDecision decision;
     Out out;
   };
-  ThrowIfError(session_->AnswerRoom());  // see SessionState::outbox
-  ThrowIfError(ctx_.AdmitCall(session_->credential.tenant));
+  ThrowIfError(AdmitCall(ctx_, *session_));
   const sharing::Gate* gate = ctx_.gate;
   Api api = call.api;
   return ctx_.pool

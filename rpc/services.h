@@ -56,10 +56,6 @@ struct ServiceContext {
   sharing::LoginThrottle* login_throttle = nullptr;  // failed logins per address and tenant
   sharing::Quotas* quotas = nullptr;                 // calls per second, concurrent work
 
-  // A call by a user of `tenant` against its calls-per-second quota (OK without quotas).
-  Status AdmitCall(storage::TenantId tenant) const {
-    return quotas != nullptr ? quotas->AdmitCall(tenant) : Status::OK();
-  }
 };
 
 // What a connection tells its handlers about the answers it holds for its client. A
@@ -77,7 +73,9 @@ class Outbox {
   void Detach() { queued_ = nullptr; }
 
   // A handler built an answer of `bytes`.
-  void Built(size_t bytes) const { built_ += bytes; }
+  void Built(size_t bytes) const {
+    if (max_unsent_bytes_ != 0) built_ += bytes;
+  }
   // An answer of `bytes` was written to the socket.
   void Written(size_t bytes) const { built_ -= std::min(built_, bytes); }
 
@@ -106,6 +104,13 @@ struct SessionState {
     if (outbox) outbox->Built(bytes);
   }
 };
+
+// Whether a session's call is taken at all: its connection has room for the answer (see
+// Outbox) and its tenant is within its calls-per-second quota.
+inline Status AdmitCall(const ServiceContext& ctx, const SessionState& session) {
+  COTENANT_RETURN_IF_ERROR(session.AnswerRoom());
+  return ctx.quotas != nullptr ? ctx.quotas->AdmitCall(session.credential.tenant) : Status::OK();
+}
 
 class CotenantImpl final : public wire::Cotenant::Server {
   // Implements wire::Cotenant (the bootstrap capability).
