@@ -266,11 +266,35 @@ class RpcListener::Messages final : public capnp::MessageStream {
   kj::byte first_[8];  // segment count and first segment size of the message being read
 };
 
+// One place in the connection caps: taken when a connection is accepted (before its TLS
+// handshake, if any), given back when it closes.
+class RpcListener::Slot {
+ public:
+  Slot(RpcListener& owner, std::string peer) : owner_(owner), peer_(std::move(peer)) {
+    ++owner_.open_;
+    ++owner_.per_peer_[peer_];
+  }
+  ~Slot() {
+    --owner_.open_;
+    auto it = owner_.per_peer_.find(peer_);
+    if (it != owner_.per_peer_.end() && --it->second == 0) owner_.per_peer_.erase(it);
+  }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  RpcListener& owner_;
+  std::string peer_;
+};
+
 class RpcListener::Connection {
  public:
-  Connection(RpcListener& owner, kj::Own<kj::AsyncIoStream> stream, std::string peer)
+  Connection(RpcListener& owner, kj::Own<kj::AsyncIoStream> stream, kj::Own<Slot> slot)
       : owner_(owner),
-        peer_(std::move(peer)),
+        slot_(kj::mv(slot)),
+        peer_(slot_->peer()),
         state_(std::make_shared<ConnState>()),
         outbox_(std::make_shared<Outbox>(owner.limits_.max_unsent_bytes)),
         stream_(kj::mv(stream)),
@@ -281,17 +305,12 @@ class RpcListener::Connection {
     // Bounds the parameters of calls in flight on this connection: beyond it the server
     // stops reading from the client until answers go out.
     rpc_.setFlowLimit(owner.limits_.max_message_bytes / sizeof(capnp::word));
-    ++owner_.open_;
-    ++owner_.per_peer_[peer_];
     owner_.metrics_->ConnectionOpened();
   }
 
   ~Connection() {
     outbox_->Detach();  // capabilities of this connection may live a moment longer
     owner_.metrics_->ConnectionClosed();
-    --owner_.open_;
-    auto it = owner_.per_peer_.find(peer_);
-    if (it != owner_.per_peer_.end() && --it->second == 0) owner_.per_peer_.erase(it);
   }
 
   // Resolves when the client disconnects, or when it has not logged in in time.
@@ -334,6 +353,7 @@ class RpcListener::Connection {
   }
 
   RpcListener& owner_;
+  kj::Own<Slot> slot_;
   std::string peer_;
   std::shared_ptr<ConnState> state_;
   std::shared_ptr<Outbox> outbox_;
@@ -420,18 +440,21 @@ void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
                   peer, it->second);
     return;
   }
+  // The slot counts from here, so a connection still in its TLS handshake counts
+  // against both caps too.
+  auto slot = kj::heap<Slot>(*this, std::move(peer));
   if (tls_ != nullptr) {
     // The connection exists once the handshake is done; a failed one ends in errors_
     // like any other broken connection.
     connections_.add(tls_->Secure(kj::mv(stream), timer_)
-                         .then([this, peer = std::move(peer)](kj::Own<kj::AsyncIoStream> secure) mutable {
-                           auto conn = kj::heap<Connection>(*this, kj::mv(secure), std::move(peer));
+                         .then([this, slot = kj::mv(slot)](kj::Own<kj::AsyncIoStream> secure) mutable {
+                           auto conn = kj::heap<Connection>(*this, kj::mv(secure), kj::mv(slot));
                            auto done = conn->Run();
                            return done.attach(kj::mv(conn));
                          }));
     return;
   }
-  auto conn = kj::heap<Connection>(*this, kj::mv(stream), std::move(peer));
+  auto conn = kj::heap<Connection>(*this, kj::mv(stream), kj::mv(slot));
   auto done = conn->Run();
   connections_.add(done.attach(kj::mv(conn)));
 }

@@ -7,7 +7,8 @@
 //
 // Limits, per ConnectionLimits:
 //  - at most max_connections open at once, and max_connections_per_peer from one peer IP
-//    address; a connection over either is closed as soon as it is accepted;
+//    address, a connection still in its TLS handshake included; a connection over either
+//    is closed as soon as it is accepted;
 //  - a connection that has not logged in within login_timeout_ms is closed;
 //  - until it logs in, a connection's messages may be at most max_message_bytes_before_login
 //    (after: max_message_bytes); a larger one aborts that connection before its body is
@@ -76,6 +77,7 @@ class RpcListener {
   class Connection;  // one accepted connection (connections.cc)
   class Messages;    // its message stream with the limits above
   class Budget;      // the server-wide in-flight bytes
+  class Slot;        // its place in the connection caps
 
  private:
   friend class Connection;

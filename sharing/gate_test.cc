@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "tests/test_support.h"
@@ -478,6 +479,26 @@ TEST_F(GateTest, UpdatePolicyCannotChangeTheDesignatedTenant) {
   EXPECT_EQ(out.designated, sub.id);
   p.global = true;
   EXPECT_TRUE(sharing_->UpdatePolicy(pub.id, p, &out).IsInvalidArgument());
+}
+
+// What a permission-set author reads: docs/PERMISSIONS.md names every resource type and
+// every API name the gate evaluates, so a new API cannot ship undocumented.
+TEST(PermissionReference, NamesEveryResourceTypeAndApi) {
+  std::ifstream in(std::string(COTENANT_SOURCE_DIR) + "/docs/PERMISSIONS.md");
+  ASSERT_TRUE(in) << "docs/PERMISSIONS.md not found";
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
+    auto api = static_cast<Api>(i);
+    ApiAccess access = AccessOf(api);
+    if (access.resource.empty()) continue;  // hands out capabilities, not evaluated
+    std::string name = "`" + std::string(ApiName(api)) + "`";
+    EXPECT_NE(doc.find(name), std::string::npos) << name << " is not in docs/PERMISSIONS.md";
+    if (!IsRecordApi(api)) {
+      std::string resource = "`" + std::string(access.resource) + "`";
+      EXPECT_NE(doc.find(resource), std::string::npos)
+          << resource << " (" << ApiName(api) << ") is not in docs/PERMISSIONS.md";
+    }
+  }
 }
 
 }  // namespace

@@ -382,5 +382,98 @@ TEST(Connections, AClientThatNeverReadsItsAnswersDoesNotGrowTheServer) {
   ::close(fd);
 }
 
+// Logs a raw connection in as `t` (bootstrap and login, pipelined) and waits for the
+// login's answer; false when it did not come or was not a success.
+bool RawLogin(int fd, const TenantHandle& t) {
+  std::string wire;
+  auto append = [&wire](capnp::MessageBuilder& m) {
+    auto bytes = capnp::messageToFlatArray(m);
+    wire.append(reinterpret_cast<const char*>(bytes.asBytes().begin()), bytes.asBytes().size());
+  };
+  {
+    capnp::MallocMessageBuilder m;
+    m.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
+    append(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto call = m.initRoot<capnp::rpc::Message>().initCall();
+    PipelinedCall(call, 1, 0, -1, capnp::typeId<wire::Cotenant>(), 0);  // login
+    auto params = call.initParams().initContent().initAs<wire::Cotenant::LoginParams>();
+    params.setTenantId(t.id);
+    params.setApiKey(t.key);
+    append(m);
+  }
+  if (!SendAll(fd, wire.data(), wire.size())) return false;
+  try {
+    for (int i = 0; i < 4; ++i) {
+      capnp::StreamFdMessageReader reader(fd);
+      auto message = reader.getRoot<capnp::rpc::Message>();
+      if (message.isReturn() && message.getReturn().getAnswerId() == 1) {
+        return message.getReturn().isResults();
+      }
+    }
+  } catch (const kj::Exception&) {
+  }
+  return false;
+}
+
+TEST(Connections, RequestBytesInFlightAreBoundedServerWide) {
+  // Room for four messages of 4 MiB in flight, server-wide.
+  constexpr size_t kMessage = 4u << 20;
+  Cotenantd server({"--max-message-mb", "4", "--max-inflight-bytes", std::to_string(4 * kMessage)});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "in-flight");
+  const std::string inflight = "cotenant_inflight_request_bytes";
+  ASSERT_TRUE(Eventually([&] { return ServerMetric(server, inflight) == 0; }));
+  long before = RssKb(server.pid());
+
+  // 24 logged-in connections each send all of a 4 MiB message but its last word, and
+  // stall. Unbounded, the server would hold about 96 MiB of their bodies.
+  constexpr int kFlooders = 24;
+  constexpr uint32_t kWords = kMessage / 8;
+  const std::vector<char> body(kMessage - 8, '\0');
+  // All log in first: once the budget is spent, a connection with nothing in flight waits
+  // before reading even a small message.
+  std::vector<int> flood;
+  for (int c = 0; c < kFlooders; ++c) {
+    int fd = ConnectFrom("127.0.0.1", server.port());
+    ASSERT_GE(fd, 0);
+    flood.push_back(fd);
+    ASSERT_TRUE(RawLogin(fd, t)) << "connection " << c;
+  }
+  for (int fd : flood) {
+    // The server may not read the body (its message does not fit): what it does not read
+    // stays in the socket, so sending may stop short.
+    timeval tv{0, 200000};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    uint32_t header[2] = {0, kWords};  // one segment of kWords words
+    ASSERT_TRUE(SendAll(fd, header, sizeof(header)));
+    size_t sent = 0;
+    for (int tries = 0; sent < body.size() && tries < 10; ++tries) {
+      ssize_t n = ::send(fd, body.data() + sent, body.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+  }
+  // Exactly four messages are charged; the other connections wait before their bodies
+  // are read or allocated.
+  EXPECT_TRUE(Eventually([&] { return ServerMetric(server, inflight) == 4.0 * kMessage; }))
+      << ServerMetric(server, inflight);
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(ServerMetric(server, inflight), 4.0 * kMessage);
+  long during = RssKb(server.pid());
+  std::cout << "server RSS grew by " << (during - before) / 1024 << " MiB with " << kFlooders
+            << " stalled 4 MiB messages\n";
+  EXPECT_LT(during - before, 48L << 10) << "RSS before " << before << " KiB, during " << during
+                                        << " KiB";
+  // The budget comes back when they go, and the server serves again.
+  CloseAll(&flood);
+  EXPECT_TRUE(Eventually([&] { return ServerMetric(server, inflight) == 0; }))
+      << ServerMetric(server, inflight);
+  EXPECT_TRUE(ServesANewClient(server));
+  EXPECT_TRUE(t.client->whoami().ok());
+}
+
 }  // namespace
 }  // namespace cotenant::testing

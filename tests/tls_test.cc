@@ -5,14 +5,20 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cotenant/client.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/test_support.h"
 
@@ -133,6 +139,41 @@ TEST_F(TlsTest, ServerCertificateMustBeTrustedAndNameTheServer) {
   wrongName.tlsServerName = "db.example.com";
   EXPECT_EQ(TryAdmin(server, wrongName), ErrorCode::Unavailable);
   EXPECT_EQ(TryAdmin(server, TrustingCa()), ErrorCode::OK);
+}
+
+TEST_F(TlsTest, ConnectionsStillInTheirHandshakeCountAgainstTheCaps) {
+  std::vector<std::string> flags = Certs().serverFlags();
+  flags.insert(flags.end(), {"--max-connections-per-peer", "2"});
+  Cotenantd server(flags);
+  ASSERT_TRUE(server.ok()) << server.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the start-up probe is gone
+  // Two sockets that never start their handshake hold both places of this peer...
+  std::vector<int> idle;
+  for (int i = 0; i < 2; ++i) {
+    idle.push_back(ConnectLoopback(server.port(), 5));
+    ASSERT_GE(idle.back(), 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // ...so a third is closed at once, not after the 10 s handshake timeout.
+  int third = ConnectLoopback(server.port(), 5);
+  ASSERT_GE(third, 0);
+  char byte;
+  auto started = std::chrono::steady_clock::now();
+  ssize_t n = ::recv(third, &byte, 1, 0);
+  bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  EXPECT_TRUE(closed) << "still open after "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started).count()
+                      << " ms";
+  ::close(third);
+  for (int fd : idle) ::close(fd);
+  // The places come back when the sockets close.
+  ErrorCode code = ErrorCode::Unavailable;
+  for (int i = 0; i < 50 && code != ErrorCode::OK; ++i) {
+    code = TryAdmin(server, TrustingCa());
+    if (code != ErrorCode::OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(code, ErrorCode::OK);
 }
 
 TEST_F(TlsTest, ClientCaRequiresASignedClientCertificate) {
