@@ -315,7 +315,8 @@ const std::vector<std::string> kCriteria = {
 const std::vector<std::string> kRegexes = {".*", "records/.*", "admin/.*", "GET", "DELETE",
                                            "POST|PUT", "(", "Things", ""};
 const std::vector<std::string> kApis = {"getRecord", "searchRecords", "addRecord", "updateRecord",
-                                        "deleteRecord", "createTenant", "listUsers", "explain"};
+                                        "deleteRecord", "getRecords", "createTenant", "listUsers",
+                                        "explain"};
 const std::vector<std::string> kSettings = {"crossTenantRoles", "auditRetentionDays", "true",
                                             "false", "0", "1", "-1", "yes"};
 
@@ -539,6 +540,56 @@ void CheckReadBack(capnp::Capability::Client& cap, const std::string& object,
   }
 }
 
+// What a getRecords call asked, kept before the request is sent.
+struct BatchAsk {
+  std::string object;
+  std::vector<uint64_t> ids;
+  std::vector<std::string> fields;
+  bool permissions = false;
+};
+
+BatchAsk AskOf(capnp::DynamicStruct::Reader params) {
+  auto p = params.as<wire::Records::GetRecordsParams>();
+  BatchAsk a;
+  a.object = Str(p.getObject());
+  for (uint64_t id : p.getIds()) a.ids.push_back(id);
+  for (auto f : p.getFields()) a.fields.push_back(Str(f));
+  a.permissions = p.getRetrievePermissions();
+  return a;
+}
+
+// Each entry of a getRecords answer is what getRecord answers for that id, through the
+// same capability: the same record, or NotFound with the same message.
+void CheckBatchMatchesSingles(capnp::Capability::Client& cap, const BatchAsk& ask,
+                              capnp::DynamicStruct::Reader answered, kj::WaitScope& ws) {
+  auto entries = answered.as<wire::Records::GetRecordsResults>().getRecords();
+  FUZZ_CHECK(entries.size() == ask.ids.size(),
+             "getRecords answered " + std::to_string(entries.size()) + " entries for " +
+                 std::to_string(ask.ids.size()) + " ids");
+  wire::Records::Client records = cap.castAs<wire::Records>();
+  for (size_t i = 0; i < entries.size() && i < 8; ++i) {
+    auto get = records.getRecordRequest();
+    get.setObject(ask.object);
+    get.setId(ask.ids[i]);
+    auto names = get.initFields(static_cast<unsigned>(ask.fields.size()));
+    for (unsigned j = 0; j < names.size(); ++j) names.set(j, ask.fields[j]);
+    get.setRetrievePermissions(ask.permissions);
+    std::string single;
+    try {
+      single = "record " + Str(kj::str(get.send().wait(ws).getRecord()));
+    } catch (const kj::Exception& e) {
+      single = "error " + Str(e.getDescription());
+    }
+    std::string batch = entries[i].isRecord() ? "record " + Str(kj::str(entries[i].getRecord()))
+                                              : Str(entries[i].getMissing());
+    bool same = entries[i].isRecord() ? batch == single
+                                      : single.find(batch) != std::string::npos &&
+                                            single.rfind("error ", 0) == 0;
+    FUZZ_CHECK(same, "getRecords entry " + std::to_string(i) + " (id " +
+                         std::to_string(ask.ids[i]) + ") is " + batch + "; getRecord: " + single);
+  }
+}
+
 // The calls that would lock the harness out of its own world.
 bool Destroys(const World& w, const std::string& method, capnp::DynamicStruct::Reader params) {
   auto u64 = [&](const char* f) { return params.get(f).as<uint64_t>(); };
@@ -594,11 +645,14 @@ void RunRpcInput(RpcSurface surface, const uint8_t* data, size_t size) {
     // send() consumes the request: keep what the checks need first.
     std::string object;
     if (method_name == "addRecord") object = Str(req.asReader().get("object").as<capnp::Text>());
+    BatchAsk ask;
+    if (method_name == "getRecords") ask = AskOf(req.asReader());
     static const bool trace = std::getenv("COTENANT_FUZZ_TRACE") != nullptr;
     try {
       auto resp = req.send().wait(ws);
       Harvest(resp, w, 0);
       if (method_name == "addRecord") CheckReadBack(cap, object, resp, ws);
+      if (method_name == "getRecords") CheckBatchMatchesSingles(cap, ask, resp, ws);
       if (trace) std::fprintf(stderr, "call %s: ok\n", method_name.c_str());
     } catch (const kj::Exception& e) {
       std::string d = e.getDescription().cStr();

@@ -19,6 +19,15 @@ Status VisibleProjection(const storage::ObjectDef& def, const std::vector<std::s
   return Status::OK();
 }
 
+// A batch call's list against the server's batch limit.
+Status CheckBatch(const storage::Store& store, size_t size, std::string_view what) {
+  size_t max_batch = store.options().limits.max_batch_records;
+  if (size <= max_batch) return Status::OK();
+  return Status::ResourceExhausted("the batch has " + std::to_string(size) + " " +
+                                   std::string(what) + "; the limit is " +
+                                   std::to_string(max_batch) + " (--max-batch)");
+}
+
 RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
   uint8_t r = d.rights();
   return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
@@ -111,12 +120,7 @@ kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
     ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
     return Run(Api::kAddRecords, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
       auto list = context.getParams().getRecords();
-      size_t max_batch = ctx_.store->options().limits.max_batch_records;
-      if (list.size() > max_batch) {
-        ThrowIfError(Status::ResourceExhausted(
-            "the batch has " + std::to_string(list.size()) + " records; the limit is " +
-            std::to_string(max_batch) + " (--max-batch)"));
-      }
+      ThrowIfError(CheckBatch(*ctx_.store, list.size(), "records"));
       std::vector<storage::FieldValues> records(list.size());
       for (unsigned i = 0; i < list.size(); ++i) {
         ThrowIfError(FromWire(list[i], ctx_.limits, "record " + std::to_string(i) + ": ", &records[i]));
@@ -220,6 +224,68 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
             return o;
           })
           .then([fill](RecordOut o) mutable { fill(o); });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::getRecords(GetRecordsContext context) {
+  return Serve(ctx_, Api::kGetRecords, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    std::string object;
+    ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
+    // Read once: every read of a list counts against the message's traversal limit.
+    auto wire_ids = params.getIds();
+    ThrowIfError(CheckBatch(*ctx_.store, wire_ids.size(), "ids"));
+    std::vector<storage::RecordId> ids;
+    ids.reserve(wire_ids.size());
+    for (uint64_t id : wire_ids) ids.push_back(id);
+    return Run(Api::kGetRecords, object, 0, [this, context, ids = std::move(ids)](DecisionPtr d) mutable
+               -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::vector<std::string> projection;
+      ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
+      bool with_permissions = params.getRetrievePermissions();
+      std::vector<int> slots;
+      ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
+      RecordPermissionsView perms = PermissionsOf(*d);
+      struct Out {
+        Status status;
+        std::vector<storage::Store::RecordRead> reads;
+        std::shared_ptr<const storage::ObjectDef> def;
+      };
+      auto fill = [context, with_permissions, slots, perms, session = session_](const Out& o) mutable {
+        ThrowIfError(o.status);
+        ThrowIfError(session->AnswerRoom());
+        auto results = context.getResults();
+        auto list = results.initRecords(static_cast<unsigned>(o.reads.size()));
+        for (unsigned i = 0; i < list.size(); ++i) {
+          const auto& r = o.reads[i];
+          if (r.status.ok()) {
+            ToWire(r.record, *o.def, slots, with_permissions ? &perms : nullptr, list[i].initRecord());
+          } else {
+            list[i].setMissing(r.status.message());
+          }
+        }
+        session->Built(results.totalSize().wordCount * sizeof(capnp::word));
+      };
+      // Inline, memory only, as getRecord: when every record is in memory the answer does
+      // not leave the loop.
+      Out now;
+      now.status = ctx_.store->GetRecords(d->target(), d->object_name(), ids, &now.reads, &now.def,
+                                          /*cache_only=*/true, d->scope());
+      if (now.status.code() != Status::Code::kBusy) {
+        fill(now);
+        return kj::READY_NOW;
+      }
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Out>(session_->credential.tenant, [store, d = std::move(d), ids = std::move(ids)]() {
+            Out o;
+            o.status = store->GetRecords(d->target(), d->object_name(), ids, &o.reads, &o.def, false,
+                                         d->scope());
+            return o;
+          })
+          .then([fill](Out o) mutable { fill(o); });
     });
   });
 }

@@ -158,6 +158,7 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> deleteRecord(DeleteRecordContext context) override;
   kj::Promise<void> getRecord(GetRecordContext context) override;
   kj::Promise<void> searchRecords(SearchRecordsContext context) override;
+  kj::Promise<void> getRecords(GetRecordsContext context) override;
 
  private:
   // Asks the gate (from memory on the loop, else on the pool), runs body(decision) when

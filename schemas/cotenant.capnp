@@ -137,7 +137,7 @@ struct UserInfo {
 
 struct Rights {
   # What a role grants on one object.
-  read @0 :Bool;            # getRecord, searchRecords
+  read @0 :Bool;            # getRecord, getRecords, searchRecords
   add @1 :Bool;             # addRecord, addRecords
   update @2 :Bool;          # updateRecord
   delete @3 :Bool;          # deleteRecord
@@ -351,6 +351,23 @@ interface Records {
   searchRecords @5 (request :SearchRequest) -> (result :SearchResult);
   # Records of one object that match a criteria expression (docs/CRITERIA.md), sorted,
   # paged. A page is never silently truncated: `complete` says whether more rows exist.
+
+  getRecords @6 (object :Text, ids :List(UInt64), fields :List(Text),
+                 retrievePermissions :Bool) -> (records :List(RecordOrMissing));
+  # Many records of one object by id, in one call: the answer has one entry per id, in
+  # the order asked (an id may repeat). An entry is the record, projected as by
+  # getRecord, or `missing` with the message getRecord would answer NotFound with: a
+  # record that does not exist and one the caller may not see are answered alike. The
+  # list is bounded by the server's batch limit (ResourceExhausted beyond it). Anything
+  # else (an unknown object or field, a denied call) fails the whole call as it fails
+  # getRecord.
+}
+
+struct RecordOrMissing {
+  union {
+    record @0 :Record;
+    missing @1 :Text;         # NotFound, with its message
+  }
 }
 
 struct SearchRequest {

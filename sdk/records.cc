@@ -123,6 +123,51 @@ std::future<Result> getRecordImpl(ClientCore& core, uint64_t contextId, const st
   });
 }
 
+using RecordsOutcome = Outcome<std::vector<Result>>;
+
+// The ids as the wire takes them; false (with *bad set) at the first malformed one.
+bool wireIds(const std::vector<RecordId>& ids, std::vector<uint64_t>* out, RecordsOutcome* bad) {
+  out->reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!ids[i].valid()) {
+      Result r = badId(ids[i]);
+      *bad = RecordsOutcome(r.getCode(), "ids[" + std::to_string(i) + "]: " + r.getMessage());
+      return false;
+    }
+    out->push_back(ids[i].value());
+  }
+  return true;
+}
+
+std::future<RecordsOutcome> getRecordsImpl(ClientCore& core, uint64_t contextId,
+                                           const std::string& object, const std::string& fields,
+                                           std::vector<uint64_t> ids, bool permissions) {
+  std::vector<std::string> names = internal::splitFieldList(fields);
+  return core.call<RecordsOutcome>([contextId, object, names, ids = std::move(ids),
+                                    permissions](LoopState& s) {
+    auto req = s.recordsFor(contextId).getRecordsRequest();
+    req.setObject(txt(object));
+    auto list = req.initIds(static_cast<unsigned>(ids.size()));
+    for (unsigned i = 0; i < list.size(); ++i) list.set(i, ids[i]);
+    toWire(names, req.initFields(static_cast<unsigned>(names.size())));
+    req.setRetrievePermissions(permissions);
+    return req.send().then([permissions](capnp::Response<wire::Records::GetRecordsResults>&& r) {
+      std::vector<Result> out;
+      out.reserve(r.getRecords().size());
+      for (auto entry : r.getRecords()) {
+        if (entry.isRecord()) {
+          Result one;
+          one.mutableRecords().push_back(fromWire(entry.getRecord(), permissions));
+          out.push_back(std::move(one));
+        } else {
+          out.emplace_back(ErrorCode::NotFound, std::string(entry.getMissing().cStr()));
+        }
+      }
+      return RecordsOutcome(std::move(out));
+    });
+  });
+}
+
 std::future<Result> searchImpl(ClientCore& core, uint64_t contextId, const SearchQuery& q) {
   auto desc1 = internal::parseSortDescending(q.sortOrder);
   if (!desc1) {
@@ -293,6 +338,42 @@ Result Client::getRecord(const std::string& object, const std::string& fields, R
 Result Client::getRecord(const std::string& object, const std::string& fields, RecordId id,
                          const TenantContext& ctx, const Parameters& params) {
   return getRecordAsync(object, fields, id, ctx, params).get();
+}
+
+std::future<RecordsOutcome> Client::getRecordsAsync(const std::string& object,
+                                                    const std::string& fields,
+                                                    const std::vector<RecordId>& ids,
+                                                    const Parameters& params) {
+  std::vector<uint64_t> wire;
+  RecordsOutcome bad(std::vector<Result>{});
+  if (!wireIds(ids, &wire, &bad)) return ready(std::move(bad));
+  return getRecordsImpl(*core_, 0, object, fields, std::move(wire),
+                        params.retrievesRecordPermissions());
+}
+std::future<RecordsOutcome> Client::getRecordsAsync(const std::string& object,
+                                                    const std::string& fields,
+                                                    const std::vector<RecordId>& ids,
+                                                    const TenantContext& ctx,
+                                                    const Parameters& params) {
+  std::vector<uint64_t> wire;
+  RecordsOutcome bad(std::vector<Result>{});
+  if (!wireIds(ids, &wire, &bad)) return ready(std::move(bad));
+  uint64_t contextId = 0;
+  if (!contextIdFor(core_.get(), ctx.handle_, &contextId)) {
+    Result r = wrongClient();
+    return ready(RecordsOutcome(r.getCode(), r.getMessage()));
+  }
+  return getRecordsImpl(*core_, contextId, object, fields, std::move(wire),
+                        params.retrievesRecordPermissions());
+}
+RecordsOutcome Client::getRecords(const std::string& object, const std::string& fields,
+                                  const std::vector<RecordId>& ids, const Parameters& params) {
+  return getRecordsAsync(object, fields, ids, params).get();
+}
+RecordsOutcome Client::getRecords(const std::string& object, const std::string& fields,
+                                  const std::vector<RecordId>& ids, const TenantContext& ctx,
+                                  const Parameters& params) {
+  return getRecordsAsync(object, fields, ids, ctx, params).get();
 }
 
 // The simple search is the detailed one with its defaults: by record id, the first page of

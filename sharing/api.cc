@@ -26,6 +26,7 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kDeleteRecord, "deleteRecord", {"records", "DELETE"}, {}},
     {Api::kGetRecord, "getRecord", {"records", "GET"}, {}},
     {Api::kSearchRecords, "searchRecords", {"records", "GET"}, {}},
+    {Api::kGetRecords, "getRecords", {"records", "GET"}, {}},
     {Api::kCreateTenant, "createTenant", {"admin/tenants", "POST"}, {L::kSystemAdmin, "create tenants"}},
     {Api::kListTenants, "listTenants", {"admin/tenants", "GET"}, {L::kUser, "list tenants"}},
     {Api::kDeleteTenant, "deleteTenant", {"admin/tenants", "DELETE"}, {L::kSystemAdmin, "delete tenants", true}},

@@ -25,6 +25,7 @@ enum class Api : int {
   kDeleteRecord,
   kGetRecord,
   kSearchRecords,
+  kGetRecords,
   kCreateTenant,
   kListTenants,
   kDeleteTenant,

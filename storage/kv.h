@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -69,6 +70,12 @@ class KvEngine {
   // NotFound when absent.
   virtual Status Get(Cf cf, std::string_view key, std::string* value,
                      const KvReadOptions& options = {}) const = 0;
+  // Reads many keys of one column family in one call: (*statuses)[i] is OK with
+  // (*values)[i] set, NotFound, or Busy (cache_only and the key needs I/O). Both vectors
+  // are resized to keys.size().
+  virtual void MultiGet(Cf cf, const std::vector<std::string>& keys,
+                        std::vector<std::string>* values, std::vector<Status>* statuses,
+                        const KvReadOptions& options = {}) const = 0;
   // Iterates over [lower, upper).
   virtual std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper,
                                                   const KvReadOptions& options = {}) const = 0;

@@ -49,6 +49,16 @@ class RocksSnapshot final : public KvSnapshot {
   const rocksdb::Snapshot* snap_;
 };
 
+rocksdb::ReadOptions ReadOptionsOf(const KvReadOptions& options) {
+  rocksdb::ReadOptions ro;
+  if (options.snapshot != nullptr) {
+    ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
+  }
+  if (options.cache_only) ro.read_tier = rocksdb::kBlockCacheTier;
+  ro.fill_cache = options.fill_cache;
+  return ro;
+}
+
 class RocksBatch final : public KvBatch {
  public:
   explicit RocksBatch(const std::array<rocksdb::ColumnFamilyHandle*, kNumCfs>& cfs) : cfs_(cfs) {}
@@ -74,13 +84,9 @@ class RocksIterator final : public KvIterator {
       : lower_(std::move(lower)), upper_(std::move(upper)) {
     lower_slice_ = rocksdb::Slice(lower_);
     upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions ro;
+    rocksdb::ReadOptions ro = ReadOptionsOf(options);
     ro.iterate_lower_bound = &lower_slice_;
     if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
-    ro.fill_cache = options.fill_cache;
-    if (options.snapshot != nullptr) {
-      ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
-    }
     it_.reset(db->NewIterator(ro, cf));
   }
   bool Valid() const override { return it_->Valid(); }
@@ -136,17 +142,35 @@ class RocksEngine final : public KvEngine {
 
   Status Get(Cf cf, std::string_view key, std::string* value,
              const KvReadOptions& options) const override {
-    rocksdb::ReadOptions ro;
-    if (options.snapshot != nullptr) {
-      ro.snapshot = static_cast<const RocksSnapshot*>(options.snapshot)->get();
-    }
-    if (options.cache_only) ro.read_tier = rocksdb::kBlockCacheTier;
-    ro.fill_cache = options.fill_cache;
+    rocksdb::ReadOptions ro = ReadOptionsOf(options);
     rocksdb::PinnableSlice pinned;
     rocksdb::Status s = db_->Get(ro, cfs_[static_cast<int>(cf)], ToSlice(key), &pinned);
     if (!s.ok()) return FromRocks(s);
     value->assign(pinned.data(), pinned.size());
     return Status::OK();
+  }
+
+  void MultiGet(Cf cf, const std::vector<std::string>& keys, std::vector<std::string>* values,
+                std::vector<Status>* statuses, const KvReadOptions& options) const override {
+    rocksdb::ReadOptions ro = ReadOptionsOf(options);
+    const size_t n = keys.size();
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (const auto& k : keys) slices.push_back(ToSlice(k));
+    std::vector<rocksdb::PinnableSlice> pinned(n);
+    std::vector<rocksdb::Status> rs(n);
+    if (n > 0) {
+      db_->MultiGet(ro, cfs_[static_cast<int>(cf)], n, slices.data(), pinned.data(), rs.data());
+    }
+    values->assign(n, std::string());
+    statuses->assign(n, Status::OK());
+    for (size_t i = 0; i < n; ++i) {
+      if (rs[i].ok()) {
+        (*values)[i].assign(pinned[i].data(), pinned[i].size());
+      } else {
+        (*statuses)[i] = FromRocks(rs[i]);
+      }
+    }
   }
 
   std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper,

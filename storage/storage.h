@@ -270,6 +270,17 @@ class Store {
   Status GetRecord(TenantId tenant, std::string_view object, RecordId id, Record* out,
                    std::shared_ptr<const ObjectDef>* def, bool cache_only = false,
                    const RecordScope* scope = nullptr) const;
+  // Reads records by id in one engine call. (*out)[i] answers ids[i]: OK with the
+  // record, or NotFound (absent, or outside the scope's rows: the same answer) with
+  // GetRecord's message. The returned status is for the whole call: an unknown object, a
+  // corrupt record, or, with cache_only, Busy when any of the records needs disk I/O.
+  struct RecordRead {
+    Status status;
+    Record record;
+  };
+  Status GetRecords(TenantId tenant, std::string_view object, const std::vector<RecordId>& ids,
+                    std::vector<RecordRead>* out, std::shared_ptr<const ObjectDef>* def,
+                    bool cache_only = false, const RecordScope* scope = nullptr) const;
   // One page of a search (docs/CRITERIA.md for the grammar and the planner).
   Status Search(TenantId tenant, const SearchRequest& request, SearchResult* out,
                 const RecordScope* scope = nullptr) const;

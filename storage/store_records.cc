@@ -41,22 +41,31 @@ std::string RecordNotFound(std::string_view object, RecordId id) {
          " does not exist";
 }
 
+// A record as read from the engine (`read` is the Get's status), decoded, as a principal
+// under `scope` sees it: NotFound when it is absent or outside the scope's rows.
+Status VisibleRecord(const Status& read, std::string_view value, const ObjectDef& def,
+                     std::string_view object, RecordId id, const RecordScope* scope,
+                     Record* out) {
+  if (read.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
+  COTENANT_RETURN_IF_ERROR(read);
+  if (!DecodeRecord(value, def, out)) {
+    return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
+  }
+  out->id = id;
+  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(*out)) {
+    return Status::NotFound(RecordNotFound(object, id));
+  }
+  return Status::OK();
+}
+
 // Reads the record a write replaces: NotFound when it is absent or outside the scope's
 // rows, Conflict when it is not at `expected_version` (0 = any).
 // REQUIRES: the record's lock is held.
 Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view object,
                     const std::string& key, RecordId id, uint64_t expected_version,
                     const RecordScope* scope, std::string* current, Record* old) {
-  Status s = kv.Get(Cf::kRecords, key, current);
-  if (s.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
-  COTENANT_RETURN_IF_ERROR(s);
-  if (!DecodeRecord(*current, def, old)) {
-    return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
-  }
-  old->id = id;
-  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(*old)) {
-    return Status::NotFound(RecordNotFound(object, id));
-  }
+  Status read = kv.Get(Cf::kRecords, key, current);
+  COTENANT_RETURN_IF_ERROR(VisibleRecord(read, *current, def, object, id, scope, old));
   if (expected_version != 0 && old->version != expected_version) {
     return Status::Conflict("record " + std::to_string(id) + " is at version " +
                             std::to_string(old->version) + ", not " +
@@ -277,12 +286,35 @@ Status Store::GetRecord(TenantId tenant, std::string_view object, RecordId id, R
   KvReadOptions ro;
   ro.cache_only = cache_only;
   Status s = engine_->Get(Cf::kRecords, RecordKey(tenant, def->id, id), &value, ro);
-  if (s.IsNotFound()) return Status::NotFound(RecordNotFound(object, id));
-  COTENANT_RETURN_IF_ERROR(s);
-  if (!DecodeRecord(value, *def, out)) return Status::Internal(RecordNotFound(object, id) + " (corrupt)");
-  out->id = id;
-  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(*out)) {
-    return Status::NotFound(RecordNotFound(object, id));
+  COTENANT_RETURN_IF_ERROR(VisibleRecord(s, value, *def, object, id, scope, out));
+  if (def_out != nullptr) *def_out = std::move(def);
+  return Status::OK();
+}
+
+Status Store::GetRecords(TenantId tenant, std::string_view object, const std::vector<RecordId>& ids,
+                         std::vector<RecordRead>* out, std::shared_ptr<const ObjectDef>* def_out,
+                         bool cache_only, const RecordScope* scope) const {
+  std::shared_ptr<const ObjectDef> def;
+  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, nullptr, &def));
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (RecordId id : ids) keys.push_back(RecordKey(tenant, def->id, id));
+  std::vector<std::string> values;
+  std::vector<Status> reads;
+  KvReadOptions ro;
+  ro.cache_only = cache_only;
+  engine_->MultiGet(Cf::kRecords, keys, &values, &reads, ro);
+  out->assign(ids.size(), RecordRead{});
+  for (size_t i = 0; i < ids.size(); ++i) {
+    RecordRead& r = (*out)[i];
+    r.status = VisibleRecord(reads[i], values[i], *def, object, ids[i], scope, &r.record);
+    // Only a missing or hidden record is an answer of its own; anything else (Busy for
+    // a read that needs I/O, a corrupt record) is the whole call's.
+    if (!r.status.ok() && !r.status.IsNotFound()) {
+      Status failed = r.status;
+      out->clear();
+      return failed;
+    }
   }
   if (def_out != nullptr) *def_out = std::move(def);
   return Status::OK();

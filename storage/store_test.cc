@@ -303,6 +303,53 @@ TEST_F(StoreTest, AuditScanByTimeRange) {
   EXPECT_EQ(seen, "bc");
 }
 
+TEST_F(StoreTest, GetRecordsAnswersEachIdInOrder) {
+  Record a = Add({{"first_name", Value::Text("Ann")}, {"age", Value::Int(20)}});
+  Record b = Add({{"first_name", Value::Text("Bob")}, {"age", Value::Int(70)}});
+  ASSERT_TRUE(store_->DeleteRecord(tenant_.id, "Customers", a.id, 0).ok());
+  Record c = Add({{"first_name", Value::Text("Cy")}, {"age", Value::Int(30)}});
+  std::vector<Store::RecordRead> got;
+  std::shared_ptr<const ObjectDef> def;
+  // Any order, repeats, a deleted id and one never used: each answered on its own.
+  std::vector<RecordId> ids = {c.id, b.id, a.id, 999, c.id};
+  ASSERT_TRUE(store_->GetRecords(tenant_.id, "Customers", ids, &got, &def).ok());
+  ASSERT_EQ(got.size(), ids.size());
+  ASSERT_NE(def, nullptr);
+  EXPECT_TRUE(got[0].status.ok());
+  EXPECT_EQ(got[0].record.id, c.id);
+  EXPECT_EQ(got[0].record.values, c.values);
+  EXPECT_EQ(got[1].record.id, b.id);
+  EXPECT_EQ(got[1].record.version, b.version);
+  EXPECT_TRUE(got[2].status.IsNotFound());
+  Record single;
+  EXPECT_EQ(got[2].status.message(),
+            store_->GetRecord(tenant_.id, "Customers", a.id, &single, nullptr).message());
+  EXPECT_TRUE(got[3].status.IsNotFound());
+  EXPECT_NE(got[3].status.message().find("999"), std::string::npos);
+  EXPECT_TRUE(got[4].status.ok());
+  EXPECT_EQ(got[4].record.values, c.values);
+
+  // A row outside the scope's filter is answered exactly like a missing one.
+  std::unique_ptr<criteria::BoundExpr> filter;
+  ASSERT_TRUE(criteria::Compile("age < 65", *def, &filter).ok());
+  RecordScope scope;
+  scope.row_filter = filter.get();
+  ASSERT_TRUE(store_->GetRecords(tenant_.id, "Customers", {b.id, c.id}, &got, nullptr, false, &scope).ok());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(got[0].status.IsNotFound());
+  EXPECT_EQ(got[0].status.message(),
+            "record " + std::to_string(b.id) + " of object Customers does not exist");
+  EXPECT_TRUE(got[1].status.ok());
+
+  // Nothing asked, nothing answered; an unknown object fails the whole call.
+  ASSERT_TRUE(store_->GetRecords(tenant_.id, "Customers", {}, &got, nullptr).ok());
+  EXPECT_TRUE(got.empty());
+  Status unknown = store_->GetRecords(tenant_.id, "Nope", {c.id}, &got, nullptr);
+  EXPECT_EQ(unknown.code(), store_->GetRecord(tenant_.id, "Nope", c.id, &single, nullptr).code());
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.message().find("Nope"), std::string::npos) << unknown.message();
+}
+
 TEST_F(StoreTest, ScopeHidesRowsAndFields) {
   Record young = Add({{"first_name", Value::Text("Young")}, {"age", Value::Int(20)}});
   Record old = Add({{"first_name", Value::Text("Old")}, {"age", Value::Int(70)}});

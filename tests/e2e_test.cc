@@ -145,6 +145,75 @@ TEST_F(E2ETest, CrudRoundTrip) {
   EXPECT_EQ(t.client->deleteRecord("Customers", id).getCode(), ErrorCode::NotFound);
 }
 
+TEST_F(E2ETest, GetRecordsAnswersEachIdInTheOrderAsked) {
+  TenantHandle t = Tenant("batch-get");
+  TenantHandle other = Tenant("batch-get-other");
+  Result a = t.client->addRecord("Customers", Customer("Ann", 20));
+  Result b = t.client->addRecord("Customers", Customer("Bob", 30));
+  Result c = t.client->addRecord("Customers", Customer("Cy", 40));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_TRUE(t.client->deleteRecord("Customers", b.getId()).ok());
+  Result theirs = other.client->addRecord("Customers", Customer("Theirs", 50));
+  ASSERT_TRUE(theirs.ok());
+
+  std::vector<RecordId> ids = {c.getId(), a.getId(), b.getId(), std::to_string(c.getId()), 999999};
+  auto got = t.client->getRecords("Customers", "first_name", ids);
+  ASSERT_TRUE(got.ok()) << got.getMessage();
+  ASSERT_EQ(got.value().size(), ids.size());
+  EXPECT_EQ(got.value()[0].getRecords().at(0).get("first_name").asText(), "Cy");
+  EXPECT_FALSE(got.value()[0].getRecords().at(0).has("age"));  // projected away
+  EXPECT_EQ(got.value()[1].getRecords().at(0).get("first_name").asText(), "Ann");
+  EXPECT_EQ(got.value()[1].getRecords().at(0).id(), a.getId());
+  EXPECT_EQ(got.value()[3].getRecords().at(0).get("first_name").asText(), "Cy");
+  // A deleted and a never-used id: NotFound each, with getRecord's own message.
+  EXPECT_EQ(got.value()[2].getCode(), ErrorCode::NotFound);
+  EXPECT_EQ(got.value()[2].getMessage(), t.client->getRecord("Customers", "*", b.getId()).getMessage());
+  EXPECT_EQ(got.value()[4].getCode(), ErrorCode::NotFound);
+  // Each answer is what getRecord answers for that id.
+  Result single = t.client->getRecord("Customers", "first_name", c.getId());
+  EXPECT_EQ(got.value()[0].getRecords().at(0).version(), single.getRecords().at(0).version());
+  EXPECT_EQ(got.value()[0].getRecords().at(0).modifiedAt(), single.getRecords().at(0).modifiedAt());
+
+  // Ids are per tenant: another tenant's record id reads this tenant's record or nothing.
+  auto cross = t.client->getRecords("Customers", "*", {theirs.getId()});
+  ASSERT_TRUE(cross.ok());
+  if (cross.value()[0].ok()) {
+    EXPECT_NE(cross.value()[0].getRecords().at(0).get("first_name").asText(), "Theirs");
+  }
+
+  // Nothing asked, nothing answered.
+  auto none = t.client->getRecords("Customers", "*", {});
+  ASSERT_TRUE(none.ok()) << none.getMessage();
+  EXPECT_TRUE(none.value().empty());
+
+  // Errors of the call as a whole.
+  EXPECT_EQ(t.client->getRecords("Nope", "*", {a.getId()}).getCode(), ErrorCode::NotFound);
+  auto unknown_field = t.client->getRecords("Customers", "shoe_size", {a.getId()});
+  EXPECT_EQ(unknown_field.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(unknown_field.getMessage(), t.client->getRecord("Customers", "shoe_size", a.getId()).getMessage());
+  auto malformed = t.client->getRecords("Customers", "*", {a.getId(), "12x"});
+  EXPECT_EQ(malformed.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_NE(malformed.getMessage().find("ids[1]"), std::string::npos) << malformed.getMessage();
+  // The server's batch limit (500 here) bounds the ids.
+  std::vector<RecordId> many(501, RecordId(a.getId()));
+  auto too_many = t.client->getRecords("Customers", "*", many);
+  EXPECT_EQ(too_many.getCode(), ErrorCode::ResourceExhausted);
+  EXPECT_NE(too_many.getMessage().find("501 ids"), std::string::npos) << too_many.getMessage();
+  many.pop_back();
+  auto at_limit = t.client->getRecords("Customers", "*", many);
+  ASSERT_TRUE(at_limit.ok()) << at_limit.getMessage();
+  EXPECT_EQ(at_limit.value().size(), 500u);
+
+  // A user without the read right is denied the whole call.
+  auto u = t.client->createUser(0, "no-read", AdminLevel::User);
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(t.client->createRole(0, "adders", {{"Customers", Rights{false, true, false, false}}}).ok());
+  ASSERT_TRUE(t.client->addRoleMember(0, "adders", t.id, u.value().user.id).ok());
+  auto adder = Client::connect(server_->address(), t.id, u.value().apiKey);
+  EXPECT_EQ(adder->getRecords("Customers", "*", {a.getId()}).getCode(), ErrorCode::PermissionDenied);
+  EXPECT_EQ(adder->getRecord("Customers", "*", a.getId()).getCode(), ErrorCode::PermissionDenied);
+}
+
 TEST_F(E2ETest, SearchFiltersSortsAndPagesToCompletion) {
   TenantHandle t = Tenant("search");
   std::vector<Parameters> batch;

@@ -46,7 +46,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 json_get() {
   python3 -c 'import json,sys
 d=json.load(sys.stdin)
-for k in sys.argv[1:]: d=d[k]
+for k in sys.argv[1:]: d=d[int(k)] if isinstance(d, list) else d[k]
 print(d if isinstance(d, str) else json.dumps(d))' "$@"
 }
 

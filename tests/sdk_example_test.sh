@@ -73,6 +73,16 @@ user --json record add Customers --set first_name=Ada --set last_name=Lovelace -
   >"$TMP/add.json"
 RID=$(json_get record id <"$TMP/add.json") || fail "no record id in $(cat "$TMP/add.json")"
 user record get Customers "$RID"
+user --json record add Customers --set first_name=Grace --set age=45 >"$TMP/add2.json"
+RID2=$(json_get record id <"$TMP/add2.json") || fail "no record id in $(cat "$TMP/add2.json")"
+# Several ids: one getRecords call, the records in the order asked.
+user --json record get Customers "$RID2" "$RID" >"$TMP/batch.json"
+[[ $(json_get records 0 fields first_name <"$TMP/batch.json") == "Grace" ]] || fail "batch get: $(cat "$TMP/batch.json")"
+[[ $(json_get records 1 fields first_name <"$TMP/batch.json") == "Ada" ]] || fail "batch get order: $(cat "$TMP/batch.json")"
+# An id that is not there: the others still come out, then NotFound (exit 4).
+expect_exit 4 user record get Customers "$RID" 987654321
+grep -q "1 of 2 records not found" "$TMP/err" || fail "batch get missing: $(cat "$TMP/err")"
+grep -q "Ada" "$TMP/out" || fail "batch get with a missing id printed: $(cat "$TMP/out")"
 user record update Customers "$RID" --set age=37 --expect-version 1
 expect_exit 5 user record update Customers "$RID" --set age=38 --expect-version 1   # Conflict
 user --json record search Customers --where "age >= 30" --sort age:desc --rows 1 --all \

@@ -3,6 +3,7 @@
 // record-permission flags, the grant views, audit in both tenants, and usage.
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <thread>
 
@@ -405,6 +406,82 @@ TEST_F(SharingTest, ScopeRowFilterFieldsAndExpiry) {
   p.expiresAt = NowMicros() - 1;
   ASSERT_TRUE(pub.client->updatePolicy(0, p).ok());
   EXPECT_EQ(sub.client->searchRecords("Customers", "", "", ctx).getCode(), ErrorCode::PermissionDenied);
+}
+
+TEST_F(SharingTest, GetRecordsThroughAContextKeepsTheScopeAndIsAuditedOnce) {
+  TenantHandle pub = MakeTenant(*server_, *admin_, "batch-pub");
+  TenantHandle sub = MakeTenant(*server_, *admin_, "batch-sub");
+  uint64_t reader = AliasUser(pub, "batch-reader", "batch-read", Rights{true, false, false, false});
+  Result eu = pub.client->addRecord("Customers", Customer("Eve", "EU", 30));
+  Result us = pub.client->addRecord("Customers", Customer("Sam", "US", 40));
+  Result eu2 = pub.client->addRecord("Customers", Customer("Ida", "EU", 50));
+  ASSERT_TRUE(eu.ok() && us.ok() && eu2.ok());
+  // A record of the calling tenant itself: its id means nothing in the publisher's data.
+  Result own = sub.client->addRecord("Customers", Customer("Mine", "EU", 1));
+  ASSERT_TRUE(own.ok());
+  PolicyInfo p = Policy("batch-eu", sub.id, reader);
+  p.scope = {{"Customers", "last_name = 'EU'", {"first_name", "last_name"}}};
+  ASSERT_TRUE(pub.client->createPolicy(0, p).ok());
+  TenantContext ctx(*sub.client, pub.id);
+
+  auto batch = sub.client->getRecords("Customers", "", {eu2.getId(), us.getId(), 987654, eu.getId()}, ctx);
+  ASSERT_TRUE(batch.ok()) << batch.getMessage();
+  ASSERT_EQ(batch.value().size(), 4u);
+  EXPECT_TRUE(batch.value()[0].ok());
+  EXPECT_EQ(batch.value()[0].getRecords()[0].get("first_name").asText(), "Ida");
+  EXPECT_FALSE(batch.value()[0].getRecords()[0].has("age"));  // outside the allow-list
+  EXPECT_TRUE(batch.value()[3].ok());
+  // A row outside the filter is answered word for word like an id that does not exist.
+  const Result& hidden = batch.value()[1];
+  const Result& missing = batch.value()[2];
+  EXPECT_EQ(hidden.getCode(), ErrorCode::NotFound);
+  EXPECT_EQ(missing.getCode(), ErrorCode::NotFound);
+  auto same_shape = [](std::string m, uint64_t id) {
+    std::string digits = std::to_string(id);
+    return m.replace(m.find(digits), digits.size(), "N");
+  };
+  EXPECT_EQ(same_shape(hidden.getMessage(), us.getId()), same_shape(missing.getMessage(), 987654));
+  // ...and exactly as getRecord answers each of them.
+  EXPECT_EQ(hidden.getMessage(), sub.client->getRecord("Customers", "*", us.getId(), ctx).getMessage());
+
+  // A hidden field in the projection fails the whole call, like an unknown one.
+  auto age = sub.client->getRecords("Customers", "age", {eu.getId()}, ctx);
+  auto shoe = sub.client->getRecords("Customers", "shoe_size", {eu.getId()}, ctx);
+  EXPECT_EQ(age.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(shoe.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(age.getMessage(), sub.client->getRecord("Customers", "age", eu.getId(), ctx).getMessage());
+
+  // Record permissions are the policy user's: read only.
+  Parameters perms;
+  perms.retrieveRecordPermissions(true);
+  auto with_perms = sub.client->getRecords("Customers", "", {eu.getId()}, ctx, perms);
+  ASSERT_TRUE(with_perms.ok()) << with_perms.getMessage();
+  EXPECT_EQ(with_perms.value()[0].getRecords()[0].canUpdate(), std::optional<bool>(false));
+  EXPECT_EQ(with_perms.value()[0].getRecords()[0].canDelete(), std::optional<bool>(false));
+
+  // The caller's own ids do not reach into its own data through the context.
+  auto foreign = sub.client->getRecords("Customers", "", {own.getId()}, ctx);
+  ASSERT_TRUE(foreign.ok());
+  if (own.getId() != eu.getId() && own.getId() != us.getId() && own.getId() != eu2.getId()) {
+    EXPECT_EQ(foreign.value()[0].getCode(), ErrorCode::NotFound);
+  }
+
+  // Objects outside the scope are denied as a whole, as for getRecord.
+  ASSERT_TRUE(pub.client->createObject(0, "Notes", {{"text", FieldType::Text, false, false}}).ok());
+  EXPECT_EQ(sub.client->getRecords("Notes", "", {1}, ctx).getCode(), ErrorCode::PermissionDenied);
+
+  // Each call through the context is audited once on the publisher's side, as getRecords.
+  auto audit = pub.client->queryAudit(AuditQuery());
+  ASSERT_TRUE(audit.ok()) << audit.getMessage();
+  std::map<std::string, int> outcomes;
+  for (const auto& e : audit.value()) {
+    if (e.api != "getRecords") continue;
+    ++outcomes[e.outcome];
+    EXPECT_EQ(e.callerTenant, sub.id);
+    if (e.outcome == "OK") EXPECT_EQ(e.principal, reader);
+  }
+  // The first batch, the permissions and the foreign-id calls; the two projections; Notes.
+  EXPECT_EQ(outcomes, (std::map<std::string, int>{{"OK", 3}, {"InvalidArgument", 2}, {"PermissionDenied", 1}}));
 }
 
 TEST_F(SharingTest, RecordPermissionFlagsAndRoleRightsAtHome) {

@@ -24,6 +24,7 @@ const ApiAccess kApis[] = {
     {"addRecord", "records", "POST"},        {"addRecords", "records", "POST"},
     {"updateRecord", "records", "PUT"},      {"deleteRecord", "records", "DELETE"},
     {"getRecord", "records", "GET"},         {"searchRecords", "records", "GET"},
+    {"getRecords", "records", "GET"},
     {"createTenant", "admin/tenants", "POST"}, {"listTenants", "admin/tenants", "GET"},
     {"deleteTenant", "admin/tenants", "DELETE"}, {"createObject", "admin/objects", "POST"},
     {"listObjects", "admin/objects", "GET"}, {"createUser", "admin/users", "POST"},

@@ -13,7 +13,7 @@ namespace {
 
 struct Options {
   std::string object, id, fields, where, sort, sort2, context, continuation;
-  std::vector<std::string> sets, nulls;
+  std::vector<std::string> sets, nulls, ids;
   uint64_t expectVersion = 0;
   uint32_t offset = 0, rows = 0;
   bool all = false, permissions = false;
@@ -72,19 +72,51 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
   radd->add_option("--null", o.nulls, "field to set to null (repeatable)");
   contextOption(radd);
 
-  auto* rget = s.leaf(rec, "get", "Get one record", [&s, &o] {
-    parseId(o.id, "record id");
+  auto* rget = s.leaf(rec, "get", "Get records by id (several ids: one call)", [&s, &o] {
+    std::vector<RecordId> ids;
+    for (const auto& id : o.ids) ids.emplace_back(parseId(id, "record id"));
     Parameters p;
     p.retrieveRecordPermissions(o.permissions);
     Client& c = s.client();
     const TenantContext* tc = withContext(s, o);
     std::string f = o.fields.empty() ? "*" : o.fields;
-    Result r = tc ? c.getRecord(o.object, f, o.id, *tc, p) : c.getRecord(o.object, f, o.id, p);
-    check(r);
-    printOne(s, r);
+    if (ids.size() == 1) {
+      Result r = tc ? c.getRecord(o.object, f, ids[0], *tc, p) : c.getRecord(o.object, f, ids[0], p);
+      check(r);
+      printOne(s, r);
+      return;
+    }
+    auto batch = tc ? c.getRecords(o.object, f, ids, *tc, p) : c.getRecords(o.object, f, ids, p);
+    check(batch);
+    // The records found, in the order asked; each id not found is named on stderr, and
+    // the command then fails with NotFound.
+    std::vector<Record> found;
+    nlohmann::json missing = nlohmann::json::array();
+    std::string first_missing;
+    for (size_t i = 0; i < batch.value().size(); ++i) {
+      const Result& r = batch.value()[i];
+      if (r.ok()) {
+        found.push_back(r.getRecords().at(0));
+      } else {
+        missing.push_back({{"id", ids[i].value()}, {"message", r.getMessage()}});
+        if (first_missing.empty()) first_missing = r.getMessage();
+      }
+    }
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& x : found) arr.push_back(toJson(x));
+    s.emit({{"records", arr}, {"missing", missing}}, [&] {
+      printRecords(std::cout, found);
+      std::cout << found.size() << " of " << ids.size() << (ids.size() == 1 ? " record" : " records")
+                << " found\n";
+    });
+    if (!missing.empty()) {
+      throw Failed{ErrorCode::NotFound,
+                   std::to_string(missing.size()) + " of " + std::to_string(ids.size()) +
+                       " records not found (first: " + first_missing + ")"};
+    }
   });
   rget->add_option("OBJECT", o.object, "object name")->required();
-  rget->add_option("ID", o.id, "record id")->required();
+  rget->add_option("ID", o.ids, "record id(s)")->required();
   rget->add_option("--fields", o.fields, "comma-separated projection (default: all)");
   rget->add_flag("--permissions", o.permissions, "also show canUpdate/canDelete");
   contextOption(rget);

@@ -102,7 +102,7 @@ struct NewApiKey {
 
 // What a role grants on one object. `del` is the `delete` right (a C++ keyword).
 struct Rights {
-  bool read = false;    // getRecord, searchRecords
+  bool read = false;    // getRecord, getRecords, searchRecords
   bool add = false;     // addRecord, addRecords
   bool update = false;  // updateRecord
   bool del = false;     // deleteRecord

@@ -193,6 +193,27 @@ class COTENANT_EXPORT Client {
                                      RecordId id, const TenantContext& ctx,
                                      const Parameters& params = Parameters());
 
+  // Many records by id in one call: on success value() has one Result per id, in the
+  // order asked (an id may repeat), each OK with getRecords() holding the record or
+  // NotFound with getRecord's message (a record that does not exist and one the caller
+  // may not see are answered alike). At most the server's batch limit of ids (1000 by
+  // default; ResourceExhausted beyond it). A malformed id is InvalidArgument for the whole
+  // call, without a round trip; so are the errors getRecord would give for every id (an
+  // unknown object or field, a denied call).
+  Outcome<std::vector<Result>> getRecords(const std::string& object, const std::string& fields,
+                                          const std::vector<RecordId>& ids,
+                                          const Parameters& params = Parameters());
+  Outcome<std::vector<Result>> getRecords(const std::string& object, const std::string& fields,
+                                          const std::vector<RecordId>& ids,
+                                          const TenantContext& ctx,
+                                          const Parameters& params = Parameters());
+  std::future<Outcome<std::vector<Result>>> getRecordsAsync(
+      const std::string& object, const std::string& fields, const std::vector<RecordId>& ids,
+      const Parameters& params = Parameters());
+  std::future<Outcome<std::vector<Result>>> getRecordsAsync(
+      const std::string& object, const std::string& fields, const std::vector<RecordId>& ids,
+      const TenantContext& ctx, const Parameters& params = Parameters());
+
   // Simple search: records matching `criteria` ("" = all), by record id, first page of
   // the server's default size. complete() says whether more rows exist.
   Result searchRecords(const std::string& object, const std::string& fields,
