@@ -102,7 +102,6 @@ void WorkPool::WorkerLoop() {
 
     lock.unlock();
     job->Run();
-    job.reset();  // the fulfiller goes outside the lock too
     lock.lock();
 
     --t->running;
@@ -113,6 +112,12 @@ void WorkPool::WorkerLoop() {
       // Back under its running cap: this worker serves the ring next, so no wake-up.
       MaybeReady(id, *t);
     }
+    // The caller hears of the result only now that the job no longer counts; the
+    // fulfiller goes outside the lock too.
+    lock.unlock();
+    job->Deliver();
+    job.reset();
+    lock.lock();
   }
 }
 

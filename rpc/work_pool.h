@@ -41,6 +41,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -150,9 +151,14 @@ class WorkPool {
   static void Release(const Handoff&) {}
 #endif
 
+  // A job runs in two steps: Run() computes on the worker; the pool then stops counting
+  // the job against its tenant (running, the max_jobs quota) and only then Deliver()
+  // hands the result to the caller. So a caller that makes its next call as soon as it
+  // has the answer always finds its previous job gone from the count.
   struct Job {
     virtual ~Job() noexcept(false) = default;  // kj::Own destructors may throw
-    virtual void Run() = 0;  // skips the work if the caller has gone; never throws
+    virtual void Run() = 0;      // skips the work if the caller has gone; never throws
+    virtual void Deliver() = 0;  // fulfills or rejects the caller's promise; never throws
     Clock::time_point enqueued;
     Job* next = nullptr;  // in its tenant's queue (owned by the queue)
   };
@@ -162,28 +168,34 @@ class WorkPool {
     template <typename F>
     TypedJob(kj::Own<kj::CrossThreadPromiseFulfiller<T>> f, F&& work, Handoff h)
         : fulfiller(kj::mv(f)), fn(std::forward<F>(work)), handoff(std::move(h)) {}
-    // The fulfiller may be destroyed on any thread (an unfulfilled one rejects its promise).
     void Run() override {
-      auto& f = *fulfiller;
-      if (!f.isWaiting()) return;  // the caller has gone
+      if (!fulfiller->isWaiting()) return;  // the caller has gone
       try {
-        T value = fn();
-        Release(handoff);
-        f.fulfill(kj::mv(value));
+        value.emplace(fn());
       } catch (const kj::Exception& e) {
-        Release(handoff);
-        f.reject(kj::cp(e));
+        error.emplace(kj::cp(e));
       } catch (const std::exception& e) {
-        Release(handoff);
-        f.reject(ToException(Status::Internal(std::string("unexpected exception: ") + e.what())));
+        error.emplace(ToException(Status::Internal(std::string("unexpected exception: ") + e.what())));
       } catch (...) {
-        Release(handoff);
-        f.reject(ToException(Status::Internal("unexpected non-standard exception")));
+        error.emplace(ToException(Status::Internal("unexpected non-standard exception")));
+      }
+    }
+    // The fulfiller may be destroyed on any thread (an unfulfilled one rejects its promise).
+    void Deliver() override {
+      auto& f = *fulfiller;
+      if (!f.isWaiting() || (!value && !error)) return;
+      Release(handoff);
+      if (value) {
+        f.fulfill(kj::mv(*value));
+      } else {
+        f.reject(kj::mv(*error));
       }
     }
     kj::Own<kj::CrossThreadPromiseFulfiller<T>> fulfiller;
     Fn fn;
     Handoff handoff;
+    std::optional<T> value;
+    std::optional<kj::Exception> error;
   };
 
   // A tenant's FIFO, an intrusive list: queueing a job allocates nothing more.

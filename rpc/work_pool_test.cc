@@ -138,6 +138,22 @@ TEST(WorkPoolTest, QuotaRefusesATenantAtItsLimitOnly) {
   EXPECT_EQ(pool.Submit<int>(7, [] { return 4; }).wait(io.waitScope), 4);
 }
 
+TEST(WorkPoolTest, AJobNoLongerCountsOnceItsCallerHasTheResult) {
+  // With a quota of one job, a caller that submits its next job as soon as it has the
+  // previous result is never refused: the pool stops counting a job before delivering.
+  auto io = kj::setupAsyncIo();
+  WorkPool::Options o;
+  o.threads = 2;
+  o.max_jobs = [](storage::TenantId) -> uint32_t { return 1; };
+  WorkPool pool(o);
+  int refused = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto failure = Failure(pool.Submit<int>(7, [i] { return i; }), io.waitScope);
+    if (failure != nullptr) ++refused;
+  }
+  EXPECT_EQ(refused, 0);
+}
+
 TEST(WorkPoolTest, CancelledJobIsSkipped) {
   auto io = kj::setupAsyncIo();
   WorkPool pool(1, 100);
