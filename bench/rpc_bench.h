@@ -53,6 +53,7 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kBarePayloadBytes = 200;
 constexpr uint64_t kSystemTenant = 1;
 constexpr size_t kBatch = 1000;  // records per addRecords call (the server's default limit)
+constexpr unsigned kBatchIds = 16;  // ids per getRecords call in the throughput phase
 
 // A failure of the benchmark itself: printed, children killed, exit 1.
 struct Failure : std::runtime_error {

@@ -97,15 +97,31 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
     });
   };
 
+  // getRecords of kBatchIds random ids in one call: records/s = calls/s x kBatchIds.
+  Issue get_records = [&](size_t slot) -> kj::Promise<void> {
+    auto req = records[slot % in_use].records.getRecordsRequest(capnp::MessageSize{8 + kBatchIds, 0});
+    req.setObject("Items");
+    auto list = req.initIds(kBatchIds);
+    for (unsigned i = 0; i < kBatchIds; ++i) list.set(i, ids[rng() % ids.size()]);
+    return req.send().then([](capnp::Response<wire::Records::GetRecordsResults>&& r) {
+      auto got = r.getRecords();
+      KJ_REQUIRE(got.size() == kBatchIds, "getRecords answered a wrong count", got.size());
+      for (auto entry : got) {
+        KJ_REQUIRE(entry.isRecord() && entry.getRecord().getFields().size() == 3,
+                   "getRecords answered a bad entry");
+      }
+    });
+  };
+
   struct Mode {
     std::string name;
     size_t slots, connections;
-    RunResult bare, get, add;
+    RunResult bare, get, add, batch;
   };
   std::vector<Mode> modes = {
-      {"1 in flight", 1, 1, {}, {}, {}},
-      {std::to_string(o.inflight) + " in flight, 1 connection", o.inflight, 1, {}, {}, {}},
-      {std::to_string(conns) + " connections x 1 in flight", conns, conns, {}, {}, {}},
+      {"1 in flight", 1, 1, {}, {}, {}, {}},
+      {std::to_string(o.inflight) + " in flight, 1 connection", o.inflight, 1, {}, {}, {}, {}},
+      {std::to_string(conns) + " connections x 1 in flight", conns, conns, {}, {}, {}, {}},
   };
   // Other processes share the 2 cores and come and go, so the three calls of a mode are
   // measured in alternating slices (bare, get, add, bare, ...) that add up to --seconds
@@ -125,14 +141,17 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
     Drive(ws, m.slots, bare_get, 0, o.warmup, bare.pid(), "bare get (warm-up), " + m.name);
     Drive(ws, m.slots, get_record, 0, o.warmup, server.pid(), "getRecord (warm-up), " + m.name);
     Drive(ws, m.slots, add_record, 0, o.warmup, server.pid(), "addRecord (warm-up), " + m.name);
+    Drive(ws, m.slots, get_records, 0, o.warmup, server.pid(), "getRecords (warm-up), " + m.name);
     for (int i = 0; i < slices; ++i) {
       m.bare.Add(Drive(ws, m.slots, bare_get, 0, slice, bare.pid(), "bare get, " + m.name));
       m.get.Add(Drive(ws, m.slots, get_record, 0, slice, server.pid(), "getRecord, " + m.name));
       m.add.Add(Drive(ws, m.slots, add_record, 0, slice, server.pid(), "addRecord, " + m.name));
+      m.batch.Add(Drive(ws, m.slots, get_records, 0, slice, server.pid(), "getRecords, " + m.name));
     }
     PrintRun(m.name.c_str(), "bare get", m.bare);
     PrintRun(m.name.c_str(), "getRecord", m.get);
     PrintRun(m.name.c_str(), "addRecord", m.add);
+    PrintRun(m.name.c_str(), "getRecords x16", m.batch);
     server.CheckAlive();
   }
 
@@ -143,6 +162,13 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
     std::printf("%-32s | %12.0f | %12.0f | %5.2fx | %12.0f | %5.2fx\n", m.name.c_str(),
                 m.bare.calls_per_sec(), m.get.calls_per_sec(), m.get.calls_per_sec() / m.bare.calls_per_sec(),
                 m.add.calls_per_sec(), m.add.calls_per_sec() / m.bare.calls_per_sec());
+  }
+  std::printf("\n%-32s | %12s | %14s | %22s\n", "mode", "getRecord/s", "getRecords x16/s",
+              "records/s (x getRecord)");
+  for (auto& m : modes) {
+    double rps = m.batch.calls_per_sec() * kBatchIds;
+    std::printf("%-32s | %12.0f | %16.0f | %12.0f (%5.2fx)\n", m.name.c_str(), m.get.calls_per_sec(),
+                m.batch.calls_per_sec(), rps, rps / m.get.calls_per_sec());
   }
   std::printf("\n%-32s | %12s | %12s | %12s\n", "mode (mean latency, us)", "bare", "getRecord",
               "addRecord");
@@ -173,6 +199,9 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
     RedisRow one = RedisBench(redis_port, 1, 1, scaled(15000));
     RedisRow window = RedisBench(redis_port, 1, static_cast<int>(o.inflight), scaled(400000));
     RedisRow many = RedisBench(redis_port, static_cast<int>(conns), 1, scaled(80000));
+    RedisRow many_pipelined =
+        RedisBench(redis_port, static_cast<int>(conns), static_cast<int>(kBatchIds), scaled(600000));
+    RedisRow one_pipelined = RedisBench(redis_port, 1, static_cast<int>(kBatchIds), scaled(400000));
     redis.Stop();
     std::printf("\nredis-benchmark against redis-server on the same machine (200-byte values):\n");
     std::printf("%-32s | %12s | %12s | %18s | %18s\n", "mode (calls/s)", "redis GET", "redis SET",
@@ -185,6 +214,16 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
     row(std::to_string(o.inflight) + " pipelined (-c 1 -P " + std::to_string(o.inflight) + ")",
         window, modes[1]);
     row(std::to_string(conns) + " connections (-c " + std::to_string(conns) + ")", many, modes[2]);
+    // getRecords of 16 ids against 16 pipelined GETs, in records (values) per second.
+    std::printf("\n%-40s | %14s | %18s | %8s\n", "records/s", "redis GET -P 16",
+                "getRecords x16", "ratio");
+    auto batch_row = [](const std::string& name, double redis_get, const Mode& m) {
+      double rps = m.batch.calls_per_sec() * kBatchIds;
+      std::printf("%-40s | %14.0f | %18.0f | %7.2fx\n", name.c_str(), redis_get, rps, rps / redis_get);
+    };
+    batch_row("1 connection, 1 call (-c 1 -P 16)", one_pipelined.get, modes[0]);
+    batch_row(std::to_string(conns) + " connections x 1 call (-c " + std::to_string(conns) + " -P 16)",
+              many_pipelined.get, modes[2]);
   } else {
     std::printf("\nredis-server/redis-benchmark not run (%s); orientation figure: Redis GET with "
                 "50 clients ~80k/s\n",
