@@ -1,8 +1,10 @@
 #include "rpc/connections.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <utility>
@@ -14,6 +16,7 @@
 #include <capnp/rpc.h>
 #include <capnp/serialize-async.h>
 #include <kj/debug.h>
+#include <kj/io.h>
 #include <spdlog/spdlog.h>
 
 #include "rpc/tls.h"
@@ -82,46 +85,61 @@ void CheckCapabilities(capnp::MessageReader& reader, size_t max_caps) {
 
 }  // namespace
 
-// The in-flight budget. A charge is released when the RPC system drops the message.
-class RpcListener::Budget {
+// The in-flight budget, shared by every loop. A charge is released when the RPC system
+// drops the message, on the connection's own loop; a waiter on another loop is woken
+// through a cross-thread fulfiller.
+class ConnectionShare::Budget {
  public:
   Budget(size_t limit, Metrics* metrics) : limit_(limit), metrics_(metrics) {}
 
-  // Resolves once `bytes` are charged to `state`'s connection.
+  // Resolves once `bytes` are charged to `state`'s connection. On the connection's loop.
   kj::Promise<void> Charge(size_t bytes, std::shared_ptr<ConnState> state) {
+    std::unique_lock<std::mutex> lock(mu_);
     // A connection with calls in flight never waits: its own answers may depend on the
     // messages behind this one (a waiting connection holds nothing, so none deadlocks).
     if (used_ == 0 || used_ + bytes <= limit_ || state->held_bytes > 0) {
       used_ += bytes;
-      state->held_bytes += bytes;
+      state->held_bytes += bytes;  // the connection's loop only
       metrics_->connection_counters().inflight_request_bytes.fetch_add(
           static_cast<int64_t>(bytes), std::memory_order_relaxed);
       return kj::READY_NOW;
     }
-    auto paf = kj::newPromiseAndFulfiller<void>();
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
     waiters_.push_back(kj::mv(paf.fulfiller));
+    lock.unlock();
     return paf.promise.then([this, bytes, state = std::move(state)]() mutable {
       return Charge(bytes, std::move(state));
     });
   }
 
   void Release(size_t bytes, ConnState& state) {
-    used_ -= bytes;
-    state.held_bytes -= bytes;
+    std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> waiters;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      used_ -= bytes;
+      state.held_bytes -= bytes;
+      // Every waiter tries again; those that still do not fit queue up anew.
+      waiters.swap(waiters_);
+    }
     metrics_->connection_counters().inflight_request_bytes.fetch_sub(
         static_cast<int64_t>(bytes), std::memory_order_relaxed);
-    // Every waiter tries again; those that still do not fit queue up anew.
-    auto waiters = std::move(waiters_);
-    waiters_.clear();
     for (auto& w : waiters) w->fulfill();
   }
 
  private:
-  size_t limit_;
-  Metrics* metrics_;
+  const size_t limit_;
+  Metrics* const metrics_;
+  std::mutex mu_;
   size_t used_ = 0;
-  std::vector<kj::Own<kj::PromiseFulfiller<void>>> waiters_;
+  std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> waiters_;
 };
+
+ConnectionShare::ConnectionShare(const ConnectionLimits& limits, Metrics* metrics)
+    : limits_(limits),
+      metrics_(metrics),
+      budget_(std::make_unique<Budget>(limits.max_inflight_bytes, metrics)) {}
+
+ConnectionShare::~ConnectionShare() = default;
 
 // A connection's messages in the standard framing, read with this connection's current
 // size limit (checked on the segment table, before the body is read or allocated),
@@ -224,11 +242,11 @@ class RpcListener::Messages final : public capnp::MessageStream {
                kj::str("message of ", bytes, " bytes is over the limit of ", limit, " bytes",
                        state_->logged_in ? "" : " before login"));
     size_t charged = static_cast<size_t>(bytes);
-    return owner_.budget_->Charge(charged, state_)
+    return owner_.share_.budget_->Charge(charged, state_)
         .then([this, charged, words, sizes = kj::mv(sizes)]() mutable {
           // From here the charge belongs to the reader built below (or is released if the
           // read fails).
-          Budget* budget = owner_.budget_.get();
+          ConnectionShare::Budget* budget = owner_.share_.budget_.get();
           auto release = kj::defer([budget, charged, state = state_] {
             budget->Release(charged, *state);
           });
@@ -270,14 +288,27 @@ class RpcListener::Messages final : public capnp::MessageStream {
 // handshake, if any), given back when it closes.
 class RpcListener::Slot {
  public:
-  Slot(RpcListener& owner, std::string peer) : owner_(owner), peer_(std::move(peer)) {
-    ++owner_.open_;
-    ++owner_.per_peer_[peer_];
+  // Takes a place, or answers why there is none ("" when taken).
+  static std::string Take(ConnectionShare& share, const std::string& peer) {
+    std::lock_guard<std::mutex> lock(share.mu_);
+    if (share.open_ >= share.limits_.max_connections) {
+      return std::to_string(share.open_) + " open (--max-connections)";
+    }
+    auto it = share.per_peer_.find(peer);
+    if (it != share.per_peer_.end() && it->second >= share.limits_.max_connections_per_peer) {
+      return std::to_string(it->second) + " open from it (--max-connections-per-peer)";
+    }
+    ++share.open_;
+    ++share.per_peer_[peer];
+    return "";
   }
+  // REQUIRES: Take(share, peer) returned "".
+  Slot(ConnectionShare& share, std::string peer) : share_(share), peer_(std::move(peer)) {}
   ~Slot() {
-    --owner_.open_;
-    auto it = owner_.per_peer_.find(peer_);
-    if (it != owner_.per_peer_.end() && --it->second == 0) owner_.per_peer_.erase(it);
+    std::lock_guard<std::mutex> lock(share_.mu_);
+    --share_.open_;
+    auto it = share_.per_peer_.find(peer_);
+    if (it != share_.per_peer_.end() && --it->second == 0) share_.per_peer_.erase(it);
   }
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
@@ -285,7 +316,7 @@ class RpcListener::Slot {
   const std::string& peer() const { return peer_; }
 
  private:
-  RpcListener& owner_;
+  ConnectionShare& share_;
   std::string peer_;
 };
 
@@ -305,7 +336,7 @@ class RpcListener::Connection {
     // Bounds the parameters of calls in flight on this connection: beyond it the server
     // stops reading from the client until answers go out.
     rpc_.setFlowLimit(owner.limits_.max_message_bytes / sizeof(capnp::word));
-    owner_.metrics_->ConnectionOpened();
+    owner_.metrics_->ConnectionOpened(owner_.loop_);
   }
 
   ~Connection() {
@@ -368,16 +399,19 @@ void RpcListener::Errors::taskFailed(kj::Exception&& e) {
   spdlog::info("connection closed with error: {}", e.getDescription().cStr());
 }
 
-RpcListener::RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer,
-                         const ServiceContext& ctx, const ConnectionLimits& limits,
-                         Metrics* metrics, RpcTls* tls)
+RpcListener::RpcListener(kj::ConnectionReceiver* listener, kj::LowLevelAsyncIoProvider& io,
+                         kj::Timer& timer, const ServiceContext& ctx, ConnectionShare& share,
+                         size_t loop, RpcTls* tls)
     : listener_(listener),
+      io_(io),
       timer_(timer),
       ctx_(ctx),
-      limits_(limits),
-      metrics_(metrics),
+      share_(share),
+      limits_(share.limits_),
+      metrics_(share.metrics_),
+      loop_(loop),
       tls_(tls),
-      budget_(std::make_unique<Budget>(limits.max_inflight_bytes, metrics)),
+      handoffs_(errors_),
       connections_(errors_) {}
 
 RpcListener::~RpcListener() = default;
@@ -387,7 +421,7 @@ kj::Promise<void> RpcListener::Accept() {
   // ENOMEM); that must reach the back-off, not end the loop. When it does not throw, the
   // accept either succeeded or is waiting for a client: either way the listener works.
   kj::Maybe<kj::Promise<kj::Own<kj::AsyncIoStream>>> pending;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { pending = listener_.accept(); })) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { pending = listener_->accept(); })) {
     return BackOff(kj::mv(*e)).then([this] { return Accept(); });
   }
   Recovered();
@@ -395,7 +429,7 @@ kj::Promise<void> RpcListener::Accept() {
       .then(
           [this](kj::Own<kj::AsyncIoStream> stream) -> kj::Promise<void> {
             Recovered();
-            KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { Admit(kj::mv(stream)); })) {
+            KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { Dispatch(kj::mv(stream)); })) {
               spdlog::warn("cannot set up an accepted connection: {}", e->getDescription().cStr());
             }
             return kj::READY_NOW;
@@ -424,25 +458,39 @@ void RpcListener::Recovered() {
   }
 }
 
+void RpcListener::Dispatch(kj::Own<kj::AsyncIoStream> stream) {
+  size_t turn = next_peer_;
+  next_peer_ = (next_peer_ + 1) % (peers_.size() + 1);
+  if (turn == 0) return Admit(kj::mv(stream));
+  // The socket moves to the other loop as a descriptor: a stream belongs to its loop. When
+  // there is no descriptor to spare (dup fails: out of them), this loop serves it.
+  int fd = -1;
+  KJ_IF_MAYBE(own, stream->getFd()) { fd = ::fcntl(*own, F_DUPFD_CLOEXEC, 0); }
+  if (fd < 0) return Admit(kj::mv(stream));
+  stream = nullptr;  // closes this loop's descriptor; the connection lives on in `fd`
+  const Peer& peer = peers_[turn - 1];
+  RpcListener* target = peer.listener;
+  // Should the other loop be gone before it runs this, the descriptor closes with it.
+  handoffs_.add(peer.executor->executeAsync([target, owned = kj::AutoCloseFd(fd)]() mutable {
+    target->Admit(target->io_.wrapSocketFd(kj::mv(owned), kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
+                                                                kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK));
+  }));
+}
+
 void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
   std::string peer = PeerAddress(*stream);
   auto& counters = metrics_->connection_counters();
-  // Dropping the stream closes the socket at once.
-  if (open_ >= limits_.max_connections) {
-    counters.refused_max_connections.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("refused a connection from {}: {} open (--max-connections)", peer, open_);
-    return;
-  }
-  auto it = per_peer_.find(peer);
-  if (it != per_peer_.end() && it->second >= limits_.max_connections_per_peer) {
-    counters.refused_per_peer.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("refused a connection from {}: {} open from it (--max-connections-per-peer)",
-                  peer, it->second);
-    return;
-  }
   // The slot counts from here, so a connection still in its TLS handshake counts
-  // against both caps too.
-  auto slot = kj::heap<Slot>(*this, std::move(peer));
+  // against both caps too. Dropping the stream closes the socket at once.
+  std::string full = Slot::Take(share_, peer);
+  if (!full.empty()) {
+    bool total = full.find("--max-connections)") != std::string::npos;
+    (total ? counters.refused_max_connections : counters.refused_per_peer)
+        .fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("refused a connection from {}: {}", peer, full);
+    return;
+  }
+  auto slot = kj::heap<Slot>(share_, std::move(peer));
   if (tls_ != nullptr) {
     // The connection exists once the handshake is done; a failed one ends in errors_
     // like any other broken connection.

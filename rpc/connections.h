@@ -27,7 +27,9 @@
 //    answers of the calls already running when it filled.
 // Each refusal is counted in /metrics (Metrics::ConnectionCounters).
 //
-// Threads: everything here runs on the server's KJ event loop thread.
+// Threads: the server runs one KJ event loop per --rpc-threads, each with its own
+// RpcListener; a connection lives on one loop from accept to close. The caps and the
+// in-flight budget are shared (ConnectionShare).
 
 #ifndef COTENANT_RPC_CONNECTIONS_H_
 #define COTENANT_RPC_CONNECTIONS_H_
@@ -35,7 +37,9 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <kj/async-io.h>
 #include <kj/timer.h>
@@ -59,29 +63,70 @@ struct ConnectionLimits {
   size_t max_unsent_bytes = 16u << 20;                // queued answers per connection; 0 = no limit
 };
 
+// What the listeners of every event loop share: the limits, the connection caps and the
+// in-flight budget, all server-wide. Thread-safe.
+class ConnectionShare {
+ public:
+  // REQUIRES: metrics outlives this object;
+  //           limits.max_inflight_bytes >= limits.max_message_bytes.
+  ConnectionShare(const ConnectionLimits& limits, Metrics* metrics);
+  ~ConnectionShare();
+  ConnectionShare(const ConnectionShare&) = delete;
+  ConnectionShare& operator=(const ConnectionShare&) = delete;
+
+ private:
+  friend class RpcListener;
+  class Budget;  // the server-wide in-flight bytes
+
+  const ConnectionLimits limits_;
+  Metrics* const metrics_;
+  std::unique_ptr<Budget> budget_;
+  std::mutex mu_;  // guards the caps below
+  size_t open_ = 0;
+  std::map<std::string, size_t> per_peer_;
+};
+
+// The RPC connections of one event loop. One loop's listener accepts (from the listening
+// socket) and hands each accepted connection to the next loop in turn, itself included;
+// every loop serves the connections it is handed.
 class RpcListener {
  public:
-  // REQUIRES: listener, timer, ctx and metrics outlive this object;
-  //           limits.max_inflight_bytes >= limits.max_message_bytes.
-  // With `tls`, every accepted connection is served only after its TLS handshake.
-  RpcListener(kj::ConnectionReceiver& listener, kj::Timer& timer, const ServiceContext& ctx,
-              const ConnectionLimits& limits, Metrics* metrics, RpcTls* tls = nullptr);
+  // `listener` is the listening socket for the loop that accepts, nullptr for the others.
+  // REQUIRES: io, timer, ctx, share and listener outlive this object; all belong to the
+  //           calling thread's event loop, where every method is called.
+  // With `tls`, every connection is served only after its TLS handshake.
+  // `loop` numbers this listener's event loop in /metrics (0 = the one that accepts).
+  RpcListener(kj::ConnectionReceiver* listener, kj::LowLevelAsyncIoProvider& io,
+              kj::Timer& timer, const ServiceContext& ctx, ConnectionShare& share, size_t loop,
+              RpcTls* tls = nullptr);
   ~RpcListener();  // closes every connection still open
 
   RpcListener(const RpcListener&) = delete;
   RpcListener& operator=(const RpcListener&) = delete;
 
+  // Another loop's listener, reached through its loop's executor.
+  struct Peer {
+    RpcListener* listener;
+    const kj::Executor* executor;
+  };
+  // Where accepted connections go besides this loop, in turn. Set before Accept(); every
+  // peer must outlive the accept loop.
+  void SetPeers(std::vector<Peer> peers) { peers_ = std::move(peers); }
+
   // Accepts until the returned promise is destroyed. Never fails.
+  // REQUIRES: constructed with a listener.
   kj::Promise<void> Accept();
 
   class Connection;  // one accepted connection (connections.cc)
   class Messages;    // its message stream with the limits above
-  class Budget;      // the server-wide in-flight bytes
   class Slot;        // its place in the connection caps
 
  private:
   friend class Connection;
+  // Serves an accepted connection on this loop (or refuses it over a cap).
   void Admit(kj::Own<kj::AsyncIoStream> stream);
+  // Hands an accepted connection to the next loop in turn.
+  void Dispatch(kj::Own<kj::AsyncIoStream> stream);
   kj::Promise<void> BackOff(kj::Exception&& e);  // after a failed accept
   void Recovered();                              // after one that did not fail
 
@@ -90,17 +135,20 @@ class RpcListener {
     void taskFailed(kj::Exception&& e) override;
   };
 
-  kj::ConnectionReceiver& listener_;
+  kj::ConnectionReceiver* listener_;
+  kj::LowLevelAsyncIoProvider& io_;
   kj::Timer& timer_;
   const ServiceContext& ctx_;
-  ConnectionLimits limits_;
+  ConnectionShare& share_;
+  const ConnectionLimits& limits_;
   Metrics* metrics_;
+  const size_t loop_;
   RpcTls* tls_;
   AcceptBackoff backoff_;
-  std::unique_ptr<Budget> budget_;  // outlives every connection (declared before them)
-  size_t open_ = 0;
-  std::map<std::string, size_t> per_peer_;
+  std::vector<Peer> peers_;
+  size_t next_peer_ = 0;  // round-robin over this loop (0) and peers_ (1..)
   Errors errors_;
+  kj::TaskSet handoffs_;     // connections on their way to another loop
   kj::TaskSet connections_;  // each task owns its Connection
 };
 

@@ -73,6 +73,18 @@ std::string Metrics::Render() const {
                  "# TYPE cotenant_pool_queued_jobs gauge\n"
                  "cotenant_pool_queued_jobs {}\n",
                  block_cache, memtables, connections(), pool.queued);
+  const size_t loops = std::min(rpc_loops_.load(std::memory_order_relaxed), kMaxLoops);
+  fmt::format_to(it,
+                 "# HELP cotenant_rpc_loops RPC event loops serving connections (--rpc-threads).\n"
+                 "# TYPE cotenant_rpc_loops gauge\n"
+                 "cotenant_rpc_loops {}\n"
+                 "# HELP cotenant_rpc_loop_connections_total RPC connections served, by event loop.\n"
+                 "# TYPE cotenant_rpc_loop_connections_total counter\n",
+                 rpc_loops_.load(std::memory_order_relaxed));
+  for (size_t i = 0; i < loops; ++i) {
+    fmt::format_to(it, "cotenant_rpc_loop_connections_total{{loop=\"{}\"}} {}\n", i,
+                   served_by_loop_[i].load(std::memory_order_relaxed));
+  }
   fmt::format_to(it,
                  "# HELP cotenant_pool_tenants_waiting Tenants with storage jobs waiting for a "
                  "pool thread.\n"

@@ -19,6 +19,7 @@
 #ifndef COTENANT_RPC_METRICS_H_
 #define COTENANT_RPC_METRICS_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -55,7 +56,14 @@ class Metrics {
 
   void Record(Api api, Status::Code outcome, double seconds);
 
-  void ConnectionOpened() { connections_.fetch_add(1, std::memory_order_relaxed); }
+  // Connections served by RPC event loop `loop` (0-based; loops past kMaxLoops share the
+  // last series).
+  static constexpr size_t kMaxLoops = 64;
+  void SetRpcLoops(size_t loops) { rpc_loops_.store(loops, std::memory_order_relaxed); }
+  void ConnectionOpened(size_t loop = 0) {
+    connections_.fetch_add(1, std::memory_order_relaxed);
+    served_by_loop_[std::min(loop, kMaxLoops - 1)].fetch_add(1, std::memory_order_relaxed);
+  }
   void ConnectionClosed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
@@ -102,6 +110,8 @@ class Metrics {
   };
   std::array<PerApi, static_cast<size_t>(Api::kCount)> apis_;
   std::atomic<int64_t> connections_{0};
+  std::atomic<size_t> rpc_loops_{1};
+  std::array<std::atomic<uint64_t>, kMaxLoops> served_by_loop_{};
   ConnectionCounters conn_;
   mutable std::mutex accept_mu_;
   std::string not_accepting_;

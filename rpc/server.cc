@@ -4,9 +4,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <csignal>
+#include <future>
 #include <random>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -124,6 +130,60 @@ Server::Server(std::unique_ptr<storage::Store> store,
 
 Server::~Server() = default;
 
+// One RPC event loop besides the first, on a thread of its own: its own KJ event loop, its
+// own TLS context, and a listener that serves the connections the first loop hands it.
+class Server::RpcLoop {
+ public:
+  RpcLoop(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& tls)
+      : ready_future_(ready_.get_future().share()),
+        thread_([this, index, &ctx, &share, &tls] { Serve(index, ctx, share, tls); }) {}
+  // Closes the loop's connections (after letting it deliver what it has) and joins it.
+  ~RpcLoop() {
+    ready_future_.wait();  // the members below are set once it is ready
+    if (executor_ != nullptr) {
+      executor_->executeSync([this] { stop_->fulfill(); });
+    }
+    thread_.join();
+  }
+  RpcLoop(const RpcLoop&) = delete;
+  RpcLoop& operator=(const RpcLoop&) = delete;
+
+  // Waits until the loop serves, or says why it could not start.
+  Status Started() { return ready_future_.get(); }
+  RpcListener::Peer peer() const { return {listener_, executor_}; }
+
+ private:
+  void Serve(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& files) {
+    std::string name = "rpc-loop-" + std::to_string(index);
+    pthread_setname_np(pthread_self(), name.c_str());
+    auto io = kj::setupAsyncIo();
+    std::unique_ptr<RpcTls> tls;
+    if (files.enabled()) {
+      Status loaded = RpcTls::Load(files, &tls);
+      if (!loaded.ok()) {
+        ready_.set_value(loaded);
+        return;
+      }
+    }
+    RpcListener rpc(nullptr, *io.lowLevelProvider, io.provider->getTimer(), ctx, share,
+                    static_cast<size_t>(index), tls.get());
+    auto stop = kj::newPromiseAndFulfiller<void>();
+    stop_ = stop.fulfiller.get();
+    listener_ = &rpc;
+    executor_ = &kj::getCurrentThreadExecutor();
+    ready_.set_value(Status::OK());
+    stop.promise.wait(io.waitScope);
+    io.waitScope.poll();  // answers already delivered to this loop go out first
+  }
+
+  std::promise<Status> ready_;
+  std::shared_future<Status> ready_future_;
+  kj::PromiseFulfiller<void>* stop_ = nullptr;  // the loop thread's; fulfilled on it
+  RpcListener* listener_ = nullptr;
+  const kj::Executor* executor_ = nullptr;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 void Server::CaptureSignals() {
   kj::UnixEventPort::captureSignal(SIGTERM);
   kj::UnixEventPort::captureSignal(SIGINT);
@@ -233,29 +293,50 @@ Status Server::Run() {
   {
     ConnectionLimits limits = options_.connections;
     limits.max_message_bytes = options_.max_message_bytes;
-    RpcListener rpc(*listener, io.provider->getTimer(), ctx, limits, &metrics_, tls.get());
+    ConnectionShare share(limits, &metrics_);
+    metrics_.SetRpcLoops(static_cast<size_t>(std::max(options_.rpc_threads, 1)));
+    // The other loops first: each sets up its listener (and its own TLS context) on its
+    // own thread, then serves until told to stop.
+    std::vector<std::unique_ptr<RpcLoop>> loops;
+    for (int i = 1; i < std::max(options_.rpc_threads, 1); ++i) {
+      loops.push_back(std::make_unique<RpcLoop>(i, ctx, share, options_.tls));
+    }
+    std::vector<RpcListener::Peer> peers;
+    for (auto& loop : loops) {
+      Status started = loop->Started();
+      if (!started.ok()) return started;  // the loops already made stop in their destructors
+      peers.push_back(loop->peer());
+    }
+    RpcListener rpc(listener.get(), *io.lowLevelProvider, io.provider->getTimer(), ctx, share, 0,
+                    tls.get());
+    rpc.SetPeers(std::move(peers));
     kj::Promise<void> accepting = rpc.Accept().eagerlyEvaluate([](kj::Exception&& e) {
       spdlog::error("accept loop ended: {}", e.getDescription().cStr());
     });
-    spdlog::info("listening on {}:{}{}", host, listener->getPort(),
+    spdlog::info("listening on {}:{}{}, {} RPC event loop(s)", host, listener->getPort(),
                  !tls                           ? " (plaintext)"
                  : options_.tls.client_ca.empty() ? " (TLS)"
-                                                  : " (TLS, client certificates required)");
+                                                  : " (TLS, client certificates required)",
+                 loops.size() + 1);
 
     auto on_term = io.unixEventPort.onSignal(SIGTERM).then([](siginfo_t) { return SIGTERM; });
     auto on_int = io.unixEventPort.onSignal(SIGINT).then([](siginfo_t) { return SIGINT; });
     int sig = on_term.exclusiveJoin(kj::mv(on_int)).wait(io.waitScope);
     spdlog::info("received {}; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 
-    // 1. Stop listening (the accept loop first: it uses the listener).
+    // 1. Stop listening (the accept loop first: it uses the listener). Connections on
+    //    their way to another loop still arrive there.
     accepting = kj::READY_NOW;
     listener = nullptr;
-    // 2. Drain the pool: queued storage work finishes; then let the loop deliver the
-    //    answers it produced before the connections close.
+    // 2. Drain the pool: queued storage work finishes, and every loop delivers the
+    //    answers it produced before the connections close (the other loops keep turning
+    //    meanwhile; this one polls).
     pool->Join();
     io.waitScope.poll();
     spdlog::info("storage pool drained; closing {} connection(s)", metrics_.connections());
-    // The connections go when this scope ends.
+    // 3. The other loops close their connections and end; this loop's go when this
+    //    scope ends.
+    loops.clear();
   }
 
   // 3. Stop the ops endpoint.

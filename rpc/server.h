@@ -5,8 +5,11 @@
 // listening, drain the pool (queued storage work finishes and its answers are sent), close
 // the connections, stop the HTTP endpoint, close the store.
 //
-// Threads: Run() turns the calling thread into the KJ event loop that serves every RPC
-// connection. Storage work runs on `threads` pool threads; the ops endpoint on one more.
+// Threads: Run() turns the calling thread into the first of `rpc_threads` KJ event loops
+// and starts the others, one thread each. The first loop accepts every connection and hands
+// them to the loops in turn; a connection stays on its loop until it closes. Signals reach
+// the first loop only. Storage work runs on `threads` pool threads; the ops endpoint on
+// one more.
 //
 // Each accepted connection gets its own capnp::TwoPartyVatNetwork with its own message
 // limits (rpc/connections.h): an oversized or malformed message aborts that connection
@@ -40,6 +43,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7770";  // HOST:PORT of the RPC listener (port 0 = any)
   std::string http;                       // HOST:PORT of the ops endpoint; empty = none
   int threads = 4;                        // storage pool threads
+  int rpc_threads = 1;                    // RPC event loops (each its own thread)
   size_t max_message_bytes = 64u << 20;   // largest RPC message accepted from a client
   size_t max_queued_jobs = 10000;         // storage jobs queued at once (then OVERLOADED)
   WireLimits wire;                        // list lengths and name lengths on the wire
@@ -78,6 +82,11 @@ class Server {
   // when the listener or the ops endpoint cannot be set up.
   // REQUIRES: CaptureSignals() was called; Run() is called at most once.
   Status Run();
+
+ private:
+  class RpcLoop;  // an RPC event loop besides the first (server.cc)
+
+ public:
 
   Metrics& metrics() { return metrics_; }
 

@@ -8,8 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "tests/e2e_util.h"
 
@@ -459,6 +463,134 @@ TEST(E2EShutdown, SigtermStopsCleanlyAndDataSurvives) {
   Result got = client->getRecord("Customers", "*", id);
   ASSERT_TRUE(got.ok()) << got.getMessage();
   EXPECT_EQ(got.getRecords()[0].get("first_name").asText(), "kept");
+}
+
+// Metric samples of /metrics text whose name starts with `prefix`, summed; -1 if none.
+double SumOfSamples(const std::string& metrics, const std::string& prefix, int* count = nullptr) {
+  double sum = 0;
+  int n = 0;
+  std::istringstream lines(metrics);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+    ++n;
+  }
+  if (count != nullptr) *count = n;
+  return n == 0 ? -1 : sum;
+}
+
+TEST(E2ELoops, ClientsOnFourLoopsEachSeeExactlyTheirOwnRecords) {
+  Cotenantd server({"--rpc-threads", "4"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  constexpr int kTenants = 8;
+  constexpr int kRounds = 60;
+  std::vector<TenantHandle> tenants;
+  for (int i = 0; i < kTenants; ++i) tenants.push_back(MakeTenant(server, *admin, "loops-" + std::to_string(i)));
+  std::vector<std::string> failures(kTenants);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTenants; ++i) {
+    threads.emplace_back([&, i] {
+      // A second connection per tenant, so that the tenant's calls cross loops too.
+      auto other = Client::connect(server.address(), tenants[i].id, tenants[i].key);
+      std::vector<RecordId> mine;
+      for (int r = 0; r < kRounds && failures[i].empty(); ++r) {
+        Client& c = r % 2 == 0 ? *tenants[i].client : *other;
+        std::string name = "t" + std::to_string(i) + "-r" + std::to_string(r);
+        Result add = c.addRecord("Customers", Customer(name, r));
+        if (!add.ok()) { failures[i] = "add: " + add.getMessage(); break; }
+        mine.push_back(add.getId());
+        Parameters u;
+        u.add("age", int64_t{r + 1000});
+        Result up = c.updateRecord("Customers", add.getId(), u, 1);
+        if (!up.ok()) { failures[i] = "update: " + up.getMessage(); break; }
+        Result got = c.getRecord("Customers", "first_name,age", add.getId());
+        if (!got.ok() || got.getRecords()[0].get("first_name").asText() != name ||
+            got.getRecords()[0].get("age").asInt() != r + 1000) {
+          failures[i] = "get after update: " + got.getMessage();
+        }
+      }
+      auto batch = other->getRecords("Customers", "first_name", mine);
+      if (!batch.ok() || batch.value().size() != mine.size()) {
+        failures[i] = "getRecords: " + batch.getMessage();
+        return;
+      }
+      for (const Result& one : batch.value()) {
+        if (!one.ok()) failures[i] = "getRecords entry: " + one.getMessage();
+      }
+      Result all = tenants[i].client->searchRecords("Customers", "first_name", "", Parameters());
+      if (!all.ok() || all.getRecords().size() != mine.size()) {
+        failures[i] = "search: " + all.getMessage() + " (" + std::to_string(all.getRecords().size()) + " rows)";
+        return;
+      }
+      std::string prefix = "t" + std::to_string(i) + "-";
+      for (const auto& rec : all.getRecords()) {
+        if (rec.get("first_name").asText().rfind(prefix, 0) != 0) {
+          failures[i] = "saw another tenant's record " + rec.get("first_name").asText();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kTenants; ++i) EXPECT_EQ(failures[i], "") << "tenant " << i;
+  // Every loop served connections: the accepting loop hands them out in turn.
+  std::string metrics = HttpGet(server.http_port(), "/metrics");
+  EXPECT_NE(metrics.find("\ncotenant_rpc_loops 4\n"), std::string::npos) << metrics;
+  for (int loop = 0; loop < 4; ++loop) {
+    std::string sample = "cotenant_rpc_loop_connections_total{loop=\"" + std::to_string(loop) + "\"}";
+    EXPECT_GE(SumOfSamples(metrics, sample), 3) << sample << "\n" << metrics;
+  }
+}
+
+TEST(E2ELoops, SigtermUnderLoadOnSeveralLoopsKeepsEveryAcknowledgedWrite) {
+  Cotenantd server({"--rpc-threads", "4"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "loaded-shutdown");
+  constexpr int kWriters = 6;
+  std::vector<std::vector<uint64_t>> acked(kWriters);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      std::unique_ptr<Client> c;
+      try {
+        c = Client::connect(server.address(), t.id, t.key);
+      } catch (const Error&) {
+        return;
+      }
+      for (int i = 0; !stop.load() && i < 100000; ++i) {
+        Result r = c->addRecord("Customers", Customer("w" + std::to_string(w) + "-" + std::to_string(i), i));
+        if (!r.ok()) break;  // the server is going away
+        acked[w].push_back(r.getId());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  int status = server.Stop();
+  stop = true;
+  for (auto& w : writers) w.join();
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << server.log();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << server.log();
+  EXPECT_NE(server.log().find("shutdown complete"), std::string::npos) << server.log();
+  size_t total = 0;
+  for (const auto& ids : acked) total += ids.size();
+  EXPECT_GT(total, 0u);
+
+  ASSERT_TRUE(server.Restart()) << server.log();
+  auto client = Client::connect(server.address(), t.id, t.key);
+  for (int w = 0; w < kWriters; ++w) {
+    for (size_t from = 0; from < acked[w].size(); from += 500) {
+      std::vector<RecordId> ids(acked[w].begin() + from,
+                                acked[w].begin() + std::min(acked[w].size(), from + 500));
+      auto got = client->getRecords("Customers", "first_name", ids);
+      ASSERT_TRUE(got.ok()) << got.getMessage();
+      for (size_t k = 0; k < ids.size(); ++k) {
+        EXPECT_TRUE(got.value()[k].ok()) << "acknowledged record " << ids[k].value() << " lost";
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -270,6 +270,11 @@ bool Cotenantd::Launch() {
                                      "--data", data,
                                      "--listen", "127.0.0.1:" + std::to_string(port_),
                                      "--http", "127.0.0.1:" + std::to_string(http_port_)};
+    // Four RPC event loops unless the test says otherwise: every end-to-end suite then
+    // has its connections served on several loops, whatever the machine's core count.
+    if (std::find(extra_.begin(), extra_.end(), "--rpc-threads") == extra_.end()) {
+      argv.insert(argv.end(), {"--rpc-threads", "4"});
+    }
     for (size_t i = 0; i < extra_.size(); ++i) {
       if (extra_[i] == "--data" && i + 1 < extra_.size()) {
         ++i;

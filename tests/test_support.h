@@ -100,7 +100,8 @@ class Memcached {
 };
 
 // A real cotenantd on 127.0.0.1:<free port> with its own data directory. The system
-// admin's API key (written by the server on first start) is read into admin_key().
+// admin's API key (written by the server on first start) is read into admin_key(). It runs
+// four RPC event loops (--rpc-threads 4) unless the flags name another count.
 class Cotenantd {
  public:
   // Starts the server; extra flags are appended (e.g. {"--max-page-rows", "50"}). The

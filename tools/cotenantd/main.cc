@@ -6,12 +6,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
   std::string durability = "group";
   int sync_interval_ms = 10;
   int threads = 4;
+  int rpc_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   size_t block_cache_mb = 256;
   size_t memtable_mb = 64;
   size_t max_message_mb = 64;
@@ -117,6 +120,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Storage worker threads")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--rpc-threads", rpc_threads,
+                 "RPC event loops, one thread each (default: the number of cores)")
+      ->check(CLI::Range(1, 256));
   app.add_option("--block-cache-mb", block_cache_mb, "Block cache size in MiB")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
@@ -315,6 +321,7 @@ int main(int argc, char** argv) {
   options.listen = listen;
   options.http = http;
   options.threads = threads;
+  options.rpc_threads = rpc_threads;
   options.max_message_bytes = max_message_mb << 20;
   options.connections = conn;
   options.wire.max_fields_per_record = max_fields;
