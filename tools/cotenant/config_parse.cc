@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli_parse.h"
+#include "common/utf8.h"
 #include "config_internal.h"
 
 namespace cotenant::cli::config {
@@ -40,6 +41,23 @@ class Parser {
   explicit Parser(std::string file) : file_(std::move(file)) {}
 
   Config parse(const std::string& text) {
+    // Every name, filter and pattern goes to the server as text, which must be UTF-8; a
+    // file that is not is refused where its first bad byte is.
+    size_t bad = InvalidUtf8Offset(text);
+    if (bad != std::string_view::npos) {
+      size_t line = 1, col = 1;
+      for (size_t i = 0; i < bad; ++i) {
+        if (text[i] == '\n') {
+          ++line;
+          col = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+          ++col;
+        }
+      }
+      errs_.push_back(file_ + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                      ": the file is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+      throw ConfigError(errs_);
+    }
     YAML::Node root;
     try {
       root = YAML::Load(text);

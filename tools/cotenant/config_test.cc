@@ -148,6 +148,27 @@ TEST(ConfigTest, UnknownKeyHasLineAndColumn) {
   EXPECT_TRUE(anyContains(p, "access.yaml:11:5: unknown key 'colour' in a tenant")) << p.front();
 }
 
+TEST(ConfigTest, TextThatIsNotUtf8IsRefusedWhereItStarts) {
+  // Found by fuzz_config: a filter with 0xFF bytes was taken, and came back changed.
+  std::string text = std::string(kGood);
+  size_t at = text.find("alice");
+  ASSERT_NE(at, std::string::npos);
+  size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+  size_t col = at - text.rfind('\n', at);
+  text.replace(at, 5, "al\xff\xfeice");
+  auto p = problemsOf(text);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p.front(), "access.yaml:" + std::to_string(line) + ":" + std::to_string(col + 2) +
+                           ": the file is not valid UTF-8 (byte " + std::to_string(at + 2) + ")");
+  // Well-formed non-ASCII text is fine.
+  text = std::string(kGood);
+  for (size_t i = text.find("alice"); i != std::string::npos; i = text.find("alice", i)) {
+    text.replace(i, 5, "\xc3\xa9lise");
+  }
+  auto good = problemsOf(text);
+  EXPECT_TRUE(good.empty()) << good.front();
+}
+
 TEST(ConfigTest, BadReferencesAndRegexAreAllReported) {
   std::string text = std::string(kGood);
   text.replace(text.find("members: [alice, bob@XYZ]"), 25, "members: [alice, carol@XYZ]");
