@@ -478,7 +478,9 @@ TEST_F(SharingTest, GetRecordsThroughAContextKeepsTheScopeAndIsAuditedOnce) {
     if (e.api != "getRecords") continue;
     ++outcomes[e.outcome];
     EXPECT_EQ(e.callerTenant, sub.id);
-    if (e.outcome == "OK") EXPECT_EQ(e.principal, reader);
+    if (e.outcome == "OK") {
+      EXPECT_EQ(e.principal, reader);
+    }
   }
   // The first batch, the permissions and the foreign-id calls; the two projections; Notes.
   EXPECT_EQ(outcomes, (std::map<std::string, int>{{"OK", 3}, {"InvalidArgument", 2}, {"PermissionDenied", 1}}));
