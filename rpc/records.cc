@@ -28,6 +28,21 @@ Status CheckBatch(const storage::Store& store, size_t size, std::string_view wha
                                    std::to_string(max_batch) + " (--max-batch)");
 }
 
+// A read tried inline first, from memory only, so that an answer from memory never leaves
+// the loop; only when it needs disk (Busy) is it run again on the pool. read(cache_only)
+// -> Out, which has a `status`; fill(const Out&) answers.
+template <typename Out, typename Read, typename Fill>
+kj::Promise<void> ReadInlineFirst(const ServiceContext& ctx, storage::TenantId home, Read read,
+                                  Fill fill) {
+  Out now = read(true);
+  if (now.status.code() != Status::Code::kBusy) {
+    fill(now);
+    return kj::READY_NOW;
+  }
+  return ctx.pool->Submit<Out>(home, [read = std::move(read)]() { return read(false); })
+      .then([fill = std::move(fill)](Out o) mutable { fill(o); });
+}
+
 RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
   uint8_t r = d.rights();
   return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
@@ -208,22 +223,16 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
         ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr, results.initRecord());
         session->Built(results.totalSize().wordCount * sizeof(capnp::word));
       };
-      // Inline, memory only: a hit answers without leaving the loop.
-      RecordOut now;
-      now.status = ctx_.store->GetRecord(d->target(), d->object_name(), id, &now.record, &now.def,
-                                         /*cache_only=*/true, d->scope());
-      if (now.status.code() != Status::Code::kBusy) {
-        fill(now);
-        return kj::READY_NOW;
-      }
       storage::Store* store = ctx_.store;
-      return ctx_.pool
-          ->Submit<RecordOut>(session_->credential.tenant, [store, d = std::move(d), id]() {
+      return ReadInlineFirst<RecordOut>(
+          ctx_, session_->credential.tenant,
+          [store, d = std::move(d), id](bool cache_only) {
             RecordOut o;
-            o.status = store->GetRecord(d->target(), d->object_name(), id, &o.record, &o.def, false, d->scope());
+            o.status = store->GetRecord(d->target(), d->object_name(), id, &o.record, &o.def,
+                                        cache_only, d->scope());
             return o;
-          })
-          .then([fill](RecordOut o) mutable { fill(o); });
+          },
+          std::move(fill));
     });
   });
 }
@@ -268,24 +277,16 @@ kj::Promise<void> RecordsImpl::getRecords(GetRecordsContext context) {
         }
         session->Built(results.totalSize().wordCount * sizeof(capnp::word));
       };
-      // Inline, memory only, as getRecord: when every record is in memory the answer does
-      // not leave the loop.
-      Out now;
-      now.status = ctx_.store->GetRecords(d->target(), d->object_name(), ids, &now.reads, &now.def,
-                                          /*cache_only=*/true, d->scope());
-      if (now.status.code() != Status::Code::kBusy) {
-        fill(now);
-        return kj::READY_NOW;
-      }
       storage::Store* store = ctx_.store;
-      return ctx_.pool
-          ->Submit<Out>(session_->credential.tenant, [store, d = std::move(d), ids = std::move(ids)]() {
+      return ReadInlineFirst<Out>(
+          ctx_, session_->credential.tenant,
+          [store, d = std::move(d), ids = std::move(ids)](bool cache_only) {
             Out o;
-            o.status = store->GetRecords(d->target(), d->object_name(), ids, &o.reads, &o.def, false,
-                                         d->scope());
+            o.status = store->GetRecords(d->target(), d->object_name(), ids, &o.reads, &o.def,
+                                         cache_only, d->scope());
             return o;
-          })
-          .then([fill](Out o) mutable { fill(o); });
+          },
+          std::move(fill));
     });
   });
 }

@@ -290,6 +290,27 @@ void PipelinedCall(capnp::rpc::Call::Builder call, uint32_t question, uint32_t o
   call.setMethodId(method);
 }
 
+void AppendMessage(std::string* wire, capnp::MessageBuilder& m) {
+  auto bytes = capnp::messageToFlatArray(m);
+  wire->append(reinterpret_cast<const char*>(bytes.asBytes().begin()), bytes.asBytes().size());
+}
+
+// Bootstrap (question 0) and a login as `t` on it (question 1), in raw RPC form.
+void AppendBootstrapAndLogin(std::string* wire, const TenantHandle& t) {
+  {
+    capnp::MallocMessageBuilder m;
+    m.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
+    AppendMessage(wire, m);
+  }
+  capnp::MallocMessageBuilder m;
+  auto call = m.initRoot<capnp::rpc::Message>().initCall();
+  PipelinedCall(call, 1, 0, -1, capnp::typeId<wire::Cotenant>(), 0);  // login
+  auto params = call.initParams().initContent().initAs<wire::Cotenant::LoginParams>();
+  params.setTenantId(t.id);
+  params.setApiKey(t.key);
+  AppendMessage(wire, m);
+}
+
 TEST(Connections, AClientThatNeverReadsItsAnswersDoesNotGrowTheServer) {
   Cotenantd server;
   ASSERT_TRUE(server.ok()) << server.log();
@@ -307,24 +328,8 @@ TEST(Connections, AClientThatNeverReadsItsAnswersDoesNotGrowTheServer) {
   // Bootstrap, login, records() and 800 getRecord calls, all pipelined in one go: the
   // client never reads an answer.
   std::string wire;
-  auto append = [&wire](capnp::MessageBuilder& m) {
-    auto bytes = capnp::messageToFlatArray(m);
-    wire.append(reinterpret_cast<const char*>(bytes.asBytes().begin()), bytes.asBytes().size());
-  };
-  {
-    capnp::MallocMessageBuilder m;
-    m.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
-    append(m);
-  }
-  {
-    capnp::MallocMessageBuilder m;
-    auto call = m.initRoot<capnp::rpc::Message>().initCall();
-    PipelinedCall(call, 1, 0, -1, capnp::typeId<wire::Cotenant>(), 0);  // login
-    auto params = call.initParams().initContent().initAs<wire::Cotenant::LoginParams>();
-    params.setTenantId(t.id);
-    params.setApiKey(t.key);
-    append(m);
-  }
+  auto append = [&wire](capnp::MessageBuilder& m) { AppendMessage(&wire, m); };
+  AppendBootstrapAndLogin(&wire, t);
   {
     capnp::MallocMessageBuilder m;
     auto call = m.initRoot<capnp::rpc::Message>().initCall();
@@ -386,24 +391,7 @@ TEST(Connections, AClientThatNeverReadsItsAnswersDoesNotGrowTheServer) {
 // login's answer; false when it did not come or was not a success.
 bool RawLogin(int fd, const TenantHandle& t) {
   std::string wire;
-  auto append = [&wire](capnp::MessageBuilder& m) {
-    auto bytes = capnp::messageToFlatArray(m);
-    wire.append(reinterpret_cast<const char*>(bytes.asBytes().begin()), bytes.asBytes().size());
-  };
-  {
-    capnp::MallocMessageBuilder m;
-    m.initRoot<capnp::rpc::Message>().initBootstrap().setQuestionId(0);
-    append(m);
-  }
-  {
-    capnp::MallocMessageBuilder m;
-    auto call = m.initRoot<capnp::rpc::Message>().initCall();
-    PipelinedCall(call, 1, 0, -1, capnp::typeId<wire::Cotenant>(), 0);  // login
-    auto params = call.initParams().initContent().initAs<wire::Cotenant::LoginParams>();
-    params.setTenantId(t.id);
-    params.setApiKey(t.key);
-    append(m);
-  }
+  AppendBootstrapAndLogin(&wire, t);
   if (!SendAll(fd, wire.data(), wire.size())) return false;
   try {
     for (int i = 0; i < 4; ++i) {
