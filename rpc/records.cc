@@ -28,6 +28,31 @@ Status CheckBatch(const storage::Store& store, size_t size, std::string_view wha
                                    std::to_string(max_batch) + " (--max-batch)");
 }
 
+RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
+  uint8_t r = d.rights();
+  return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
+}
+
+// How a read answers (getRecord, getRecords): the fields the principal may see of those
+// asked for, and the record permissions when asked for.
+struct ReadShape {
+  std::vector<int> slots;
+  bool with_permissions = false;
+  RecordPermissionsView perms;
+  const RecordPermissionsView* permissions() const { return with_permissions ? &perms : nullptr; }
+};
+
+template <typename Params>
+ReadShape ShapeOf(Params params, const WireLimits& limits, const sharing::Decision& d) {
+  std::vector<std::string> projection;
+  ThrowIfError(CopyProjection(params.getFields(), limits, &projection));
+  ReadShape shape;
+  ThrowIfError(VisibleProjection(d.object(), projection, d.scope(), &shape.slots));
+  shape.with_permissions = params.getRetrievePermissions();
+  shape.perms = PermissionsOf(d);
+  return shape;
+}
+
 // A read tried inline first, from memory only, so that an answer from memory never leaves
 // the loop; only when it needs disk (Busy) is it run again on the pool. read(cache_only)
 // -> Out, which has a `status`; fill(const Out&) answers.
@@ -43,10 +68,6 @@ kj::Promise<void> ReadInlineFirst(const ServiceContext& ctx, storage::TenantId h
       .then([fill = std::move(fill)](Out o) mutable { fill(o); });
 }
 
-RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
-  uint8_t r = d.rights();
-  return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
-}
 
 struct RecordOut {
   Status status;
@@ -209,18 +230,12 @@ kj::Promise<void> RecordsImpl::getRecord(GetRecordContext context) {
     ThrowIfError(CopyName(params.getObject(), "object name", ctx_.limits, &object));
     storage::RecordId id = params.getId();
     return Run(Api::kGetRecord, object, id, [this, context, id](DecisionPtr d) mutable -> kj::Promise<void> {
-      auto params = context.getParams();
-      std::vector<std::string> projection;
-      ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
-      bool with_permissions = params.getRetrievePermissions();
-      std::vector<int> slots;
-      ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
-      RecordPermissionsView perms = PermissionsOf(*d);
-      auto fill = [context, with_permissions, slots, perms, session = session_](const RecordOut& o) mutable {
+      ReadShape shape = ShapeOf(context.getParams(), ctx_.limits, *d);
+      auto fill = [context, shape = std::move(shape), session = session_](const RecordOut& o) mutable {
         ThrowIfError(o.status);
         ThrowIfError(session->AnswerRoom());
         auto results = context.getResults();
-        ToWire(o.record, *o.def, slots, with_permissions ? &perms : nullptr, results.initRecord());
+        ToWire(o.record, *o.def, shape.slots, shape.permissions(), results.initRecord());
         session->Built(results.totalSize().wordCount * sizeof(capnp::word));
       };
       storage::Store* store = ctx_.store;
@@ -250,19 +265,13 @@ kj::Promise<void> RecordsImpl::getRecords(GetRecordsContext context) {
     for (uint64_t id : wire_ids) ids.push_back(id);
     return Run(Api::kGetRecords, object, 0, [this, context, ids = std::move(ids)](DecisionPtr d) mutable
                -> kj::Promise<void> {
-      auto params = context.getParams();
-      std::vector<std::string> projection;
-      ThrowIfError(CopyProjection(params.getFields(), ctx_.limits, &projection));
-      bool with_permissions = params.getRetrievePermissions();
-      std::vector<int> slots;
-      ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
-      RecordPermissionsView perms = PermissionsOf(*d);
+      ReadShape shape = ShapeOf(context.getParams(), ctx_.limits, *d);
       struct Out {
         Status status;
         std::vector<storage::Store::RecordRead> reads;
         std::shared_ptr<const storage::ObjectDef> def;
       };
-      auto fill = [context, with_permissions, slots, perms, session = session_](const Out& o) mutable {
+      auto fill = [context, shape = std::move(shape), session = session_](const Out& o) mutable {
         ThrowIfError(o.status);
         ThrowIfError(session->AnswerRoom());
         auto results = context.getResults();
@@ -270,7 +279,7 @@ kj::Promise<void> RecordsImpl::getRecords(GetRecordsContext context) {
         for (unsigned i = 0; i < list.size(); ++i) {
           const auto& r = o.reads[i];
           if (r.status.ok()) {
-            ToWire(r.record, *o.def, slots, with_permissions ? &perms : nullptr, list[i].initRecord());
+            ToWire(r.record, *o.def, shape.slots, shape.permissions(), list[i].initRecord());
           } else {
             list[i].setMissing(r.status.message());
           }
