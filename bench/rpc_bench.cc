@@ -4,7 +4,7 @@
 //
 //   rpc_bench [--cotenantd PATH] [--seconds S] [--warmup S] [--slice S] [--inflight N]
 //             [--connections N] [--records N] [--context-records N] [--memory-records N]
-//             [--block-cache-mb N] [--memtable-mb N] [--server-threads N] [--no-redis]
+//             [--block-cache-mb N] [--memtable-mb N] [--server-threads N] [--rpc-threads N] [--no-redis]
 //             [--phases throughput,context,memory]
 //   rpc_bench --bare-server PORT        (the baseline server; the main mode starts it)
 //
@@ -58,7 +58,7 @@ namespace {
                "%s\nusage: %s [--cotenantd PATH] [--seconds S] [--warmup S] [--inflight N]\n"
                "          [--connections N] [--records N] [--context-records N]\n"
                "          [--memory-records N] [--block-cache-mb N] [--memtable-mb N]\n"
-               "          [--server-threads N] [--no-redis] [--phases throughput,context,memory]\n"
+               "          [--server-threads N] [--rpc-threads N] [--no-redis] [--phases throughput,context,memory]\n"
                "       %s --bare-server PORT\n",
                error.c_str(), argv0, argv0);
   std::exit(2);
@@ -101,6 +101,7 @@ Options ParseOptions(int argc, char** argv) {
     else if (a == "--block-cache-mb") o.block_cache_mb = static_cast<size_t>(number(i, 1, 1 << 20));
     else if (a == "--memtable-mb") o.memtable_mb = static_cast<size_t>(number(i, 1, 65536));
     else if (a == "--server-threads") o.server_threads = static_cast<int>(number(i, 1, 1024));
+    else if (a == "--rpc-threads") o.rpc_threads = static_cast<int>(number(i, 1, 256));
     else if (a == "--no-redis") o.redis = false;
     else if (a == "--help" || a == "-h") Usage(argv[0], "RPC benchmark of cotenantd");
     else Usage(argv[0], "unknown flag " + a);
@@ -141,9 +142,11 @@ int main(int argc, char** argv) {
   std::printf("RPC benchmark: client and servers on this machine (%ld cores), loopback; "
               "load average before the run %.2f\n",
               sysconf(_SC_NPROCESSORS_ONLN), load[0]);
-  std::printf("cotenantd: block cache %zu MiB, memtables %zu MiB, storage threads %s\n",
+  std::printf("cotenantd: block cache %zu MiB, memtables %zu MiB, storage threads %s, RPC event "
+              "loops %s\n",
               o.block_cache_mb, o.memtable_mb,
-              o.server_threads > 0 ? std::to_string(o.server_threads).c_str() : "default");
+              o.server_threads > 0 ? std::to_string(o.server_threads).c_str() : "default",
+              o.rpc_threads > 0 ? std::to_string(o.rpc_threads).c_str() : "default (one per core)");
   try {
     if (o.throughput) RunThroughput(o, binary, self);
     if (o.context && o.context_records > 0) RunContext(o, binary);

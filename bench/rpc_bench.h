@@ -98,6 +98,7 @@ struct Options {
   size_t block_cache_mb = 256;
   size_t memtable_mb = 64;
   int server_threads = 0;  // 0: cotenantd's default
+  int rpc_threads = 0;     // 0: cotenantd's default (one event loop per core)
   bool redis = true;
 };
 
@@ -227,7 +228,8 @@ double MetricValue(const std::string& text, const std::string& name);
 struct ServerFlags {
   size_t block_cache_mb;
   size_t memtable_mb;
-  int threads;  // 0: default
+  int threads;      // storage threads; 0: default
+  int rpc_threads;  // RPC event loops; 0: default (one per core)
 };
 
 // A cotenantd on a fresh temporary data directory, removed when this goes.
@@ -269,6 +271,10 @@ class Cotenantd {
                                      "--block-cache-mb", std::to_string(flags.block_cache_mb),
                                      "--memtable-mb", std::to_string(flags.memtable_mb),
                                      "--log-level", "warn"};
+    if (flags.rpc_threads > 0) {
+      argv.push_back("--rpc-threads");
+      argv.push_back(std::to_string(flags.rpc_threads));
+    }
     if (flags.threads > 0) {
       argv.push_back("--threads");
       argv.push_back(std::to_string(flags.threads));

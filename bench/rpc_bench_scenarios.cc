@@ -20,7 +20,7 @@ void PrintRun(const char* mode, const char* call, const RunResult& r) {
 }  // namespace
 
 void RunThroughput(const Options& o, const std::string& binary, const std::string& self) {
-  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads};
+  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads, o.rpc_threads};
   Cotenantd server(binary, flags, /*with_http=*/false);
   uint16_t bare_port = FreePort();
   Child bare("bare server", {self, "--bare-server", std::to_string(bare_port)}, "/dev/null");
@@ -246,7 +246,7 @@ void RunThroughput(const Options& o, const std::string& binary, const std::strin
 // getRecord through a TenantContext (warm cache) against getRecord in the caller's own
 // tenant: the same user, the same connection, records of the same size, alternating slices.
 void RunContext(const Options& o, const std::string& binary) {
-  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads};
+  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads, o.rpc_threads};
   Cotenantd server(binary, flags, /*with_http=*/false);
   std::printf("\n== context: getRecord through a TenantContext vs in the caller's own tenant ==\n");
   std::printf("server: %s\n", server.command().c_str());
@@ -392,7 +392,7 @@ void RunContext(const Options& o, const std::string& binary) {
 }
 
 void RunMemory(const Options& o, const std::string& binary) {
-  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads};
+  ServerFlags flags{o.block_cache_mb, o.memtable_mb, o.server_threads, o.rpc_threads};
   Cotenantd server(binary, flags, /*with_http=*/true);
   double budget = static_cast<double>(o.block_cache_mb + o.memtable_mb);
   std::printf("\n== memory: %zu records into a fresh cotenantd ==\n", o.memory_records);
