@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -41,9 +42,21 @@ class Parser {
   explicit Parser(std::string file) : file_(std::move(file)) {}
 
   Config parse(const std::string& text) {
-    // Every name, filter and pattern goes to the server as text, which must be UTF-8; a
-    // file that is not is refused where its first bad byte is.
+    // Every name, filter and pattern goes to the server as text, which must be UTF-8, and
+    // YAML allows no control characters but tab and line breaks: a file with either is
+    // refused where its first bad byte is.
     size_t bad = InvalidUtf8Offset(text);
+    std::string why = "the file is not valid UTF-8";
+    for (size_t i = 0; i < text.size() && i < bad; ++i) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+        bad = i;
+        char code[8];
+        std::snprintf(code, sizeof(code), "%04X", c);
+        why = std::string("control character U+") + code + " is not allowed in the file";
+        break;
+      }
+    }
     if (bad != std::string_view::npos) {
       size_t line = 1, col = 1;
       for (size_t i = 0; i < bad; ++i) {
@@ -55,7 +68,7 @@ class Parser {
         }
       }
       errs_.push_back(file_ + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                      ": the file is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+                      ": " + why + " (byte " + std::to_string(bad) + ")");
       throw ConfigError(errs_);
     }
     YAML::Node root;

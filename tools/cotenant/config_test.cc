@@ -160,6 +160,17 @@ TEST(ConfigTest, TextThatIsNotUtf8IsRefusedWhereItStarts) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p.front(), "access.yaml:" + std::to_string(line) + ":" + std::to_string(col + 2) +
                            ": the file is not valid UTF-8 (byte " + std::to_string(at + 2) + ")");
+  // Found next: NUL bytes in a regex, which no YAML scalar can carry back out.
+  text = std::string(kGood);
+  at = text.find("methodRegex: DELETE");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + 14, std::string("DEL\0", 4));
+  p = problemsOf(text);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p.front().find(": control character U+0000 is not allowed in the file (byte " +
+                           std::to_string(at + 17) + ")"),
+            std::string::npos)
+      << p.front();
   // Well-formed non-ASCII text is fine.
   text = std::string(kGood);
   for (size_t i = text.find("alice"); i != std::string::npos; i = text.find("alice", i)) {
