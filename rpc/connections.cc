@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -88,6 +91,10 @@ void CheckCapabilities(capnp::MessageReader& reader, size_t max_caps) {
 // The in-flight budget, shared by every loop. A charge is released when the RPC system
 // drops the message, on the connection's own loop; a waiter on another loop is woken
 // through a cross-thread fulfiller.
+// Charges are granted in arrival order: a message that does not fit waits in a FIFO, and
+// each release grants the waiters at its head that now fit (one cross-thread wake-up each,
+// none for those that must go on waiting). A waiter whose connection goes first is
+// skipped, or gives back a grant it never used.
 class ConnectionShare::Budget {
  public:
   Budget(size_t limit, Metrics* metrics) : limit_(limit), metrics_(metrics) {}
@@ -97,41 +104,79 @@ class ConnectionShare::Budget {
     std::unique_lock<std::mutex> lock(mu_);
     // A connection with calls in flight never waits: its own answers may depend on the
     // messages behind this one (a waiting connection holds nothing, so none deadlocks).
-    if (used_ == 0 || used_ + bytes <= limit_ || state->held_bytes > 0) {
+    // Otherwise nobody overtakes a waiter.
+    if (state->held_bytes > 0 || used_ == 0 || (waiters_.empty() && used_ + bytes <= limit_)) {
       used_ += bytes;
-      state->held_bytes += bytes;  // the connection's loop only
-      metrics_->connection_counters().inflight_request_bytes.fetch_add(
-          static_cast<int64_t>(bytes), std::memory_order_relaxed);
+      lock.unlock();
+      Held(bytes, *state);
       return kj::READY_NOW;
     }
+    auto ticket = std::make_shared<Ticket>();
+    ticket->bytes = bytes;
     auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-    waiters_.push_back(kj::mv(paf.fulfiller));
+    ticket->fulfiller = kj::mv(paf.fulfiller);
+    waiters_.push_back(ticket);
     lock.unlock();
-    return paf.promise.then([this, bytes, state = std::move(state)]() mutable {
-      return Charge(bytes, std::move(state));
-    });
+    return paf.promise
+        .then([this, ticket, state = std::move(state)] {
+          ticket->consumed = true;
+          Held(ticket->bytes, *state);
+        })
+        .attach(kj::defer([this, ticket] {
+          int waiting = kWaiting;
+          if (ticket->state.compare_exchange_strong(waiting, kAbandoned)) return;  // skipped later
+          if (!ticket->consumed) Give(ticket->bytes);  // granted as the connection went
+        }));
   }
 
+  // Gives back a charge of `state`'s connection. On the connection's loop.
   void Release(size_t bytes, ConnState& state) {
-    std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> waiters;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      used_ -= bytes;
-      state.held_bytes -= bytes;
-      // Every waiter tries again; those that still do not fit queue up anew.
-      waiters.swap(waiters_);
-    }
+    state.held_bytes -= bytes;
     metrics_->connection_counters().inflight_request_bytes.fetch_sub(
         static_cast<int64_t>(bytes), std::memory_order_relaxed);
-    for (auto& w : waiters) w->fulfill();
+    Give(bytes);
   }
 
  private:
+  static constexpr int kWaiting = 0, kGranted = 1, kAbandoned = 2;
+  struct Ticket {
+    size_t bytes = 0;
+    std::atomic<int> state{kWaiting};
+    bool consumed = false;  // the waiting connection's loop only
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> fulfiller;
+  };
+
+  void Held(size_t bytes, ConnState& state) {
+    state.held_bytes += bytes;  // the connection's loop only
+    metrics_->connection_counters().inflight_request_bytes.fetch_add(
+        static_cast<int64_t>(bytes), std::memory_order_relaxed);
+  }
+
+  // Takes `bytes` off the budget and grants the waiters at the head that now fit.
+  void Give(size_t bytes) {
+    std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> granted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      used_ -= bytes;
+      while (!waiters_.empty()) {
+        Ticket& head = *waiters_.front();
+        if (head.state.load() == kWaiting && used_ != 0 && used_ + head.bytes > limit_) break;
+        int waiting = kWaiting;
+        if (head.state.compare_exchange_strong(waiting, kGranted)) {
+          used_ += head.bytes;
+          granted.push_back(kj::mv(head.fulfiller));
+        }
+        waiters_.pop_front();  // granted, or abandoned by its connection
+      }
+    }
+    for (auto& f : granted) f->fulfill();
+  }
+
   const size_t limit_;
   Metrics* const metrics_;
   std::mutex mu_;
   size_t used_ = 0;
-  std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> waiters_;
+  std::deque<std::shared_ptr<Ticket>> waiters_;
 };
 
 ConnectionShare::ConnectionShare(const ConnectionLimits& limits, Metrics* metrics)
@@ -288,21 +333,28 @@ class RpcListener::Messages final : public capnp::MessageStream {
 // handshake, if any), given back when it closes.
 class RpcListener::Slot {
  public:
-  // Takes a place, or answers why there is none ("" when taken).
-  static std::string Take(ConnectionShare& share, const std::string& peer) {
-    std::lock_guard<std::mutex> lock(share.mu_);
-    if (share.open_ >= share.limits_.max_connections) {
-      return std::to_string(share.open_) + " open (--max-connections)";
+  // Which cap refused a connection, and how full it was.
+  struct Refusal {
+    enum class Cap { kNone, kTotal, kPerPeer } cap = Cap::kNone;
+    size_t open = 0;
+    std::string Describe() const {
+      return cap == Cap::kTotal ? std::to_string(open) + " open (--max-connections)"
+                                : std::to_string(open) + " open from it (--max-connections-per-peer)";
     }
+  };
+  // Takes a place (cap kNone), or answers which cap has none.
+  static Refusal Take(ConnectionShare& share, const std::string& peer) {
+    std::lock_guard<std::mutex> lock(share.mu_);
+    if (share.open_ >= share.limits_.max_connections) return {Refusal::Cap::kTotal, share.open_};
     auto it = share.per_peer_.find(peer);
     if (it != share.per_peer_.end() && it->second >= share.limits_.max_connections_per_peer) {
-      return std::to_string(it->second) + " open from it (--max-connections-per-peer)";
+      return {Refusal::Cap::kPerPeer, it->second};
     }
     ++share.open_;
     ++share.per_peer_[peer];
-    return "";
+    return {};
   }
-  // REQUIRES: Take(share, peer) returned "".
+  // REQUIRES: Take(share, peer) took a place.
   Slot(ConnectionShare& share, std::string peer) : share_(share), peer_(std::move(peer)) {}
   ~Slot() {
     std::lock_guard<std::mutex> lock(share_.mu_);
@@ -411,10 +463,53 @@ RpcListener::RpcListener(kj::ConnectionReceiver* listener, kj::LowLevelAsyncIoPr
       metrics_(share.metrics_),
       loop_(loop),
       tls_(tls),
-      handoffs_(errors_),
-      connections_(errors_) {}
+      connections_(errors_) {
+  if (listener_ == nullptr) {
+    inbox_task_ = ServeInbox().eagerlyEvaluate([](kj::Exception&& e) {
+      spdlog::error("an RPC event loop stopped taking connections: {}", e.getDescription().cStr());
+    });
+  }
+}
 
-RpcListener::~RpcListener() = default;
+RpcListener::~RpcListener() {
+  std::lock_guard<std::mutex> lock(inbox_mu_);
+  inbox_closed_ = true;  // sockets posted from now on close at once
+}
+
+void RpcListener::Post(kj::AutoCloseFd fd) {
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> wake;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    if (inbox_closed_) return;
+    inbox_.push_back(kj::mv(fd));
+    wake = kj::mv(inbox_wake_);
+  }
+  if (wake) wake->fulfill();
+}
+
+kj::Promise<void> RpcListener::ServeInbox() {
+  std::vector<kj::AutoCloseFd> arrived;
+  kj::Promise<void> next = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    arrived.swap(inbox_);
+    if (arrived.empty()) {
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      inbox_wake_ = kj::mv(paf.fulfiller);
+      next = kj::mv(paf.promise);
+    }
+  }
+  for (auto& fd : arrived) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+                  Admit(io_.wrapSocketFd(kj::mv(fd), kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
+                                                         kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK));
+                })) {
+      spdlog::warn("cannot set up a handed-over connection: {}", e->getDescription().cStr());
+    }
+  }
+  if (!arrived.empty()) next = kj::evalLater([] {});  // let this loop turn between batches
+  return next.then([this] { return ServeInbox(); });
+}
 
 kj::Promise<void> RpcListener::Accept() {
   // KJ's accept() throws at once for an error it does not retry itself (EMFILE, ENFILE,
@@ -468,13 +563,7 @@ void RpcListener::Dispatch(kj::Own<kj::AsyncIoStream> stream) {
   KJ_IF_MAYBE(own, stream->getFd()) { fd = ::fcntl(*own, F_DUPFD_CLOEXEC, 0); }
   if (fd < 0) return Admit(kj::mv(stream));
   stream = nullptr;  // closes this loop's descriptor; the connection lives on in `fd`
-  const Peer& peer = peers_[turn - 1];
-  RpcListener* target = peer.listener;
-  // Should the other loop be gone before it runs this, the descriptor closes with it.
-  handoffs_.add(peer.executor->executeAsync([target, owned = kj::AutoCloseFd(fd)]() mutable {
-    target->Admit(target->io_.wrapSocketFd(kj::mv(owned), kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC |
-                                                                kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK));
-  }));
+  peers_[turn - 1]->Post(kj::AutoCloseFd(fd));
 }
 
 void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
@@ -482,12 +571,11 @@ void RpcListener::Admit(kj::Own<kj::AsyncIoStream> stream) {
   auto& counters = metrics_->connection_counters();
   // The slot counts from here, so a connection still in its TLS handshake counts
   // against both caps too. Dropping the stream closes the socket at once.
-  std::string full = Slot::Take(share_, peer);
-  if (!full.empty()) {
-    bool total = full.find("--max-connections)") != std::string::npos;
-    (total ? counters.refused_max_connections : counters.refused_per_peer)
+  Slot::Refusal full = Slot::Take(share_, peer);
+  if (full.cap != Slot::Refusal::Cap::kNone) {
+    (full.cap == Slot::Refusal::Cap::kTotal ? counters.refused_max_connections : counters.refused_per_peer)
         .fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("refused a connection from {}: {}", peer, full);
+    spdlog::debug("refused a connection from {}: {}", peer, full.Describe());
     return;
   }
   auto slot = kj::heap<Slot>(share_, std::move(peer));

@@ -104,14 +104,15 @@ class RpcListener {
   RpcListener(const RpcListener&) = delete;
   RpcListener& operator=(const RpcListener&) = delete;
 
-  // Another loop's listener, reached through its loop's executor.
-  struct Peer {
-    RpcListener* listener;
-    const kj::Executor* executor;
-  };
-  // Where accepted connections go besides this loop, in turn. Set before Accept(); every
-  // peer must outlive the accept loop.
-  void SetPeers(std::vector<Peer> peers) { peers_ = std::move(peers); }
+  // Where accepted connections go besides this loop, in turn: the listeners of the other
+  // loops (constructed without a listening socket). Set before Accept(); every peer must
+  // outlive the accept loop.
+  void SetPeers(std::vector<RpcListener*> peers) { peers_ = std::move(peers); }
+
+  // Any thread: hands an accepted socket to this listener's loop, which serves it (or
+  // refuses it over a cap) when it next turns. A listener that has closed its inbox (its
+  // loop is ending) closes the socket instead.
+  void Post(kj::AutoCloseFd fd);
 
   // Accepts until the returned promise is destroyed. Never fails.
   // REQUIRES: constructed with a listener.
@@ -127,6 +128,8 @@ class RpcListener {
   void Admit(kj::Own<kj::AsyncIoStream> stream);
   // Hands an accepted connection to the next loop in turn.
   void Dispatch(kj::Own<kj::AsyncIoStream> stream);
+  // On this loop: serves what Post() delivered, then waits for more.
+  kj::Promise<void> ServeInbox();
   kj::Promise<void> BackOff(kj::Exception&& e);  // after a failed accept
   void Recovered();                              // after one that did not fail
 
@@ -145,11 +148,17 @@ class RpcListener {
   const size_t loop_;
   RpcTls* tls_;
   AcceptBackoff backoff_;
-  std::vector<Peer> peers_;
+  std::vector<RpcListener*> peers_;
   size_t next_peer_ = 0;  // round-robin over this loop (0) and peers_ (1..)
+  // The inbox: sockets other loops handed over, and the wake-up of this loop when it waits
+  // for them. A plain mutex orders the hand-off, so the sanitizers see it.
+  std::mutex inbox_mu_;
+  std::vector<kj::AutoCloseFd> inbox_;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> inbox_wake_;
+  bool inbox_closed_ = false;
   Errors errors_;
-  kj::TaskSet handoffs_;     // connections on their way to another loop
   kj::TaskSet connections_;  // each task owns its Connection
+  kj::Promise<void> inbox_task_ = nullptr;  // last: it refers to the members above
 };
 
 }  // namespace cotenant::rpc

@@ -150,7 +150,7 @@ class Server::RpcLoop {
 
   // Waits until the loop serves, or says why it could not start.
   Status Started() { return ready_future_.get(); }
-  RpcListener::Peer peer() const { return {listener_, executor_}; }
+  RpcListener* listener() const { return listener_; }
 
  private:
   void Serve(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& files) {
@@ -294,18 +294,19 @@ Status Server::Run() {
     ConnectionLimits limits = options_.connections;
     limits.max_message_bytes = options_.max_message_bytes;
     ConnectionShare share(limits, &metrics_);
-    metrics_.SetRpcLoops(static_cast<size_t>(std::max(options_.rpc_threads, 1)));
+    const int loop_count = std::max(options_.rpc_threads, 1);
+    metrics_.SetRpcLoops(static_cast<size_t>(loop_count));
     // The other loops first: each sets up its listener (and its own TLS context) on its
     // own thread, then serves until told to stop.
     std::vector<std::unique_ptr<RpcLoop>> loops;
-    for (int i = 1; i < std::max(options_.rpc_threads, 1); ++i) {
+    for (int i = 1; i < loop_count; ++i) {
       loops.push_back(std::make_unique<RpcLoop>(i, ctx, share, options_.tls));
     }
-    std::vector<RpcListener::Peer> peers;
+    std::vector<RpcListener*> peers;
     for (auto& loop : loops) {
       Status started = loop->Started();
       if (!started.ok()) return started;  // the loops already made stop in their destructors
-      peers.push_back(loop->peer());
+      peers.push_back(loop->listener());
     }
     RpcListener rpc(listener.get(), *io.lowLevelProvider, io.provider->getTimer(), ctx, share, 0,
                     tls.get());
