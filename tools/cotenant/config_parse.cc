@@ -44,11 +44,19 @@ class Parser {
   Config parse(const std::string& text) {
     // Every name, filter and pattern goes to the server as text, which must be UTF-8, and
     // YAML allows no control characters but tab and line breaks: a file with either is
-    // refused where its first bad byte is.
+    // refused where its first bad byte is. A carriage return counts as a line break only
+    // in a CRLF pair: YAML reads a lone one as a break too, but inside a plain scalar it
+    // would then vanish from the value, so a name that ends in one could never be written
+    // back as it was read.
     size_t bad = InvalidUtf8Offset(text);
     std::string why = "the file is not valid UTF-8";
     for (size_t i = 0; i < text.size() && i < bad; ++i) {
       unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) {
+        bad = i;
+        why = "a carriage return (U+000D) is allowed only before a line feed (CRLF line ends)";
+        break;
+      }
       if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
         bad = i;
         char code[8];
