@@ -39,14 +39,17 @@ Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireL
   return CopyText(text, what, out);
 }
 
-Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out) {
+namespace {
+
+// `what` names the value in errors ("field 'age'", "criteria parameter 2").
+Status ValueFromWire(wire::Value::Reader in, const std::string& what, storage::Value* out) {
   switch (in.which()) {
     case wire::Value::NULL_:
       *out = storage::Value::Null();
       return Status::OK();
     case wire::Value::TEXT: {
       std::string text;
-      COTENANT_RETURN_IF_ERROR(CopyText(in.getText(), "field '" + std::string(field) + "'", &text));
+      COTENANT_RETURN_IF_ERROR(CopyText(in.getText(), what, &text));
       *out = storage::Value::Text(std::move(text));
       return Status::OK();
     }
@@ -55,10 +58,7 @@ Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* 
       return Status::OK();
     case wire::Value::FLOAT: {
       double d = in.getFloat();
-      if (std::isnan(d)) {
-        return Status::InvalidArgument("field '" + std::string(field) +
-                                       "': NaN is not a valid float value");
-      }
+      if (std::isnan(d)) return Status::InvalidArgument(what + ": NaN is not a valid float value");
       *out = storage::Value::Float(d);
       return Status::OK();
     }
@@ -69,8 +69,39 @@ Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* 
       *out = storage::Value::Time(in.getTimestamp());
       return Status::OK();
   }
-  return Status::InvalidArgument("field '" + std::string(field) +
-                                 "': unknown value kind (a newer client?)");
+  return Status::InvalidArgument(what + ": unknown value kind (a newer client?)");
+}
+
+}  // namespace
+
+Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out) {
+  return ValueFromWire(in, "field '" + std::string(field) + "'", out);
+}
+
+Status CopyParameters(capnp::List<wire::Value>::Reader in, size_t criteria_bytes,
+                      const WireLimits& limits, std::vector<storage::Value>* out) {
+  out->clear();
+  if (in.size() > storage::criteria::kMaxTokens) {
+    return Status::InvalidArgument("criteria parameters: " + std::to_string(in.size()) +
+                                   " given; at most " + std::to_string(storage::criteria::kMaxTokens));
+  }
+  out->reserve(in.size());
+  size_t bytes = criteria_bytes;
+  for (unsigned i = 0; i < in.size(); ++i) {
+    wire::Value::Reader v = in[i];
+    if (v.isText()) {
+      bytes += v.getText().size();
+      if (bytes > limits.max_criteria_bytes) {
+        return Status::InvalidArgument("criteria with their parameters are over " +
+                                       std::to_string(limits.max_criteria_bytes) +
+                                       " bytes, the limit (at parameter " + std::to_string(i + 1) + ")");
+      }
+    }
+    storage::Value value;
+    COTENANT_RETURN_IF_ERROR(ValueFromWire(v, "criteria parameter " + std::to_string(i + 1), &value));
+    out->push_back(std::move(value));
+  }
+  return Status::OK();
 }
 
 void ToWire(const storage::Value& in, wire::Value::Builder out) {

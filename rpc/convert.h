@@ -50,6 +50,13 @@ Status CopyCriteria(capnp::Text::Reader text, std::string_view what, const WireL
 
 // Wire value -> storage value. NaN floats are InvalidArgument naming `field`.
 Status FromWire(wire::Value::Reader in, std::string_view field, storage::Value* out);
+
+// The bound parameters of a search's criteria: at most criteria::kMaxTokens of them, and
+// their text together with the criteria (`criteria_bytes`) within
+// limits.max_criteria_bytes; each value as FromWire takes it, errors naming "criteria
+// parameter N".
+Status CopyParameters(capnp::List<wire::Value>::Reader in, size_t criteria_bytes,
+                      const WireLimits& limits, std::vector<storage::Value>* out);
 void ToWire(const storage::Value& in, wire::Value::Builder out);
 
 // A `fields` list of an add or update: at most limits.max_fields_per_record entries

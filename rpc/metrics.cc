@@ -138,13 +138,21 @@ std::string Metrics::Render() const {
                  "cotenant_inflight_request_bytes {}\n"
                  "# HELP cotenant_connection_read_pauses_total Times a connection stopped reading calls because its client left answers unread.\n"
                  "# TYPE cotenant_connection_read_pauses_total counter\n"
-                 "cotenant_connection_read_pauses_total {}\n",
+                 "cotenant_connection_read_pauses_total {}\n"
+                 "# HELP cotenant_searches_cancelled_total Searches stopped part-way because their caller went away.\n"
+                 "# TYPE cotenant_searches_cancelled_total counter\n"
+                 "cotenant_searches_cancelled_total {}\n"
+                 "# HELP cotenant_searches_cancelled_rows_total Rows those searches had examined when they stopped.\n"
+                 "# TYPE cotenant_searches_cancelled_rows_total counter\n"
+                 "cotenant_searches_cancelled_rows_total {}\n",
                  conn_.refused_max_connections.load(std::memory_order_relaxed),
                  conn_.refused_per_peer.load(std::memory_order_relaxed),
                  conn_.login_timeouts.load(std::memory_order_relaxed),
                  conn_.accept_errors.load(std::memory_order_relaxed),
                  conn_.inflight_request_bytes.load(std::memory_order_relaxed),
-                 conn_.unsent_pauses.load(std::memory_order_relaxed));
+                 conn_.unsent_pauses.load(std::memory_order_relaxed),
+                 search_.cancelled.load(std::memory_order_relaxed),
+                 search_.cancelled_rows.load(std::memory_order_relaxed));
   std::string text = fmt::to_string(out);
   if (extra_source_) text += extra_source_();
   return text;

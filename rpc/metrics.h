@@ -78,6 +78,14 @@ class Metrics {
   };
   ConnectionCounters& connection_counters() { return conn_; }
 
+  // Searches that stopped part-way because their caller went away (cancelled the call or
+  // closed its connection), and the rows they had examined when they stopped.
+  struct SearchCounters {
+    std::atomic<uint64_t> cancelled{0};
+    std::atomic<uint64_t> cancelled_rows{0};
+  };
+  SearchCounters& search_counters() { return search_; }
+
   // Why the RPC listener is not accepting (empty: it is). /healthz reports it.
   void SetNotAccepting(std::string reason) {
     std::lock_guard<std::mutex> lock(accept_mu_);
@@ -113,6 +121,7 @@ class Metrics {
   std::atomic<size_t> rpc_loops_{1};
   std::array<std::atomic<uint64_t>, kMaxLoops> served_by_loop_{};
   ConnectionCounters conn_;
+  SearchCounters search_;
   mutable std::mutex accept_mu_;
   std::string not_accepting_;
   std::function<void(uint64_t*, uint64_t*)> memory_source_;

@@ -77,16 +77,18 @@ struct RecordOut {
 };
 
 // Runs a write that yields a record on the pool and answers with the record as the
-// principal may see it (add and update). write(decision, &record) -> Status.
+// principal may see it (add and update), or with its id, version and system fields only
+// when the call asks for a minimal reply. write(decision, &record) -> Status.
 template <typename Context, typename Write>
 kj::Promise<void> WriteRecord(const ServiceContext& ctx, storage::TenantId home, Context context,
                               DecisionPtr d, Write write) {
+  const bool minimal = context.getParams().getMinimalReply();
   return ctx.pool
-      ->Submit<RecordOut>(home, [d = std::move(d), write = std::move(write)]() {
+      ->Submit<RecordOut>(home, [d = std::move(d), write = std::move(write), minimal]() {
         RecordOut o;
         o.def = d->object_ptr();
         o.status = write(*d, &o.record);
-        if (o.status.ok()) o.status = VisibleProjection(*o.def, {}, d->scope(), &o.slots);
+        if (o.status.ok() && !minimal) o.status = VisibleProjection(*o.def, {}, d->scope(), &o.slots);
         return o;
       })
       .then([context](RecordOut o) mutable {
@@ -111,12 +113,24 @@ kj::Promise<void> RecordsImpl::Run(Api api, std::string object, uint64_t record_
     }
     // An own-tenant call has nothing to audit or meter: no continuation on the hot path.
     if (!d->cross_tenant()) return body(d);
+    // A call cancelled before it settles (a search its caller abandoned) is audited as
+    // such when its promise goes.
+    auto settled = std::make_shared<bool>(false);
     kj::Promise<void> done = kj::evalNow([&]() { return body(d); });
-    return done.then([gate, d, record_id]() { gate->Record(*d, record_id, Status::Code::kOk); },
-                     [gate, d, record_id](kj::Exception&& e) {
-                       gate->Record(*d, record_id, CodeOf(e));
-                       kj::throwFatalException(kj::mv(e));
-                     });
+    return done
+        .then(
+            [gate, d, record_id, settled]() {
+              *settled = true;
+              gate->Record(*d, record_id, Status::Code::kOk);
+            },
+            [gate, d, record_id, settled](kj::Exception&& e) {
+              *settled = true;
+              gate->Record(*d, record_id, CodeOf(e));
+              kj::throwFatalException(kj::mv(e));
+            })
+        .attach(kj::defer([gate, d, record_id, settled] {
+          if (!*settled) gate->RecordCancelled(*d, record_id);
+        }));
   };
   // The hot path: a context current in the in-process cache is decided at once, without
   // a promise hop through the event loop.
@@ -315,6 +329,7 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
       std::vector<int> slots;
       ThrowIfError(VisibleProjection(d->object(), projection, d->scope(), &slots));
       ThrowIfError(CopyCriteria(r.getCriteria(), "criteria", ctx_.limits, &req.criteria));
+      ThrowIfError(CopyParameters(r.getParameters(), req.criteria.size(), ctx_.limits, &req.parameters));
       auto order = [](wire::SortOrder o, std::string_view which) {
         if (o == wire::SortOrder::ASCENDING) return false;
         if (o == wire::SortOrder::DESCENDING) return true;
@@ -349,12 +364,23 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
         storage::SearchResult result;
       };
       storage::Store* store = ctx_.store;
+      // A search is the one call a client may cancel (or abandon by closing its
+      // connection): it only reads, and may read a whole object. Its promise then goes,
+      // the flag below is raised, and the search stops within a few hundred rows.
+      context.allowCancellation();
+      auto cancelled = std::make_shared<std::atomic<bool>>(false);
+      req.cancelled = cancelled.get();
+      Metrics::SearchCounters* counters = &ctx_.metrics->search_counters();
       return ctx_.pool
           ->Submit<Out>(session_->credential.tenant,
                         [store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
-                         binding = std::move(binding)]() {
+                         binding = std::move(binding), cancelled, counters]() {
             Out o;
             o.status = store->Search(d->target(), req, &o.result, d->scope());
+            if (!o.status.ok() && cancelled->load(std::memory_order_relaxed)) {
+              counters->cancelled.fetch_add(1, std::memory_order_relaxed);
+              counters->cancelled_rows.fetch_add(o.result.rows_examined, std::memory_order_relaxed);
+            }
             if (o.status.ok() && !o.result.continuation.empty()) {
               std::string sealed;
               o.status = SealToken(*mac, binding, o.result.continuation, &sealed);
@@ -379,7 +405,8 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
                   o.result.continuation.size()));
             }
             session->Built(results.totalSize().wordCount * sizeof(capnp::word));
-          });
+          })
+          .attach(kj::defer([cancelled] { cancelled->store(true, std::memory_order_relaxed); }));
     });
   });
 }

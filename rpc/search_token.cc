@@ -1,5 +1,7 @@
 #include "rpc/search_token.h"
 
+#include "storage/key_encoding.h"
+
 namespace cotenant::rpc {
 namespace {
 
@@ -23,6 +25,8 @@ std::string TokenBinding(std::string_view scope_fingerprint, const storage::Sear
   AppendPart(&out, scope_fingerprint);
   AppendPart(&out, req.object);
   AppendPart(&out, req.criteria);
+  AppendPart(&out, std::to_string(req.parameters.size()));
+  for (const auto& v : req.parameters) AppendPart(&out, storage::TypedKey(v));
   AppendPart(&out, std::to_string(req.sort.size()));
   for (const auto& k : req.sort) {
     AppendPart(&out, k.field);

@@ -325,9 +325,11 @@ interface Session {
 interface Records {
   # Record calls on one tenant, as one principal. Object names are case-sensitive.
 
-  addRecord @0 (object :Text, fields :List(Field)) -> (record :Record);
+  addRecord @0 (object :Text, fields :List(Field), minimalReply :Bool) -> (record :Record);
   # Adds a record. Unknown fields, type mismatches and missing required fields are
   # InvalidArgument; a record over the size or field-count limit is ResourceExhausted.
+  # The answer is the record as stored; with minimalReply only its id, version and system
+  # fields (no `fields`), for writers that need nothing more.
 
   addRecords @1 (object :Text, records :List(List(Field))) -> (ids :List(UInt64));
   # Adds many records atomically (one storage batch): either all are added, or none and
@@ -335,10 +337,10 @@ interface Records {
   # server's batch limit (ResourceExhausted beyond it).
 
   updateRecord @2 (object :Text, id :UInt64, fields :List(Field),
-                   expectedVersion :UInt64) -> (record :Record);
+                   expectedVersion :UInt64, minimalReply :Bool) -> (record :Record);
   # Sets the given fields (others keep their values; a null value clears a field).
   # expectedVersion 0 means "any"; otherwise a record whose version differs fails with
-  # Conflict and nothing is written.
+  # Conflict and nothing is written. minimalReply as for addRecord.
 
   deleteRecord @3 (object :Text, id :UInt64, expectedVersion :UInt64) -> ();
   # Deletes a record and its index entries. expectedVersion as for updateRecord.
@@ -382,6 +384,10 @@ struct SearchRequest {
   numberOfRows @8 :UInt32;      # page size, 1..1000 (server limit); 0 means the default (100)
   continuation @9 :Data;        # token from a previous page of the same query; empty = start
   retrievePermissions @10 :Bool;  # fill Record.permissions
+  parameters @11 :List(Value);  # the values of the criteria's `?` placeholders, in order
+  # (one each, none null; text ones count toward the criteria's size limit). A value
+  # stands for itself: text needs no quoting, so criteria built from user input never
+  # need escaping. Non-text fields convert a text value strictly, as for record values.
 }
 
 struct SearchResult {

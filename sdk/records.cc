@@ -34,11 +34,13 @@ Result badId(const RecordId& id) {
 
 }  // namespace
 
-// Declares `contextId` for a TenantContext, or returns InvalidArgument from the caller.
-#define COTENANT_CONTEXT_ID(ctx)                                    \
-  uint64_t contextId = 0;                                           \
-  if (!contextIdFor(core_.get(), (ctx).handle_, &contextId)) {      \
-    return ready(wrongClient());                                    \
+// Declares `contextId` for a TenantContext, or returns InvalidArgument from the caller as
+// its outcome type T (Result, RecordsOutcome: both built from a code and a message).
+#define COTENANT_CONTEXT_ID(ctx, T)                                       \
+  uint64_t contextId = 0;                                                 \
+  if (!contextIdFor(core_.get(), (ctx).handle_, &contextId)) {            \
+    Result wrong = wrongClient();                                         \
+    return ready(T(wrong.getCode(), wrong.getMessage()));                 \
   }
 
 namespace {
@@ -49,6 +51,7 @@ std::future<Result> addRecordImpl(ClientCore& core, uint64_t contextId, const st
     auto req = s.recordsFor(contextId).addRecordRequest();
     req.setObject(txt(object));
     toWire(params, req.initFields(static_cast<unsigned>(params.size())));
+    req.setMinimalReply(params.wantsMinimalReply());
     return req.send().then([](capnp::Response<wire::Records::AddRecordResults>&& r) {
       Result out;
       Record rec = fromWire(r.getRecord(), false);
@@ -85,6 +88,7 @@ std::future<Result> updateRecordImpl(ClientCore& core, uint64_t contextId,
     req.setId(id);
     toWire(params, req.initFields(static_cast<unsigned>(params.size())));
     req.setExpectedVersion(expectedVersion);
+    req.setMinimalReply(params.wantsMinimalReply());
     return req.send().then([](capnp::Response<wire::Records::UpdateRecordResults>&& r) {
       Result out;
       out.mutableRecords().push_back(fromWire(r.getRecord(), false));
@@ -186,6 +190,8 @@ std::future<Result> searchImpl(ClientCore& core, uint64_t contextId, const Searc
     r.setObject(txt(q.object));
     toWire(names, r.initFields(static_cast<unsigned>(names.size())));
     r.setCriteria(txt(q.criteria));
+    auto params = r.initParameters(static_cast<unsigned>(q.parameters.size()));
+    for (size_t i = 0; i < q.parameters.size(); ++i) toWire(q.parameters[i], params[static_cast<unsigned>(i)]);
     r.setSortBy(txt(q.sortBy));
     r.setSortOrder(d1 ? wire::SortOrder::DESCENDING : wire::SortOrder::ASCENDING);
     r.setSortBy2(txt(q.sortBy2));
@@ -246,7 +252,7 @@ std::future<Result> Client::addRecordAsync(const std::string& object, const Para
 }
 std::future<Result> Client::addRecordAsync(const std::string& object, const Parameters& params,
                                            const TenantContext& ctx) {
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return addRecordImpl(*core_, contextId, object, params);
 }
 Result Client::addRecord(const std::string& object, const Parameters& params) {
@@ -264,7 +270,7 @@ std::future<Result> Client::addRecordsAsync(const std::string& object,
 std::future<Result> Client::addRecordsAsync(const std::string& object,
                                             const std::vector<Parameters>& records,
                                             const TenantContext& ctx) {
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return addRecordsImpl(*core_, contextId, object, records);
 }
 Result Client::addRecords(const std::string& object, const std::vector<Parameters>& records) {
@@ -285,7 +291,7 @@ std::future<Result> Client::updateRecordAsync(const std::string& object, RecordI
                                               const Parameters& params, const TenantContext& ctx,
                                               uint64_t expectedVersion) {
   if (!id.valid()) return ready(badId(id));
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return updateRecordImpl(*core_, contextId, object, id.value(), params, expectedVersion);
 }
 Result Client::updateRecord(const std::string& object, RecordId id, const Parameters& params,
@@ -306,7 +312,7 @@ std::future<Result> Client::deleteRecordAsync(const std::string& object, RecordI
                                               const TenantContext& ctx,
                                               uint64_t expectedVersion) {
   if (!id.valid()) return ready(badId(id));
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return deleteRecordImpl(*core_, contextId, object, id.value(), expectedVersion);
 }
 Result Client::deleteRecord(const std::string& object, RecordId id, uint64_t expectedVersion) {
@@ -327,7 +333,7 @@ std::future<Result> Client::getRecordAsync(const std::string& object, const std:
                                            RecordId id, const TenantContext& ctx,
                                            const Parameters& params) {
   if (!id.valid()) return ready(badId(id));
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return getRecordImpl(*core_, contextId, object, fields, id.value(),
                        params.retrievesRecordPermissions());
 }
@@ -358,11 +364,7 @@ std::future<RecordsOutcome> Client::getRecordsAsync(const std::string& object,
   std::vector<uint64_t> wire;
   RecordsOutcome bad(std::vector<Result>{});
   if (!wireIds(ids, &wire, &bad)) return ready(std::move(bad));
-  uint64_t contextId = 0;
-  if (!contextIdFor(core_.get(), ctx.handle_, &contextId)) {
-    Result r = wrongClient();
-    return ready(RecordsOutcome(r.getCode(), r.getMessage()));
-  }
+  COTENANT_CONTEXT_ID(ctx, RecordsOutcome);
   return getRecordsImpl(*core_, contextId, object, fields, std::move(wire),
                         params.retrievesRecordPermissions());
 }
@@ -413,7 +415,7 @@ std::future<Result> Client::searchAsync(const SearchQuery& query) {
   return searchImpl(*core_, 0, query);
 }
 std::future<Result> Client::searchAsync(const SearchQuery& query, const TenantContext& ctx) {
-  COTENANT_CONTEXT_ID(ctx);
+  COTENANT_CONTEXT_ID(ctx, Result);
   return searchImpl(*core_, contextId, query);
 }
 Result Client::search(const SearchQuery& query) { return searchAsync(query).get(); }

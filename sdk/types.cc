@@ -159,6 +159,11 @@ Parameters& Parameters::retrieveRecordPermissions(bool on) {
   return *this;
 }
 
+Parameters& Parameters::minimalReply(bool on) {
+  minimalReply_ = on;
+  return *this;
+}
+
 const Value* Parameters::find(const std::string& name) const {
   for (const auto& f : fields_) {
     if (f.first == name) return &f.second;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 namespace cotenant::sharing {
 namespace {
 
@@ -149,6 +151,23 @@ void Gate::Record(const Decision& d, uint64_t record_id, Status::Code outcome) c
   if (!d.cross_tenant()) return;
   // Opening a context touches no data: only a refusal is audited.
   if (d.api() == Api::kRecords && outcome == Status::Code::kOk) return;
+  Audit(d, record_id, Status::CodeName(outcome));
+  const Access& a = d.access();
+  if (outcome == Status::Code::kOk && a.path != Path::kDenied) {
+    parts_.usage->CountCrossTenant(a.target, d.caller().tenant);
+  }
+}
+
+void Gate::RecordCancelled(const Decision& d, uint64_t record_id) const noexcept {
+  if (!d.cross_tenant()) return;
+  try {
+    Audit(d, record_id, "Cancelled");
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot audit a cancelled call: {}", e.what());
+  }
+}
+
+void Gate::Audit(const Decision& d, uint64_t record_id, std::string_view outcome) const {
   const Access& a = d.access();
   AuditRecord r;
   r.time = parts_.clock->NowMicros();
@@ -159,12 +178,9 @@ void Gate::Record(const Decision& d, uint64_t record_id, Status::Code outcome) c
   r.api = std::string(ApiName(d.api()));
   r.object = d.object_name();
   r.record_id = record_id;
-  r.outcome = std::string(Status::CodeName(outcome));
+  r.outcome = std::string(outcome);
   r.detail = a.Describe();
   parts_.audit->Record(r, a.target, d.caller().tenant);
-  if (outcome == Status::Code::kOk && a.path != Path::kDenied) {
-    parts_.usage->CountCrossTenant(a.target, d.caller().tenant);
-  }
 }
 
 // ---- Administrative calls ----------------------------------------------------------------

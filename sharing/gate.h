@@ -188,6 +188,10 @@ class Gate {
   // consumed by the caller. Opening a context (kRecords) is audited only when refused.
   // Does nothing for an own-tenant call, so callers may skip it for those.
   void Record(const Decision& d, uint64_t record_id, Status::Code outcome) const;
+  // Records a call through a TenantContext that its caller cancelled before the answer
+  // (a search abandoned part-way): audited in both tenants with the outcome "Cancelled",
+  // not metered. Never throws.
+  void RecordCancelled(const Decision& d, uint64_t record_id) const noexcept;
 
   // ---- Administrative calls -------------------------------------------------------
   // Decides an administrative call; may read the store. PermissionDenied naming the
@@ -211,6 +215,7 @@ class Gate {
 
  private:
   using Evaluator = std::function<PermissionDecision(const AccessRequest&)>;
+  void Audit(const Decision& d, uint64_t record_id, std::string_view outcome) const;
   // Steps 3 to 5 once the context is resolved.
   DecisionPtr Finish(const User& caller, const RecordCall& call,
                      std::shared_ptr<const Access> access, const Evaluator& evaluate) const;

@@ -8,10 +8,13 @@
 //              | field CONTAINS text | field STARTS WITH text | field MATCHES text
 //              | field [NOT] IN '(' literal ( ',' literal )* ')'
 //              | field IS [NOT] NULL
-//   literal   := 'text' ('' escapes a quote) | number | TRUE | FALSE
+//   literal   := 'text' ('' escapes a quote) | number | TRUE | FALSE | '?' 
 //                (integers: -2^63 .. 2^64-1; above 2^63-1 only for unsigned system fields)
 //              | timestamp (bare ISO 8601, e.g. 2024-05-01T12:00:00Z or 2024-05-01)
 //   field     := [A-Za-z_][A-Za-z0-9_]*
+// A '?' stands for the next of the values bound to the criteria (in order), which it takes
+// as written: a text parameter needs no quoting or escaping. Text operands (contains,
+// starts with, matches) take text parameters only.
 // Keywords are case-insensitive. Parsing does not know the object; Bind checks field
 // names and types against one ObjectDef and compiles `matches` patterns with RE2
 // (whole-string match).
@@ -72,7 +75,10 @@ struct Expr {
 // Whatever the text's length, Parse stops reading at the first token nested deeper than
 // kMaxDepth or past the kMaxTokens-th token, so its memory and time stay bounded; callers
 // still bound the text itself (CheckSize) before handing it over.
-Status Parse(std::string_view text, std::unique_ptr<Expr>* out);
+// `params` are the values of the '?' placeholders, in order: one each, none null; a
+// placeholder without a value or a value without a placeholder is InvalidArgument.
+Status Parse(std::string_view text, std::unique_ptr<Expr>* out,
+             const std::vector<Value>& params = {});
 
 // Parentheses and NOTs each add a nesting level; deeper is InvalidArgument.
 inline constexpr int kMaxDepth = 64;
@@ -119,7 +125,7 @@ Status Bind(const Expr* expr, const ObjectDef& object, std::unique_ptr<BoundExpr
 
 // Parse + Bind in one step.
 Status Compile(std::string_view text, const ObjectDef& object,
-               std::unique_ptr<BoundExpr>* out);
+               std::unique_ptr<BoundExpr>* out, const std::vector<Value>& params = {});
 
 }  // namespace cotenant::storage::criteria
 

@@ -279,9 +279,9 @@ Status Bind(const Expr* expr, const ObjectDef& object, std::unique_ptr<BoundExpr
 }
 
 Status Compile(std::string_view text, const ObjectDef& object,
-               std::unique_ptr<BoundExpr>* out) {
+               std::unique_ptr<BoundExpr>* out, const std::vector<Value>& params) {
   std::unique_ptr<Expr> expr;
-  COTENANT_RETURN_IF_ERROR(Parse(text, &expr));
+  COTENANT_RETURN_IF_ERROR(Parse(text, &expr, params));
   return Bind(expr.get(), object, out);
 }
 

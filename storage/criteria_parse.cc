@@ -24,6 +24,7 @@ namespace {
 
 enum class Tok : unsigned char {
   kEnd, kWord, kString, kInt, kFloat, kTimestamp, kOp, kLParen, kRParen, kComma,
+  kParam,  // '?': the next bound parameter
   kOther,  // a character that starts no token; the parser reports it
   kError,  // a malformed token; `error` holds the full message
 };
@@ -55,6 +56,7 @@ std::string Describe(const Token& t) {
     case Tok::kInt:
     case Tok::kFloat: return "number " + std::string(t.text);
     case Tok::kTimestamp: return "timestamp " + std::string(t.text);
+    case Tok::kParam: return "parameter '?'";
     default: return Excerpt(t.text);
   }
 }
@@ -195,6 +197,9 @@ class Lexer {
       return String(t);
     } else if (IsDigit(c) || (c == '-' && pos_ + 1 < in_.size() && IsDigit(in_[pos_ + 1]))) {
       return NumberOrTimestamp(t);
+    } else if (c == '?') {
+      ++pos_;
+      t.kind = Tok::kParam;
     } else if (c == '(' || c == ')' || c == ',') {
       ++pos_;
       t.kind = c == '(' ? Tok::kLParen : (c == ')' ? Tok::kRParen : Tok::kComma);
@@ -340,16 +345,17 @@ class Lexer {
 
 class Parser {
  public:
-  explicit Parser(std::vector<Token> toks) : toks_(std::move(toks)) {}
+  Parser(std::vector<Token> toks, const std::vector<Value>& params)
+      : toks_(std::move(toks)), params_(params) {}
 
   Status ParseAll(std::unique_ptr<Expr>* out) {
     if (Peek().kind == Tok::kEnd) {
       out->reset();
-      return Status::OK();
+      return UnusedParams();
     }
     COTENANT_RETURN_IF_ERROR(ParseOr(out));
     const Token& t = Peek();
-    if (t.kind == Tok::kEnd) return Status::OK();
+    if (t.kind == Tok::kEnd) return UnusedParams();
     if (t.kind == Tok::kRParen) {
       return Unexpected(t, "AND, OR or end of input (this ')' has no matching '(')");
     }
@@ -527,6 +533,13 @@ class Parser {
         operands->push_back(t.value);
         Take();
         return Status::OK();
+      case Tok::kParam: {
+        Value v;
+        COTENANT_RETURN_IF_ERROR(Param(t, &v));
+        operands->push_back(std::move(v));
+        Take();
+        return Status::OK();
+      }
       case Tok::kWord:
         if (KeywordIs(t.text, "TRUE") || KeywordIs(t.text, "FALSE")) {
           operands->push_back(Value::Bool(KeywordIs(t.text, "TRUE")));
@@ -542,8 +555,46 @@ class Parser {
     }
   }
 
+  // The value of the '?' at `t`, in order of appearance.
+  Status Param(const Token& t, Value* out) {
+    if (params_.empty()) {
+      return Status::InvalidArgument(At(t.column) +
+                                     "'?' stands for a bound parameter, and none were given");
+    }
+    if (next_param_ >= params_.size()) {
+      return Status::InvalidArgument(At(t.column) + "parameter " + std::to_string(next_param_ + 1) +
+                                     " has no value (" + std::to_string(params_.size()) +
+                                     " given)");
+    }
+    const Value& v = params_[next_param_++];
+    if (v.is_null()) {
+      return Status::InvalidArgument(At(t.column) + "parameter " + std::to_string(next_param_) +
+                                     " is null (test for null with IS NULL)");
+    }
+    *out = v;
+    return Status::OK();
+  }
+  Status UnusedParams() const {
+    if (next_param_ == params_.size()) return Status::OK();
+    return Status::InvalidArgument("criteria: " + std::to_string(params_.size()) +
+                                   " parameter(s) given, but the criteria have " +
+                                   std::to_string(next_param_) + " placeholder(s) '?'");
+  }
+
   Status ParseText(std::vector<Value>* operands) {
     const Token& t = Peek();
+    if (t.kind == Tok::kParam) {
+      Value v;
+      COTENANT_RETURN_IF_ERROR(Param(t, &v));
+      if (v.type() != FieldType::kText) {
+        return Status::InvalidArgument(At(t.column) + "parameter " + std::to_string(next_param_) +
+                                       " must be text here, got " +
+                                       std::string(FieldTypeName(v.type())));
+      }
+      operands->push_back(std::move(v));
+      Take();
+      return Status::OK();
+    }
     if (t.kind != Tok::kString) return Unexpected(t, "quoted text");
     operands->push_back(t.value);
     Take();
@@ -571,14 +622,16 @@ class Parser {
   }
 
   std::vector<Token> toks_;
+  const std::vector<Value>& params_;
+  size_t next_param_ = 0;
   size_t i_ = 0;
   int depth_ = 0;
 };
 
 }  // namespace
 
-Status Parse(std::string_view text, std::unique_ptr<Expr>* out) {
-  Parser parser(Lexer(text).Run());
+Status Parse(std::string_view text, std::unique_ptr<Expr>* out, const std::vector<Value>& params) {
+  Parser parser(Lexer(text).Run(), params);
   std::unique_ptr<Expr> result;
   COTENANT_RETURN_IF_ERROR(parser.ParseAll(&result));
   *out = std::move(result);

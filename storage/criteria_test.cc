@@ -453,6 +453,50 @@ TEST(CriteriaEvalTest, TextOperators) {
   EXPECT_FALSE(Eval("name matches 'O'", r));
 }
 
+TEST(CriteriaEvalTest, BoundParametersStandForThemselves) {
+  Record r = Person(Value::Text("O'Brien caf\xC3\xA9"), Value::Int(41));
+  auto eval = [&](std::string_view text, std::vector<Value> params) {
+    std::unique_ptr<BoundExpr> b;
+    Status st = Compile(text, People(), &b, params);
+    EXPECT_TRUE(st.ok()) << text << ": " << st.ToString();
+    return st.ok() && b->Matches(r);
+  };
+  EXPECT_TRUE(eval("name = ? AND age > ?", {Value::Text("O'Brien caf\xC3\xA9"), Value::Int(40)}));
+  EXPECT_FALSE(eval("name = ? AND age > ?", {Value::Text("O'Brien caf\xC3\xA9"), Value::Int(41)}));
+  // Text that would break out of a quoted literal is only text.
+  EXPECT_FALSE(eval("name = ?", {Value::Text("x' OR name != 'x")}));
+  EXPECT_TRUE(eval("name contains ? OR name starts with ?", {Value::Text("'Bri"), Value::Text("zz")}));
+  EXPECT_TRUE(eval("name matches ?", {Value::Text("O'.*")}));
+  // IN lists, and text converted strictly to the field's type, as record values are.
+  EXPECT_TRUE(eval("age IN (?, ?, 7)", {Value::Int(3), Value::Text("41")}));
+  EXPECT_TRUE(eval("born IS NULL AND score < ? OR active = ?", {Value::Float(1.5), Value::Bool(false)}) ==
+              eval("born IS NULL AND score < 1.5 OR active = false", {}));
+
+  std::unique_ptr<BoundExpr> b;
+  auto error = [&](std::string_view text, std::vector<Value> params) {
+    Status st = Compile(text, People(), &b, params);
+    EXPECT_TRUE(st.IsInvalidArgument()) << text << ": " << st.ToString();
+    return st.message();
+  };
+  EXPECT_EQ(error("age > ? AND name = ?", {Value::Int(1)}),
+            "criteria: at column 20: parameter 2 has no value (1 given)");
+  EXPECT_EQ(error("age > ?", {Value::Int(1), Value::Int(2)}),
+            "criteria: 2 parameter(s) given, but the criteria have 1 placeholder(s) '?'");
+  EXPECT_EQ(error("", {Value::Int(1)}),
+            "criteria: 1 parameter(s) given, but the criteria have 0 placeholder(s) '?'");
+  EXPECT_EQ(error("age = ?", {Value::Null()}),
+            "criteria: at column 7: parameter 1 is null (test for null with IS NULL)");
+  EXPECT_EQ(error("name contains ?", {Value::Int(4)}),
+            "criteria: at column 15: parameter 1 must be text here, got int");
+  EXPECT_NE(error("age = ?", {Value::Text("forty")}).find("forty"), std::string::npos);
+  EXPECT_EQ(error("age = ?", {}),
+            "criteria: at column 7: '?' stands for a bound parameter, and none were given");
+  // A placeholder is a value, never a field name or an operator.
+  EXPECT_NE(error("? = 1", {Value::Text("age")}).find("expected field name"), std::string::npos);
+  // Criteria without parameters are unchanged, and a '?' inside quotes is text.
+  EXPECT_TRUE(eval("name != '?'", {}));
+}
+
 TEST(CriteriaEvalTest, InAndNotIn) {
   Record r = Person(Value::Text("b"), Value::Int(5));
   EXPECT_TRUE(Eval("age in (1, 5, 9)", r));

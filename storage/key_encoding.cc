@@ -60,6 +60,13 @@ uint64_t DecodeU64(const char* p) {
   return v;
 }
 
+std::string TypedKey(const Value& v) {
+  std::string out = v.is_null() ? "null" : std::string(FieldTypeName(v.type()));
+  out.push_back(':');
+  AppendOrdered(&out, v);
+  return out;
+}
+
 void AppendOrdered(std::string* out, const Value& v) {
   if (v.is_null()) {
     out->push_back(kNullTag);

@@ -31,6 +31,9 @@ uint64_t DecodeU64(const char* p);
 
 // Appends the ordered encoding of `v` (any type, or null).
 void AppendOrdered(std::string* out, const Value& v);
+// The value's type and ordered encoding: the same for two values exactly when they have one
+// type and compare equal. For fingerprints of queries (bound criteria parameters).
+std::string TypedKey(const Value& v);
 // Decodes one ordered value of type `type` from the front of *in and advances it.
 // Returns false on malformed input.
 bool DecodeOrdered(std::string_view* in, FieldType type, Value* out);

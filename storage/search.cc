@@ -82,6 +82,8 @@ uint64_t Fingerprint(const ObjectDef& def, const SearchRequest& req) {
   };
   mix(std::to_string(def.id));
   mix(req.criteria);
+  mix(std::to_string(req.parameters.size()));
+  for (const auto& v : req.parameters) mix(TypedKey(v));
   for (const auto& s : req.sort) {
     mix(s.field);
     mix(s.descending ? "d" : "a");
@@ -206,16 +208,21 @@ class Searcher {
  public:
   Searcher(const KvEngine* kv, TenantId tenant, const ObjectDef& def,
            const criteria::BoundExpr* filter, const RecordScope* scope,
-           const std::vector<ResolvedSort>& sort, const KvSnapshot* snap)
-      : kv_(kv), tenant_(tenant), def_(def), filter_(filter), scope_(scope), sort_(sort) {
+           const std::vector<ResolvedSort>& sort, const KvSnapshot* snap,
+           const std::atomic<bool>* cancelled, uint64_t* examined)
+      : kv_(kv), tenant_(tenant), def_(def), filter_(filter), scope_(scope), sort_(sort),
+        cancelled_(cancelled), examined_(*examined) {
     ro_.snapshot = snap;
+    examined_ = 0;
   }
-
-  uint64_t examined() const { return examined_; }
 
   // Fetches and filters the record `id`. *keep is false when it does not match.
   Status Fetch(RecordId id, std::string_view stored, Record* rec, bool* keep) {
-    ++examined_;
+    if ((++examined_ & (kCancelCheckRows - 1)) == 0 && cancelled_ != nullptr &&
+        cancelled_->load(std::memory_order_relaxed)) {
+      return Status::Busy("the search was cancelled after " + std::to_string(examined_) +
+                          " rows: its caller has gone");
+    }
     std::string buf;
     if (stored.data() == nullptr) {
       Status s = kv_->Get(Cf::kRecords, RecordKey(tenant_, def_.id, id), &buf, ro_);
@@ -308,8 +315,10 @@ class Searcher {
   const criteria::BoundExpr* filter_;
   const RecordScope* scope_;
   const std::vector<ResolvedSort>& sort_;
+  static constexpr uint64_t kCancelCheckRows = 256;  // a power of two
   KvReadOptions ro_;
-  uint64_t examined_ = 0;
+  const std::atomic<bool>* cancelled_;
+  uint64_t& examined_;  // the result's rows_examined: counted even when the search fails
 };
 
 }  // namespace
@@ -338,7 +347,7 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
     view = &masked;
   }
   std::unique_ptr<criteria::BoundExpr> filter;
-  COTENANT_RETURN_IF_ERROR(criteria::Compile(req.criteria, *view, &filter));
+  COTENANT_RETURN_IF_ERROR(criteria::Compile(req.criteria, *view, &filter, req.parameters));
   std::vector<ResolvedSort> sort;
   for (const auto& k : req.sort) {
     auto slot = view->Slot(k.field);
@@ -364,7 +373,8 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
   RowOrder order(&sort);
 
   auto snap = impl_->kv_->GetSnapshot();
-  Searcher searcher(impl_->kv_, tenant, def, filter.get(), scope, sort, snap.get());
+  Searcher searcher(impl_->kv_, tenant, def, filter.get(), scope, sort, snap.get(), req.cancelled,
+                    &out->rows_examined);
 
   // ---- Choose the plan.
   IndexPlan best;
@@ -519,7 +529,6 @@ Status Store::Search(TenantId tenant, const SearchRequest& req, SearchResult* ou
   // An incomplete page always holds rows: `want` >= offset + 1 rows were seen.
   if (!out->complete) out->continuation = EncodeToken(fp, KeyOf(out->records.back(), sort));
   out->object = std::move(def_ptr);
-  out->rows_examined = searcher.examined();
   return Status::OK();
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 
 #include "storage/criteria.h"
@@ -281,6 +282,22 @@ TEST_F(SearchTest, BadRequestsAreInvalidArgument) {
   s = store_->Search(tenant_.id, req, &res);
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_NE(s.message().find("different query"), std::string::npos);
+  // Bound parameters are part of the query: the same text with other values is another.
+  req.continuation.clear();
+  req.criteria = "age > ?";
+  req.parameters = {Value::Int(1)};
+  ASSERT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  ASSERT_FALSE(res.complete);
+  std::string token = res.continuation;
+  req.continuation = token;
+  ASSERT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  req.parameters = {Value::Int(2)};
+  s = store_->Search(tenant_.id, req, &res);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("different query"), std::string::npos);
+  req.parameters = {Value::Text("1")};  // equal once converted, but sent as another value
+  EXPECT_TRUE(store_->Search(tenant_.id, req, &res).IsInvalidArgument());
+  req.parameters.clear();
   req.object = "Nope";
   EXPECT_TRUE(store_->Search(tenant_.id, req, &res).IsNotFound());
 }
@@ -294,6 +311,36 @@ TEST_F(SearchTest, IndexedTopNExaminesOnlyThePage) {
   ASSERT_TRUE(store_->Search(tenant_.id, req, &res).ok());
   EXPECT_EQ(res.plan, "index:age");
   EXPECT_LE(res.rows_examined, 21u);
+}
+
+TEST_F(SearchTest, ACancelledSearchStopsWithinAFewHundredRows) {
+  SearchRequest req;
+  req.object = "People";
+  req.criteria = "note = 'no such note'";  // unindexed: a scan of every row
+  std::atomic<bool> cancelled{false};
+  req.cancelled = &cancelled;
+  SearchResult res;
+  ASSERT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  const uint64_t all = res.rows_examined;
+  ASSERT_GT(all, 512u);
+  EXPECT_TRUE(res.records.empty());
+  // Raised before it starts (the caller went away at once): it stops at the first check,
+  // and says how far it got.
+  cancelled = true;
+  Status s = store_->Search(tenant_.id, req, &res);
+  EXPECT_EQ(s.code(), Status::Code::kBusy) << s.ToString();
+  EXPECT_NE(s.message().find("the search was cancelled"), std::string::npos) << s.message();
+  EXPECT_EQ(res.rows_examined, 256u);
+  // An index scan stops the same way.
+  req.criteria = "age >= -100";
+  req.sort = {{"age", false}};
+  req.rows = 1000;
+  s = store_->Search(tenant_.id, req, &res);
+  EXPECT_EQ(s.code(), Status::Code::kBusy) << s.ToString();
+  EXPECT_EQ(res.rows_examined, 256u);
+  cancelled = false;
+  ASSERT_TRUE(store_->Search(tenant_.id, req, &res).ok());
+  EXPECT_GT(res.records.size(), 256u);
 }
 
 TEST_F(SearchTest, PagesSeeOneSnapshot) {

@@ -17,6 +17,7 @@
 #ifndef COTENANT_STORAGE_STORAGE_H_
 #define COTENANT_STORAGE_STORAGE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -148,10 +149,14 @@ struct SortKey {
 struct SearchRequest {
   std::string object;
   std::string criteria;            // docs/CRITERIA.md; empty = every row
+  std::vector<Value> parameters;   // the values of the criteria's '?' placeholders, in order
   std::vector<SortKey> sort;       // at most 2; empty = by record id ascending
   uint32_t offset = 0;             // rows to skip after the continuation point
   uint32_t rows = 100;             // page size; 1..Limits::max_page_rows
   std::string continuation;        // from a previous page of the same query, or empty
+  // When set and it becomes true (the caller has gone), the search stops within a few
+  // hundred rows and answers Busy "the search was cancelled ...". Must outlive the call.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 struct SearchResult {
@@ -161,7 +166,7 @@ struct SearchResult {
   std::string continuation;        // empty when complete
   // How the page was found, for tests and metrics: "index:<field>" or "scan".
   std::string plan;
-  uint64_t rows_examined = 0;
+  uint64_t rows_examined = 0;      // set even when the search fails part-way
 };
 
 enum class Durability : unsigned char {
@@ -180,6 +185,8 @@ struct Limits {
   uint64_t max_sort_window = 10000;
 };
 
+class KvEngine;
+
 struct StoreOptions {
   std::string path;                       // data directory; created when missing
   Durability durability = Durability::kGroup;
@@ -195,9 +202,11 @@ struct StoreOptions {
   // clean up after a deletion (lookup entries, policies) sets false and finishes them
   // itself, with its clean-up, through PendingDeletions and DeleteTenant.
   bool finish_deletions_at_open = true;
+  // Tests only: wraps the engine the store reads and writes through (to hold or fail
+  // chosen calls). Unset in every server.
+  std::function<std::unique_ptr<KvEngine>(std::unique_ptr<KvEngine>)> wrap_engine;
 };
 
-class KvEngine;
 struct CheckOptions;
 struct CheckReport;
 

@@ -182,6 +182,7 @@ Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.path.empty()) return Status::InvalidArgument("data directory is not set");
   std::unique_ptr<KvEngine> engine;
   COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
+  if (options.wrap_engine) engine = options.wrap_engine(std::move(engine));
   std::unique_ptr<Store> store(new Store(options, std::move(engine)));
   COTENANT_RETURN_IF_ERROR(store->impl_->Load());
   // Finish deletions a crash interrupted.

@@ -126,6 +126,12 @@ class Store::Impl {
 
   const StoreOptions& options_;
   KvEngine* kv_;
+  // The catalog (tenants_, each tenant's objects, next_object_id, deleting, info.quota)
+  // changes under both locks: catalog_write_mu_, held by one change at a time across its
+  // synced write, then catalog_mu_ exclusive only for the instant the change is published
+  // in memory. Readers take catalog_mu_ shared and so never wait for an fsync; a change
+  // reads the catalog under catalog_write_mu_ alone.
+  std::mutex catalog_write_mu_;
   mutable std::shared_mutex catalog_mu_;
   std::unordered_map<TenantId, std::shared_ptr<TenantState>> tenants_;  // live + deleting
   std::shared_ptr<TenantState> global_ = std::make_shared<TenantState>();

@@ -140,7 +140,7 @@ Status Store::CreateTenant(const std::string& name, TenantKind kind, TenantId pr
   if (name.empty() || name.size() > 128) {
     return Status::InvalidArgument("tenant name must be 1 to 128 characters");
   }
-  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
   for (const auto& [id, ts] : impl_->tenants_) {
     if (!ts->deleting && ts->info.name == name) {
       return Status::Conflict("a tenant named '" + name + "' already exists");
@@ -195,7 +195,10 @@ Status Store::CreateTenant(const std::string& name, TenantKind kind, TenantId pr
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
   auto ts = std::make_shared<TenantState>();
   ts->info = info;
-  impl_->tenants_.emplace(id, std::move(ts));
+  {
+    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+    impl_->tenants_.emplace(id, std::move(ts));
+  }
   *out = info;
   return Status::OK();
 }
@@ -221,7 +224,7 @@ std::vector<TenantInfo> Store::ListTenants() const {
 Status Store::SetTenantQuota(TenantId id, const TenantQuota& quota) {
   std::shared_ptr<TenantState> ts;
   {
-    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+    std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
     auto it = impl_->tenants_.find(id);
     if (it == impl_->tenants_.end() || it->second->deleting) {
       return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
@@ -232,6 +235,7 @@ Status Store::SetTenantQuota(TenantId id, const TenantQuota& quota) {
     auto batch = engine_->NewBatch();
     batch->Put(Cf::kMeta, TenantMetaKey(id), TenantToJson(info, false).dump());
     COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
     ts->info.quota = quota;  // only the quota: other fields are read without the lock
     ts->SetQuota(quota);
   }
@@ -254,7 +258,7 @@ Status Store::DeleteTenant(TenantId id, const std::function<Status()>& before_fo
   if (id == kGlobalTenant) return Status::InvalidArgument("tenant 0 cannot be deleted");
   std::shared_ptr<TenantState> ts;
   {
-    std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+    std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
     auto it = impl_->tenants_.find(id);
     if (it == impl_->tenants_.end()) {
       return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
@@ -269,6 +273,7 @@ Status Store::DeleteTenant(TenantId id, const std::function<Status()>& before_fo
       auto batch = engine_->NewBatch();
       batch->Put(Cf::kMeta, TenantMetaKey(id), TenantToJson(ts->info, true).dump());
       COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+      std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
       ts->deleting = true;
     }
   }
@@ -283,6 +288,7 @@ Status Store::DeleteTenant(TenantId id, const std::function<Status()>& before_fo
   auto batch = engine_->NewBatch();
   batch->Delete(Cf::kMeta, TenantMetaKey(id));
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+  std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
   std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
   impl_->tenants_.erase(id);
   return Status::OK();
@@ -317,7 +323,7 @@ Status Store::CreateObject(TenantId tenant, const std::string& name,
       return Status::InvalidArgument("field '" + f.name + "' has an unknown type");
     }
   }
-  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
   auto it = impl_->tenants_.find(tenant);
   if (it == impl_->tenants_.end() || it->second->deleting) {
     return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
@@ -334,8 +340,9 @@ Status Store::CreateObject(TenantId tenant, const std::string& name,
   batch->Put(Cf::kMeta, MetaKey(tenant, std::string(1, kMetaObject) + name),
              ObjectToJson(*def).dump());
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
-  ts.next_object_id++;
   *out = *def;
+  std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
+  ts.next_object_id++;
   ts.objects.emplace(name, std::move(def));
   return Status::OK();
 }

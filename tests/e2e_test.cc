@@ -149,6 +149,39 @@ TEST_F(E2ETest, CrudRoundTrip) {
   EXPECT_EQ(t.client->deleteRecord("Customers", id).getCode(), ErrorCode::NotFound);
 }
 
+TEST_F(E2ETest, WritesAskingForAMinimalReplyGetIdAndVersionOnly) {
+  TenantHandle t = Tenant("minimal");
+  Parameters p;
+  p.add("first_name", "Ann").add("last_name", std::string(2000, 'x')).add("age", int64_t{30});
+  Result full = t.client->addRecord("Customers", p);
+  ASSERT_TRUE(full.ok()) << full.getMessage();
+  EXPECT_EQ(full.getRecords()[0].get("first_name").asText(), "Ann");
+
+  Result added = t.client->addRecord("Customers", Parameters(p).minimalReply(true));
+  ASSERT_TRUE(added.ok()) << added.getMessage();
+  ASSERT_EQ(added.getRecords().size(), 1u);
+  const Record& a = added.getRecords()[0];
+  EXPECT_GT(a.id(), full.getId());
+  EXPECT_EQ(a.version(), 1u);
+  EXPECT_EQ(a.createdBy(), t.client->user().id);
+  EXPECT_GT(a.createdAt(), 0);
+  EXPECT_TRUE(a.fields().empty());
+
+  Parameters u;
+  u.add("age", int64_t{31}).minimalReply(true);
+  Result updated = t.client->updateRecord("Customers", a.id(), u, 1);
+  ASSERT_TRUE(updated.ok()) << updated.getMessage();
+  EXPECT_EQ(updated.getRecords()[0].version(), 2u);
+  EXPECT_EQ(updated.getRecords()[0].id(), a.id());
+  EXPECT_TRUE(updated.getRecords()[0].fields().empty());
+  // Written in full all the same; errors are those of a full reply.
+  Result got = t.client->getRecord("Customers", "*", a.id());
+  ASSERT_TRUE(got.ok()) << got.getMessage();
+  EXPECT_EQ(got.getRecords()[0].get("age").asInt(), 31);
+  EXPECT_EQ(got.getRecords()[0].get("last_name").asText(), std::string(2000, 'x'));
+  EXPECT_EQ(t.client->updateRecord("Customers", a.id(), u, 1).getCode(), ErrorCode::Conflict);
+}
+
 TEST_F(E2ETest, GetRecordsAnswersEachIdInTheOrderAsked) {
   TenantHandle t = Tenant("batch-get");
   TenantHandle other = Tenant("batch-get-other");
@@ -273,6 +306,62 @@ TEST_F(E2ETest, SearchFiltersSortsAndPagesToCompletion) {
   ASSERT_TRUE(detailed.ok()) << detailed.getMessage();
   EXPECT_EQ(detailed.getRecords().size(), 5u);
   for (const auto& r : detailed.getRecords()) EXPECT_TRUE(r.get("age").isNull());
+}
+
+TEST_F(E2ETest, SearchWithBoundParametersNeedsNoQuoting) {
+  TenantHandle t = Tenant("params");
+  const std::string tricky = "O'Brien' OR first_name != '";
+  std::vector<Parameters> batch = {Customer(tricky, 41), Customer("O'Brien", 41), Customer("Ann", 20),
+                                   Customer("Bo", 64)};
+  Result added = t.client->addRecords("Customers", batch);
+  ASSERT_TRUE(added.ok()) << added.getMessage();
+
+  SearchQuery q;
+  q.object = "Customers";
+  q.fields = "first_name,age";
+  q.criteria = "first_name = ? AND age >= ?";
+  q.parameters = {Value::text(tricky), Value::integer(40)};
+  Result r = t.client->search(q);
+  ASSERT_TRUE(r.ok()) << r.getMessage();
+  ASSERT_EQ(r.getRecords().size(), 1u);
+  EXPECT_EQ(r.getRecords()[0].get("first_name").asText(), tricky);
+  // Text for a non-text field converts as record values do; IN lists take them too.
+  q.criteria = "age IN (?, ?) AND first_name starts with ?";
+  q.parameters = {Value::text("20"), Value::integer(64), Value::text("Bo")};
+  r = t.client->search(q);
+  ASSERT_TRUE(r.ok()) << r.getMessage();
+  ASSERT_EQ(r.getRecords().size(), 1u);
+  EXPECT_EQ(r.getRecords()[0].get("age").asInt(), 64);
+
+  // Each mistake is named.
+  q.criteria = "age > ? AND first_name = ?";
+  q.parameters = {Value::integer(1)};
+  r = t.client->search(q);
+  EXPECT_EQ(r.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(r.getMessage(), "criteria: at column 26: parameter 2 has no value (1 given)");
+  q.criteria = "age > ?";
+  q.parameters = {Value::floating(1), Value::text("x")};
+  r = t.client->search(q);
+  EXPECT_EQ(r.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.getMessage().find("2 parameter(s) given"), std::string::npos) << r.getMessage();
+  q.parameters = {Value::text(std::string(17 << 10, 'x'))};
+  r = t.client->search(q);
+  EXPECT_EQ(r.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_NE(r.getMessage().find("criteria with their parameters are over"), std::string::npos)
+      << r.getMessage();
+
+  // A continuation token belongs to its parameters: other values are another query.
+  q.criteria = "age >= ?";
+  q.parameters = {Value::integer(0)};
+  q.numberOfRows = 1;
+  Result first = t.client->search(q);
+  ASSERT_TRUE(first.ok()) << first.getMessage();
+  ASSERT_FALSE(first.complete());
+  q.continuation = first.continuation();
+  EXPECT_TRUE(t.client->search(q).ok());
+  q.parameters = {Value::integer(30)};
+  r = t.client->search(q);
+  EXPECT_EQ(r.getCode(), ErrorCode::InvalidArgument) << r.getMessage();
 }
 
 TEST_F(E2ETest, EveryTypedError) {

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -77,10 +78,11 @@ double Percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-std::vector<uint64_t> Load(Client& client, int count, const std::string& prefix) {
+std::vector<uint64_t> Load(Client& client, int count, const std::string& prefix,
+                           size_t padding_bytes = 200) {
   std::vector<uint64_t> ids;
   // Long rows, so a scan of the table has real work to do.
-  const std::string padding(200, 'x');
+  const std::string padding(padding_bytes, 'x');
   for (int start = 0; start < count; start += kBatch) {
     std::vector<Parameters> batch;
     for (int i = start; i < std::min(count, start + kBatch); ++i) {
@@ -255,6 +257,89 @@ TEST(NoisyNeighbourTest, QuietTenantStaysResponsiveBesideFullTableScans) {
   EXPECT_GT(Metric(metrics, "cotenant_pool_oldest_wait_seconds"), 0) << pool;
   EXPECT_GT(Metric(metrics, "cotenant_pool_queue_wait_seconds_count"), 0) << pool;
   EXPECT_GE(Metric(metrics, "cotenant_pool_queued_jobs"), 4) << pool;
+}
+
+// A balanced OR of `terms` CONTAINS tests that never match a row of Load(): each needle
+// shares a long prefix with the padding, so every term costs a pass over the row.
+std::string SlowCriteria(int lo, int hi) {
+  if (hi - lo == 1) {
+    return "last_name CONTAINS '" + std::string(100, 'x') + "y" + std::to_string(lo) + "'";
+  }
+  int mid = (lo + hi) / 2;
+  return "(" + SlowCriteria(lo, mid) + " OR " + SlowCriteria(mid, hi) + ")";
+}
+
+// Polls /metrics until `ready` holds for it or `timeout` passes; the last text either way.
+std::string WaitForMetrics(const Cotenantd& server, const std::function<bool(const std::string&)>& ready,
+                           milliseconds timeout) {
+  auto end = Clock::now() + timeout;
+  std::string text;
+  do {
+    text = HttpGet(server.http_port(), "/metrics");
+    if (ready(text)) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  } while (Clock::now() < end);
+  return text;
+}
+
+TEST(NoisyNeighbourTest, ASearchWhoseCallerGoesAwayStopsScanning) {
+  constexpr int kRecords = 20000;
+  Cotenantd server({"--threads", "2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "scanner");
+  ASSERT_TRUE(t.client);
+  ASSERT_EQ(Load(*t.client, kRecords, "s", 1000).size(), static_cast<size_t>(kRecords));
+  const std::string criteria = SlowCriteria(0, 64);
+  ASSERT_LT(criteria.size(), 16u << 10);
+
+  // The criteria are valid, and slow: a page of them does work on every row.
+  SearchQuery q;
+  q.object = "Customers";
+  q.fields = "first_name";
+  q.criteria = criteria;
+  q.numberOfRows = 10;
+  {
+    SearchQuery small = q;
+    small.criteria = SlowCriteria(0, 2) + " OR first_name = 's7'";
+    Result r = t.client->search(small);
+    ASSERT_TRUE(r.ok()) << r.getMessage();
+    EXPECT_EQ(r.getRecords().size(), 1u);
+  }
+
+  // A client starts the full scan, and goes away once the server is running it.
+  auto gone = Client::connect(server.address(), t.id, t.key);
+  auto pending = gone->searchAsync(q);
+  std::string before = WaitForMetrics(
+      server, [](const std::string& m) { return Metric(m, "cotenant_pool_queued_jobs") >= 1; },
+      milliseconds(30000));
+  ASSERT_GE(Metric(before, "cotenant_pool_queued_jobs"), 1) << PoolLines(before);
+  gone.reset();  // closes the connection with the search still running
+  EXPECT_FALSE(pending.get().ok());
+
+  // The server stops the scan part-way and says so.
+  std::string after = WaitForMetrics(
+      server,
+      [](const std::string& m) {
+        return Metric(m, "cotenant_searches_cancelled_total") >= 1 &&
+               Metric(m, "cotenant_pool_queued_jobs") == 0;
+      },
+      milliseconds(60000));
+  EXPECT_EQ(Metric(after, "cotenant_searches_cancelled_total"), 1) << PoolLines(after);
+  EXPECT_EQ(Metric(after, "cotenant_pool_queued_jobs"), 0) << PoolLines(after);
+  double rows = Metric(after, "cotenant_searches_cancelled_rows_total");
+  EXPECT_GT(rows, 0);
+  EXPECT_LT(rows, kRecords) << "the cancelled search read the whole table";
+  std::printf("[ cancelled      ] after %.0f of %d rows\n", rows, kRecords);
+
+  // The others are served as before, and a search that completes is not counted.
+  SearchQuery quick = q;
+  quick.criteria = "first_name = 's42'";
+  Result r = t.client->search(quick);
+  ASSERT_TRUE(r.ok()) << r.getMessage();
+  EXPECT_EQ(r.getRecords().size(), 1u);
+  std::string last = HttpGet(server.http_port(), "/metrics");
+  EXPECT_EQ(Metric(last, "cotenant_searches_cancelled_total"), 1);
 }
 
 }  // namespace

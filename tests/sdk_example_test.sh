@@ -89,6 +89,15 @@ user --json record search Customers --where "age >= 30" --sort age:desc --rows 1
   >"$TMP/search.json"
 [[ $(json_get complete <"$TMP/search.json") == "true" ]] || fail "search --all not complete"
 user record search Customers --fields first_name,age
+# Bound parameters: the value is sent as is, so a quote in it needs no escaping.
+user --json record add Customers --set "first_name=O'Brien" --set age=50 >/dev/null
+user --json record search Customers --where "first_name = ? AND age >= ?" --param "O'Brien" --param 40 \
+  >"$TMP/params.json"
+[[ $(json_get records 0 fields first_name <"$TMP/params.json") == "O'Brien" ]] || fail "search --param: $(cat "$TMP/params.json")"
+[[ $(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["records"]))' <"$TMP/params.json") == 1 ]] \
+  || fail "search --param matched more: $(cat "$TMP/params.json")"
+expect_exit 5 user record search Customers --where "age >= ?"                       # no value for '?'
+grep -q "'?' stands for a bound parameter, and none were given" "$TMP/err" || fail "search --param error: $(cat "$TMP/err")"
 user record delete Customers "$RID"
 expect_exit 4 user record get Customers "$RID"                                      # NotFound
 expect_exit 2 user record get Customers not-a-number                                # usage

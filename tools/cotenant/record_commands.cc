@@ -13,7 +13,7 @@ namespace {
 
 struct Options {
   std::string object, id, fields, where, sort, sort2, context, continuation;
-  std::vector<std::string> sets, nulls, ids;
+  std::vector<std::string> sets, nulls, ids, params;
   uint64_t expectVersion = 0;
   uint32_t offset = 0, rows = 0;
   bool all = false, permissions = false;
@@ -158,6 +158,8 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
     q.object = o.object;
     q.fields = o.fields.empty() ? "*" : o.fields;
     q.criteria = o.where;
+    // Sent as text: the server converts each to the type of the field it is compared with.
+    for (const auto& p : o.params) q.parameters.push_back(Value::text(p));
     if (!o.sort.empty()) std::tie(q.sortBy, q.sortOrder) = parseSortSpec(o.sort);
     if (!o.sort2.empty()) std::tie(q.sortBy2, q.sortOrder2) = parseSortSpec(o.sort2);
     q.offset = o.offset;
@@ -196,6 +198,9 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
   rsearch->add_option("OBJECT", o.object, "object name")->required();
   rsearch->add_option("--fields", o.fields, "comma-separated projection (default: all)");
   rsearch->add_option("--where", o.where, "criteria, e.g. \"age >= 30 AND last_name starts with 'S'\"");
+  rsearch->add_option("--param", o.params,
+                      "value of the next '?' in --where, as is (no quoting; repeat in order), e.g. "
+                      "--where \"last_name = ? AND age >= ?\" --param \"O'Brien\" --param 30");
   rsearch->add_option("--sort", o.sort, "field[:asc|desc]");
   rsearch->add_option("--sort2", o.sort2, "second sort key, field[:asc|desc]");
   rsearch->add_option("--offset", o.offset, "rows to skip");

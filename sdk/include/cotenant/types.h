@@ -138,6 +138,12 @@ class COTENANT_EXPORT Parameters {
   Parameters& retrieveRecordPermissions(bool on);
   bool retrievesRecordPermissions() const { return retrievePermissions_; }
 
+  // Asks addRecord and updateRecord to answer with the record's id, version and system
+  // fields only (Record::fields() empty): less for the server to send back and for the
+  // client to decode, when the writer needs nothing more. Ignored by the other calls.
+  Parameters& minimalReply(bool on);
+  bool wantsMinimalReply() const { return minimalReply_; }
+
   const std::vector<std::pair<std::string, Value>>& fields() const { return fields_; }
   bool empty() const { return fields_.empty(); }
   size_t size() const { return fields_.size(); }
@@ -148,6 +154,7 @@ class COTENANT_EXPORT Parameters {
  private:
   std::vector<std::pair<std::string, Value>> fields_;
   bool retrievePermissions_ = false;
+  bool minimalReply_ = false;
 };
 
 // One record as returned by the server.
@@ -290,6 +297,10 @@ struct SearchQuery {
   std::string object;
   std::string fields = "*";        // comma-separated projection; "*" or "" = every field
   std::string criteria;            // docs/CRITERIA.md; "" = every record
+  // The values of the criteria's `?` placeholders, in order: "age > ? AND name = ?" with
+  // {Value::integer(30), Value::text(userInput)}. A value stands for itself (no quoting or
+  // escaping), so criteria built from user input are safe; null is not allowed.
+  std::vector<Value> parameters;
   std::string sortBy;              // "" = record id
   std::string sortOrder = "asc";   // "asc"/"desc" (also "ascending"/"descending"; any case)
   std::string sortBy2;             // "" = none
