@@ -48,6 +48,13 @@ class [[nodiscard]] Status {
   }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  // A status of any code (one read back from storage); kOk drops the message. A byte that
+  // is no code reads as kInternal.
+  static Status FromCode(Code code, std::string msg) {
+    if (code == Code::kOk) return Status();
+    if (code > Code::kInternal) code = Code::kInternal;
+    return Status(code, std::move(msg));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

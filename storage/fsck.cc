@@ -65,6 +65,11 @@ std::string KeyText(Cf cf, std::string_view key) {
     rest.remove_prefix(1);
     if (kind == static_cast<unsigned char>(kMetaObject)) return out + "/object/" + Printable(rest);
     if (kind == static_cast<unsigned char>(kMetaSequence)) return out + "/sequence/" + Printable(rest);
+    if (kind == static_cast<unsigned char>(kMetaImport) && rest.size() >= 8 + 2 + 8) {
+      return out + "/import/user " + std::to_string(DecodeU64(rest.data())) + "/" +
+             Printable(rest.substr(8, rest.size() - 8 - 9)) + "/batch " +
+             std::to_string(DecodeU64(rest.data() + rest.size() - 8));
+    }
     if (kind == static_cast<unsigned char>(kMetaTenant) && rest.size() == 8) {
       return out + "/tenant/" + std::to_string(DecodeU64(rest.data()));
     }
@@ -185,6 +190,13 @@ class Checker {
       } else if (k[0] == kMetaTenant) {
         if (id != kGlobalTenant) {
           Problem("meta-corrupt", id, KeyText(Cf::kMeta, it->key()), "tenant entry outside tenant 0");
+        }
+      } else if (k[0] == kMetaImport) {
+        // owner u64 | import id | 0x00 | sequence u64, written with the batch's records.
+        if (k.size() < 1 + 8 + 2 + 8 || k[k.size() - 9] != '\0') {
+          Problem("meta-corrupt", id, KeyText(Cf::kMeta, it->key()), "malformed import batch marker key");
+        } else {
+          Count("import batch markers");
         }
       } else if (static_cast<unsigned char>(k[0]) < 0x20) {
         Problem("meta-corrupt", id, KeyText(Cf::kMeta, it->key()), "unknown store-internal meta key");

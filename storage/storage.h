@@ -290,6 +290,37 @@ class Store {
   Status GetRecords(TenantId tenant, std::string_view object, const std::vector<RecordId>& ids,
                     std::vector<RecordRead>* out, std::shared_ptr<const ObjectDef>* def,
                     bool cache_only = false, const RecordScope* scope = nullptr) const;
+  // ---- Bulk import (docs/IMPORT.md) --------------------------------------------------
+
+  // Names one batch of an import, so that a batch sent again (after the importer or the
+  // server restarted) is recognised instead of added twice.
+  struct ImportBatch {
+    UserId owner = 0;       // the calling user: the batches of different callers never meet
+    std::string import_id;  // 1..64 of [A-Za-z0-9_.-]; empty = no marker (nothing recognised)
+    uint64_t sequence = 0;  // the batch's number within the import
+  };
+  // The outcome of one record of an import batch.
+  struct ImportOutcome {
+    RecordId id = 0;  // the record added; 0 when rejected or in a dry run
+    Status status;    // OK, or why this record was not added (nothing of it is written)
+  };
+  // Adds the valid records of `records` atomically (one engine batch, with the batch's
+  // marker when it names an import) and rejects the others, each with its own status:
+  // InvalidArgument (values), PermissionDenied (outside the scope's rows),
+  // ResourceExhausted (over the record size limit). The call as a whole fails only for
+  // what concerns every record: an unknown object, a batch over the limit, the tenant's
+  // quota, a bad import id, a failed write. When the marker of (owner, import id,
+  // sequence) exists, nothing is written: *out is the first call's outcomes and
+  // *replayed is true; Conflict when that batch held other records. A dry run validates
+  // and writes nothing (ids 0, no marker).
+  Status ImportRecords(TenantId tenant, std::string_view object,
+                       const std::vector<FieldValues>& records, UserId user,
+                       const ImportBatch& batch, bool dry_run, std::vector<ImportOutcome>* out,
+                       bool* replayed, const RecordScope* scope = nullptr);
+  // Forgets the batch markers of a finished import; *batches = how many there were.
+  Status FinishImport(TenantId tenant, UserId owner, std::string_view import_id,
+                      uint64_t* batches);
+
   // One page of a search (docs/CRITERIA.md for the grammar and the planner).
   Status Search(TenantId tenant, const SearchRequest& request, SearchResult* out,
                 const RecordScope* scope = nullptr) const;

@@ -26,6 +26,9 @@ namespace cotenant::storage {
 inline constexpr char kMetaObject = '\x01';    // T | 0x01 | name -> object JSON
 inline constexpr char kMetaSequence = '\x02';  // T | 0x02 | name -> reserved-until u64
 inline constexpr char kMetaTenant = '\x03';    // 0 | 0x03 | tenant u64 -> tenant JSON
+// T | 0x04 | owner u64 | import id | 0x00 | sequence u64 -> the batch's outcomes
+// (store_import.cc)
+inline constexpr char kMetaImport = '\x04';
 
 // The kMeta key of `key` in `tenant`'s range.
 inline std::string MetaKey(TenantId tenant, std::string_view key) {
@@ -152,6 +155,45 @@ bool DecodeObjectJson(std::string_view text, ObjectDef* out);
 // Returns a record's values aligned with `def`, leaving `base` values for unnamed fields.
 Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
                         const RecordScope* scope, bool is_add, std::vector<Value>* values);
+
+// Shared by the record writes (store_records.cc, store_import.cc).
+
+// The index entries of a new record.
+void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
+                     const std::vector<Value>& values);
+// ResourceExhausted when an encoded record is over the limit.
+Status CheckSize(const std::string& encoded, const Limits& limits);
+// A new record of `def` from `fields` as `user` at `now`, checked against the scope (its
+// row filter: PermissionDenied) and the size limit, and encoded into *encoded. The id is
+// left for the caller to allocate.
+Status PrepareAdd(const ObjectDef& def, const FieldValues& fields, UserId user, int64_t now,
+                  const RecordScope* scope, const Limits& limits, Record* rec,
+                  std::string* encoded);
+
+// A write's growth, counted into usage (and checked against the quota) before the write
+// and taken back unless Commit() is called.
+class Growth {
+ public:
+  explicit Growth(TenantState* ts) : ts_(ts) {}
+  ~Growth() {
+    if (records_ != 0 || bytes_ != 0) ts_->CountUsage(-records_, -bytes_);
+  }
+  Growth(const Growth&) = delete;
+  Growth& operator=(const Growth&) = delete;
+  // `grown`: what Store::Impl::Grow answered for this growth.
+  Status Add(Status grown, int64_t records, int64_t bytes) {
+    COTENANT_RETURN_IF_ERROR(grown);
+    records_ += records;
+    bytes_ += bytes;
+    return Status::OK();
+  }
+  void Commit() { records_ = bytes_ = 0; }
+
+ private:
+  TenantState* ts_;
+  int64_t records_ = 0;
+  int64_t bytes_ = 0;
+};
 
 }  // namespace cotenant::storage
 

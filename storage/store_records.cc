@@ -11,29 +11,12 @@
 namespace cotenant::storage {
 namespace {
 
-void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
-                     const std::vector<Value>& values) {
-  for (size_t i = 0; i < def.fields.size(); ++i) {
-    if (!def.fields[i].indexed) continue;
-    batch->Put(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id), {});
-  }
-}
-
 void RemoveIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
                         const std::vector<Value>& values) {
   for (size_t i = 0; i < def.fields.size(); ++i) {
     if (!def.fields[i].indexed) continue;
     batch->Delete(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id));
   }
-}
-
-Status CheckSize(const std::string& encoded, const Limits& limits) {
-  if (encoded.size() > limits.max_record_bytes) {
-    return Status::ResourceExhausted("record of " + std::to_string(encoded.size()) +
-                                     " bytes exceeds the limit of " +
-                                     std::to_string(limits.max_record_bytes) + " bytes");
-  }
-  return Status::OK();
 }
 
 std::string RecordNotFound(std::string_view object, RecordId id) {
@@ -74,32 +57,38 @@ Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view o
   return Status::OK();
 }
 
-// A write's growth, counted into usage (and checked against the quota) before the write
-// and taken back unless Commit() is called.
-class Growth {
- public:
-  explicit Growth(TenantState* ts) : ts_(ts) {}
-  ~Growth() {
-    if (records_ != 0 || bytes_ != 0) ts_->CountUsage(-records_, -bytes_);
-  }
-  Growth(const Growth&) = delete;
-  Growth& operator=(const Growth&) = delete;
-  // `grown`: what Store::Impl::Grow answered for this growth.
-  Status Add(Status grown, int64_t records, int64_t bytes) {
-    COTENANT_RETURN_IF_ERROR(grown);
-    records_ += records;
-    bytes_ += bytes;
-    return Status::OK();
-  }
-  void Commit() { records_ = bytes_ = 0; }
-
- private:
-  TenantState* ts_;
-  int64_t records_ = 0;
-  int64_t bytes_ = 0;
-};
-
 }  // namespace
+
+void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
+                     const std::vector<Value>& values) {
+  for (size_t i = 0; i < def.fields.size(); ++i) {
+    if (!def.fields[i].indexed) continue;
+    batch->Put(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id), {});
+  }
+}
+
+Status CheckSize(const std::string& encoded, const Limits& limits) {
+  if (encoded.size() > limits.max_record_bytes) {
+    return Status::ResourceExhausted("record of " + std::to_string(encoded.size()) +
+                                     " bytes exceeds the limit of " +
+                                     std::to_string(limits.max_record_bytes) + " bytes");
+  }
+  return Status::OK();
+}
+
+Status PrepareAdd(const ObjectDef& def, const FieldValues& fields, UserId user, int64_t now,
+                  const RecordScope* scope, const Limits& limits, Record* rec,
+                  std::string* encoded) {
+  rec->version = 1;
+  rec->created_by = rec->modified_by = user;
+  rec->created_at = rec->modified_at = now;
+  COTENANT_RETURN_IF_ERROR(ApplyFieldValues(def, fields, scope, /*is_add=*/true, &rec->values));
+  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(*rec)) {
+    return Status::PermissionDenied("the record falls outside the rows this principal may write");
+  }
+  EncodeRecord(*rec, encoded);
+  return CheckSize(*encoded, limits);
+}
 
 // ---- Records ------------------------------------------------------------------------
 
@@ -109,16 +98,9 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   std::shared_ptr<TenantState> ts;
   std::shared_ptr<const ObjectDef> def;
   COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
-  rec.version = 1;
-  rec.created_by = rec.modified_by = user;
-  rec.created_at = rec.modified_at = NowMicros();
-  COTENANT_RETURN_IF_ERROR(ApplyFieldValues(*def, fields, scope, /*is_add=*/true, &rec.values));
-  if (scope != nullptr && scope->row_filter != nullptr && !scope->row_filter->Matches(rec)) {
-    return Status::PermissionDenied("the record falls outside the rows this principal may write");
-  }
   std::string encoded;
-  EncodeRecord(rec, &encoded);
-  COTENANT_RETURN_IF_ERROR(CheckSize(encoded, options_.limits));
+  COTENANT_RETURN_IF_ERROR(
+      PrepareAdd(*def, fields, user, NowMicros(), scope, options_.limits, &rec, &encoded));
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
@@ -151,19 +133,7 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   std::vector<Record> recs(records.size());
   std::vector<std::string> encoded(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    Record& rec = recs[i];
-    rec.version = 1;
-    rec.created_by = rec.modified_by = user;
-    rec.created_at = rec.modified_at = now;
-    Status s = ApplyFieldValues(*def, records[i], scope, true, &rec.values);
-    if (s.ok() && scope != nullptr && scope->row_filter != nullptr &&
-        !scope->row_filter->Matches(rec)) {
-      s = Status::PermissionDenied("the record falls outside the rows this principal may write");
-    }
-    if (s.ok()) {
-      EncodeRecord(rec, &encoded[i]);
-      s = CheckSize(encoded[i], options_.limits);
-    }
+    Status s = PrepareAdd(*def, records[i], user, now, scope, options_.limits, &recs[i], &encoded[i]);
     if (!s.ok()) {
       // Same code, with the position so a bulk loader can point at the bad row.
       std::string msg = "record " + std::to_string(i) + " of the batch: " + s.message();
