@@ -1,6 +1,8 @@
 // wire::Records: record calls on one tenant. Each handler copies its arguments, lets the
 // gate decide (RecordsImpl::Run), calls storage within the decision's scope, and answers.
 
+#include <kj/debug.h>
+
 #include "rpc/search_token.h"
 #include "rpc/serve.h"
 
@@ -407,6 +409,120 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
             session->Built(results.totalSize().wordCount * sizeof(capnp::word));
           })
           .attach(kj::defer([cancelled] { cancelled->store(true, std::memory_order_relaxed); }));
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
+  return Serve(ctx_, Api::kImportRecords, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kImportRecords, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      auto list = params.getRecords();
+      ThrowIfError(CheckBatch(*ctx_.store, list.size(), "records"));
+      storage::Store::ImportBatch batch;
+      batch.owner = session_->credential.user;
+      ThrowIfError(CopyName(params.getBatch().getImportId(), "import id", ctx_.limits, &batch.import_id));
+      batch.sequence = params.getBatch().getSequence();
+      bool dry_run = params.getDryRun();
+      // A record the wire layer refuses (a name or text that is not UTF-8, too many
+      // fields) is rejected on its own, like one the store refuses; the store sees the rest.
+      struct Out {
+        Status status;
+        std::vector<Status> refused;  // per record: the wire layer's verdict
+        std::vector<storage::Store::ImportOutcome> outcomes;  // of the records not refused
+        bool replayed = false;
+      };
+      std::vector<Status> refused(list.size());
+      std::vector<storage::FieldValues> records;
+      records.reserve(list.size());
+      for (unsigned i = 0; i < list.size(); ++i) {
+        storage::FieldValues fields;
+        refused[i] = FromWire(list[i], ctx_.limits, "", &fields);
+        if (refused[i].ok()) records.push_back(std::move(fields));
+      }
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, d = std::move(d), records = std::move(records), batch = std::move(batch),
+                         dry_run, refused = std::move(refused)]() mutable {
+            Out o;
+            o.refused = std::move(refused);
+            if (!records.empty()) {
+              o.status = store->ImportRecords(d->target(), d->object_name(), records, d->principal(),
+                                              batch, dry_run, &o.outcomes, &o.replayed, d->scope());
+            }
+            return o;
+          })
+          .then([context](Out o) mutable {
+            ThrowIfError(o.status);
+            auto results = context.getResults();
+            auto list = results.initResults(static_cast<unsigned>(o.refused.size()));
+            size_t next = 0;
+            for (unsigned i = 0; i < list.size(); ++i) {
+              if (!o.refused[i].ok()) {
+                list[i].setRejected(o.refused[i].ToString());
+                continue;
+              }
+              KJ_ASSERT(next < o.outcomes.size(), "an import outcome is missing");
+              const auto& out = o.outcomes[next++];
+              if (out.status.ok()) {
+                list[i].setId(out.id);
+              } else {
+                list[i].setRejected(out.status.ToString());
+              }
+            }
+            results.setReplayed(o.replayed);
+          });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::finishImport(FinishImportContext context) {
+  return Serve(ctx_, Api::kFinishImport, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kFinishImport, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      std::string import_id;
+      ThrowIfError(CopyName(context.getParams().getImportId(), "import id", ctx_.limits, &import_id));
+      struct Out {
+        Status status;
+        uint64_t batches = 0;
+      };
+      storage::Store* store = ctx_.store;
+      storage::UserId owner = session_->credential.user;
+      return ctx_.pool
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, d = std::move(d), owner, import_id = std::move(import_id)]() {
+            Out o;
+            o.status = store->FinishImport(d->target(), owner, import_id, &o.batches);
+            return o;
+          })
+          .then([context](Out o) mutable {
+            ThrowIfError(o.status);
+            context.getResults().setBatches(o.batches);
+          });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::describeObject(DescribeObjectContext context) {
+  return Serve(ctx_, Api::kDescribeObject, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kDescribeObject, object, 0, [context](DecisionPtr d) mutable -> kj::Promise<void> {
+      // The catalog is in memory: answered on the loop. Hidden fields are left out.
+      storage::ObjectDef visible;
+      visible.id = d->object().id;
+      visible.name = d->object().name;
+      for (size_t i = 0; i < d->object().fields.size(); ++i) {
+        if (d->scope() == nullptr || d->scope()->FieldVisible(static_cast<int>(i))) {
+          visible.fields.push_back(d->object().fields[i]);
+        }
+      }
+      ToWire(visible, context.getResults().initObject());
+      return kj::READY_NOW;
     });
   });
 }

@@ -159,6 +159,9 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> getRecord(GetRecordContext context) override;
   kj::Promise<void> searchRecords(SearchRecordsContext context) override;
   kj::Promise<void> getRecords(GetRecordsContext context) override;
+  kj::Promise<void> importRecords(ImportRecordsContext context) override;
+  kj::Promise<void> finishImport(FinishImportContext context) override;
+  kj::Promise<void> describeObject(DescribeObjectContext context) override;
 
  private:
   // Asks the gate (from memory on the loop, else on the pool), runs body(decision) when

@@ -138,7 +138,7 @@ struct UserInfo {
 struct Rights {
   # What a role grants on one object.
   read @0 :Bool;            # getRecord, getRecords, searchRecords
-  add @1 :Bool;             # addRecord, addRecords
+  add @1 :Bool;             # addRecord, addRecords, importRecords, finishImport
   update @2 :Bool;          # updateRecord
   delete @3 :Bool;          # deleteRecord
 }
@@ -363,6 +363,44 @@ interface Records {
   # list is bounded by the server's batch limit (ResourceExhausted beyond it). Anything
   # else (an unknown object or field, a denied call) fails the whole call as it fails
   # getRecord.
+
+  importRecords @7 (object :Text, records :List(List(Field)), batch :ImportBatch,
+                    dryRun :Bool) -> (results :List(ImportResult), replayed :Bool);
+  # A bulk loader's batch (docs/IMPORT.md). The valid records are added atomically (one
+  # storage batch) and each invalid one is rejected with its own reason, with nothing of
+  # it written: a value the field's type refuses or a missing required field
+  # (InvalidArgument), a record outside the rows the caller may write (PermissionDenied),
+  # a record over the size limit (ResourceExhausted). `results` has one entry per record,
+  # in order. The whole call fails, writing nothing, for what concerns every record: an
+  # unknown object, a denied call, a batch over the batch limit, the tenant's quota.
+  # Rights: those of addRecords.
+  #
+  # With `batch.importId` set, the server records (caller, importId, sequence) in the same
+  # write as the records. The same batch sent again (after the loader or the server
+  # restarted) writes nothing and is answered with the first call's results and
+  # `replayed` = true; sent again with other records it is Conflict. So a loader that
+  # resumes from a checkpoint older than what it sent adds every record exactly once.
+  # dryRun: every record is checked as above and nothing is written (ids are 0).
+
+  finishImport @8 (object :Text, importId :Text) -> (batches :UInt64);
+  # Forgets the batch records of a finished import of the caller (how many there were).
+  # Rights: those of addRecords on `object`.
+
+  describeObject @9 (object :Text) -> (object :ObjectDef);
+  # The object's fields as the caller sees them: through a data-sharing policy with a
+  # field allow-list, only the allowed fields. For whoever may read or add its records.
+
+  struct ImportBatch {
+    importId @0 :Text;        # 1..64 of [A-Za-z0-9_.-], chosen by the loader; "" = none
+    sequence @1 :UInt64;      # the batch's number within the import
+  }
+
+  struct ImportResult {
+    union {
+      id @0 :UInt64;          # the record added (0 in a dry run)
+      rejected @1 :Text;      # why it was not added: "<Code>: <message>"
+    }
+  }
 }
 
 struct RecordOrMissing {

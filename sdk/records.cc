@@ -172,6 +172,71 @@ std::future<RecordsOutcome> getRecordsImpl(ClientCore& core, uint64_t contextId,
   });
 }
 
+using ImportOutcome = Outcome<ImportReply>;
+
+std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextId,
+                                             const std::string& object,
+                                             const std::vector<Parameters>& records,
+                                             const ImportBatch& batch, bool dryRun) {
+  return core.call<ImportOutcome>([contextId, object, records, batch, dryRun](LoopState& s) {
+    auto req = s.recordsFor(contextId).importRecordsRequest();
+    req.setObject(txt(object));
+    auto list = req.initRecords(static_cast<unsigned>(records.size()));
+    for (unsigned i = 0; i < records.size(); ++i) {
+      toWire(records[i], list.init(i, static_cast<unsigned>(records[i].size())));
+    }
+    auto b = req.initBatch();
+    b.setImportId(txt(batch.importId));
+    b.setSequence(batch.sequence);
+    req.setDryRun(dryRun);
+    return req.send().then([](capnp::Response<wire::Records::ImportRecordsResults>&& r) {
+      ImportReply reply;
+      reply.replayed = r.getReplayed();
+      reply.results.reserve(r.getResults().size());
+      for (auto entry : r.getResults()) {
+        ImportReply::Entry e;
+        if (entry.isId()) {
+          e.id = entry.getId();
+        } else {
+          // "<Code>: <message>", as the server's statuses print.
+          std::string text = entry.getRejected().cStr();
+          size_t colon = text.find(": ");
+          auto code = colon == std::string::npos ? std::nullopt
+                                                  : internal::parseCodeName(text.substr(0, colon));
+          e.code = code.value_or(ErrorCode::Internal);
+          e.message = code ? text.substr(colon + 2) : text;
+        }
+        reply.results.push_back(std::move(e));
+      }
+      return ImportOutcome(std::move(reply));
+    });
+  });
+}
+
+std::future<Outcome<uint64_t>> finishImportImpl(ClientCore& core, uint64_t contextId,
+                                                const std::string& object,
+                                                const std::string& importId) {
+  return core.call<Outcome<uint64_t>>([contextId, object, importId](LoopState& s) {
+    auto req = s.recordsFor(contextId).finishImportRequest();
+    req.setObject(txt(object));
+    req.setImportId(txt(importId));
+    return req.send().then([](capnp::Response<wire::Records::FinishImportResults>&& r) {
+      return Outcome<uint64_t>(r.getBatches());
+    });
+  });
+}
+
+std::future<Outcome<ObjectInfo>> describeObjectImpl(ClientCore& core, uint64_t contextId,
+                                                    const std::string& object) {
+  return core.call<Outcome<ObjectInfo>>([contextId, object](LoopState& s) {
+    auto req = s.recordsFor(contextId).describeObjectRequest();
+    req.setObject(txt(object));
+    return req.send().then([](capnp::Response<wire::Records::DescribeObjectResults>&& r) {
+      return Outcome<ObjectInfo>(fromWire(r.getObject()));
+    });
+  });
+}
+
 std::future<Result> searchImpl(ClientCore& core, uint64_t contextId, const SearchQuery& q) {
   auto desc1 = internal::parseSortDescending(q.sortOrder);
   if (!desc1) {
@@ -421,6 +486,53 @@ std::future<Result> Client::searchAsync(const SearchQuery& query, const TenantCo
 Result Client::search(const SearchQuery& query) { return searchAsync(query).get(); }
 Result Client::search(const SearchQuery& query, const TenantContext& ctx) {
   return searchAsync(query, ctx).get();
+}
+
+std::future<ImportOutcome> Client::importRecordsAsync(const std::string& object,
+                                                      const std::vector<Parameters>& records,
+                                                      const ImportBatch& batch, bool dryRun) {
+  return importRecordsImpl(*core_, 0, object, records, batch, dryRun);
+}
+std::future<ImportOutcome> Client::importRecordsAsync(const std::string& object,
+                                                      const std::vector<Parameters>& records,
+                                                      const ImportBatch& batch,
+                                                      const TenantContext& ctx, bool dryRun) {
+  COTENANT_CONTEXT_ID(ctx, ImportOutcome);
+  return importRecordsImpl(*core_, contextId, object, records, batch, dryRun);
+}
+ImportOutcome Client::importRecords(const std::string& object,
+                                    const std::vector<Parameters>& records,
+                                    const ImportBatch& batch, bool dryRun) {
+  return importRecordsAsync(object, records, batch, dryRun).get();
+}
+ImportOutcome Client::importRecords(const std::string& object,
+                                    const std::vector<Parameters>& records,
+                                    const ImportBatch& batch, const TenantContext& ctx,
+                                    bool dryRun) {
+  return importRecordsAsync(object, records, batch, ctx, dryRun).get();
+}
+
+Outcome<uint64_t> Client::finishImport(const std::string& object, const std::string& importId) {
+  return finishImportImpl(*core_, 0, object, importId).get();
+}
+Outcome<uint64_t> Client::finishImport(const std::string& object, const std::string& importId,
+                                       const TenantContext& ctx) {
+  auto call = [&] {
+    COTENANT_CONTEXT_ID(ctx, Outcome<uint64_t>);
+    return finishImportImpl(*core_, contextId, object, importId);
+  };
+  return call().get();
+}
+
+Outcome<ObjectInfo> Client::describeObject(const std::string& object) {
+  return describeObjectImpl(*core_, 0, object).get();
+}
+Outcome<ObjectInfo> Client::describeObject(const std::string& object, const TenantContext& ctx) {
+  auto call = [&] {
+    COTENANT_CONTEXT_ID(ctx, Outcome<ObjectInfo>);
+    return describeObjectImpl(*core_, contextId, object);
+  };
+  return call().get();
 }
 
 #undef COTENANT_CONTEXT_ID

@@ -26,6 +26,9 @@ enum class Api : int {
   kGetRecord,
   kSearchRecords,
   kGetRecords,
+  kImportRecords,
+  kFinishImport,
+  kDescribeObject,
   kCreateTenant,
   kListTenants,
   kDeleteTenant,
@@ -85,7 +88,7 @@ std::string_view ApiName(Api api);  // the schema's method name, e.g. "getRecord
 ApiAccess AccessOf(Api api);
 // The Api of a schema method name; nullopt when unknown.
 std::optional<Api> ApiByName(std::string_view name);
-bool IsRecordApi(Api api);  // addRecord .. searchRecords
+bool IsRecordApi(Api api);  // the calls of the Records interface
 // REQUIRES: an administrative API (AccessOf(api).resource starts with "admin/").
 const AdminRule& AdminRuleOf(Api api);
 

@@ -25,7 +25,9 @@ Status NeedsLevel(const User& caller, AdminLevel level, std::string_view what) {
 Right RightOf(Api api) {
   switch (api) {
     case Api::kAddRecord:
-    case Api::kAddRecords: return kAdd;
+    case Api::kAddRecords:
+    case Api::kImportRecords:
+    case Api::kFinishImport: return kAdd;
     case Api::kUpdateRecord: return kUpdate;
     case Api::kDeleteRecord: return kDelete;
     default: return kRead;
@@ -84,6 +86,11 @@ DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
   // 4. Role rights within the scope's objects; so no right answers PermissionDenied even
   // for an object that does not exist.
   d->verdict_ = a.Check(call.object, RightOf(call.api));
+  // An object's fields are shown to whoever may read or add its records (a loader that
+  // may only add needs them as much as a reader).
+  if (!d->verdict_.ok() && call.api == Api::kDescribeObject && a.Check(call.object, kAdd).ok()) {
+    d->verdict_ = Status::OK();
+  }
   if (!d->verdict_.ok()) return d;
   // 5. The object exists (the catalog is in memory), and the principal's scope of it.
   d->verdict_ = parts_.store->GetObject(a.target, call.object, &d->object_);

@@ -15,7 +15,8 @@ namespace cotenant::cli {
 bool isRecordApi(const std::string& api) {
   static const char* kApis[] = {"addRecord",  "addRecords", "updateRecord",
                                 "deleteRecord", "getRecord", "searchRecords",
-                                "getRecords"};
+                                "getRecords", "importRecords", "finishImport",
+                                "describeObject"};
   return std::any_of(std::begin(kApis), std::end(kApis), [&](const char* a) { return api == a; });
 }
 

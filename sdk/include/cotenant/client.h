@@ -214,6 +214,40 @@ class COTENANT_EXPORT Client {
       const std::string& object, const std::string& fields, const std::vector<RecordId>& ids,
       const TenantContext& ctx, const Parameters& params = Parameters());
 
+  // A bulk loader's batch (docs/IMPORT.md): the valid records are added atomically and
+  // each invalid one is rejected on its own (its code and reason in the reply, nothing of
+  // it written): a value its field's type refuses, a missing required field, a record
+  // outside the rows the caller may write, one over the size limit. The call as a whole
+  // fails, writing nothing, only for what concerns every record (an unknown object, a
+  // denied call, more records than the batch limit, the tenant's quota). With
+  // batch.importId set, the same batch sent again is answered from its first outcome
+  // (reply.replayed) and adds nothing; sent again with other records it is Conflict.
+  // dryRun checks every record and writes nothing.
+  Outcome<ImportReply> importRecords(const std::string& object,
+                                     const std::vector<Parameters>& records,
+                                     const ImportBatch& batch, bool dryRun = false);
+  Outcome<ImportReply> importRecords(const std::string& object,
+                                     const std::vector<Parameters>& records,
+                                     const ImportBatch& batch, const TenantContext& ctx,
+                                     bool dryRun = false);
+  std::future<Outcome<ImportReply>> importRecordsAsync(const std::string& object,
+                                                       const std::vector<Parameters>& records,
+                                                       const ImportBatch& batch,
+                                                       bool dryRun = false);
+  std::future<Outcome<ImportReply>> importRecordsAsync(const std::string& object,
+                                                       const std::vector<Parameters>& records,
+                                                       const ImportBatch& batch,
+                                                       const TenantContext& ctx,
+                                                       bool dryRun = false);
+  // Forgets what the server kept of a finished import's batches; the value is how many.
+  Outcome<uint64_t> finishImport(const std::string& object, const std::string& importId);
+  Outcome<uint64_t> finishImport(const std::string& object, const std::string& importId,
+                                 const TenantContext& ctx);
+  // The object's fields as the caller sees them (through a data-sharing policy with a
+  // field allow-list, only those fields). For whoever may read or add its records.
+  Outcome<ObjectInfo> describeObject(const std::string& object);
+  Outcome<ObjectInfo> describeObject(const std::string& object, const TenantContext& ctx);
+
   // Simple search: records matching `criteria` ("" = all), by record id, first page of
   // the server's default size. complete() says whether more rows exist.
   Result searchRecords(const std::string& object, const std::string& fields,

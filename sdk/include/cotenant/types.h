@@ -311,6 +311,29 @@ struct SearchQuery {
   bool retrievePermissions = false;
 };
 
+// ---------------------------------------------------------------------------------------
+// Bulk import
+
+// Names one batch of a bulk load (Client::importRecords), so that the server recognises
+// the batch when it is sent again (after the loader or the server restarted) and answers
+// it from its first outcome instead of adding its records twice.
+struct ImportBatch {
+  std::string importId;  // 1..64 of [A-Za-z0-9_.-], chosen by the loader; "" = no record kept
+  uint64_t sequence = 0; // the batch's number within the import
+};
+
+// What importRecords answered: one entry per record sent, in order.
+struct ImportReply {
+  struct Entry {
+    uint64_t id = 0;                 // the record added (0 when rejected, or in a dry run)
+    ErrorCode code = ErrorCode::OK;  // OK, or why this record was not added
+    std::string message;             // the reason, naming the field ("" when OK)
+    bool ok() const { return code == ErrorCode::OK; }
+  };
+  std::vector<Entry> results;
+  bool replayed = false;  // the server had this batch already: results are the first call's
+};
+
 }  // namespace cotenant
 
 #endif  // COTENANT_TYPES_H_
