@@ -28,6 +28,30 @@ Client& CliContext::client() {
   return *client_;
 }
 
+void AddConnectionOptions(CLI::App& app, CliContext& s) {
+  app.add_option("--addr", s.addr, "server host:port (env COTENANT_ADDR)")
+      ->envname("COTENANT_ADDR")
+      ->capture_default_str();
+  app.add_option("--tenant", s.tenant, "tenant id to log in to (env COTENANT_TENANT)")
+      ->envname("COTENANT_TENANT");
+  app.add_option("--key", s.key, "API key (env COTENANT_KEY)");
+  app.add_option("--key-file", s.keyFile, "file holding the API key (env COTENANT_KEY_FILE)");
+  app.add_option("--tls-ca", s.tlsCa,
+                 "connect with TLS, trusting the server certificate this CA file (PEM) signed "
+                 "(env COTENANT_TLS_CA)")
+      ->envname("COTENANT_TLS_CA");
+  app.add_option("--tls-cert", s.tlsCert,
+                 "client certificate (PEM) for a server that requires one; implies TLS "
+                 "(env COTENANT_TLS_CERT)")
+      ->envname("COTENANT_TLS_CERT");
+  app.add_option("--tls-key", s.tlsKey, "private key (PEM) of --tls-cert (env COTENANT_TLS_KEY)")
+      ->envname("COTENANT_TLS_KEY");
+  app.add_option("--tls-server-name", s.tlsServerName,
+                 "DNS name the server certificate must carry (default: the --addr host; give "
+                 "it when --addr is an IP address) (env COTENANT_TLS_SERVER_NAME)")
+      ->envname("COTENANT_TLS_SERVER_NAME");
+}
+
 void CliContext::emit(const nlohmann::json& j, const std::function<void()>& human) const {
   if (json) {
     std::cout << j.dump(2) << "\n";

@@ -76,6 +76,11 @@ class CliContext {
   std::vector<std::shared_ptr<void>> kept_;
 };
 
+// The options that say how to reach and log in to the server (--addr, --tenant, --key,
+// --key-file, the TLS files; their COTENANT_* environment variables), shared by every
+// command of `cotenant` and by `cotenant-import`.
+void AddConnectionOptions(CLI::App& app, CliContext& s);
+
 // ---- helpers of more than one noun ------------------------------------------------------------
 
 uint64_t optionalTenant(const std::string& text);
