@@ -54,6 +54,8 @@ class KvIterator {
   virtual Status status() const = 0;
 };
 
+struct BackupInfo;  // storage/backup.h
+
 struct KvReadOptions {
   const KvSnapshot* snapshot = nullptr;  // nullptr = latest
   bool cache_only = false;               // Get: Busy instead of disk I/O
@@ -85,6 +87,10 @@ class KvEngine {
   // Fsyncs the WAL (group-commit durability calls it periodically).
   virtual Status SyncWal() = 0;
   virtual void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const = 0;
+  // Adds a consistent backup of every column family to `dir` (created when missing),
+  // sharing the files earlier backups there hold; then, when keep > 0, deletes the oldest
+  // backups beyond the newest `keep`. An engine without backups answers InvalidArgument.
+  virtual Status Backup(const std::string& dir, uint32_t keep, BackupInfo* out);
 };
 
 struct StoreOptions;

@@ -208,6 +208,12 @@ class RocksEngine final : public KvEngine {
     return Written(db_->SyncWAL());
   }
 
+  Status Backup(const std::string& dir, uint32_t keep, BackupInfo* out) override {
+    std::unique_lock<std::mutex> l(backup_mu_, std::try_to_lock);
+    if (!l.owns_lock()) return Status::Busy("a backup of this store is already running; retry when it ends");
+    return BackupRocks(db_, dir, keep, out);
+  }
+
   void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const override {
     *block_cache = cache_->GetUsage();
     uint64_t total = 0;
@@ -306,6 +312,7 @@ class RocksEngine final : public KvEngine {
   std::atomic<std::chrono::steady_clock::time_point> next_check_{};
   std::mutex space_mu_;
   std::mutex resume_mu_;
+  std::mutex backup_mu_;  // one backup at a time
   std::chrono::steady_clock::time_point next_resume_;
 
   rocksdb::DB* db_;

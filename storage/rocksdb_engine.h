@@ -5,9 +5,11 @@
 #define COTENANT_STORAGE_ROCKSDB_ENGINE_H_
 
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
 #include <memory>
+#include <string>
 
 #include "storage/storage.h"
 
@@ -17,6 +19,11 @@ namespace cotenant::storage {
 // OpenRocksEngine uses for `options`.
 void MakeRocksOptions(const StoreOptions& options, std::shared_ptr<rocksdb::Cache>* cache,
                       rocksdb::DBOptions* db_options, rocksdb::ColumnFamilyOptions* cf_options);
+
+struct BackupInfo;
+// Adds a backup of `db` to `dir` (storage/backup.h; backup.cc). REQUIRES: no other backup
+// of `db` runs at once.
+Status BackupRocks(rocksdb::DB* db, const std::string& dir, uint32_t keep, BackupInfo* out);
 
 }  // namespace cotenant::storage
 

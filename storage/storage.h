@@ -209,6 +209,7 @@ struct StoreOptions {
 
 struct CheckOptions;
 struct CheckReport;
+struct BackupInfo;
 
 class Store {
  public:
@@ -400,6 +401,14 @@ class Store {
   // Checks the store on one snapshot while it serves, the per-tenant record and byte
   // counters included. Writes are held off only for the instant the snapshot is taken.
   Status Check(const CheckOptions& options, CheckReport* report) const;
+
+  // ---- Backups (storage/backup.h) ---------------------------------------------------
+
+  // Adds a consistent backup of the whole store to `dir`, an absolute path on this
+  // machine (created when missing), while the store serves; incremental against the
+  // backups already there. keep > 0 then deletes all but the newest `keep` backups.
+  // Busy while another backup of this store runs.
+  Status Backup(const std::string& dir, uint32_t keep, BackupInfo* out) const;
 
  private:
   class Impl;
