@@ -1,6 +1,8 @@
-// wire::Admin, the store checker: checkStore (storage/fsck.h) on the work pool.
+// wire::Admin, the store as a whole: checkStore (storage/fsck.h) and backup
+// (storage/backup.h), both on the work pool.
 
 #include "rpc/serve.h"
+#include "storage/backup.h"
 #include "storage/fsck.h"
 
 namespace cotenant::rpc {
@@ -48,6 +50,40 @@ kj::Promise<void> AdminImpl::checkStore(CheckStoreContext context) {
             problems[i].setKey(r.problems[i].key.c_str());
             problems[i].setWhat(r.problems[i].what.c_str());
           }
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::backup(BackupContext context) {
+  return Serve(ctx_, Api::kBackup, [&]() -> kj::Promise<void> {
+    auto params = context.getParams();
+    Args args(ctx_.limits);
+    std::string dir;
+    if (params.getDir().size() > 4096) {
+      args.Take(Status::InvalidArgument("backup directory: a path of more than 4096 bytes"));
+    } else {
+      args.Take(CopyText(params.getDir(), "backup directory", &dir));
+    }
+    uint32_t keep = params.getKeep();
+    const storage::Store* store = ctx_.store;
+    struct Out : AdminOut {
+      storage::BackupInfo info;
+    };
+    return Run<Out>(
+        Call(Api::kBackup), args.status(),
+        [store, dir, keep](const sharing::AdminDecision&) {
+          Out o;
+          o.status = store->Backup(dir, keep, &o.info);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto w = context.getResults().initBackup();
+          w.setId(o.info.id);
+          w.setCreatedAt(o.info.created_at);
+          w.setSizeBytes(o.info.size_bytes);
+          w.setFiles(o.info.files);
+          w.setCopiedBytes(o.info.copied_bytes);
+          w.setKept(o.info.kept);
         });
   });
 }

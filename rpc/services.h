@@ -212,6 +212,7 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> explain(ExplainContext context) override;
   kj::Promise<void> setQuota(SetQuotaContext context) override;
   kj::Promise<void> checkStore(CheckStoreContext context) override;  // admin_store.cc
+  kj::Promise<void> backup(BackupContext context) override;          // admin_store.cc
 
  private:
   // On the pool: the gate decides `call`, then work(decision) runs; back on the loop,

@@ -559,4 +559,21 @@ interface Admin {
   setQuota @31 (tenantId :UInt64, quota :Quota) -> ();
   # System admins only. Replaces the tenant's quota (every field; 0 = no limit). Usage
   # already past a new limit stays; further growth is refused.
+
+  backup @32 (dir :Text, keep :UInt32) -> (backup :BackupInfo);
+  # System admins only. Adds a consistent backup of the whole store to `dir`, an absolute
+  # path on the server's machine (created mode 0700 when missing), while the server goes
+  # on serving. Files that earlier backups in `dir` already hold are shared, not copied
+  # again, so a second backup copies only what changed. keep > 0: afterwards, delete all
+  # but the newest `keep` backups in `dir`. Busy while another backup runs. Restore with
+  # `cotenantd --restore-from DIR --data NEWDIR` (docs/OPERATIONS.md, "Backups").
+
+  struct BackupInfo {
+    id @0 :UInt32;            # 1, 2, ... within its directory
+    createdAt @1 :Int64;      # seconds since the epoch
+    sizeBytes @2 :UInt64;     # of every file the backup needs, shared ones included
+    files @3 :UInt32;         # how many files it needs
+    copiedBytes @4 :UInt64;   # written into the directory by this backup
+    kept @5 :UInt32;          # backups in the directory afterwards
+  }
 }

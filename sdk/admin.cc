@@ -510,4 +510,25 @@ Outcome<StoreCheckReport> Client::checkStore(uint32_t maxProblems) {
       .get();
 }
 
+Outcome<BackupInfo> Client::backup(const std::string& dir, uint32_t keep) {
+  return core_
+      ->call<Outcome<BackupInfo>>([dir, keep](LoopState& s) {
+        auto req = s.admin.backupRequest();
+        req.setDir(dir);
+        req.setKeep(keep);
+        return req.send().then([](capnp::Response<wire::Admin::BackupResults>&& r) {
+          auto w = r.getBackup();
+          BackupInfo out;
+          out.id = w.getId();
+          out.createdAt = w.getCreatedAt();
+          out.sizeBytes = w.getSizeBytes();
+          out.files = w.getFiles();
+          out.copiedBytes = w.getCopiedBytes();
+          out.kept = w.getKept();
+          return Outcome<BackupInfo>(out);
+        });
+      })
+      .get();
+}
+
 }  // namespace cotenant

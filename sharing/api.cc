@@ -62,6 +62,7 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kExplain, "explain", {"admin/explain", "GET"}, {L::kUser, "explain calls"}},
     {Api::kSetQuota, "setQuota", {"admin/quotas", "PUT"}, {L::kSystemAdmin, "set quotas", true}},
     {Api::kCheckStore, "checkStore", {"admin/store", "GET"}, {L::kSystemAdmin, "check the store"}},
+    {Api::kBackup, "backup", {"admin/store", "POST"}, {L::kSystemAdmin, "back up the store"}},
 }};
 
 constexpr bool InApiOrder() {

@@ -61,6 +61,7 @@ enum class Api : int {
   kExplain,
   kSetQuota,
   kCheckStore,
+  kBackup,
   kCount,
 };
 

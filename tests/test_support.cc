@@ -206,9 +206,24 @@ int RunCommand(const std::string& command, std::string* output) {
 }
 
 std::string BinaryPath(const std::string& name) {
-  const char* dir = std::getenv("COTENANT_BIN_DIR");
-  if (dir && *dir) return std::string(dir) + "/" + name;
-  return "./" + name;
+  const char* env = std::getenv("COTENANT_BIN_DIR");
+  if (env == nullptr || *env == '\0') return "./" + name;
+  std::string dirs = env;
+  std::string first;
+  for (size_t at = 0; at <= dirs.size();) {
+    size_t end = dirs.find(':', at);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(at, end - at);
+    at = end + 1;
+    if (dir.empty()) continue;
+    // The program itself there, or in the build tree's sibling directory of that name
+    // (tools/cotenantd/../cotenant/cotenant).
+    for (const std::string& path : {dir + "/" + name, dir + "/../" + name + "/" + name}) {
+      if (::access(path.c_str(), X_OK) == 0) return path;
+    }
+    if (first.empty()) first = dir + "/" + name;
+  }
+  return first.empty() ? "./" + name : first;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -75,7 +75,9 @@ class Process {
   pid_t pid_ = -1;
 };
 
-// Path of a built program: $COTENANT_BIN_DIR/name (ctest sets it), else ./name.
+// Path of a built program: the first directory of $COTENANT_BIN_DIR (a ':'-separated
+// list; ctest sets it) that holds it, or that directory's sibling build directory of that
+// name (DIR/../name/name); else ./name.
 std::string BinaryPath(const std::string& name);
 
 // Reads a whole file; empty when it does not exist.

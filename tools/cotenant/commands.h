@@ -113,7 +113,7 @@ void AddPermissionSetCommands(CLI::App& app, CliContext& s);
 void AddExplainCommands(CLI::App& app, CliContext& s);  // explain, simulate
 void AddRecordCommands(CLI::App& app, CliContext& s);
 void AddConfigCommands(CLI::App& app, CliContext& s);  // export, apply, lint
-void AddFsckCommands(CLI::App& app, CliContext& s);
+void AddStoreCommands(CLI::App& app, CliContext& s);  // fsck, backup
 
 }  // namespace cotenant::cli
 

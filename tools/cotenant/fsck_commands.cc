@@ -1,16 +1,24 @@
-// `cotenant fsck`: check a store, offline on its data directory (opened read-only, here)
-// or online through a running server (checkStore, system admins).
+// The store as a whole: `cotenant fsck` checks a store, offline on its data directory
+// (opened read-only, here) or online through a running server (checkStore, system
+// admins); `cotenant backup` has the server back it up while it serves.
 //
-// Exit codes of this command: 0 clean, 1 problems found, 2 the check could not be made
-// (the directory is in use, holds no store, the server refused or was unreachable).
+// Exit codes of fsck: 0 clean, 1 problems found, 2 the check could not be made (the
+// directory is in use, holds no store, the server refused or was unreachable).
 
 #include <iostream>
+
+#include "common/time.h"
 
 #include "commands.h"
 #include "storage/fsck.h"
 
 namespace cotenant::cli {
 namespace {
+
+struct BackupOptions {
+  std::string dir;
+  uint32_t keep = 0;
+};
 
 struct Options {
   std::string dataDir;
@@ -39,9 +47,40 @@ void Print(CliContext& s, const storage::CheckReport& r) {
   s.commandExit = r.clean() ? kExitOk : kExitProblems;
 }
 
+void AddBackupCommand(CLI::App& app, CliContext& s) {
+  auto& o = s.keep<BackupOptions>();
+  auto* backup = s.leaf(&app, "backup",
+                        "Have the server back up the whole store into a directory on its machine, "
+                        "while it serves (system admins; incremental on a second run)",
+                        [&s, &o] {
+    auto r = s.client().backup(o.dir, o.keep);
+    check(r);
+    const BackupInfo& b = r.value();
+    nlohmann::json j = {{"id", b.id},
+                        {"dir", o.dir},
+                        {"createdAt", FormatTimestamp(b.createdAt * 1000000)},
+                        {"sizeBytes", b.sizeBytes},
+                        {"files", b.files},
+                        {"copiedBytes", b.copiedBytes},
+                        {"kept", b.kept}};
+    s.emit({{"backup", j}}, [&] {
+      std::cout << "backup " << b.id << " of the store in " << o.dir << " ("
+                << FormatTimestamp(b.createdAt * 1000000) << "): " << b.files << " files, "
+                << b.sizeBytes << " bytes, " << b.copiedBytes << " bytes copied; " << b.kept
+                << (b.kept == 1 ? " backup" : " backups") << " in the directory\n";
+    });
+  });
+  backup->add_option("--to", o.dir,
+                     "backup directory: an absolute path on the server's machine (created when "
+                     "missing); restore with cotenantd --restore-from DIR --data NEWDIR")
+      ->required();
+  backup->add_option("--keep", o.keep, "afterwards, delete all but the newest N backups there (0 = keep all)")
+      ->capture_default_str();
+}
+
 }  // namespace
 
-void AddFsckCommands(CLI::App& app, CliContext& s) {
+void AddStoreCommands(CLI::App& app, CliContext& s) {
   auto& o = s.keep<Options>();
   auto* fsck = s.leaf(&app, "fsck",
                       "Check a store: indexes, usage counters, keys of deleted tenants, references, "
@@ -88,6 +127,7 @@ void AddFsckCommands(CLI::App& app, CliContext& s) {
                  "check through the server at --addr instead (system admins; it keeps serving)");
   fsck->add_option("--max-problems", o.maxProblems, "problems to list (all are counted)")
       ->capture_default_str();
+  AddBackupCommand(app, s);
 }
 
 }  // namespace cotenant::cli

@@ -40,7 +40,7 @@ int run(int argc, char** argv) {
   AddExplainCommands(app, s);
   AddRecordCommands(app, s);
   AddConfigCommands(app, s);
-  AddFsckCommands(app, s);
+  AddStoreCommands(app, s);
 
   try {
     app.parse(argc, argv);

@@ -19,9 +19,12 @@
 #include <spdlog/spdlog.h>
 
 #include "common/secret.h"
+#include "common/time.h"
 #include "rpc/ops_http.h"
 #include "rpc/server.h"
 #include "sharing/identity.h"
+#include "storage/backup.h"
+#include "storage/fsck.h"
 #include "storage/storage.h"
 
 namespace {
@@ -77,6 +80,36 @@ bool CheckDataDir(const std::string& dir, bool allow_shared) {
   return true;
 }
 
+// --restore-from: restores a backup into a new data directory, checks the restored
+// store as `cotenant fsck` would, and reports. Exit 0 when the store is restored and
+// clean, 1 otherwise (a restore that failed leaves the directory empty).
+int Restore(const std::string& backup_dir, const std::string& data_dir, uint32_t id) {
+  cotenant::storage::BackupInfo info;
+  cotenant::Status s = cotenant::storage::RestoreBackup(backup_dir, data_dir, id, &info);
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  spdlog::info("restored backup {} of {} (taken {}; {} files, {} bytes) into {}", info.id,
+               backup_dir, cotenant::FormatTimestamp(info.created_at * 1000000), info.files,
+               info.size_bytes, data_dir);
+  cotenant::storage::CheckReport report;
+  s = cotenant::storage::CheckDataDirectory(data_dir, cotenant::storage::CheckOptions{}, &report);
+  if (!s.ok()) {
+    spdlog::error("cannot check the restored store in {}: {}", data_dir, s.message());
+    return 1;
+  }
+  if (!report.clean()) {
+    spdlog::error("the restored store in {} has problems:\n{}", data_dir,
+                  cotenant::storage::CheckReportText(report));
+    return 1;
+  }
+  spdlog::info("the restored store is consistent; start the server with --data {} (its "
+               "users and API keys are those of the backed-up store)",
+               data_dir);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,9 +131,19 @@ int main(int argc, char** argv) {
   size_t max_fields = 256;
   std::string log_level = "info";
   bool allow_shared_data_dir = false;
+  std::string restore_from;
+  uint32_t restore_id = 0;
 
   app.add_option("--data", data_dir, "Data directory (created mode 0700 when missing)")
       ->capture_default_str();
+  app.add_option("--restore-from", restore_from,
+                 "Restore the latest backup in this directory (made by `cotenant backup`) into "
+                 "--data, which must be new or empty, check it, and exit; then start the server "
+                 "on --data")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--backup-id", restore_id,
+                 "With --restore-from: the backup to restore (default: the latest)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--allow-shared-data-dir", allow_shared_data_dir,
                "Start even when group or other users may read or write the data directory "
                "(logged as a warning)");
@@ -265,6 +308,11 @@ int main(int argc, char** argv) {
   // Before anything is created: every file and directory the server makes (WAL, SST,
   // MANIFEST, admin.key) is its user's alone, whatever umask it was started with.
   ::umask(077);
+  if (!restore_from.empty()) return Restore(restore_from, data_dir, restore_id);
+  if (restore_id != 0) {
+    std::fprintf(stderr, "--backup-id needs --restore-from\n");
+    return 2;
+  }
   if (!CheckDataDir(data_dir, allow_shared_data_dir)) return 1;
 
   cotenant::storage::StoreOptions store_options;

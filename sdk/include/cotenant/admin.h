@@ -305,6 +305,17 @@ struct COTENANT_EXPORT StoreCheckReport {
   uint64_t problemCount = 0;               // every problem found
   std::vector<StoreCheckProblem> problems; // the first maxProblems of them
 };
+
+// ---- Backups (docs/OPERATIONS.md, "Backups") -------------------------------------------
+
+struct COTENANT_EXPORT BackupInfo {
+  uint32_t id = 0;            // 1, 2, ... within its directory
+  int64_t createdAt = 0;      // seconds since the epoch
+  uint64_t sizeBytes = 0;     // of every file the backup needs, shared ones included
+  uint32_t files = 0;         // how many files it needs
+  uint64_t copiedBytes = 0;   // written into the directory by this backup
+  uint32_t kept = 0;          // backups in the directory afterwards
+};
 }  // namespace cotenant
 
 #endif  // COTENANT_ADMIN_H_

@@ -362,6 +362,12 @@ class COTENANT_EXPORT Client {
   // (PermissionDenied otherwise). maxProblems: problems listed (0 = 100, at most 10000).
   Outcome<StoreCheckReport> checkStore(uint32_t maxProblems = 0);
 
+  // Adds a consistent backup of the whole store to `dir`, an absolute path on the
+  // server's machine, while the server serves; incremental against the backups already
+  // in `dir`. keep > 0 then deletes all but the newest `keep`. System admins only. Busy
+  // while another backup runs. Restore with `cotenantd --restore-from DIR --data NEWDIR`.
+  Outcome<BackupInfo> backup(const std::string& dir, uint32_t keep = 0);
+
  private:
   friend class TenantContext;
   explicit Client(std::shared_ptr<ClientCore> core);
