@@ -316,6 +316,13 @@ class FileImport {
     cp_.settings = settings(ro);
     if (checkpointed) cp_.fingerprint = fileFingerprint(file_);
     std::optional<Checkpoint> old = checkpointed ? loadCheckpoint(checkpointPath_) : std::nullopt;
+    if (o_.dryRun && o_.rejects.empty() && in_->resumable()) {
+      std::optional<Checkpoint> unfinished = loadCheckpoint(checkpointPath_);
+      if (unfinished && !unfinished->done) {
+        throw UsageError(file_ + " has an unfinished import (" + checkpointPath_ + "): a dry run would "
+                         "overwrite its reject file " + rejectsPath_ + "; give the dry run --rejects FILE");
+      }
+    }
     if (o_.resume && !in_->resumable()) {
       throw UsageError("--resume needs a regular file; " + file_ + " cannot be read again");
     }
@@ -360,6 +367,11 @@ class FileImport {
           Batch b = cut(&more);
           if (!b.records.empty()) send(&b);
           inflight.push_back(std::move(b));
+          // The client's rejects are known before anything is sent: no batch is cut after
+          // the one holding the --max-errors'th (settling the batches in flight stops it).
+          uint64_t known = cp_.rejected;
+          for (const Batch& x : inflight) known += x.clientRejects;
+          if (o_.maxErrors != 0 && known >= o_.maxErrors) more = false;
           progress.update(readSoFar_, in_->fileBytesRead());
           continue;
         }
@@ -428,7 +440,16 @@ class FileImport {
   std::set<std::string> skips() const { return {o_.skips.begin(), o_.skips.end()}; }
 
   void openRejects(uint64_t keep) {
-    // Cut back to the checkpoint: what was written after it is written again.
+    // Cut back to the checkpoint: what was written after it is written again. A file
+    // shorter than that lost rejects of the earlier runs; truncate() would pad it with
+    // zero bytes where they were.
+    struct stat st {};
+    if (keep > 0 && (::stat(rejectsPath_.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) < keep)) {
+      throw UsageError("--resume: the reject file " + rejectsPath_ + " is shorter than the checkpoint " +
+                       checkpointPath_ + " says (" + std::to_string(keep) +
+                       " bytes): it was changed since the interrupted run; restore it, or delete "
+                       "the checkpoint to start over");
+    }
     if (::truncate(rejectsPath_.c_str(), static_cast<off_t>(keep)) != 0 && errno != ENOENT) {
       throw InputError("cannot truncate reject file " + rejectsPath_ + ": " + std::strerror(errno));
     }
