@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,6 +99,21 @@ uint64_t userIdOf(CliContext& s, const std::string& spec, const std::string& use
 
 void printUsers(const std::vector<UserInfo>& users);
 
+// --context TENANT of the record commands and export-records: that tenant's context, resolved
+// on the server (one round trip); nullopt for "". Throws UsageError for an id that is not a
+// decimal number, Failed when no data-sharing policy admits the caller (record_commands.cc).
+std::optional<TenantContext> tenantContextFor(CliContext& s, const std::string& tenant);
+
+// What selects and orders the records of `record search` and `export-records`: --where,
+// --param (repeatable), --sort, --sort2.
+struct SearchSpec {
+  std::string where, sort, sort2;
+  std::vector<std::string> params;
+};
+void addSearchSpecOptions(CLI::App* sub, SearchSpec& spec);
+// Sets the criteria, parameters and sort keys of `q`. Throws UsageError for a bad --sort.
+void applySearchSpec(const SearchSpec& spec, SearchQuery& q);
+
 // ---- the commands, one function per noun -------------------------------------------------------
 
 void AddWhoamiCommand(CLI::App& app, CliContext& s);
@@ -112,6 +128,7 @@ void AddAuditUsageCommands(CLI::App& app, CliContext& s);
 void AddPermissionSetCommands(CLI::App& app, CliContext& s);
 void AddExplainCommands(CLI::App& app, CliContext& s);  // explain, simulate
 void AddRecordCommands(CLI::App& app, CliContext& s);
+void AddExportRecordsCommand(CLI::App& app, CliContext& s);  // export-records
 void AddConfigCommands(CLI::App& app, CliContext& s);  // export, apply, lint
 void AddStoreCommands(CLI::App& app, CliContext& s);  // fsck, backup
 

@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
   AddPermissionSetCommands(app, s);
   AddExplainCommands(app, s);
   AddRecordCommands(app, s);
+  AddExportRecordsCommand(app, s);
   AddConfigCommands(app, s);
   AddStoreCommands(app, s);
 

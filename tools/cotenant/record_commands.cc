@@ -1,5 +1,6 @@
 // `cotenant record add|get|update|delete|search`, in the caller's tenant or, with --context,
-// in another tenant's data through its data-sharing policy.
+// in another tenant's data through its data-sharing policy; and the --context and search
+// options that `export-records` takes the same way.
 
 #include <iostream>
 #include <optional>
@@ -12,8 +13,9 @@ namespace cotenant::cli {
 namespace {
 
 struct Options {
-  std::string object, id, fields, where, sort, sort2, context, continuation;
-  std::vector<std::string> sets, nulls, ids, params;
+  std::string object, id, fields, context, continuation;
+  std::vector<std::string> sets, nulls, ids;
+  SearchSpec search;
   uint64_t expectVersion = 0;
   uint32_t offset = 0, rows = 0;
   bool all = false, permissions = false;
@@ -35,14 +37,8 @@ Parameters buildParams(const std::vector<std::string>& sets, const std::vector<s
 
 // A TenantContext for --context, made once the client exists.
 const TenantContext* withContext(CliContext& s, Options& o) {
-  if (o.context.empty()) return nullptr;
-  uint64_t tid = parseId(o.context, "context tenant id");
-  try {
-    o.tenantContext.emplace(s.client(), tid);
-  } catch (const Error& e) {
-    throw Failed{e.code(), e.message()};
-  }
-  return &*o.tenantContext;
+  o.tenantContext = tenantContextFor(s, o.context);
+  return o.tenantContext ? &*o.tenantContext : nullptr;
 }
 
 void printOne(CliContext& s, const Result& r) {
@@ -50,6 +46,33 @@ void printOne(CliContext& s, const Result& r) {
 }
 
 }  // namespace
+
+std::optional<TenantContext> tenantContextFor(CliContext& s, const std::string& tenant) {
+  if (tenant.empty()) return std::nullopt;
+  uint64_t tid = parseId(tenant, "context tenant id");
+  try {
+    return TenantContext(s.client(), tid);
+  } catch (const Error& e) {
+    throw Failed{e.code(), e.message()};
+  }
+}
+
+void addSearchSpecOptions(CLI::App* sub, SearchSpec& spec) {
+  sub->add_option("--where", spec.where, "criteria, e.g. \"age >= 30 AND last_name starts with 'S'\"");
+  sub->add_option("--param", spec.params,
+                  "value of the next '?' in --where, as is (no quoting; repeat in order), e.g. "
+                  "--where \"last_name = ? AND age >= ?\" --param \"O'Brien\" --param 30");
+  sub->add_option("--sort", spec.sort, "field[:asc|desc]");
+  sub->add_option("--sort2", spec.sort2, "second sort key, field[:asc|desc]");
+}
+
+void applySearchSpec(const SearchSpec& spec, SearchQuery& q) {
+  q.criteria = spec.where;
+  // Sent as text: the server converts each to the type of the field it is compared with.
+  for (const auto& p : spec.params) q.parameters.push_back(Value::text(p));
+  if (!spec.sort.empty()) std::tie(q.sortBy, q.sortOrder) = parseSortSpec(spec.sort);
+  if (!spec.sort2.empty()) std::tie(q.sortBy2, q.sortOrder2) = parseSortSpec(spec.sort2);
+}
 
 void AddRecordCommands(CLI::App& app, CliContext& s) {
   auto& o = s.keep<Options>();
@@ -157,11 +180,7 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
     SearchQuery q;
     q.object = o.object;
     q.fields = o.fields.empty() ? "*" : o.fields;
-    q.criteria = o.where;
-    // Sent as text: the server converts each to the type of the field it is compared with.
-    for (const auto& p : o.params) q.parameters.push_back(Value::text(p));
-    if (!o.sort.empty()) std::tie(q.sortBy, q.sortOrder) = parseSortSpec(o.sort);
-    if (!o.sort2.empty()) std::tie(q.sortBy2, q.sortOrder2) = parseSortSpec(o.sort2);
+    applySearchSpec(o.search, q);
     q.offset = o.offset;
     q.numberOfRows = o.rows;
     q.retrievePermissions = o.permissions;
@@ -197,12 +216,7 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
   });
   rsearch->add_option("OBJECT", o.object, "object name")->required();
   rsearch->add_option("--fields", o.fields, "comma-separated projection (default: all)");
-  rsearch->add_option("--where", o.where, "criteria, e.g. \"age >= 30 AND last_name starts with 'S'\"");
-  rsearch->add_option("--param", o.params,
-                      "value of the next '?' in --where, as is (no quoting; repeat in order), e.g. "
-                      "--where \"last_name = ? AND age >= ?\" --param \"O'Brien\" --param 30");
-  rsearch->add_option("--sort", o.sort, "field[:asc|desc]");
-  rsearch->add_option("--sort2", o.sort2, "second sort key, field[:asc|desc]");
+  addSearchSpecOptions(rsearch, o.search);
   rsearch->add_option("--offset", o.offset, "rows to skip");
   rsearch->add_option("--rows", o.rows, "page size 1..1000 (default: server's, 100)");
   rsearch->add_option("--continuation", o.continuation, "resume after a page (hex token)");
