@@ -1,0 +1,214 @@
+// Raw RocksDB fill: the floor under a Cotenant import of the same file (bench/import_bench.sh).
+//
+//   import_raw_fill FILE DIR [--batch N] [--sync-interval-ms N]
+//
+// Reads the CSV FILE (a header line, then rows whose first column is the indexed value; no
+// quoted fields, as import_bench.sh generates them) and writes, per row, what the store
+// writes for a record with one indexed field: the record key tenant|object|id (big-endian,
+// id from 1) in the "records" column family with the row's bytes as its value, and the
+// index key tenant|object|slot|value|id with an empty value in the "indexes" column family.
+// Rows go in WriteBatches of --batch (default 500, the importer's default) on the options
+// the store opens RocksDB with (MakeRocksOptions of a default StoreOptions: shared block
+// cache, one memtable budget, bloom filters, LZ4), WAL on, no sync per batch; like the
+// store's default group durability, a thread syncs the WAL every --sync-interval-ms
+// (default 10; 0 = never). DIR is created and must not hold a store.
+//
+// Times the span from opening FILE to the last write returning, and prints one JSON line:
+// {"rows": N, "bytes": N, "seconds": S}. No parsing of types, no encoding, no network:
+// what is left is the engine's own cost for the same keys and roughly the same bytes.
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "storage/key_encoding.h"
+#include "storage/rocksdb_engine.h"
+#include "storage/storage.h"
+
+namespace {
+
+using namespace cotenant::storage;
+using Clock = std::chrono::steady_clock;
+
+// Ids as a first tenant's first object gets them; any fixed values give the same key shapes.
+constexpr uint64_t kTenant = 2;
+constexpr uint32_t kObject = 1;
+constexpr uint16_t kEmailSlot = 0;
+
+void Check(const rocksdb::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "import_raw_fill: %s: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+// Syncs the WAL every interval until stopped, as the store's group durability does.
+class WalSyncer {
+ public:
+  WalSyncer(rocksdb::DB* db, int interval_ms) : db_(db), interval_(interval_ms) {
+    if (interval_ms > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~WalSyncer() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      cv_.wait_for(l, std::chrono::milliseconds(interval_));
+      if (stop_) break;
+      l.unlock();
+      rocksdb::Status s = db_->SyncWAL();
+      l.lock();
+      if (!s.ok()) {
+        std::fprintf(stderr, "import_raw_fill: SyncWAL: %s\n", s.ToString().c_str());
+        std::exit(1);
+      }
+    }
+  }
+
+  rocksdb::DB* db_;
+  int interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: import_raw_fill FILE DIR [--batch N] [--sync-interval-ms N]\n");
+    return 2;
+  }
+  std::string file = argv[1], dir = argv[2];
+  size_t batch_rows = 500;
+  int sync_ms = 10;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--batch") batch_rows = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--sync-interval-ms") sync_ms = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "import_raw_fill: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (batch_rows == 0) batch_rows = 1;
+  if (std::filesystem::exists(dir + "/CURRENT")) {
+    std::fprintf(stderr, "import_raw_fill: %s already holds a database\n", dir.c_str());
+    return 2;
+  }
+  std::filesystem::create_directories(dir);
+
+  StoreOptions options;
+  options.path = dir;
+  std::shared_ptr<rocksdb::Cache> cache;
+  rocksdb::DBOptions dbo;
+  rocksdb::ColumnFamilyOptions cfo;
+  MakeRocksOptions(options, &cache, &dbo, &cfo);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"indexes", cfo}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  Check(rocksdb::DB::Open(dbo, dir, cfs, &handles, &db), "open");
+  rocksdb::ColumnFamilyHandle* records_cf = handles[1];
+  rocksdb::ColumnFamilyHandle* indexes_cf = handles[2];
+
+  uint64_t rows = 0, bytes = 0;
+  double seconds = 0;
+  {
+    WalSyncer syncer(db, sync_ms);
+    auto t0 = Clock::now();
+    std::FILE* in = std::fopen(file.c_str(), "rb");
+    if (in == nullptr) {
+      std::fprintf(stderr, "import_raw_fill: cannot open %s: %s\n", file.c_str(), std::strerror(errno));
+      return 1;
+    }
+    std::vector<char> buf(1 << 20);
+    std::string carry;  // a line cut by the end of the buffer
+    bool header = true;
+    rocksdb::WriteBatch wb;
+    size_t in_batch = 0;
+    std::string rkey, ikey;
+    auto put_row = [&](std::string_view line) {
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) return;
+      if (header) {
+        header = false;
+        return;
+      }
+      ++rows;
+      bytes += line.size() + 1;
+      size_t comma = line.find(',');
+      std::string_view email = line.substr(0, comma);
+      rkey.clear();
+      AppendU64(&rkey, kTenant);
+      AppendU32(&rkey, kObject);
+      AppendU64(&rkey, rows);
+      ikey.clear();
+      AppendU64(&ikey, kTenant);
+      AppendU32(&ikey, kObject);
+      AppendU16(&ikey, kEmailSlot);
+      AppendOrdered(&ikey, Value::Text(std::string(email)));
+      AppendU64(&ikey, rows);
+      Check(wb.Put(records_cf, rkey, rocksdb::Slice(line.data(), line.size())), "batch put");
+      Check(wb.Put(indexes_cf, ikey, rocksdb::Slice()), "batch put");
+      if (++in_batch == batch_rows) {
+        Check(db->Write(rocksdb::WriteOptions(), &wb), "write");
+        wb.Clear();
+        in_batch = 0;
+      }
+    };
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+      std::string_view chunk(buf.data(), n);
+      size_t start = 0;
+      for (size_t nl; (nl = chunk.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+        if (!carry.empty()) {
+          carry.append(chunk.substr(start, nl - start));
+          put_row(carry);
+          carry.clear();
+        } else {
+          put_row(chunk.substr(start, nl - start));
+        }
+      }
+      carry.append(chunk.substr(start));
+    }
+    bool read_error = std::ferror(in) != 0;
+    std::fclose(in);
+    if (read_error) {
+      std::fprintf(stderr, "import_raw_fill: cannot read %s\n", file.c_str());
+      return 1;
+    }
+    if (!carry.empty()) put_row(carry);
+    if (in_batch > 0) Check(db->Write(rocksdb::WriteOptions(), &wb), "write");
+    seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  for (auto* h : handles) Check(db->DestroyColumnFamilyHandle(h), "close column family");
+  Check(db->Close(), "close");
+  delete db;
+  std::printf("{\"rows\": %llu, \"bytes\": %llu, \"seconds\": %.3f}\n",
+              static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes), seconds);
+  return 0;
+}
