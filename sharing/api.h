@@ -62,6 +62,8 @@ enum class Api : int {
   kSetQuota,
   kCheckStore,
   kBackup,
+  kReadTenantRecords,
+  kRestoreTenantRecords,
   kCount,
 };
 
