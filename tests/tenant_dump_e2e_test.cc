@@ -348,6 +348,10 @@ TEST_F(TenantDumpTest, RestoreUnderANewNameGivesTheSameContentUnderAFreshId) {
     for (const auto& r : StoredRecords(*admin_, acme_, object)) maxId = std::max(maxId, r.id());
   }
   EXPECT_GT(added.getId(), maxId);
+  // Index entries, usage counters and the id sequence agree with the restored records.
+  auto report = admin_->checkStore(100);
+  ASSERT_TRUE(report.ok()) << report.getMessage();
+  EXPECT_TRUE(report.value().clean) << (report.value().problems.empty() ? "" : report.value().problems[0].what);
 
   // A second restore under a taken name is refused, and creates nothing.
   auto before = TenantNames(*admin_);
