@@ -217,6 +217,8 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> setQuota(SetQuotaContext context) override;
   kj::Promise<void> checkStore(CheckStoreContext context) override;  // admin_store.cc
   kj::Promise<void> backup(BackupContext context) override;          // admin_store.cc
+  kj::Promise<void> readTenantRecords(ReadTenantRecordsContext context) override;        // admin_records.cc
+  kj::Promise<void> restoreTenantRecords(RestoreTenantRecordsContext context) override;  // admin_records.cc
 
  private:
   // On the pool: the gate decides `call`, then work(decision) runs; back on the loop,

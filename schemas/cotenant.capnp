@@ -610,4 +610,23 @@ interface Admin {
     copiedBytes @4 :UInt64;   # written into the directory by this backup
     kept @5 :UInt32;          # backups in the directory afterwards
   }
+
+  readTenantRecords @33 (tenantId :UInt64, object :Text, afterId :UInt64, limit :UInt32)
+      -> (records :List(Record), complete :Bool);
+  # System admins only (a dump: `cotenant tenant dump`). Up to `limit` (1..1000) records of
+  # the tenant's object whose id is greater than `afterId`, in id order, read from one
+  # snapshot, every declared field present (a null Value when unset) with id, version and
+  # created/modified by and at as stored. No role rights or policy scope apply: the call
+  # reads the tenant as stored. complete = no record follows; otherwise call again with
+  # afterId = the last id. Audited in the tenant's log.
+
+  restoreTenantRecords @34 (tenantId :UInt64, object :Text, records :List(Record))
+      -> (restored :UInt32);
+  # System admins only (a restore: `cotenant tenant restore`). Writes records with their
+  # own id, version, createdBy/At and modifiedBy/At into the tenant's object, all or none
+  # (at most 1000). Ids strictly ascending, the first greater than every id the object
+  # holds (nothing is ever overwritten), each below 2^63; versions >= 1; values checked as
+  # an add checks them; `permissions` is ignored. The tenant's record id sequence moves
+  # past the largest id, so a later add never reuses one; usage and quotas count the
+  # records. Audited in the tenant's log.
 }

@@ -532,4 +532,49 @@ Outcome<BackupInfo> Client::backup(const std::string& dir, uint32_t keep) {
       .get();
 }
 
+Outcome<TenantRecordPage> Client::readTenantRecords(uint64_t tenantId, const std::string& object,
+                                                   uint64_t afterId, uint32_t limit) {
+  return core_
+      ->call<Outcome<TenantRecordPage>>([tenantId, object, afterId, limit](LoopState& s) {
+        auto req = s.admin.readTenantRecordsRequest();
+        req.setTenantId(tenantId);
+        req.setObject(txt(object));
+        req.setAfterId(afterId);
+        req.setLimit(limit);
+        return req.send().then([](capnp::Response<wire::Admin::ReadTenantRecordsResults>&& r) {
+          TenantRecordPage out;
+          for (auto rec : r.getRecords()) out.records.push_back(fromWire(rec, false));
+          out.complete = r.getComplete();
+          return Outcome<TenantRecordPage>(std::move(out));
+        });
+      })
+      .get();
+}
+
+Outcome<uint32_t> Client::restoreTenantRecords(uint64_t tenantId, const std::string& object,
+                                               const std::vector<RestoredRecord>& records) {
+  return core_
+      ->call<Outcome<uint32_t>>([tenantId, object, records](LoopState& s) {
+        auto req = s.admin.restoreTenantRecordsRequest();
+        req.setTenantId(tenantId);
+        req.setObject(txt(object));
+        auto list = req.initRecords(static_cast<unsigned>(records.size()));
+        for (size_t i = 0; i < records.size(); ++i) {
+          const RestoredRecord& in = records[i];
+          auto w = list[static_cast<unsigned>(i)];
+          w.setId(in.id);
+          w.setVersion(in.version);
+          w.setCreatedBy(in.createdBy);
+          w.setCreatedAt(in.createdAt);
+          w.setModifiedBy(in.modifiedBy);
+          w.setModifiedAt(in.modifiedAt);
+          toWire(in.fields, w.initFields(static_cast<unsigned>(in.fields.size())));
+        }
+        return req.send().then([](capnp::Response<wire::Admin::RestoreTenantRecordsResults>&& r) {
+          return Outcome<uint32_t>(r.getRestored());
+        });
+      })
+      .get();
+}
+
 }  // namespace cotenant

@@ -67,6 +67,8 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kSetQuota, "setQuota", {"admin/quotas", "PUT"}, {L::kSystemAdmin, "set quotas", true}},
     {Api::kCheckStore, "checkStore", {"admin/store", "GET"}, {L::kSystemAdmin, "check the store"}},
     {Api::kBackup, "backup", {"admin/store", "POST"}, {L::kSystemAdmin, "back up the store"}},
+    {Api::kReadTenantRecords, "readTenantRecords", {"admin/records", "GET"}, {L::kSystemAdmin, "read a tenant's records for a dump", true}},
+    {Api::kRestoreTenantRecords, "restoreTenantRecords", {"admin/records", "POST"}, {L::kSystemAdmin, "restore a tenant's records", true}},
 }};
 
 constexpr bool InApiOrder() {

@@ -66,6 +66,8 @@ enum class Api : int {
   kSetQuota,
   kCheckStore,
   kBackup,
+  kReadTenantRecords,
+  kRestoreTenantRecords,
   kCount,
 };
 

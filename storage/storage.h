@@ -354,6 +354,36 @@ class Store {
   Status FinishImport(TenantId tenant, UserId owner, std::string_view import_id,
                       uint64_t* batches);
 
+  // ---- Tenant dump and restore (docs/CLI.md, "Moving a tenant") ----------------------
+
+  // Reads up to `limit` (1..Limits::max_page_rows) records of an object whose id is
+  // greater than `after_id`, in id order, from one snapshot, with every system field.
+  // *complete is true when no record follows the page. NotFound for an unknown tenant or
+  // object; the records are read as they are stored, with no scope.
+  Status ReadRecords(TenantId tenant, std::string_view object, RecordId after_id,
+                     uint32_t limit, std::vector<Record>* out, bool* complete,
+                     std::shared_ptr<const ObjectDef>* def) const;
+  // A record to restore: its original id, version, authors and times, and its values.
+  struct RestoredRecord {
+    RecordId id = 0;
+    uint64_t version = 1;
+    UserId created_by = 0;
+    int64_t created_at = 0;
+    UserId modified_by = 0;
+    int64_t modified_at = 0;
+    FieldValues fields;
+  };
+  // Writes records with their original ids, versions and times into an object,
+  // atomically (all or none; at most Limits::max_batch_records). REQUIRES: ids strictly
+  // ascending, the first greater than every id the object holds (so nothing is ever
+  // overwritten: restore into an empty object, page after page), versions >= 1; else
+  // InvalidArgument naming the record. Values are checked as an add checks them. The
+  // tenant's record sequence moves past the largest id, so a later add never reuses one;
+  // usage and the records and bytes quotas count the records as an add does. Writes into
+  // the tenant wait while a batch is written.
+  Status RestoreRecords(TenantId tenant, std::string_view object,
+                        const std::vector<RestoredRecord>& records);
+
   // One page of a search (docs/CRITERIA.md for the grammar and the planner).
   Status Search(TenantId tenant, const SearchRequest& request, SearchResult* out,
                 const RecordScope* scope = nullptr) const;

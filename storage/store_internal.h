@@ -213,10 +213,6 @@ Status UniqueConflict(const ObjectDef& def, int slot, const Value& v);
 // The record holding unique key `key` (0 when none). REQUIRES: its stripe is held, or
 // the answer is only a hint.
 Status UniqueHolder(const KvEngine& kv, const std::string& key, RecordId* holder);
-// Claims the unique values of new records: rows[i] (nullptr = skip the row) against each
-// other (a later row giving a value an earlier one gives is Conflict) and against the
-// store. Locks the values' stripes into *locks first (none when `locks` is null: a dry
-// run). verdicts[i] is set for the rows that fail and left alone for the others.
 // A record named by a unique field's value instead of its id (the calls by key).
 struct KeyRef {
   int slot = 0;
@@ -242,6 +238,10 @@ Status DeleteOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<Tenan
                  const ObjectDef& def, RecordId id, const KeyRef* by, uint64_t expected_version,
                  const RecordScope* scope);
 
+// Claims the unique values of new records: rows[i] (nullptr = skip the row) against each
+// other (a later row giving a value an earlier one gives is Conflict) and against the
+// store. Locks the values' stripes into *locks first (none when `locks` is null: a dry
+// run). verdicts[i] is set for the rows that fail and left alone for the others.
 void ClaimNewUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
                           const std::vector<const std::vector<Value>*>& rows,
                           std::vector<Status>* verdicts, StripeLocks* locks);

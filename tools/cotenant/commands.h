@@ -118,6 +118,8 @@ void applySearchSpec(const SearchSpec& spec, SearchQuery& q);
 
 void AddWhoamiCommand(CLI::App& app, CliContext& s);
 void AddTenantCommands(CLI::App& app, CliContext& s);
+// tenant dump, tenant restore (tenant_dump_commands.cc), under AddTenantCommands' `tenant`.
+void AddTenantDumpCommands(CLI::App* tenant, CliContext& s);
 void AddUserCommands(CLI::App& app, CliContext& s);
 void AddKeyCommands(CLI::App& app, CliContext& s);
 void AddObjectCommands(CLI::App& app, CliContext& s);

@@ -182,6 +182,9 @@ struct Plan {
 
 struct PlanOptions {
   bool allowTenantDeletion = false;
+  // Created users get no usable API key: the key the server makes is revoked unseen, and
+  // nothing secret is printed (tenant restore).
+  bool usersWithoutKeys = false;
 };
 
 // The changes that make `current` match `desired` (see docs/CLI.md for the order).
@@ -190,6 +193,35 @@ Plan planChanges(const Config& desired, const ServerState& current, const PlanOp
 // Runs every change in order, printing each line before running it; stops at the first
 // failure (ServerError with the server's message).
 void runPlan(Client& client, Plan& plan, ServerState& state, std::ostream& out);
+
+// ---- One tenant's slice: tenant dump and restore (docs/CLI.md, "Moving a tenant") ------
+
+// What tenant `name` of `st` holds and names, as a Config that parseConfig accepts: the
+// tenant itself (kind, provider, quota, users, objects, roles with members, policies), a
+// stub for every other tenant it refers to (its provider, tenants its policies designate,
+// tenants of its roles' members and of its permission sets) holding only the users it
+// names, the permission sets naming the tenant or one of its users, and crossTenantRoles
+// true when a member is of another tenant. *left_out: what could not be put in it
+// (policies whose user or designated tenant no longer exists).
+Config sliceTenant(const ServerState& st, const std::string& name,
+                   std::vector<std::string>* left_out);
+
+// Creating tenant `newName` on `current` with the content of tenant `dumped` of `slice`.
+struct RestorePlan {
+  Plan plan;                             // additive only: creates, and adds to permission sets
+  std::vector<std::string> notRestored;  // references the server cannot take, in words
+  std::vector<std::string> notes;
+};
+// Only additive: nothing of another tenant is changed, and a permission set gains only
+// the new tenant and its users. References that do not resolve on `current` (by name) go
+// to notRestored: a provider, designated tenants, members of other tenants (also when the
+// crossTenantRoles setting is off), other tenants' users and tenants of permission sets.
+// Throws ServerError: Conflict when `newName` is taken, InvalidArgument for a system tenant.
+RestorePlan planRestore(const Config& slice, const std::string& dumped, const std::string& newName,
+                        const ServerState& current);
+// True for the changes of a restore that make the tenant, its quota, objects and users:
+// what its records need, run before them (roles, members, policies and sets come after).
+bool isStructural(const Change& change);
 
 }  // namespace cotenant::cli::config
 

@@ -385,10 +385,17 @@ Plan planChanges(const Config& desired, const ServerState& current, const PlanOp
     for (const auto& [un, u] : t.users) {
       if (c.users.count(un)) continue;
       add('+', "create user " + tn + "/" + un + " (" + u.level + ")",
-          [tn = tn, un = un, lvl = u.level](Client& cl, ServerState& st, std::ostream& out) {
+          [tn = tn, un = un, lvl = u.level, keyless = opts.usersWithoutKeys](Client& cl, ServerState& st, std::ostream& out) {
             NewUser nu = check(cl.createUser(tenantId(st, tn), un, *parseAdminLevel(lvl)));
             st.userIds[{tn, un}] = nu.user.id;
-            out << "    API key for " << un << "@" << tn << ": " << nu.apiKey << "  (shown once: store it now)\n";
+            if (!keyless) {
+              out << "    API key for " << un << "@" << tn << ": " << nu.apiKey << "  (shown once: store it now)\n";
+              return;
+            }
+            // The server gives every new user a key; nobody has seen this one: revoke it.
+            for (const auto& k : check(cl.listApiKeys(tenantId(st, tn), nu.user.id))) {
+              if (!k.revoked) check(cl.revokeApiKey(tenantId(st, tn), k.keyId));
+            }
           });
     }
   }

@@ -46,6 +46,10 @@ const ApiAccess kApis[] = {
     {"deletePermissionSet", "admin/permissionsets", "DELETE"},
     {"listPermissionSets", "admin/permissionsets", "GET"},
     {"explain", "admin/explain", "GET"},
+    {"setQuota", "admin/quotas", "PUT"},     {"checkStore", "admin/store", "GET"},
+    {"backup", "admin/store", "POST"},
+    {"readTenantRecords", "admin/records", "GET"},
+    {"restoreTenantRecords", "admin/records", "POST"},
 };
 
 struct Compiled {

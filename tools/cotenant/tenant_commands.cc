@@ -1,4 +1,4 @@
-// `cotenant tenant create|list|delete`.
+// `cotenant tenant create|list|delete|quota` (dump and restore: tenant_dump_commands.cc).
 
 #include <iostream>
 #include <optional>
@@ -88,6 +88,8 @@ void AddTenantCommands(CLI::App& app, CliContext& s) {
   tquota->add_option("--concurrent-work", o.concurrent_work,
                      "storage jobs the tenant's users may have queued or running at once");
   tquota->add_flag("--clear", o.clear, "remove every limit first");
+
+  AddTenantDumpCommands(tenant, s);
 }
 
 }  // namespace cotenant::cli

@@ -319,6 +319,26 @@ struct COTENANT_EXPORT BackupInfo {
   uint64_t copiedBytes = 0;   // written into the directory by this backup
   uint32_t kept = 0;          // backups in the directory afterwards
 };
+
+// ---- Tenant dump and restore (docs/CLI.md, "Moving a tenant") ---------------------------
+
+// One page of a tenant's records as stored (Client::readTenantRecords).
+struct COTENANT_EXPORT TenantRecordPage {
+  std::vector<Record> records;  // in id order, every declared field present
+  bool complete = true;         // no record follows the last one
+};
+
+// A record to write back with its original id, version, authors and times
+// (Client::restoreTenantRecords). createdBy/modifiedBy are user ids of the target tenant.
+struct COTENANT_EXPORT RestoredRecord {
+  uint64_t id = 0;
+  uint64_t version = 1;
+  uint64_t createdBy = 0;
+  int64_t createdAt = 0;   // microseconds since the epoch
+  uint64_t modifiedBy = 0;
+  int64_t modifiedAt = 0;  // microseconds since the epoch
+  Parameters fields;       // every field to set (addNull for a null one)
+};
 }  // namespace cotenant
 
 #endif  // COTENANT_ADMIN_H_

@@ -426,6 +426,18 @@ class COTENANT_EXPORT Client {
   // while another backup runs. Restore with `cotenantd --restore-from DIR --data NEWDIR`.
   Outcome<BackupInfo> backup(const std::string& dir, uint32_t keep = 0);
 
+  // Tenant dump and restore. System admins only (PermissionDenied otherwise); audited in
+  // the tenant's log. readTenantRecords: up to `limit` (1..1000) records of the tenant's
+  // object with an id greater than afterId, in id order, as stored (no role rights or
+  // policy scope apply). restoreTenantRecords: writes records with their own ids,
+  // versions and times, all or none (at most 1000): ids strictly ascending, the first
+  // greater than every id the object holds, so nothing is overwritten; the tenant's id
+  // sequence moves past them. Answers how many were written.
+  Outcome<TenantRecordPage> readTenantRecords(uint64_t tenantId, const std::string& object,
+                                              uint64_t afterId, uint32_t limit = 1000);
+  Outcome<uint32_t> restoreTenantRecords(uint64_t tenantId, const std::string& object,
+                                         const std::vector<RestoredRecord>& records);
+
  private:
   friend class TenantContext;
   explicit Client(std::shared_ptr<ClientCore> core);
