@@ -180,6 +180,8 @@ Store::~Store() {
 
 Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.path.empty()) return Status::InvalidArgument("data directory is not set");
+  // Files of an ingest never committed are invisible to the engine: only delete them.
+  COTENANT_RETURN_IF_ERROR(RemoveLeftoverIngests(options.path));
   std::unique_ptr<KvEngine> engine;
   COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
   if (options.wrap_engine) engine = options.wrap_engine(std::move(engine));

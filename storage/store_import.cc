@@ -171,6 +171,7 @@ Status Store::ImportRecords(TenantId tenant, std::string_view object,
   }
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  if (count > 0) COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   Growth growth(ts.get());
   if (count > 0) {
     COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, count, bytes), count, bytes));

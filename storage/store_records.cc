@@ -104,6 +104,7 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   Growth growth(ts.get());
   auto bytes = static_cast<int64_t>(kRecordKeyLen + encoded.size());
   COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, 1, bytes), 1, bytes));
@@ -149,6 +150,7 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   // The whole batch fits the quota or none of it is written.
   Growth growth(ts.get());
   auto count = static_cast<int64_t>(recs.size());
