@@ -4,7 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "storage/criteria.h"
 #include "storage/fsck.h"
@@ -337,6 +347,62 @@ TEST_F(IngestTest, ReopeningRemovesTheFilesOfAnIngestACrashInterrupted) {
   Record r;
   ASSERT_TRUE(ingest_store_->AddRecord(tenant_, "Customers", {{"name", Value::Text("a")}}, kUser, &r).ok());
   EXPECT_GT(r.id, out.back().id);
+}
+
+// The child half of the next test: a store process killed in the middle of an ingest.
+// It runs only when that test starts it (this binary again, with the variable set).
+TEST(IngestCrashChild, FillsThenWaitsToBeKilled) {
+  const char* dir = std::getenv("COTENANT_INGEST_CRASH_DIR");
+  if (dir == nullptr) GTEST_SKIP() << "started by IngestTest.AProcessKilledBeforeTheCommitLeavesTheObjectEmpty";
+  StoreOptions o;
+  o.ingest_buffer_bytes = 4096;
+  auto store = OpenStore(dir, o);
+  ASSERT_TRUE(store);
+  TenantId tenant = store->ListTenants().at(0).id;
+  std::unique_ptr<Store::Ingest> ingest;
+  ASSERT_TRUE(store->BeginIngest(tenant, "Customers", kUser, nullptr, &ingest).ok());
+  std::vector<Store::ImportOutcome> out;
+  ASSERT_TRUE(ingest->Add(MakeRows(500), &out).ok());
+  std::ofstream(std::string(dir) + ".ready") << "ready\n";
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+TEST_F(IngestTest, AProcessKilledBeforeTheCommitLeavesTheObjectEmpty) {
+  ingest_store_.reset();  // the child opens the store
+  std::string ready = ingest_dir_->path() + ".ready";
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back("COTENANT_INGEST_CRASH_DIR=" + ingest_dir_->path());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string self = fs::read_symlink("/proc/self/exe").string();
+  std::string filter = "--gtest_filter=IngestCrashChild.FillsThenWaitsToBeKilled";
+  char* argv[] = {self.data(), filter.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, self.c_str(), &actions, nullptr, argv, envp.data()), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ready) && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) FAIL() << "the child ended before it was killed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(fs::exists(ready)) << "the child never got its ingest going";
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  fs::remove(ready);
+  EXPECT_GT(FilesUnder(IngestRoot()), 1u);  // what the crash left
+  ingest_store_ = OpenStore(ingest_dir_->path(), options_);
+  ASSERT_TRUE(ingest_store_);
+  EXPECT_FALSE(fs::exists(IngestRoot()));
+  EXPECT_TRUE(ObjectEmpty(*ingest_store_));
+  ExpectClean(*ingest_store_);
 }
 
 TEST_F(IngestTest, AnObjectWithRecordsOrAnOpenIngestIsRefused) {

@@ -124,13 +124,11 @@ class RocksFileWriter final : public KvFileWriter {
   Status Put(std::string_view key, std::string_view value) override {
     return FromRocks(writer_.Put(ToSlice(key), ToSlice(value)));
   }
-  uint64_t FileSize() const override {
-    return const_cast<rocksdb::SstFileWriter&>(writer_).FileSize();
-  }
+  uint64_t FileSize() const override { return writer_.FileSize(); }
   Status Finish() override { return FromRocks(writer_.Finish()); }
 
  private:
-  rocksdb::SstFileWriter writer_;
+  mutable rocksdb::SstFileWriter writer_;  // its FileSize() is not const
 };
 
 // A finished sorted file, iterated whole (no bounds). The reader outlives its iterator.

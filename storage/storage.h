@@ -339,7 +339,8 @@ class Store {
   // <data>/ingest/ and made visible all at once by Ingest::Commit. Records are created by
   // `user`, checked against `scope` like ImportRecords checks them.
   // Conflict when the object holds records or another ingest of it is open; NotFound for
-  // an unknown tenant or object; InvalidArgument when the engine cannot ingest files.
+  // an unknown tenant or object. (An engine that cannot write sorted files answers
+  // InvalidArgument to the first Add.)
   // While the ingest is open, adding records to the object any other way (AddRecord,
   // AddRecords, ImportRecords) is refused with Conflict naming the ingest; updates and
   // deletes find no record. On success *out owns the ingest.

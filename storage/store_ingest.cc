@@ -59,9 +59,14 @@ struct Buffer {
 // ingest rather than be dropped.
 class CollectingBatch final : public KvBatch {
  public:
-  explicit CollectingBatch(std::array<Buffer, kNumCfs>* buffers) : buffers_(buffers) {}
+  CollectingBatch(std::array<Buffer, kNumCfs>* buffers, size_t budget)
+      : buffers_(buffers), budget_(budget) {}
   void Put(Cf cf, std::string_view key, std::string_view value) override {
-    (*buffers_)[static_cast<int>(cf)].Add(key, value);
+    Buffer& b = (*buffers_)[static_cast<int>(cf)];
+    // Reserved once: the arena never grows by reallocation (which would hold the old and
+    // the new copy at once); pages are only touched as entries arrive.
+    if (b.arena.capacity() < budget_) b.arena.reserve(budget_);
+    b.Add(key, value);
     ++count_;
   }
   void Delete(Cf, std::string_view) override {
@@ -73,6 +78,7 @@ class CollectingBatch final : public KvBatch {
 
  private:
   std::array<Buffer, kNumCfs>* buffers_;
+  const size_t budget_;
   size_t count_ = 0;
   bool has_delete_ = false;
 };
@@ -332,7 +338,8 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
     }
     COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts_.get(), tenant_, "record", count, &next));
   }
-  CollectingBatch collect(&buffers_);
+  // An arena may pass the budget by the entries of one record.
+  CollectingBatch collect(&buffers_, options_.ingest_buffer_bytes + (64u << 10));
   for (size_t i = 0; i < recs.size(); ++i) {
     if (!outcomes[i].status.ok()) continue;
     RecordId id = next++;
