@@ -1,6 +1,6 @@
 // Physical import against a raw RocksDB fill of the same keys (docs/BENCHMARKS.md).
 //
-//   ingest_bench DIR [--rows N] [--batch N]
+//   ingest_bench DIR [--rows N] [--batch N] [--only raw|ingest]
 //
 // Both sides write N rows (default 1,000,000) of about 200 bytes with one indexed text
 // field (an e-mail-like value in no particular order) and one plain text field:
@@ -11,7 +11,8 @@
 //    encoded as an import checks it), Ingest::Commit.
 // Rows are generated per batch on both sides (the same generator), so neither holds the
 // whole input. Prints one JSON line with both times and ratio = raw seconds / ingest
-// seconds (1.0 = as fast as the raw fill; above = faster). DIR must not exist.
+// seconds (1.0 = as fast as the raw fill; above = faster). --only runs one side (to read
+// its peak RSS from /usr/bin/time -v). DIR must not exist.
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -151,21 +152,24 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   uint64_t rows = 1000000;
   size_t batch = 1000;
+  std::string only;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--rows") rows = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--batch") batch = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--only") only = argv[i + 1];
     else Die("unknown flag " + a);
   }
   if (rows == 0 || batch == 0) Die("--rows and --batch must be positive");
   if (std::filesystem::exists(dir)) Die(dir + " already exists");
   std::filesystem::create_directories(dir);
-  double raw = RawFill(dir + "/raw", rows, batch);
+  if (!only.empty() && only != "raw" && only != "ingest") Die("--only takes raw or ingest");
+  double raw = only == "ingest" ? 0 : RawFill(dir + "/raw", rows, batch);
   uint64_t chunks = 0;
-  double ingest = Ingest(dir + "/ingest", rows, batch, &chunks);
+  double ingest = only == "raw" ? 0 : Ingest(dir + "/ingest", rows, batch, &chunks);
   std::printf("{\"rows\": %llu, \"raw_seconds\": %.3f, \"ingest_seconds\": %.3f, \"index_chunks\": %llu, "
               "\"ratio\": %.2f}\n",
               static_cast<unsigned long long>(rows), raw, ingest, static_cast<unsigned long long>(chunks),
-              raw / ingest);
+              only.empty() ? raw / ingest : 0.0);
   return 0;
 }
