@@ -349,6 +349,27 @@ TEST_F(IngestTest, ReopeningRemovesTheFilesOfAnIngestACrashInterrupted) {
   EXPECT_GT(r.id, out.back().id);
 }
 
+TEST_F(IngestTest, ASecondOpenOfADirectoryInUseLeavesItsIngestAlone) {
+  StoreOptions o;
+  o.ingest_buffer_bytes = 4096;
+  Open(o);
+  std::unique_ptr<Store::Ingest> ingest;
+  ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Customers", kUser, nullptr, &ingest).ok());
+  std::vector<Store::ImportOutcome> out;
+  ASSERT_TRUE(ingest->Add(MakeRows(500), &out).ok());
+  size_t files = FilesUnder(IngestRoot());
+  ASSERT_GT(files, 1u);
+  StoreOptions again = o;
+  again.path = ingest_dir_->path();
+  std::unique_ptr<Store> second;
+  EXPECT_FALSE(Store::Open(again, &second).ok());  // the directory's lock is held
+  EXPECT_EQ(FilesUnder(IngestRoot()), files);
+  uint64_t committed = 0;
+  ASSERT_TRUE(ingest->Commit(&committed).ok());
+  EXPECT_GT(committed, 0u);
+  ExpectClean(*ingest_store_);
+}
+
 // The child half of the next test: a store process killed in the middle of an ingest.
 // It runs only when that test starts it (this binary again, with the variable set).
 TEST(IngestCrashChild, FillsThenWaitsToBeKilled) {

@@ -279,6 +279,8 @@ class RocksEngine final : public KvEngine {
   }
 
   Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const override {
+    // Every family has the same comparator and table format (MakeRocksOptions), so any
+    // family's options read any family's file.
     auto it = std::make_unique<RocksFileIterator>(db_->GetOptions(cfs_[0]));
     COTENANT_RETURN_IF_ERROR(it->Open(path));
     *out = std::move(it);
