@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -81,6 +82,52 @@ size_t FilesUnder(const std::string& dir) {
   return n;
 }
 
+// Forwards to the RocksDB engine; the sorted-file calls only when `files` is set (else
+// the KvEngine defaults answer), and IngestFiles fails when `fail_ingest` is set.
+class FileSwitchEngine final : public KvEngine {
+ public:
+  struct Switches {
+    std::atomic<bool> files{true};
+    std::atomic<bool> fail_ingest{false};
+  };
+  FileSwitchEngine(std::unique_ptr<KvEngine> inner, Switches* sw) : inner_(std::move(inner)), sw_(sw) {}
+  std::unique_ptr<KvBatch> NewBatch() override { return inner_->NewBatch(); }
+  Status Write(KvBatch* batch, bool sync) override { return inner_->Write(batch, sync); }
+  Status Get(Cf cf, std::string_view key, std::string* value, const KvReadOptions& o) const override {
+    return inner_->Get(cf, key, value, o);
+  }
+  void MultiGet(Cf cf, const std::vector<std::string>& keys, std::vector<std::string>* values,
+                std::vector<Status>* statuses, const KvReadOptions& o) const override {
+    inner_->MultiGet(cf, keys, values, statuses, o);
+  }
+  std::unique_ptr<KvIterator> NewIterator(Cf cf, std::string lower, std::string upper,
+                                          const KvReadOptions& o) const override {
+    return inner_->NewIterator(cf, std::move(lower), std::move(upper), o);
+  }
+  std::shared_ptr<const KvSnapshot> GetSnapshot() const override { return inner_->GetSnapshot(); }
+  Status DropRange(Cf cf, std::string_view begin, std::string_view end) override {
+    return inner_->DropRange(cf, begin, end);
+  }
+  Status SyncWal() override { return inner_->SyncWal(); }
+  void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const override {
+    inner_->MemoryUsage(block_cache, memtables);
+  }
+  Status NewFileWriter(Cf cf, const std::string& path, std::unique_ptr<KvFileWriter>* out) override {
+    return sw_->files ? inner_->NewFileWriter(cf, path, out) : KvEngine::NewFileWriter(cf, path, out);
+  }
+  Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const override {
+    return sw_->files ? inner_->OpenFile(path, out) : KvEngine::OpenFile(path, out);
+  }
+  Status IngestFiles(const std::vector<KvIngestFile>& files) override {
+    if (sw_->fail_ingest) return Status::Internal("storage engine: injected ingest failure");
+    return sw_->files ? inner_->IngestFiles(files) : KvEngine::IngestFiles(files);
+  }
+
+ private:
+  std::unique_ptr<KvEngine> inner_;
+  Switches* sw_;
+};
+
 // Rows with every kind of rejection sprinkled in: a bad type, a missing required field,
 // a record over the size limit, and (with the scope) a row outside the filter.
 std::vector<FieldValues> MakeRows(size_t n) {
@@ -111,7 +158,11 @@ class IngestTest : public ::testing::Test {
     logical_store_.reset();
     ingest_dir_ = std::make_unique<cotenant::testing::TempDir>();
     logical_dir_ = std::make_unique<cotenant::testing::TempDir>();
-    ingest_store_ = OpenStore(ingest_dir_->path(), options);
+    StoreOptions wrapped = options;
+    wrapped.wrap_engine = [this](std::unique_ptr<KvEngine> inner) -> std::unique_ptr<KvEngine> {
+      return std::make_unique<FileSwitchEngine>(std::move(inner), &switches_);
+    };
+    ingest_store_ = OpenStore(ingest_dir_->path(), wrapped);
     logical_store_ = OpenStore(logical_dir_->path(), options);
     ASSERT_TRUE(ingest_store_ && logical_store_);
     for (Store* s : {ingest_store_.get(), logical_store_.get()}) {
@@ -185,6 +236,7 @@ class IngestTest : public ::testing::Test {
     return d.records.empty() && d.indexes.empty() && d.usage_records == 0 && d.usage_bytes == 0;
   }
 
+  FileSwitchEngine::Switches switches_;  // outlives the stores that use it
   std::unique_ptr<cotenant::testing::TempDir> ingest_dir_, logical_dir_;
   StoreOptions options_;
   std::unique_ptr<Store> ingest_store_, logical_store_;
@@ -206,6 +258,24 @@ TEST_F(IngestTest, EqualsALogicalImportOfTheSameRows) {
   EXPECT_EQ(ingest->chunks_written(), 1u);  // the default buffer holds every entry
   ExpectTwins();
   EXPECT_EQ(FilesUnder(IngestRoot()), 0u);
+  // Searches find the same rows the same way in both.
+  for (const char* criteria : {"name = 'name-17'", "age >= 90", "age is null"}) {
+    SearchRequest req;
+    req.object = "Customers";
+    req.criteria = criteria;
+    req.rows = 1000;
+    SearchResult a, b;
+    ASSERT_TRUE(ingest_store_->Search(tenant_, req, &a).ok()) << criteria;
+    ASSERT_TRUE(logical_store_->Search(tenant_, req, &b).ok()) << criteria;
+    EXPECT_EQ(a.plan.rfind("index:", 0), 0u) << criteria << ": " << a.plan;
+    EXPECT_EQ(a.plan, b.plan) << criteria;
+    ASSERT_EQ(a.records.size(), b.records.size()) << criteria;
+    EXPECT_FALSE(a.records.empty()) << criteria;
+    for (size_t i = 0; i < a.records.size(); ++i) {
+      EXPECT_EQ(a.records[i].id, b.records[i].id);
+      EXPECT_EQ(a.records[i].values, b.records[i].values);
+    }
+  }
   // The object takes ordinary writes again, and they go on from the ingest's ids.
   Record r;
   ASSERT_TRUE(ingest_store_->AddRecord(tenant_, "Customers", {{"name", Value::Text("z")}}, kUser, &r).ok());
@@ -555,6 +625,76 @@ TEST_F(IngestTest, ACommitAfterTheTenantIsDeletedIngestsNothing) {
   uint64_t keys = 0;
   ASSERT_TRUE(ingest_store_->CountTenantKeys(tenant_, &keys).ok());
   EXPECT_EQ(keys, 0u);
+}
+
+TEST_F(IngestTest, AnEngineWithoutSortedFilesAnswersInvalidArgument) {
+  switches_.files = false;
+  std::unique_ptr<Store::Ingest> ingest;
+  ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Customers", kUser, nullptr, &ingest).ok());
+  std::vector<Store::ImportOutcome> out;
+  Status s = ingest->Add(MakeRows(10), &out);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  uint64_t committed = 0;
+  EXPECT_TRUE(ingest->Commit(&committed).IsInvalidArgument());  // the first failure, latched
+  EXPECT_EQ(committed, 0u);
+  EXPECT_TRUE(ObjectEmpty(*ingest_store_));
+  EXPECT_EQ(FilesUnder(IngestRoot()), 0u);
+  // The logical path still works.
+  switches_.files = true;
+  Record r;
+  ASSERT_TRUE(ingest_store_->AddRecord(tenant_, "Customers", {{"name", Value::Text("a")}}, kUser, &r).ok());
+}
+
+TEST_F(IngestTest, AFailedIngestOfTheFilesLeavesTheUsageAsItWas) {
+  ASSERT_TRUE(ingest_store_->SetTenantQuota(tenant_, TenantQuota{1000, 0, 0, 0}).ok());
+  std::unique_ptr<Store::Ingest> ingest;
+  ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Customers", kUser, nullptr, &ingest).ok());
+  std::vector<Store::ImportOutcome> out;
+  ASSERT_TRUE(ingest->Add(MakeRows(100), &out).ok());
+  switches_.fail_ingest = true;
+  uint64_t committed = 0;
+  Status s = ingest->Commit(&committed);
+  switches_.fail_ingest = false;
+  EXPECT_EQ(s.code(), Status::Code::kInternal) << s.ToString();
+  EXPECT_EQ(committed, 0u);
+  EXPECT_TRUE(ObjectEmpty(*ingest_store_));  // usage 0: the growth was taken back
+  EXPECT_EQ(FilesUnder(IngestRoot()), 0u);
+  ExpectClean(*ingest_store_);
+}
+
+TEST_F(IngestTest, OtherObjectsOfTheTenantTakeWritesThroughoutAndUsageStaysExact) {
+  for (Store* s : {ingest_store_.get(), logical_store_.get()}) {
+    ObjectDef def;
+    ASSERT_TRUE(s->CreateObject(tenant_, "Orders", {{"ref", FieldType::kText, true, true}}, &def).ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> added{0};
+  std::atomic<bool> failed{false};
+  std::thread writer([&] {
+    while (!stop) {
+      Record r;
+      Status s = ingest_store_->AddRecord(tenant_, "Orders", {{"ref", Value::Text("o")}}, kUser, &r);
+      if (!s.ok()) {
+        ADD_FAILURE() << s.ToString();
+        failed = true;
+        return;
+      }
+      ++added;
+    }
+  });
+  uint64_t usage = 0, bytes = 0;
+  std::unique_ptr<Store::Ingest> ingest;
+  ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Customers", kUser, nullptr, &ingest).ok());
+  std::vector<Store::ImportOutcome> out;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ingest->Add(MakeRows(400), &out).ok());
+  uint64_t committed = 0;
+  ASSERT_TRUE(ingest->Commit(&committed).ok());
+  while (added < 50 && !failed) std::this_thread::yield();
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(ingest_store_->TenantUsage(tenant_, &usage, &bytes).ok());
+  EXPECT_EQ(usage, committed + added);
+  ExpectClean(*ingest_store_);  // the checker recounts the usage from the records
 }
 
 TEST_F(IngestTest, AnEmptyIngestCommitsNothing) {
