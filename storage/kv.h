@@ -123,7 +123,8 @@ class KvEngine {
   virtual Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const;
   // Makes every file's entries visible in one atomic step, across column families: after
   // OK all are, after an error or a crash none is. Files of one column family may
-  // overlap each other; a key in a file replaces the same key already stored. The files
+  // overlap each other: of a key in several, the file listed last wins (as the later put
+  // of a batch does); a key in a file replaces the same key already stored. The files
   // are hard-linked into the engine where the file system allows (copied otherwise); the
   // caller deletes its own paths afterwards either way.
   virtual Status IngestFiles(const std::vector<KvIngestFile>& files);
