@@ -7,8 +7,10 @@
 //
 // Errors: every operation returns a Status. NotFound means the tenant, object or record
 // does not exist (a tombstoned tenant does not exist). InvalidArgument names the bad
-// field or expression. Conflict means an expected version did not match or a name is
-// taken. ResourceExhausted means a configured limit was exceeded.
+// field or expression. Conflict means an expected version did not match, a name is
+// taken, or the object's state does not allow the call (a physical import into an object
+// that holds records, or a record added to an object a physical import is filling).
+// ResourceExhausted means a configured limit was exceeded.
 //
 // Thread safety: a Store is safe for concurrent use from any number of threads. Record
 // writes of one call are atomic (one engine batch holds the record and its index

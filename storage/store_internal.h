@@ -122,8 +122,8 @@ class Store::Impl {
   std::atomic<uint64_t> quota_refusals_records_{0};
   std::atomic<uint64_t> quota_refusals_bytes_{0};
 
-  // Conflict when a physical import is filling `def` (writes adding records to it wait
-  // for its commit or abort). REQUIRES: the caller holds ts->write_gate (shared).
+  // Conflict when a physical import is filling `def` (writes adding records to it are
+  // refused until it commits or aborts). REQUIRES: the caller holds ts->write_gate (shared).
   Status RefuseDuringIngest(TenantState* ts, const ObjectDef& def) const;
 
   // Allocates `count` consecutive ids of a sequence; returns the first.
