@@ -469,8 +469,9 @@ class Store::Ingest {
   // as ImportRecords checks it and gets its own outcome in *out: an id from the tenant's
   // record sequence (ids only grow), or InvalidArgument, PermissionDenied or
   // ResourceExhausted with nothing of it written. The call fails as a whole for a bad
-  // batch size, a tenant being deleted (NotFound) or a failed file write; after a failed
-  // write the ingest can only be aborted (Commit answers the same error).
+  // batch size, a tenant being deleted (NotFound: the ingest ends, its files are deleted)
+  // or a failed file write (the ingest can then only be aborted). After either, every
+  // later Add and Commit answers that same error.
   Status Add(const std::vector<FieldValues>& records, std::vector<ImportOutcome>* out);
   // Finishes the files and ingests all of them in one atomic step (records and index
   // entries together), after checking, under the tenant's write gate, that the object is

@@ -140,6 +140,11 @@ class Store::Ingest::Rep {
     return (fs::path(dir_) / (std::string(CfName(cf)) + "-" + std::to_string(++file_seq_) + ".sst"))
         .string();
   }
+  // The answer once the ingest is over: what ended it, if that was a failure.
+  Status Ended() const {
+    if (!failed_.ok()) return failed_;
+    return Status::InvalidArgument("physical import " + name_ + " is finished");
+  }
   // Latches the first failure: the files written so far may lack entries of it.
   Status Fail(Status s) {
     if (failed_.ok()) failed_ = s;
@@ -308,7 +313,7 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
                                std::vector<ImportOutcome>* out) {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
-  if (finished_) return Status::InvalidArgument("physical import " + name_ + " is finished");
+  if (finished_) return Ended();
   COTENANT_RETURN_IF_ERROR(failed_);
   if (records.empty()) return Status::InvalidArgument("no records to import");
   if (records.size() > options_.limits.max_batch_records) {
@@ -333,6 +338,7 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
     Status entered = impl_->EnterWrite(ts_.get(), &gate);
     if (!entered.ok()) {
       // The tenant is being deleted: nothing of this ingest can land; drop its files now.
+      if (failed_.ok()) failed_ = entered;
       Finish();
       return entered;
     }
@@ -368,7 +374,7 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
 Status Store::Ingest::Rep::Commit(uint64_t* records) {
   *records = 0;
   std::lock_guard<std::mutex> l(mu_);
-  if (finished_) return Status::InvalidArgument("physical import " + name_ + " is finished");
+  if (finished_) return Ended();
   struct Ender {
     Rep* rep;
     ~Ender() { rep->Finish(); }
