@@ -298,6 +298,7 @@ Status FromWire(wire::FieldDef::Reader in, const WireLimits& limits, storage::Fi
   if (!s.ok()) return Status::InvalidArgument("field '" + out->name + "': " + s.message());
   out->required = in.getRequired();
   out->indexed = in.getIndexed();
+  out->unique = in.getUnique();
   return Status::OK();
 }
 
@@ -306,6 +307,7 @@ void ToWire(const storage::FieldDef& in, wire::FieldDef::Builder out) {
   out.setType(ToWire(in.type));
   out.setRequired(in.required);
   out.setIndexed(in.indexed);
+  out.setUnique(in.unique);
 }
 
 void ToWire(const storage::ObjectDef& in, wire::ObjectDef::Builder out) {

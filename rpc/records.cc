@@ -425,6 +425,9 @@ kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
       batch.owner = session_->credential.user;
       ThrowIfError(CopyName(params.getBatch().getImportId(), "import id", ctx_.limits, &batch.import_id));
       batch.sequence = params.getBatch().getSequence();
+      ThrowIfError(CopyName(params.getBatch().getUpsertOn(), "upsert field", ctx_.limits, &batch.upsert_on));
+      // Upserting updates records too: the rights of updateRecord as well.
+      if (!batch.upsert_on.empty()) ThrowIfError(d->CheckRight(sharing::kUpdate));
       bool dry_run = params.getDryRun();
       // A record the wire layer refuses (a name or text that is not UTF-8, too many
       // fields) is rejected on its own, like one the store refuses; the store sees the rest.
@@ -469,6 +472,7 @@ kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
               const auto& out = o.outcomes[next++];
               if (out.status.ok()) {
                 list[i].setId(out.id);
+                list[i].setUpdated(out.updated);
               } else {
                 list[i].setRejected(out.status.ToString());
               }
@@ -523,6 +527,117 @@ kj::Promise<void> RecordsImpl::describeObject(DescribeObjectContext context) {
       }
       ToWire(visible, context.getResults().initObject());
       return kj::READY_NOW;
+    });
+  });
+}
+
+// ---- Records by key -------------------------------------------------------------------
+
+namespace {
+
+// The key of a call by key: the unique field's name and its value.
+template <typename Params>
+void CopyKey(Params params, const WireLimits& limits, std::string* field, storage::Value* value) {
+  ThrowIfError(CopyName(params.getField(), "field name", limits, field));
+  ThrowIfError(FromWire(params.getValue(), *field, value));
+}
+
+}  // namespace
+
+kj::Promise<void> RecordsImpl::getRecordBy(GetRecordByContext context) {
+  return Serve(ctx_, Api::kGetRecordBy, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kGetRecordBy, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::string field;
+      storage::Value value;
+      CopyKey(params, ctx_.limits, &field, &value);
+      ReadShape shape = ShapeOf(params, ctx_.limits, *d);
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<RecordOut>(session_->credential.tenant,
+                              [store, d = std::move(d), field = std::move(field), value = std::move(value)]() {
+            RecordOut o;
+            o.status = store->GetRecordBy(d->target(), d->object_name(), field, value, &o.record, &o.def,
+                                          d->scope());
+            return o;
+          })
+          .then([context, shape = std::move(shape), session = session_](RecordOut o) mutable {
+            ThrowIfError(o.status);
+            ThrowIfError(session->AnswerRoom());
+            auto results = context.getResults();
+            ToWire(o.record, *o.def, shape.slots, shape.permissions(), results.initRecord());
+            session->Built(results.totalSize().wordCount * sizeof(capnp::word));
+          });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::updateRecordBy(UpdateRecordByContext context) {
+  return Serve(ctx_, Api::kUpdateRecordBy, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kUpdateRecordBy, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::string field;
+      storage::Value value;
+      CopyKey(params, ctx_.limits, &field, &value);
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
+      uint64_t expected = params.getExpectedVersion();
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, session_->credential.tenant, context, std::move(d),
+                         [store, field = std::move(field), value = std::move(value), expected,
+                          fields = std::move(fields)](const sharing::Decision& d, storage::Record* out) {
+                           return store->UpdateRecordBy(d.target(), d.object_name(), field, value, fields,
+                                                        expected, d.principal(), out, d.scope());
+                         });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::deleteRecordBy(DeleteRecordByContext context) {
+  return Serve(ctx_, Api::kDeleteRecordBy, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kDeleteRecordBy, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::string field;
+      storage::Value value;
+      CopyKey(params, ctx_.limits, &field, &value);
+      uint64_t expected = params.getExpectedVersion();
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Status>(session_->credential.tenant,
+                           [store, d = std::move(d), field = std::move(field), value = std::move(value),
+                            expected]() {
+            return store->DeleteRecordBy(d->target(), d->object_name(), field, value, expected, d->scope());
+          })
+          .then([](Status s) { ThrowIfError(s); });
+    });
+  });
+}
+
+kj::Promise<void> RecordsImpl::upsertRecord(UpsertRecordContext context) {
+  return Serve(ctx_, Api::kUpsertRecord, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kUpsertRecord, object, 0, [this, context](DecisionPtr d) mutable -> kj::Promise<void> {
+      auto params = context.getParams();
+      std::string field;
+      ThrowIfError(CopyName(params.getField(), "field name", ctx_.limits, &field));
+      storage::FieldValues fields;
+      ThrowIfError(FromWire(params.getFields(), ctx_.limits, "", &fields));
+      auto created = std::make_shared<bool>(false);
+      storage::Store* store = ctx_.store;
+      return WriteRecord(ctx_, session_->credential.tenant, context, std::move(d),
+                         [store, field = std::move(field), fields = std::move(fields),
+                          created](const sharing::Decision& d, storage::Record* out) {
+                           return store->UpsertRecord(d.target(), d.object_name(), field, fields,
+                                                      d.principal(), out, created.get(), d.scope());
+                         })
+          .then([context, created]() mutable { context.getResults().setCreated(*created); });
     });
   });
 }

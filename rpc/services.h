@@ -162,6 +162,10 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> importRecords(ImportRecordsContext context) override;
   kj::Promise<void> finishImport(FinishImportContext context) override;
   kj::Promise<void> describeObject(DescribeObjectContext context) override;
+  kj::Promise<void> getRecordBy(GetRecordByContext context) override;
+  kj::Promise<void> updateRecordBy(UpdateRecordByContext context) override;
+  kj::Promise<void> deleteRecordBy(DeleteRecordByContext context) override;
+  kj::Promise<void> upsertRecord(UpsertRecordContext context) override;
 
  private:
   // Asks the gate (from memory on the loop, else on the pool), runs body(decision) when

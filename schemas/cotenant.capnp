@@ -88,6 +88,10 @@ struct FieldDef {
   type @1 :FieldType;       # declared type; values are checked against it
   required @2 :Bool;        # add must give a non-null value; update may not set null
   indexed @3 :Bool;         # keep a secondary index (used by search for filters and sorts)
+  unique @4 :Bool;          # at most one record holds each value (nulls aside): a write
+                            # giving a second record the value is Conflict naming the field
+                            # and value. Implies indexed. Records are reached by a unique
+                            # field's value with getRecordBy and the other calls by key.
 }
 
 struct ObjectDef {
@@ -370,7 +374,8 @@ interface Records {
   # storage batch) and each invalid one is rejected with its own reason, with nothing of
   # it written: a value the field's type refuses or a missing required field
   # (InvalidArgument), a record outside the rows the caller may write (PermissionDenied),
-  # a record over the size limit (ResourceExhausted). `results` has one entry per record,
+  # a record over the size limit (ResourceExhausted), a value of a unique field that another
+  # record, or an earlier one of the batch, holds (Conflict). `results` has one entry per record,
   # in order. The whole call fails, writing nothing, for what concerns every record: an
   # unknown object, a denied call, a batch over the batch limit, the tenant's quota.
   # Rights: those of addRecords.
@@ -390,16 +395,45 @@ interface Records {
   # The object's fields as the caller sees them: through a data-sharing policy with a
   # field allow-list, only the allowed fields. For whoever may read or add its records.
 
+  getRecordBy @10 (object :Text, field :Text, value :Value, fields :List(Text),
+                   retrievePermissions :Bool) -> (record :Record);
+  # The record whose unique field `field` holds `value` (converted to the field's type as
+  # a written value is), projected as by getRecord. A field that is not unique, or one the
+  # caller's scope hides (answered as an unknown field), is InvalidArgument. A value no
+  # record holds and one held by a record outside the rows the caller may see answer
+  # alike: NotFound. Rights: those of getRecord.
+
+  updateRecordBy @11 (object :Text, field :Text, value :Value, fields :List(Field),
+                      expectedVersion :UInt64, minimalReply :Bool) -> (record :Record);
+  # updateRecord on the record named by a unique field's value (as getRecordBy names
+  # it). Rights: those of updateRecord.
+
+  deleteRecordBy @12 (object :Text, field :Text, value :Value, expectedVersion :UInt64) -> ();
+  # deleteRecord on the record named by a unique field's value. Rights: those of
+  # deleteRecord.
+
+  upsertRecord @13 (object :Text, field :Text, fields :List(Field), minimalReply :Bool)
+      -> (record :Record, created :Bool);
+  # Updates the record whose unique field `field` holds the value `fields` gives it (a
+  # value is required; the fields named are set, the others kept), or adds a record when
+  # none holds it; `created` says which. A record outside the rows the caller may see
+  # holding the value is Conflict, as adding the value would be. Rights: both those of
+  # addRecord and of updateRecord.
+
   struct ImportBatch {
     importId @0 :Text;        # 1..64 of [A-Za-z0-9_.-], chosen by the loader; "" = none
     sequence @1 :UInt64;      # the batch's number within the import
+    upsertOn @2 :Text;        # a unique field: a record whose value of it some record
+                              # holds updates that record instead (as upsertRecord; the
+                              # call then also needs the rights of updateRecord); "" = add
   }
 
   struct ImportResult {
     union {
-      id @0 :UInt64;          # the record added (0 in a dry run)
+      id @0 :UInt64;          # the record added or updated (0 in a dry run)
       rejected @1 :Text;      # why it was not added: "<Code>: <message>"
     }
+    updated @2 :Bool;         # upsertOn: an existing record was updated, not added
   }
 }
 

@@ -67,6 +67,7 @@ Outcome<ObjectInfo> Client::createObject(uint64_t tenantId, const std::string& n
           list[i].setType(toWire(fields[i].type));
           list[i].setRequired(fields[i].required);
           list[i].setIndexed(fields[i].indexed);
+          list[i].setUnique(fields[i].unique);
         }
         return req.send().then([](capnp::Response<wire::Admin::CreateObjectResults>&& r) {
           return Outcome<ObjectInfo>(fromWire(r.getObject()));

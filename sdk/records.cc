@@ -127,6 +127,78 @@ std::future<Result> getRecordImpl(ClientCore& core, uint64_t contextId, const st
   });
 }
 
+std::future<Result> getRecordByImpl(ClientCore& core, uint64_t contextId, const std::string& object,
+                                    const std::string& fields, const std::string& field,
+                                    const Value& value, bool permissions) {
+  std::vector<std::string> names = internal::splitFieldList(fields);
+  return core.call<Result>([contextId, object, names, field, value, permissions](LoopState& s) {
+    auto req = s.recordsFor(contextId).getRecordByRequest();
+    req.setObject(txt(object));
+    req.setField(txt(field));
+    toWire(value, req.initValue());
+    toWire(names, req.initFields(static_cast<unsigned>(names.size())));
+    req.setRetrievePermissions(permissions);
+    return req.send().then([permissions](capnp::Response<wire::Records::GetRecordByResults>&& r) {
+      Result out;
+      out.mutableRecords().push_back(fromWire(r.getRecord(), permissions));
+      return out;
+    });
+  });
+}
+
+std::future<Result> updateRecordByImpl(ClientCore& core, uint64_t contextId,
+                                       const std::string& object, const std::string& field,
+                                       const Value& value, const Parameters& params,
+                                       uint64_t expectedVersion) {
+  return core.call<Result>([contextId, object, field, value, params, expectedVersion](LoopState& s) {
+    auto req = s.recordsFor(contextId).updateRecordByRequest();
+    req.setObject(txt(object));
+    req.setField(txt(field));
+    toWire(value, req.initValue());
+    toWire(params, req.initFields(static_cast<unsigned>(params.size())));
+    req.setExpectedVersion(expectedVersion);
+    req.setMinimalReply(params.wantsMinimalReply());
+    return req.send().then([](capnp::Response<wire::Records::UpdateRecordByResults>&& r) {
+      Result out;
+      out.mutableRecords().push_back(fromWire(r.getRecord(), false));
+      return out;
+    });
+  });
+}
+
+std::future<Result> deleteRecordByImpl(ClientCore& core, uint64_t contextId,
+                                       const std::string& object, const std::string& field,
+                                       const Value& value, uint64_t expectedVersion) {
+  return core.call<Result>([contextId, object, field, value, expectedVersion](LoopState& s) {
+    auto req = s.recordsFor(contextId).deleteRecordByRequest();
+    req.setObject(txt(object));
+    req.setField(txt(field));
+    toWire(value, req.initValue());
+    req.setExpectedVersion(expectedVersion);
+    return req.send().then(
+        [](capnp::Response<wire::Records::DeleteRecordByResults>&&) { return Result(); });
+  });
+}
+
+std::future<Result> upsertRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
+                                     const std::string& field, const Parameters& params) {
+  return core.call<Result>([contextId, object, field, params](LoopState& s) {
+    auto req = s.recordsFor(contextId).upsertRecordRequest();
+    req.setObject(txt(object));
+    req.setField(txt(field));
+    toWire(params, req.initFields(static_cast<unsigned>(params.size())));
+    req.setMinimalReply(params.wantsMinimalReply());
+    return req.send().then([](capnp::Response<wire::Records::UpsertRecordResults>&& r) {
+      Result out;
+      Record rec = fromWire(r.getRecord(), false);
+      out.mutableIds().push_back(rec.id());
+      out.mutableRecords().push_back(std::move(rec));
+      out.setCreated(r.getCreated());
+      return out;
+    });
+  });
+}
+
 using RecordsOutcome = Outcome<std::vector<Result>>;
 
 // The ids as the wire takes them; false (with *bad set) at the first malformed one.
@@ -188,6 +260,7 @@ std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextI
     auto b = req.initBatch();
     b.setImportId(txt(batch.importId));
     b.setSequence(batch.sequence);
+    b.setUpsertOn(txt(batch.upsertOn));
     req.setDryRun(dryRun);
     return req.send().then([](capnp::Response<wire::Records::ImportRecordsResults>&& r) {
       ImportReply reply;
@@ -197,6 +270,7 @@ std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextI
         ImportReply::Entry e;
         if (entry.isId()) {
           e.id = entry.getId();
+          e.updated = entry.getUpdated();
         } else {
           // "<Code>: <message>", as the server's statuses print.
           std::string text = entry.getRejected().cStr();
@@ -533,6 +607,88 @@ Outcome<ObjectInfo> Client::describeObject(const std::string& object, const Tena
     return describeObjectImpl(*core_, contextId, object);
   };
   return call().get();
+}
+
+// ---- Records by key --------------------------------------------------------------------
+
+std::future<Result> Client::getRecordByAsync(const std::string& object, const std::string& fields,
+                                             const std::string& field, const Value& value,
+                                             const Parameters& params) {
+  return getRecordByImpl(*core_, 0, object, fields, field, value, params.retrievesRecordPermissions());
+}
+std::future<Result> Client::getRecordByAsync(const std::string& object, const std::string& fields,
+                                             const std::string& field, const Value& value,
+                                             const TenantContext& ctx, const Parameters& params) {
+  COTENANT_CONTEXT_ID(ctx, Result);
+  return getRecordByImpl(*core_, contextId, object, fields, field, value,
+                         params.retrievesRecordPermissions());
+}
+Result Client::getRecordBy(const std::string& object, const std::string& fields,
+                           const std::string& field, const Value& value, const Parameters& params) {
+  return getRecordByAsync(object, fields, field, value, params).get();
+}
+Result Client::getRecordBy(const std::string& object, const std::string& fields,
+                           const std::string& field, const Value& value, const TenantContext& ctx,
+                           const Parameters& params) {
+  return getRecordByAsync(object, fields, field, value, ctx, params).get();
+}
+
+std::future<Result> Client::updateRecordByAsync(const std::string& object, const std::string& field,
+                                                const Value& value, const Parameters& params,
+                                                uint64_t expectedVersion) {
+  return updateRecordByImpl(*core_, 0, object, field, value, params, expectedVersion);
+}
+std::future<Result> Client::updateRecordByAsync(const std::string& object, const std::string& field,
+                                                const Value& value, const Parameters& params,
+                                                const TenantContext& ctx, uint64_t expectedVersion) {
+  COTENANT_CONTEXT_ID(ctx, Result);
+  return updateRecordByImpl(*core_, contextId, object, field, value, params, expectedVersion);
+}
+Result Client::updateRecordBy(const std::string& object, const std::string& field, const Value& value,
+                              const Parameters& params, uint64_t expectedVersion) {
+  return updateRecordByAsync(object, field, value, params, expectedVersion).get();
+}
+Result Client::updateRecordBy(const std::string& object, const std::string& field, const Value& value,
+                              const Parameters& params, const TenantContext& ctx,
+                              uint64_t expectedVersion) {
+  return updateRecordByAsync(object, field, value, params, ctx, expectedVersion).get();
+}
+
+std::future<Result> Client::deleteRecordByAsync(const std::string& object, const std::string& field,
+                                                const Value& value, uint64_t expectedVersion) {
+  return deleteRecordByImpl(*core_, 0, object, field, value, expectedVersion);
+}
+std::future<Result> Client::deleteRecordByAsync(const std::string& object, const std::string& field,
+                                                const Value& value, const TenantContext& ctx,
+                                                uint64_t expectedVersion) {
+  COTENANT_CONTEXT_ID(ctx, Result);
+  return deleteRecordByImpl(*core_, contextId, object, field, value, expectedVersion);
+}
+Result Client::deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
+                              uint64_t expectedVersion) {
+  return deleteRecordByAsync(object, field, value, expectedVersion).get();
+}
+Result Client::deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
+                              const TenantContext& ctx, uint64_t expectedVersion) {
+  return deleteRecordByAsync(object, field, value, ctx, expectedVersion).get();
+}
+
+std::future<Result> Client::upsertRecordAsync(const std::string& object, const std::string& field,
+                                              const Parameters& params) {
+  return upsertRecordImpl(*core_, 0, object, field, params);
+}
+std::future<Result> Client::upsertRecordAsync(const std::string& object, const std::string& field,
+                                              const Parameters& params, const TenantContext& ctx) {
+  COTENANT_CONTEXT_ID(ctx, Result);
+  return upsertRecordImpl(*core_, contextId, object, field, params);
+}
+Result Client::upsertRecord(const std::string& object, const std::string& field,
+                            const Parameters& params) {
+  return upsertRecordAsync(object, field, params).get();
+}
+Result Client::upsertRecord(const std::string& object, const std::string& field,
+                            const Parameters& params, const TenantContext& ctx) {
+  return upsertRecordAsync(object, field, params, ctx).get();
 }
 
 #undef COTENANT_CONTEXT_ID

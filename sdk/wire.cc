@@ -159,6 +159,7 @@ ObjectInfo fromWire(wire::ObjectDef::Reader o) {
     d.type = fromWire(f.getType());
     d.required = f.getRequired();
     d.indexed = f.getIndexed();
+    d.unique = f.getUnique();
     out.fields.push_back(std::move(d));
   }
   return out;

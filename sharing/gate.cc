@@ -27,9 +27,12 @@ Right RightOf(Api api) {
     case Api::kAddRecord:
     case Api::kAddRecords:
     case Api::kImportRecords:
-    case Api::kFinishImport: return kAdd;
-    case Api::kUpdateRecord: return kUpdate;
-    case Api::kDeleteRecord: return kDelete;
+    case Api::kFinishImport:
+    case Api::kUpsertRecord: return kAdd;  // and kUpdate: see Gate::Decide
+    case Api::kUpdateRecord:
+    case Api::kUpdateRecordBy: return kUpdate;
+    case Api::kDeleteRecord:
+    case Api::kDeleteRecordBy: return kDelete;
     default: return kRead;
   }
 }
@@ -91,6 +94,8 @@ DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
   if (!d->verdict_.ok() && call.api == Api::kDescribeObject && a.Check(call.object, kAdd).ok()) {
     d->verdict_ = Status::OK();
   }
+  // An upsert adds or updates, as the record it names exists or not: it needs both.
+  if (d->verdict_.ok() && call.api == Api::kUpsertRecord) d->verdict_ = a.Check(call.object, kUpdate);
   if (!d->verdict_.ok()) return d;
   // 5. The object exists (the catalog is in memory), and the principal's scope of it.
   d->verdict_ = parts_.store->GetObject(a.target, call.object, &d->object_);

@@ -84,6 +84,9 @@ class Decision {
   const storage::RecordScope* scope() const { return scope_.get(); }
   // The principal's rights on the object (a mask of Right), within the scope.
   uint8_t rights() const { return access_->RightsOn(object_name_); }
+  // OK when the principal has `right` on the object, else PermissionDenied saying why (for
+  // a call whose arguments ask for more than its API's right).
+  Status CheckRight(Right right) const { return access_->Check(object_name_, right); }
   // REQUIRES: allowed() and a record API. What this decision lets its principal see of the
   // object, as bytes: the tenants, the path and principal, the object's id, the policy's row
   // filter and field allow-list. Two decisions give equal bytes exactly when they scope the

@@ -213,6 +213,7 @@ class Checker {
     std::string prefix = ObjectPrefix(tid, def.id);
     std::vector<std::string> expected;
     std::map<RecordId, std::vector<Value>> values;  // only when the object has indexes
+    std::map<std::string, RecordId> unique;          // unique-value entries called for
     bool indexed = std::any_of(def.fields.begin(), def.fields.end(), [](const FieldDef& f) { return f.indexed; });
     auto it = Iter(Cf::kRecords, prefix, PrefixSuccessor(prefix));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -238,6 +239,15 @@ class Checker {
                   "required field " + def.fields[i].name + " is null");
         }
         if (def.fields[i].indexed) expected.push_back(IndexKey(tid, def.id, static_cast<int>(i), r.values[i], rid));
+        if (def.fields[i].unique && !r.values[i].is_null()) {
+          auto [at, fresh] = unique.emplace(UniqueKey(tid, def.id, static_cast<int>(i), r.values[i]), rid);
+          if (!fresh) {
+            Problem("unique-duplicate", tid, KeyText(Cf::kRecords, k),
+                    "record " + std::to_string(rid) + " of " + def.name + " has the value " +
+                        Printable(r.values[i].ToString()) + " of unique field " + def.fields[i].name +
+                        " that record " + std::to_string(at->second) + " has");
+          }
+        }
       }
       if (indexed) values.emplace(rid, std::move(r.values));
     }
@@ -255,6 +265,10 @@ class Checker {
     for (ix->SeekToFirst(); ix->Valid(); ix->Next()) {
       Count("index entries");
       std::string_view k = ix->key();
+      if (k.size() >= kIndexPrefixLen && (DecodeU16(k.data() + kObjectPrefixLen) & kUniqueSlotFlag) != 0) {
+        CheckUniqueEntry(tid, def, k, ix->value(), &unique);
+        continue;
+      }
       while (e < expected.size() && expected[e] < k) missing(expected[e++]);
       if (e < expected.size() && expected[e] == k) {
         ++e;
@@ -264,7 +278,44 @@ class Checker {
     }
     COTENANT_RETURN_IF_ERROR(ix->status());
     while (e < expected.size()) missing(expected[e++]);
+    for (const auto& [key, rid] : unique) {
+      int slot = DecodeU16(key.data() + kObjectPrefixLen) & ~kUniqueSlotFlag;
+      Problem("index-missing", tid, KeyText(Cf::kIndexes, key),
+              "record " + std::to_string(rid) + " of " + def.name +
+                  " has no unique-value entry for field " + def.fields[static_cast<size_t>(slot)].name);
+    }
     return Status::OK();
+  }
+
+  // A unique-value entry against the records that call for one (`unique`: those not seen
+  // yet; this one is taken out when it matches).
+  void CheckUniqueEntry(TenantId tid, const ObjectDef& def, std::string_view k, std::string_view v,
+                        std::map<std::string, RecordId>* unique) {
+    std::string text = KeyText(Cf::kIndexes, k);
+    int slot = DecodeU16(k.data() + kObjectPrefixLen) & ~kUniqueSlotFlag;
+    if (static_cast<size_t>(slot) >= def.fields.size() || !def.fields[static_cast<size_t>(slot)].unique) {
+      Problem("index-extra", tid, text,
+              "unique-value entry for field slot " + std::to_string(slot) + ", which is not unique in " + def.name);
+      return;
+    }
+    if (v.size() != 8) {
+      Problem("index-corrupt", tid, text, "unique-value entry does not hold a record id");
+      return;
+    }
+    RecordId rid = DecodeU64(v.data());
+    auto it = unique->find(std::string(k));
+    if (it == unique->end()) {
+      Problem("index-extra", tid, text,
+              "unique-value entry points at record " + std::to_string(rid) + " of " + def.name +
+                  ", which does not hold the value");
+      return;
+    }
+    if (it->second != rid) {
+      Problem("index-stale", tid, text,
+              "unique-value entry points at record " + std::to_string(rid) + ", but record " +
+                  std::to_string(it->second) + " holds the value");
+    }
+    unique->erase(it);
   }
 
   // An index entry no record calls for: which of the ways it can be wrong.

@@ -2,7 +2,8 @@
 // (docs/OPERATIONS.md, "Checking a store", lists every check).
 //
 // - every index entry names an existing record whose indexed field has that value, and
-//   every record has exactly the index entries its indexed fields call for;
+//   every record has exactly the index entries its indexed fields call for; every value
+//   of a unique field is held by one record, whose unique-value entry points at it;
 // - every record decodes against its object's definition, and every key of a tenant
 //   names a declared object;
 // - the per-tenant record and byte counters (online only: they live in memory) equal

@@ -132,6 +132,62 @@ TEST_F(IngestTest, ManyChunksAreMergedIntoOneRunOfFilesFirst) {
 }
 
 
+// A unique value given twice fails the ingest whole, naming both records and the value:
+// in one chunk, and in two chunks that only a merge brings side by side.
+TEST_F(IngestTest, AUniqueValueGivenTwiceFailsTheIngestWhole) {
+  for (size_t buffer : {size_t{64} << 20, size_t{4096}}) {
+    SCOPED_TRACE(buffer);
+    StoreOptions o;
+    o.ingest_buffer_bytes = buffer;
+    o.ingest_max_overlapping_files = 1000;  // overlapping chunks are merged anyway
+    Open(o);
+    FieldDef handle{"handle", FieldType::kText, true, true};
+    handle.unique = true;
+    ObjectDef def;
+    ASSERT_TRUE(ingest_store_->CreateObject(tenant_, "Accounts", {handle}, &def).ok());
+    auto rows = [](size_t from, size_t n) {
+      std::vector<FieldValues> out;
+      for (size_t i = from; i < from + n; ++i) out.push_back({{"handle", Value::Text("h" + std::to_string(i))}});
+      return out;
+    };
+    std::unique_ptr<Store::Ingest> ingest;
+    ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Accounts", kUser, nullptr, &ingest).ok());
+    std::vector<Store::ImportOutcome> out;
+    ASSERT_TRUE(ingest->Add(rows(0, 500), &out).ok());
+    auto again = rows(500, 500);
+    again[400] = {{"handle", Value::Text("h7")}};  // the value of the 8th record
+    Status s = ingest->Add(again, &out);
+    if (s.ok()) {
+      uint64_t committed = 0;
+      s = ingest->Commit(&committed);
+    }
+    EXPECT_TRUE(s.IsConflict()) << s.ToString();
+    EXPECT_NE(s.message().find("records 8 and 901"), std::string::npos) << s.ToString();
+    EXPECT_NE(s.message().find("the value 'h7' in unique field handle of Accounts"), std::string::npos)
+        << s.ToString();
+    ingest.reset();
+    Record got;
+    EXPECT_TRUE(ingest_store_->GetRecordBy(tenant_, "Accounts", "handle", Value::Text("h1"), &got, nullptr)
+                    .IsNotFound());
+    EXPECT_EQ(Usage(*ingest_store_), 0u);
+    EXPECT_EQ(FilesUnder(IngestRoot()), 0u);
+
+    // The same rows without the repeat land, and are reached by key.
+    ASSERT_TRUE(ingest_store_->BeginIngest(tenant_, "Accounts", kUser, nullptr, &ingest).ok());
+    ASSERT_TRUE(ingest->Add(rows(0, 500), &out).ok());
+    ASSERT_TRUE(ingest->Add(rows(500, 500), &out).ok());
+    uint64_t committed = 0;
+    s = ingest->Commit(&committed);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(committed, 1000u);
+    ASSERT_TRUE(ingest_store_->GetRecordBy(tenant_, "Accounts", "handle", Value::Text("h999"), &got, nullptr).ok());
+    Record dup;
+    EXPECT_TRUE(ingest_store_->AddRecord(tenant_, "Accounts", {{"handle", Value::Text("h3")}}, kUser, &dup)
+                    .IsConflict());
+    EXPECT_EQ(CheckIndexes(*ingest_store_, tenant_, "Accounts"), "");
+  }
+}
+
 TEST_F(IngestTest, AnObjectWithRecordsOrAnOpenIngestIsRefused) {
   std::unique_ptr<Store::Ingest> ingest;
   Status s = ingest_store_->BeginIngest(tenant_, "Nope", kUser, nullptr, &ingest);

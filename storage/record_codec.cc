@@ -175,4 +175,14 @@ std::string IndexKey(TenantId tenant, ObjectId object, int slot, const Value& v,
   return k;
 }
 
+std::string UniquePrefix(TenantId tenant, ObjectId object, int slot) {
+  return IndexPrefix(tenant, object, kUniqueSlotFlag | slot);
+}
+
+std::string UniqueKey(TenantId tenant, ObjectId object, int slot, const Value& v) {
+  std::string k = UniquePrefix(tenant, object, slot);
+  AppendOrdered(&k, v);
+  return k;
+}
+
 }  // namespace cotenant::storage

@@ -34,6 +34,12 @@ std::string ObjectPrefix(TenantId tenant, ObjectId object);
 std::string RecordKey(TenantId tenant, ObjectId object, RecordId id);
 std::string IndexPrefix(TenantId tenant, ObjectId object, int slot);
 std::string IndexKey(TenantId tenant, ObjectId object, int slot, const Value& v, RecordId id);
+// The unique-value entry of a unique field (in the indexes column family, after the
+// object's ordinary index entries): T | object | 0x8000|slot | ordered value, whose value
+// is the id (u64) of the one record that holds the value. Nulls have none.
+inline constexpr uint16_t kUniqueSlotFlag = 0x8000;
+std::string UniquePrefix(TenantId tenant, ObjectId object, int slot);
+std::string UniqueKey(TenantId tenant, ObjectId object, int slot, const Value& v);
 
 inline constexpr size_t kTenantPrefixLen = 8;
 inline constexpr size_t kObjectPrefixLen = 12;

@@ -71,6 +71,10 @@ struct FieldDef {
   FieldType type = FieldType::kText;
   bool required = false;
   bool indexed = false;
+  // At most one record holds each value (nulls aside): a write that would give a second
+  // record the value is Conflict. A unique field is also indexed, and its value reaches
+  // its record directly (GetRecordBy and the other calls by key).
+  bool unique = false;
 };
 
 // System fields every record has. They may be named in criteria, sort keys and
@@ -303,6 +307,30 @@ class Store {
   Status GetRecords(TenantId tenant, std::string_view object, const std::vector<RecordId>& ids,
                     std::vector<RecordRead>* out, std::shared_ptr<const ObjectDef>* def,
                     bool cache_only = false, const RecordScope* scope = nullptr) const;
+
+  // ---- Records by a unique field's value ---------------------------------------------
+  //
+  // `field` must be a unique field the scope shows (InvalidArgument otherwise, a hidden
+  // field answered like an unknown one); `value` is converted to its type as a written
+  // value is. A value no record holds and one held by a record outside the scope's rows
+  // answer alike: NotFound. Each is exact under concurrent writes: the record acted on
+  // holds the value when the call takes effect.
+  Status GetRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                     const Value& value, Record* out, std::shared_ptr<const ObjectDef>* def,
+                     const RecordScope* scope = nullptr) const;
+  Status UpdateRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                        const Value& value, const FieldValues& fields, uint64_t expected_version,
+                        UserId user, Record* out, const RecordScope* scope = nullptr);
+  Status DeleteRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                        const Value& value, uint64_t expected_version,
+                        const RecordScope* scope = nullptr);
+  // Updates the record whose unique `field` holds the value `fields` gives it (a value is
+  // required), or adds one when no record holds it; *created says which. A record
+  // outside the scope's rows holding the value is Conflict, as an add of it would be.
+  Status UpsertRecord(TenantId tenant, std::string_view object, std::string_view field,
+                      const FieldValues& fields, UserId user, Record* out, bool* created,
+                      const RecordScope* scope = nullptr);
+
   // ---- Bulk import (docs/IMPORT.md) --------------------------------------------------
 
   // Names one batch of an import, so that a batch sent again (after the importer or the
@@ -311,11 +339,15 @@ class Store {
     UserId owner = 0;       // the calling user: the batches of different callers never meet
     std::string import_id;  // 1..64 of [A-Za-z0-9_.-]; empty = no marker (nothing recognised)
     uint64_t sequence = 0;  // the batch's number within the import
+    // A unique field: a record whose value of it some record already holds updates that
+    // record (as UpsertRecord) instead of being added. Empty = add every record.
+    std::string upsert_on;
   };
   // The outcome of one record of an import batch.
   struct ImportOutcome {
-    RecordId id = 0;  // the record added; 0 when rejected or in a dry run
+    RecordId id = 0;  // the record added or updated; 0 when rejected or in a dry run
     Status status;    // OK, or why this record was not added (nothing of it is written)
+    bool updated = false;  // upsert_on: an existing record was updated
   };
   // Adds the valid records of `records` atomically (one engine batch, with the batch's
   // marker when it names an import) and rejects the others, each with its own status:
@@ -438,8 +470,10 @@ class Store {
   // Busy while another backup of this store runs.
   Status Backup(const std::string& dir, uint32_t keep, BackupInfo* out) const;
 
- private:
+  // The store's internals (storage/ only: declared here, defined in its sources).
   class Impl;
+
+ private:
   Store(const StoreOptions& options, std::unique_ptr<KvEngine> engine);
 
   StoreOptions options_;

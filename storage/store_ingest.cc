@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "storage/key_encoding.h"
+#include "storage/record_codec.h"
 #include "storage/store_internal.h"
 
 namespace cotenant::storage {
@@ -154,6 +155,10 @@ class Store::Ingest::Rep {
   Status SpillAll();
   Status Spill(Cf cf);
   Status MergeChunks(Cf cf, std::vector<KvIngestFile>* files);
+  // Conflict for an index key put twice, with the two records' ids as its values: only a
+  // unique value's entry can repeat (every other entry's key holds its record's id).
+  Status RepeatedUniqueValue(std::string_view key, std::string_view first,
+                             std::string_view second) const;
   // Ends the ingest: forgets the registration, deletes every file. Idempotent.
   // REQUIRES: mu_ held (or the destructor).
   void Finish();
@@ -226,8 +231,13 @@ Status Store::Ingest::Rep::Spill(Cf cf) {
   std::unique_ptr<KvFileWriter> w;
   COTENANT_RETURN_IF_ERROR(kv_->NewFileWriter(cf, path, &w));
   for (size_t i = 0; i < b.entries.size(); ++i) {
-    // The same key twice: the later put wins, as in a write batch.
-    if (i + 1 < b.entries.size() && b.key(b.entries[i]) == b.key(b.entries[i + 1])) continue;
+    if (i + 1 < b.entries.size() && b.key(b.entries[i]) == b.key(b.entries[i + 1])) {
+      if (cf == Cf::kIndexes) {
+        return RepeatedUniqueValue(b.key(b.entries[i]), b.value(b.entries[i]),
+                                   b.value(b.entries[i + 1]));
+      }
+      continue;  // elsewhere the later put wins, as in a write batch
+    }
     COTENANT_RETURN_IF_ERROR(w->Put(b.key(b.entries[i]), b.value(b.entries[i])));
   }
   COTENANT_RETURN_IF_ERROR(w->Finish());
@@ -262,16 +272,21 @@ Status Store::Ingest::Rep::MergeChunks(Cf cf, std::vector<KvIngestFile>* files) 
   std::unique_ptr<KvFileWriter> w;
   std::string path;
   std::string key;
+  std::string value;
   while (!heap.empty()) {
     size_t top = heap.top();
     key.assign(its[top]->key());
+    value.assign(its[top]->value());
     if (!w) {
       path = NextPath(cf);
       COTENANT_RETURN_IF_ERROR(kv_->NewFileWriter(cf, path, &w));
     }
     COTENANT_RETURN_IF_ERROR(w->Put(key, its[top]->value()));
+    bool first = true;
     while (!heap.empty() && its[heap.top()]->key() == key) {
       size_t i = heap.top();
+      if (!first && cf == Cf::kIndexes) return RepeatedUniqueValue(key, value, its[i]->value());
+      first = false;
       heap.pop();
       its[i]->Next();
       if (its[i]->Valid()) {
@@ -295,6 +310,26 @@ Status Store::Ingest::Rep::MergeChunks(Cf cf, std::vector<KvIngestFile>* files) 
   std::error_code ec;
   for (const auto& c : chunks) fs::remove(c, ec);  // the merged run replaces them
   return Status::OK();
+}
+
+Status Store::Ingest::Rep::RepeatedUniqueValue(std::string_view key, std::string_view first,
+                                               std::string_view second) const {
+  if (key.size() < kIndexPrefixLen || first.size() != 8 || second.size() != 8) {
+    return Status::Internal("physical import " + name_ + " wrote an index entry twice");
+  }
+  size_t slot = DecodeU16(key.data() + kIndexPrefixLen - 2) & (kUniqueSlotFlag - 1u);
+  std::string field = slot < def_->fields.size() ? def_->fields[slot].name : "?";
+  std::string what = "the same value";
+  std::string_view rest = key.substr(kIndexPrefixLen);
+  Value v;
+  if (slot < def_->fields.size() && DecodeOrdered(&rest, def_->fields[slot].type, &v)) {
+    what = "the value " + v.Quoted();
+  }
+  RecordId a = DecodeU64(first.data()), b = DecodeU64(second.data());
+  return Status::Conflict("records " + std::to_string(std::min(a, b)) + " and " +
+                          std::to_string(std::max(a, b)) + " of physical import " + name_ +
+                          " both have " + what + " in unique field " + field + " of " +
+                          def_->name + "; nothing of the import is kept");
 }
 
 Status Store::Ingest::Rep::CheckEmpty() const {
@@ -392,7 +427,12 @@ Status Store::Ingest::Rep::Commit(uint64_t* records) {
   size_t max_overlapping = std::max<uint32_t>(1, options_.ingest_max_overlapping_files);
   for (int cf = 0; cf < kNumCfs; ++cf) {
     const auto& chunks = chunks_[cf];
-    if (chunks.size() > max_overlapping) {
+    // A unique value given twice is two equal keys, in one chunk (found by Spill) or in
+    // two (found only by merging them).
+    bool repeats_matter = cf == static_cast<int>(Cf::kIndexes) && chunks.size() > 1 &&
+                          std::any_of(def_->fields.begin(), def_->fields.end(),
+                                      [](const FieldDef& f) { return f.unique; });
+    if (chunks.size() > max_overlapping || repeats_matter) {
       COTENANT_RETURN_IF_ERROR(MergeChunks(static_cast<Cf>(cf), &files));
     } else {
       for (const auto& c : chunks) files.push_back({static_cast<Cf>(cf), c});

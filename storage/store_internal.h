@@ -131,10 +131,23 @@ class Store::Impl {
   Status AllocateIds(TenantState* ts, TenantId tenant, std::string_view name, uint64_t count,
                      uint64_t* first);
 
-  // Lock stripe for one record: serialises read-modify-write of that record.
+  // Lock stripes. A write takes them in this order, each kind in ascending stripe order
+  // (StripeLocks), so no two writes wait for each other: the marker of an import batch,
+  // then the unique values it claims, then the records it rewrites.
+  //
+  // One record: serialises read-modify-write of that record.
   std::mutex& RecordLock(TenantId t, ObjectId o, RecordId r) {
     size_t h = std::hash<uint64_t>()(t * 0x9E3779B97F4A7C15ULL ^ (uint64_t{o} << 40) ^ r);
     return record_locks_[h % record_locks_.size()];
+  }
+  // One value of a unique field (its UniqueKey): held from the check that no other record
+  // holds it to the write that claims it. Releasing a value needs no stripe.
+  std::mutex& UniqueLock(std::string_view unique_key) {
+    return unique_locks_[std::hash<std::string_view>()(unique_key) % unique_locks_.size()];
+  }
+  // One import batch marker.
+  std::mutex& MarkerLock(std::string_view marker_key) {
+    return marker_locks_[std::hash<std::string_view>()(marker_key) % marker_locks_.size()];
   }
 
   bool sync_writes() const { return options_.durability == Durability::kSync; }
@@ -151,6 +164,8 @@ class Store::Impl {
   std::unordered_map<TenantId, std::shared_ptr<TenantState>> tenants_;  // live + deleting
   std::shared_ptr<TenantState> global_ = std::make_shared<TenantState>();
   std::array<std::mutex, 4096> record_locks_;
+  std::array<std::mutex, 1024> unique_locks_;
+  std::array<std::mutex, 64> marker_locks_;
   std::atomic<uint64_t> audit_seq_{0};
 
   std::mutex syncer_mu_;
@@ -163,6 +178,13 @@ class Store::Impl {
 // it does not decode. Shared with the checker (fsck.cc).
 bool DecodeObjectJson(std::string_view text, ObjectDef* out);
 
+// Reads the record a write replaces: NotFound when it is absent or outside the scope's
+// rows, Conflict when it is not at `expected_version` (0 = any).
+// REQUIRES: the record's lock is held.
+Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view object,
+                    const std::string& key, RecordId id, uint64_t expected_version,
+                    const RecordScope* scope, std::string* current, Record* old);
+
 // Shared with search.cc: validates and resolves field values for a write.
 // Returns a record's values aligned with `def`, leaving `base` values for unnamed fields.
 Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
@@ -172,11 +194,73 @@ Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
 // REQUIRES: no ingest of this data directory is open.
 Status RemoveLeftoverIngests(const std::string& data_dir);
 
-// Shared by the record writes (store_records.cc, store_import.cc).
+// Shared by the record writes (store_records.cc, store_import.cc, store_ingest.cc).
 
-// The index entries of a new record.
+// The index entries of a new record (its unique values' entries included).
 void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
                      const std::vector<Value>& values);
+// The index entries that change when record `id` goes from `old` to `now`.
+void UpdateIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
+                        const std::vector<Value>& old, const std::vector<Value>& now);
+
+// Several lock stripes held together, taken in ascending order; see Store::Impl.
+class StripeLocks {
+ public:
+  // Locks every stripe of `stripes` (duplicates once) in address order: the stripes of
+  // one kind are one array, so that is ascending stripe order.
+  void Lock(std::vector<std::mutex*> stripes);
+
+ private:
+  std::vector<std::unique_lock<std::mutex>> held_;
+};
+
+// A value of a unique field that a write gives a record.
+struct UniqueValue {
+  int slot = 0;
+  std::string key;  // UniqueKey
+};
+// The unique values (not null) of a record of `def`: of every unique field, or only of
+// the slots in `only` when it is given.
+std::vector<UniqueValue> UniqueValuesOf(TenantId t, const ObjectDef& def,
+                                        const std::vector<Value>& values,
+                                        const std::vector<int>* only = nullptr);
+// Conflict: a record other than the one written holds `v` in unique field `slot`.
+Status UniqueConflict(const ObjectDef& def, int slot, const Value& v);
+// The record holding unique key `key` (0 when none). REQUIRES: its stripe is held, or
+// the answer is only a hint.
+Status UniqueHolder(const KvEngine& kv, const std::string& key, RecordId* holder);
+// Claims the unique values of new records: rows[i] (nullptr = skip the row) against each
+// other (a later row giving a value an earlier one gives is Conflict) and against the
+// store. Locks the values' stripes into *locks first (none when `locks` is null: a dry
+// run). verdicts[i] is set for the rows that fail and left alone for the others.
+// A record named by a unique field's value instead of its id (the calls by key).
+struct KeyRef {
+  int slot = 0;
+  Value value;      // converted to the field's type
+  std::string key;  // UniqueKey
+};
+// The slot of `field` of `def`: InvalidArgument unless the scope shows it and it is unique.
+Status UniqueSlot(const ObjectDef& def, std::string_view field, const RecordScope* scope,
+                  int* out);
+// Resolves `field` = `value` of `def` as the scope shows it: InvalidArgument unless it is
+// a visible unique field and the value converts to its type.
+Status ResolveKey(TenantId t, const ObjectDef& def, std::string_view field, const Value& value,
+                  const RecordScope* scope, KeyRef* out);
+// NotFound for a key no record (that the principal may see) holds.
+Status KeyNotFound(const ObjectDef& def, const KeyRef& key);
+
+// Updates or deletes one record, named by id, or by key when `by` is given (id ignored):
+// the bodies of Store::UpdateRecord / UpdateRecordBy and DeleteRecord / DeleteRecordBy.
+Status UpdateOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<TenantState>& ts,
+                 const ObjectDef& def, RecordId id, const KeyRef* by, const FieldValues& fields,
+                 uint64_t expected_version, UserId user, const RecordScope* scope, Record* out);
+Status DeleteOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<TenantState>& ts,
+                 const ObjectDef& def, RecordId id, const KeyRef* by, uint64_t expected_version,
+                 const RecordScope* scope);
+
+void ClaimNewUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
+                          const std::vector<const std::vector<Value>*>& rows,
+                          std::vector<Status>* verdicts, StripeLocks* locks);
 // ResourceExhausted when an encoded record is over the limit.
 Status CheckSize(const std::string& encoded, const Limits& limits);
 // A new record of `def` from `fields` as `user` at `now`, checked against the scope (its

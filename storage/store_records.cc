@@ -2,6 +2,8 @@
 // entries they maintain.
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "storage/criteria.h"
 #include "storage/key_encoding.h"
@@ -16,7 +18,16 @@ void RemoveIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, Record
   for (size_t i = 0; i < def.fields.size(); ++i) {
     if (!def.fields[i].indexed) continue;
     batch->Delete(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id));
+    if (def.fields[i].unique && !values[i].is_null()) {
+      batch->Delete(Cf::kIndexes, UniqueKey(t, def.id, static_cast<int>(i), values[i]));
+    }
   }
+}
+
+std::string IdValue(RecordId id) {
+  std::string v;
+  AppendU64(&v, id);
+  return v;
 }
 
 std::string RecordNotFound(std::string_view object, RecordId id) {
@@ -41,9 +52,8 @@ Status VisibleRecord(const Status& read, std::string_view value, const ObjectDef
   return Status::OK();
 }
 
-// Reads the record a write replaces: NotFound when it is absent or outside the scope's
-// rows, Conflict when it is not at `expected_version` (0 = any).
-// REQUIRES: the record's lock is held.
+}  // namespace
+
 Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view object,
                     const std::string& key, RecordId id, uint64_t expected_version,
                     const RecordScope* scope, std::string* current, Record* old) {
@@ -57,14 +67,137 @@ Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view o
   return Status::OK();
 }
 
-}  // namespace
-
 void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
                      const std::vector<Value>& values) {
   for (size_t i = 0; i < def.fields.size(); ++i) {
     if (!def.fields[i].indexed) continue;
     batch->Put(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id), {});
+    if (def.fields[i].unique && !values[i].is_null()) {
+      batch->Put(Cf::kIndexes, UniqueKey(t, def.id, static_cast<int>(i), values[i]), IdValue(id));
+    }
   }
+}
+
+void UpdateIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
+                        const std::vector<Value>& old, const std::vector<Value>& now) {
+  for (size_t i = 0; i < def.fields.size(); ++i) {
+    if (!def.fields[i].indexed || old[i] == now[i]) continue;
+    auto slot = static_cast<int>(i);
+    batch->Delete(Cf::kIndexes, IndexKey(t, def.id, slot, old[i], id));
+    batch->Put(Cf::kIndexes, IndexKey(t, def.id, slot, now[i], id), {});
+    if (!def.fields[i].unique) continue;
+    if (!old[i].is_null()) batch->Delete(Cf::kIndexes, UniqueKey(t, def.id, slot, old[i]));
+    if (!now[i].is_null()) batch->Put(Cf::kIndexes, UniqueKey(t, def.id, slot, now[i]), IdValue(id));
+  }
+}
+
+void StripeLocks::Lock(std::vector<std::mutex*> stripes) {
+  std::sort(stripes.begin(), stripes.end(), std::less<std::mutex*>());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (std::mutex* m : stripes) held_.emplace_back(*m);
+}
+
+std::vector<UniqueValue> UniqueValuesOf(TenantId t, const ObjectDef& def,
+                                        const std::vector<Value>& values,
+                                        const std::vector<int>* only) {
+  std::vector<UniqueValue> out;
+  auto consider = [&](int slot) {
+    auto i = static_cast<size_t>(slot);
+    if (def.fields[i].unique && !values[i].is_null()) {
+      out.push_back(UniqueValue{slot, UniqueKey(t, def.id, slot, values[i])});
+    }
+  };
+  if (only != nullptr) {
+    for (int slot : *only) consider(slot);
+  } else {
+    for (size_t i = 0; i < def.fields.size(); ++i) consider(static_cast<int>(i));
+  }
+  return out;
+}
+
+Status UniqueConflict(const ObjectDef& def, int slot, const Value& v) {
+  return Status::Conflict("another record of " + def.name + " has the value " + v.Quoted() +
+                          " in unique field " + def.fields[static_cast<size_t>(slot)].name);
+}
+
+Status UniqueHolder(const KvEngine& kv, const std::string& key, RecordId* holder) {
+  *holder = 0;
+  std::string value;
+  Status s = kv.Get(Cf::kIndexes, key, &value);
+  if (s.IsNotFound()) return Status::OK();
+  COTENANT_RETURN_IF_ERROR(s);
+  if (value.size() != 8) return Status::Internal("a unique-value entry is corrupt");
+  *holder = DecodeU64(value.data());
+  return Status::OK();
+}
+
+void ClaimNewUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
+                          const std::vector<const std::vector<Value>*>& rows,
+                          std::vector<Status>* verdicts, StripeLocks* locks) {
+  std::vector<std::vector<UniqueValue>> claims(rows.size());
+  std::vector<std::mutex*> stripes;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r] == nullptr) continue;
+    claims[r] = UniqueValuesOf(t, def, *rows[r]);
+    for (const auto& u : claims[r]) stripes.push_back(&impl->UniqueLock(u.key));
+  }
+  if (stripes.empty()) return;
+  if (locks != nullptr) locks->Lock(std::move(stripes));
+  std::set<std::string_view> claimed;  // by the rows so far that pass
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<std::string_view> mine;
+    for (const auto& u : claims[r]) {
+      const Value& v = (*rows[r])[static_cast<size_t>(u.slot)];
+      Status verdict;
+      RecordId holder = 0;
+      if (claimed.count(u.key) != 0) {
+        verdict = Status::Conflict("an earlier record of the batch has the value " + v.Quoted() +
+                                   " in unique field " + def.fields[static_cast<size_t>(u.slot)].name +
+                                   " too");
+      } else {
+        verdict = UniqueHolder(*impl->kv_, u.key, &holder);
+        if (verdict.ok() && holder != 0) verdict = UniqueConflict(def, u.slot, v);
+      }
+      if (!verdict.ok()) {
+        (*verdicts)[r] = std::move(verdict);
+        for (std::string_view k : mine) claimed.erase(k);
+        break;
+      }
+      claimed.insert(u.key);
+      mine.push_back(u.key);
+    }
+  }
+}
+
+Status UniqueSlot(const ObjectDef& def, std::string_view field, const RecordScope* scope,
+                  int* out) {
+  auto slot = def.Slot(field);
+  if (!slot || (scope != nullptr && !scope->FieldVisible(*slot))) {
+    return Status::InvalidArgument("object " + def.name + " has no field '" + std::string(field) + "'");
+  }
+  if (*slot < 0 || !def.fields[static_cast<size_t>(*slot)].unique) {
+    return Status::InvalidArgument("field '" + std::string(field) + "' of " + def.name +
+                                   " is not unique: records are reached by key through a unique field only");
+  }
+  *out = *slot;
+  return Status::OK();
+}
+
+Status ResolveKey(TenantId t, const ObjectDef& def, std::string_view field, const Value& value,
+                  const RecordScope* scope, KeyRef* out) {
+  int slot = 0;
+  COTENANT_RETURN_IF_ERROR(UniqueSlot(def, field, scope, &slot));
+  const FieldDef& f = def.fields[static_cast<size_t>(slot)];
+  if (value.is_null()) return Status::InvalidArgument("the value of key field '" + f.name + "' is null");
+  out->slot = slot;
+  COTENANT_RETURN_IF_ERROR(CoerceValue(value, f.type, f.name, &out->value));
+  out->key = UniqueKey(t, def.id, slot, out->value);
+  return Status::OK();
+}
+
+Status KeyNotFound(const ObjectDef& def, const KeyRef& key) {
+  return Status::NotFound("no record of " + def.name + " has " +
+                          def.fields[static_cast<size_t>(key.slot)].name + " " + key.value.Quoted());
 }
 
 Status CheckSize(const std::string& encoded, const Limits& limits) {
@@ -105,6 +238,10 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
+  StripeLocks unique;
+  std::vector<Status> verdict(1);
+  ClaimNewUniqueValues(impl_.get(), tenant, *def, {&rec.values}, &verdict, &unique);
+  COTENANT_RETURN_IF_ERROR(verdict[0]);
   Growth growth(ts.get());
   auto bytes = static_cast<int64_t>(kRecordKeyLen + encoded.size());
   COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, 1, bytes), 1, bytes));
@@ -151,6 +288,16 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
+  StripeLocks unique;
+  std::vector<const std::vector<Value>*> rows;
+  for (const auto& r : recs) rows.push_back(&r.values);
+  std::vector<Status> verdicts(recs.size());
+  ClaimNewUniqueValues(impl_.get(), tenant, *def, rows, &verdicts, &unique);
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    if (verdicts[i].ok()) continue;
+    if (!verdicts[i].IsConflict()) return verdicts[i];
+    return Status::Conflict("record " + std::to_string(i) + " of the batch: " + verdicts[i].message());
+  }
   // The whole batch fits the quota or none of it is written.
   Growth growth(ts.get());
   auto count = static_cast<int64_t>(recs.size());
@@ -175,34 +322,52 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   return Status::OK();
 }
 
-Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id,
-                           const FieldValues& fields, uint64_t expected_version, UserId user,
-                           Record* out, const RecordScope* scope) {
-  std::shared_ptr<TenantState> ts;
-  std::shared_ptr<const ObjectDef> def;
-  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
+Status UpdateOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<TenantState>& ts,
+                 const ObjectDef& def, RecordId id, const KeyRef* by, const FieldValues& fields,
+                 uint64_t expected_version, UserId user, const RecordScope* scope, Record* out) {
   if (fields.empty()) return Status::InvalidArgument("no fields to update");
   // Validate the change before touching the record (argument errors come first).
+  // `changes` holds nulls for untouched fields, so remember which slots were named.
   std::vector<Value> changes;
-  {
-    // Resolve names and types; `changes` holds nulls for untouched fields, so remember
-    // which slots were named.
-    COTENANT_RETURN_IF_ERROR(ApplyFieldValues(*def, fields, scope, false, &changes));
-  }
+  COTENANT_RETURN_IF_ERROR(ApplyFieldValues(def, fields, scope, false, &changes));
   std::vector<int> named;
-  for (const auto& fv : fields) named.push_back(*def->Slot(fv.name));
+  for (const auto& fv : fields) named.push_back(*def.Slot(fv.name));
 
-  if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
+  const KvEngine& kv = *impl->kv_;
+  if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
-  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
-  std::lock_guard<std::mutex> rl(impl_->RecordLock(tenant, def->id, id));
-  std::string key = RecordKey(tenant, def->id, id);
+  COTENANT_RETURN_IF_ERROR(impl->EnterWrite(ts.get(), &gate));
+  // The unique values the update gives, and the key it names the record by: no other
+  // write can claim them until this one is written.
+  std::vector<UniqueValue> claims = UniqueValuesOf(tenant, def, changes, &named);
+  std::vector<std::mutex*> stripes;
+  for (const auto& u : claims) stripes.push_back(&impl->UniqueLock(u.key));
+  if (by != nullptr) stripes.push_back(&impl->UniqueLock(by->key));
+  StripeLocks unique;
+  unique.Lock(std::move(stripes));
+  if (by != nullptr) {
+    COTENANT_RETURN_IF_ERROR(UniqueHolder(kv, by->key, &id));
+    if (id == 0) return KeyNotFound(def, *by);
+  }
+  std::lock_guard<std::mutex> rl(impl->RecordLock(tenant, def.id, id));
+  std::string key = RecordKey(tenant, def.id, id);
   std::string current;
   Record old;
-  COTENANT_RETURN_IF_ERROR(
-      ReadForWrite(*engine_, *def, object, key, id, expected_version, scope, &current, &old));
+  Status read = ReadForWrite(kv, def, def.name, key, id, expected_version, scope, &current, &old);
+  if (by != nullptr && (read.IsNotFound() || (read.ok() && !(old.Get(by->slot) == by->value)))) {
+    return KeyNotFound(def, *by);
+  }
+  COTENANT_RETURN_IF_ERROR(read);
   Record rec = old;
   for (int slot : named) rec.values[static_cast<size_t>(slot)] = changes[static_cast<size_t>(slot)];
+  for (const auto& u : claims) {
+    if (old.values[static_cast<size_t>(u.slot)] == rec.values[static_cast<size_t>(u.slot)]) continue;
+    RecordId holder = 0;
+    COTENANT_RETURN_IF_ERROR(UniqueHolder(kv, u.key, &holder));
+    if (holder != 0 && holder != id) {
+      return UniqueConflict(def, u.slot, rec.values[static_cast<size_t>(u.slot)]);
+    }
+  }
   rec.version = old.version + 1;
   rec.modified_by = user;
   rec.modified_at = std::max(NowMicros(), old.modified_at);
@@ -211,21 +376,55 @@ Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id
   }
   std::string encoded;
   EncodeRecord(rec, &encoded);
-  COTENANT_RETURN_IF_ERROR(CheckSize(encoded, options_.limits));
+  COTENANT_RETURN_IF_ERROR(CheckSize(encoded, impl->options_.limits));
   Growth growth(ts.get());
   int64_t delta = static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(current.size());
-  COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, 0, delta), 0, delta));
-  auto batch = engine_->NewBatch();
+  COTENANT_RETURN_IF_ERROR(growth.Add(impl->Grow(ts.get(), tenant, 0, delta), 0, delta));
+  auto batch = impl->kv_->NewBatch();
   batch->Put(Cf::kRecords, key, encoded);
-  for (size_t i = 0; i < def->fields.size(); ++i) {
-    if (!def->fields[i].indexed || old.values[i] == rec.values[i]) continue;
-    batch->Delete(Cf::kIndexes, IndexKey(tenant, def->id, static_cast<int>(i), old.values[i], id));
-    batch->Put(Cf::kIndexes, IndexKey(tenant, def->id, static_cast<int>(i), rec.values[i], id), {});
-  }
-  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
+  UpdateIndexEntries(batch.get(), tenant, def, id, old.values, rec.values);
+  COTENANT_RETURN_IF_ERROR(impl->kv_->Write(batch.get(), impl->sync_writes()));
   growth.Commit();
   *out = std::move(rec);
   return Status::OK();
+}
+
+Status DeleteOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<TenantState>& ts,
+                 const ObjectDef& def, RecordId id, const KeyRef* by, uint64_t expected_version,
+                 const RecordScope* scope) {
+  std::shared_lock<std::shared_mutex> gate;
+  COTENANT_RETURN_IF_ERROR(impl->EnterWrite(ts.get(), &gate));
+  StripeLocks unique;
+  if (by != nullptr) {
+    unique.Lock({&impl->UniqueLock(by->key)});
+    COTENANT_RETURN_IF_ERROR(UniqueHolder(*impl->kv_, by->key, &id));
+    if (id == 0) return KeyNotFound(def, *by);
+  }
+  std::lock_guard<std::mutex> rl(impl->RecordLock(tenant, def.id, id));
+  std::string key = RecordKey(tenant, def.id, id);
+  std::string current;
+  Record old;
+  Status read = ReadForWrite(*impl->kv_, def, def.name, key, id, expected_version, scope, &current, &old);
+  if (by != nullptr && (read.IsNotFound() || (read.ok() && !(old.Get(by->slot) == by->value)))) {
+    return KeyNotFound(def, *by);
+  }
+  COTENANT_RETURN_IF_ERROR(read);
+  auto batch = impl->kv_->NewBatch();
+  batch->Delete(Cf::kRecords, key);
+  RemoveIndexEntries(batch.get(), tenant, def, id, old.values);
+  COTENANT_RETURN_IF_ERROR(impl->kv_->Write(batch.get(), impl->sync_writes()));
+  ts->CountUsage(-1, -static_cast<int64_t>(kRecordKeyLen + current.size()));
+  return Status::OK();
+}
+
+Status Store::UpdateRecord(TenantId tenant, std::string_view object, RecordId id,
+                           const FieldValues& fields, uint64_t expected_version, UserId user,
+                           Record* out, const RecordScope* scope) {
+  std::shared_ptr<TenantState> ts;
+  std::shared_ptr<const ObjectDef> def;
+  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
+  return UpdateOne(impl_.get(), tenant, ts, *def, id, nullptr, fields, expected_version, user,
+                   scope, out);
 }
 
 Status Store::DeleteRecord(TenantId tenant, std::string_view object, RecordId id,
@@ -233,20 +432,7 @@ Status Store::DeleteRecord(TenantId tenant, std::string_view object, RecordId id
   std::shared_ptr<TenantState> ts;
   std::shared_ptr<const ObjectDef> def;
   COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
-  std::shared_lock<std::shared_mutex> gate;
-  COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
-  std::lock_guard<std::mutex> rl(impl_->RecordLock(tenant, def->id, id));
-  std::string key = RecordKey(tenant, def->id, id);
-  std::string current;
-  Record old;
-  COTENANT_RETURN_IF_ERROR(
-      ReadForWrite(*engine_, *def, object, key, id, expected_version, scope, &current, &old));
-  auto batch = engine_->NewBatch();
-  batch->Delete(Cf::kRecords, key);
-  RemoveIndexEntries(batch.get(), tenant, *def, id, old.values);
-  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
-  ts->CountUsage(-1, -static_cast<int64_t>(kRecordKeyLen + current.size()));
-  return Status::OK();
+  return DeleteOne(impl_.get(), tenant, ts, *def, id, nullptr, expected_version, scope);
 }
 
 Status Store::GetRecord(TenantId tenant, std::string_view object, RecordId id, Record* out,
@@ -290,6 +476,58 @@ Status Store::GetRecords(TenantId tenant, std::string_view object, const std::ve
   }
   if (def_out != nullptr) *def_out = std::move(def);
   return Status::OK();
+}
+
+// ---- Records by key -----------------------------------------------------------------
+
+Status Store::GetRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                          const Value& value, Record* out, std::shared_ptr<const ObjectDef>* def_out,
+                          const RecordScope* scope) const {
+  std::shared_ptr<const ObjectDef> def;
+  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, nullptr, &def));
+  KeyRef by;
+  COTENANT_RETURN_IF_ERROR(ResolveKey(tenant, *def, field, value, scope, &by));
+  // Without the value's stripe the entry and the record are read one after the other: a
+  // record that lost the value in between is looked up again, a few times.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    RecordId id = 0;
+    COTENANT_RETURN_IF_ERROR(UniqueHolder(*engine_, by.key, &id));
+    if (id == 0) return KeyNotFound(*def, by);
+    std::string stored;
+    Status read = engine_->Get(Cf::kRecords, RecordKey(tenant, def->id, id), &stored);
+    Status s = VisibleRecord(read, stored, *def, object, id, scope, out);
+    if (s.IsNotFound() && scope != nullptr && read.ok()) return KeyNotFound(*def, by);
+    if (s.IsNotFound()) continue;
+    COTENANT_RETURN_IF_ERROR(s);
+    if (!(out->Get(by.slot) == by.value)) continue;
+    if (def_out != nullptr) *def_out = std::move(def);
+    return Status::OK();
+  }
+  return KeyNotFound(*def, by);
+}
+
+Status Store::UpdateRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                             const Value& value, const FieldValues& fields,
+                             uint64_t expected_version, UserId user, Record* out,
+                             const RecordScope* scope) {
+  std::shared_ptr<TenantState> ts;
+  std::shared_ptr<const ObjectDef> def;
+  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
+  KeyRef by;
+  COTENANT_RETURN_IF_ERROR(ResolveKey(tenant, *def, field, value, scope, &by));
+  return UpdateOne(impl_.get(), tenant, ts, *def, 0, &by, fields, expected_version, user, scope,
+                   out);
+}
+
+Status Store::DeleteRecordBy(TenantId tenant, std::string_view object, std::string_view field,
+                             const Value& value, uint64_t expected_version,
+                             const RecordScope* scope) {
+  std::shared_ptr<TenantState> ts;
+  std::shared_ptr<const ObjectDef> def;
+  COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
+  KeyRef by;
+  COTENANT_RETURN_IF_ERROR(ResolveKey(tenant, *def, field, value, scope, &by));
+  return DeleteOne(impl_.get(), tenant, ts, *def, 0, &by, expected_version, scope);
 }
 
 }  // namespace cotenant::storage

@@ -63,10 +63,12 @@ bool TenantFromJson(std::string_view text, TenantInfo* t, bool* deleting) {
 json ObjectToJson(const ObjectDef& o) {
   json fields = json::array();
   for (const auto& f : o.fields) {
-    fields.push_back({{"name", f.name},
-                      {"type", static_cast<int>(f.type)},
-                      {"required", f.required},
-                      {"indexed", f.indexed}});
+    json field = {{"name", f.name},
+                  {"type", static_cast<int>(f.type)},
+                  {"required", f.required},
+                  {"indexed", f.indexed}};
+    if (f.unique) field["unique"] = true;
+    fields.push_back(std::move(field));
   }
   return json{{"id", o.id}, {"name", o.name}, {"fields", fields}};
 }
@@ -83,6 +85,7 @@ bool ObjectFromJson(std::string_view text, ObjectDef* o) {
     fd.type = static_cast<FieldType>(f.value("type", 0));
     fd.required = f.value("required", false);
     fd.indexed = f.value("indexed", false);
+    fd.unique = f.value("unique", false);
     o->fields.push_back(std::move(fd));
   }
   return o->id != 0;
@@ -336,6 +339,7 @@ Status Store::CreateObject(TenantId tenant, const std::string& name,
   def->id = ts.next_object_id;
   def->name = name;
   def->fields = fields;
+  for (auto& f : def->fields) f.indexed = f.indexed || f.unique;  // a unique field is indexed
   auto batch = engine_->NewBatch();
   batch->Put(Cf::kMeta, MetaKey(tenant, std::string(1, kMetaObject) + name),
              ObjectToJson(*def).dump());

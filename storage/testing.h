@@ -44,11 +44,21 @@ inline std::string CheckIndexes(const Store& store, TenantId tenant, const std::
       if (def->fields[i].indexed) {
         expected.insert(IndexKey(tenant, def->id, static_cast<int>(i), r.values[i], id));
       }
+      if (def->fields[i].unique && !r.values[i].is_null()) {
+        std::string holder;
+        AppendU64(&holder, id);
+        expected.insert(UniqueKey(tenant, def->id, static_cast<int>(i), r.values[i]) + "=" + holder);
+      }
     }
   }
   if (!it->status().ok()) return it->status().ToString();
   auto ix = store.engine()->NewIterator(Cf::kIndexes, prefix, PrefixSuccessor(prefix));
-  for (ix->SeekToFirst(); ix->Valid(); ix->Next()) actual.insert(std::string(ix->key()));
+  for (ix->SeekToFirst(); ix->Valid(); ix->Next()) {
+    bool unique = (DecodeU16(ix->key().data() + kObjectPrefixLen) & kUniqueSlotFlag) != 0;
+    // A unique-value entry is compared with the record it points at.
+    actual.insert(unique ? std::string(ix->key()) + "=" + std::string(ix->value())
+                         : std::string(ix->key()));
+  }
   if (expected == actual) return "";
   size_t missing = 0, extra = 0;
   for (const auto& k : expected) missing += actual.count(k) == 0;

@@ -126,6 +126,8 @@ int Value::Compare(const Value& other) const {
   return 0;
 }
 
+std::string Value::Quoted() const { return Quote(ToString()); }
+
 std::string Value::ToString() const {
   if (is_null()) return "null";
   switch (type()) {

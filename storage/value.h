@@ -59,6 +59,8 @@ class Value {
 
   // Human form: text as-is, numbers in decimal, timestamps as ISO 8601 UTC, null as "null".
   std::string ToString() const;
+  // ToString() in single quotes, cut after 64 bytes: for error messages.
+  std::string Quoted() const;
 
  private:
   using Rep = std::variant<std::monostate, std::string, int64_t, double, bool, Timestamp>;

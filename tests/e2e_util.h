@@ -8,6 +8,9 @@
 
 #include <cotenant/client.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +86,51 @@ class SharedServerTest : public ::testing::Test {
   static inline Cotenantd* server_ = nullptr;
   static inline Client* admin_ = nullptr;
 };
+
+// ---- The command-line tools, run as a user runs them ------------------------------------
+
+// A tool's path: $ENV when set (to test an installed tool), else the built one.
+inline std::string ToolPath(const char* env, const char* name) {
+  const char* p = std::getenv(env);
+  return p != nullptr && *p != '\0' ? p : BinaryPath(name);
+}
+inline std::string CliPath() { return ToolPath("COTENANT_CLI", "cotenant"); }
+inline std::string ImporterPath() { return ToolPath("COTENANT_IMPORT", "cotenant-import"); }
+
+// The COTENANT_* environment that logs a tool in to `server` as a tenant's user.
+inline std::map<std::string, std::string> ToolEnv(const Cotenantd& server, uint64_t tenant,
+                                                  const std::string& key) {
+  return {{"COTENANT_ADDR", server.address()},
+          {"COTENANT_TENANT", std::to_string(tenant)},
+          {"COTENANT_KEY", key}};
+}
+
+inline void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// Every record of `object` the client sees (through `ctx` when given) that `criteria`
+// matches, paging with continuation tokens.
+inline std::vector<Record> AllRecords(Client& client, const std::string& object,
+                                      const TenantContext* ctx = nullptr,
+                                      const std::string& criteria = "") {
+  std::vector<Record> all;
+  SearchQuery q;
+  q.object = object;
+  q.criteria = criteria;
+  q.numberOfRows = 1000;
+  for (int page = 0; page < 10000; ++page) {
+    Result r = ctx != nullptr ? client.search(q, *ctx) : client.search(q);
+    EXPECT_TRUE(r.ok()) << r.getMessage();
+    if (!r.ok()) break;
+    all.insert(all.end(), r.getRecords().begin(), r.getRecords().end());
+    if (r.complete()) break;
+    q.continuation = r.continuation();
+  }
+  return all;
+}
 
 }  // namespace cotenant::testing
 

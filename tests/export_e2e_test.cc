@@ -32,8 +32,6 @@
 
 #include "tests/e2e_util.h"
 
-extern char** environ;
-
 namespace cotenant::testing {
 namespace {
 
@@ -50,20 +48,7 @@ constexpr int kExitNotFound = 4;
 constexpr int kExitRejected = 5;
 const milliseconds kRunTimeout{60000};
 
-std::string ToolPath(const char* env, const char* name) {
-  const char* p = std::getenv(env);
-  return p != nullptr && *p != '\0' ? p : BinaryPath(name);
-}
-std::string CliPath() { return ToolPath("COTENANT_CLI", "cotenant"); }
-std::string ImporterPath() { return ToolPath("COTENANT_IMPORT", "cotenant-import"); }
-
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -72,98 +57,7 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-// How one run of a tool ended.
-struct RunResult {
-  int code = -1;    // exit code; -1 when it did not exit on its own
-  std::string out;  // stdout (empty when it went to a pipe the test read)
-  std::string err;  // stderr
-};
-
-std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "exit " << r.code << "\nstdout: " << r.out.substr(0, 4000) << "\nstderr: " << r.err;
-}
-
-// One tool process: started with execve (no shell) in `cwd`, stdin /dev/null, stdout to a
-// file (or to `stdout_fd`), stderr to a file, and of the COTENANT_* variables only those in
-// `env`. Killed and reaped on destruction.
-class Tool {
- public:
-  Tool() = default;
-  ~Tool() { Kill(); }
-  Tool(const Tool&) = delete;
-  Tool& operator=(const Tool&) = delete;
-
-  bool Start(const std::string& binary, const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& env, const std::string& cwd,
-             int stdout_fd = -1) {
-    static int counter = 0;
-    ++counter;
-    out_path_ = cwd + "/.run" + std::to_string(counter) + ".out";
-    err_path_ = cwd + "/.run" + std::to_string(counter) + ".err";
-    std::vector<std::string> argv = {binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> envs;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("COTENANT_", 0) != 0) envs.emplace_back(*e);
-    }
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> cargv, cenv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    for (auto& e : envs) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      int i = ::open("/dev/null", O_RDONLY);
-      int o = stdout_fd >= 0 ? stdout_fd : ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (i < 0 || o < 0 || e < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::dup2(i, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::execve(cargv[0], cargv.data(), cenv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    return true;
-  }
-
-  // Waits for the exit; SIGKILLs after `timeout` (code then -1 and the test fails).
-  RunResult Wait(milliseconds timeout = kRunTimeout) {
-    RunResult r;
-    auto deadline = Clock::now() + timeout;
-    int status = 0;
-    while (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (Clock::now() > deadline) {
-        ADD_FAILURE() << "the tool did not exit within " << timeout.count() << " ms";
-        Kill();
-        r.out = ReadFile(out_path_);
-        r.err = ReadFile(err_path_);
-        return r;
-      }
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-    pid_ = -1;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(out_path_);
-    r.err = ReadFile(err_path_);
-    return r;
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string out_path_;
-  std::string err_path_;
-};
+using RunResult = ToolResult;
 
 // A value as text that tells types apart, so records compare by content.
 std::string Canonical(const Value& v) {
@@ -182,25 +76,6 @@ std::vector<std::string> Contents(const std::vector<Record>& records,
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-// Every record of `object` the client sees (through `ctx` when given), with `criteria`.
-std::vector<Record> AllRecords(Client& client, const std::string& object,
-                               const TenantContext* ctx = nullptr, const std::string& criteria = "") {
-  std::vector<Record> all;
-  SearchQuery q;
-  q.object = object;
-  q.criteria = criteria;
-  q.numberOfRows = 1000;
-  for (int page = 0; page < 1000; ++page) {
-    Result r = ctx != nullptr ? client.search(q, *ctx) : client.search(q);
-    EXPECT_TRUE(r.ok()) << r.getMessage();
-    if (!r.ok()) break;
-    all.insert(all.end(), r.getRecords().begin(), r.getRecords().end());
-    if (r.complete()) break;
-    q.continuation = r.continuation();
-  }
-  return all;
 }
 
 void AddAll(Client& client, const std::string& object, const std::vector<Parameters>& records) {
@@ -278,19 +153,12 @@ class ExportTest : public SharedServerTest<ExportTest> {
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
 
   std::map<std::string, std::string> EnvFor(uint64_t tenant, const std::string& key) const {
-    return {{"COTENANT_ADDR", server_->address()},
-            {"COTENANT_TENANT", std::to_string(tenant)},
-            {"COTENANT_KEY", key}};
+    return ToolEnv(*server_, tenant, key);
   }
 
   RunResult RunAs(const std::string& binary, uint64_t tenant, const std::string& key,
                   const std::vector<std::string>& args) {
-    Tool tool;
-    if (!tool.Start(binary, args, EnvFor(tenant, key), dir_.path())) {
-      ADD_FAILURE() << "cannot start " << binary;
-      return {};
-    }
-    return tool.Wait();
+    return RunTool(binary, args, EnvFor(tenant, key), dir_.path());
   }
   RunResult Cli(const TenantHandle& t, const std::vector<std::string>& args) {
     return RunAs(CliPath(), t.id, t.key, args);
@@ -632,9 +500,9 @@ TEST_F(ExportTest, PolicyRevokedMidwayOnStandardOutputFailsAndSaysTheOutputIsInc
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ::fcntl(fds[0], F_SETPIPE_SZ, 4096);  // the export blocks after a few pages
-  Tool tool;
+  ToolProcess tool;
   ASSERT_TRUE(tool.Start(CliPath(), {"export-records", "Customers", "--context", std::to_string(pub.id), "--page", "10"},
-                         EnvFor(con.id, key), dir_.path(), fds[1]));
+                         EnvFor(con.id, key), dir_.path(), "", fds[1]));
   ::close(fds[1]);
   std::string out;
   char buf[4096];

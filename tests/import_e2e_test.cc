@@ -30,8 +30,6 @@
 
 #include "tests/e2e_util.h"
 
-extern char** environ;
-
 namespace cotenant::testing {
 namespace {
 
@@ -46,166 +44,23 @@ constexpr int kExitDenied = 3;
 constexpr int kExitRejected = 5;
 constexpr char kRejectHeader[] = "line,column,reason,text\n";
 
-std::string ImporterPath() {
-  const char* p = std::getenv("COTENANT_IMPORT");
-  return p != nullptr && *p != '\0' ? p : BinaryPath("cotenant-import");
-}
-
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
 
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  ASSERT_TRUE(out.good()) << path;
+using RunResult = ToolResult;
+
+// stdout as the --json summary; null when it is not one.
+nlohmann::json SummaryOf(const RunResult& r) {
+  return nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
 }
 
-// How one run of the importer ended.
-struct RunResult {
-  int code = -1;     // exit code; -1 when it did not exit on its own
-  std::string out;   // stdout
-  std::string err;   // stderr
-  nlohmann::json summary() const {  // stdout as the --json summary; null when it is not one
-    return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-  }
-};
-
-std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "exit " << r.code << "\nstdout: " << r.out << "\nstderr: " << r.err;
-}
-
-// One cotenant-import process: started with execve (no shell), in its own working
-// directory, stdin from a file (or /dev/null), stdout and stderr to files. Killed and
-// reaped on destruction.
-class Importer {
+// One cotenant-import process (ToolProcess).
+class Importer : public ToolProcess {
  public:
-  Importer() = default;
-  ~Importer() { Kill(); }
-  Importer(const Importer&) = delete;
-  Importer& operator=(const Importer&) = delete;
-
-  // `env`: COTENANT_* variables to set; every COTENANT_* of the test's own environment
-  // is left out, so that only what the test says reaches the importer.
   bool Start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
              const std::string& cwd, const std::string& stdin_path = "") {
-    static int counter = 0;
-    ++counter;
-    out_path_ = cwd + "/.run" + std::to_string(counter) + ".out";
-    err_path_ = cwd + "/.run" + std::to_string(counter) + ".err";
-    std::vector<std::string> argv = {ImporterPath()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<std::string> envs;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string(*e).rfind("COTENANT_", 0) != 0) envs.emplace_back(*e);
-    }
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> cargv, cenv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    for (auto& e : envs) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    std::string in = stdin_path.empty() ? "/dev/null" : stdin_path;
-    pid_t pid = ::fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      int i = ::open(in.c_str(), O_RDONLY);
-      int o = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (i < 0 || o < 0 || e < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
-      ::dup2(i, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::execve(cargv[0], cargv.data(), cenv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    return true;
+    return ToolProcess::Start(ImporterPath(), args, env, cwd, stdin_path);
   }
-
-  // True once the process has exited (then *result holds how).
-  bool Exited(RunResult* result) {
-    if (pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    Collect(status, result);
-    return true;
-  }
-
-  // Waits for the exit; SIGKILLs after `timeout` (code then -1 and the test fails).
-  RunResult Wait(milliseconds timeout = milliseconds(60000)) {
-    RunResult r;
-    auto deadline = Clock::now() + timeout;
-    while (!Exited(&r)) {
-      if (Clock::now() > deadline) {
-        ADD_FAILURE() << "cotenant-import did not exit within " << timeout.count() << " ms";
-        Kill();
-        r.code = -1;
-        r.out = ReadFile(out_path_);
-        r.err = ReadFile(err_path_);
-        return r;
-      }
-      std::this_thread::sleep_for(milliseconds(1));
-    }
-    return r;
-  }
-
-  // SIGKILLs it; false (with *result filled) when it had already exited on its own.
-  bool KillUnlessExited(RunResult* result) {
-    if (pid_ <= 0) return false;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return true;
-    Collect(status, result);
-    return false;
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  void Collect(int status, RunResult* r) const {
-    r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r->out = ReadFile(out_path_);
-    r->err = ReadFile(err_path_);
-  }
-
-  pid_t pid_ = -1;
-  std::string out_path_;
-  std::string err_path_;
 };
-
-std::map<std::string, std::string> EnvFor(const Cotenantd& server, uint64_t tenant,
-                                          const std::string& key) {
-  return {{"COTENANT_ADDR", server.address()},
-          {"COTENANT_TENANT", std::to_string(tenant)},
-          {"COTENANT_KEY", key}};
-}
-
-// Every record of `object` the client sees (through `ctx` when given), paging with
-// continuation tokens.
-std::vector<Record> AllRecords(Client& client, const std::string& object,
-                               const TenantContext* ctx = nullptr) {
-  std::vector<Record> all;
-  SearchQuery q;
-  q.object = object;
-  q.numberOfRows = 1000;
-  for (int page = 0; page < 10000; ++page) {
-    Result r = ctx != nullptr ? client.search(q, *ctx) : client.search(q);
-    EXPECT_TRUE(r.ok()) << r.getMessage();
-    if (!r.ok()) break;
-    all.insert(all.end(), r.getRecords().begin(), r.getRecords().end());
-    if (r.complete()) break;
-    q.continuation = r.continuation();
-  }
-  return all;
-}
 
 // The records by first_name (each name once: a second one is a failure).
 std::map<std::string, Record> ByName(const std::vector<Record>& records) {
@@ -235,7 +90,7 @@ class ImportTest : public SharedServerTest<ImportTest> {
   RunResult ImportAs(uint64_t tenant, const std::string& key, const std::vector<std::string>& args,
                      const std::string& stdin_path = "") {
     Importer imp;
-    if (!imp.Start(args, EnvFor(*server_, tenant, key), dir_.path(), stdin_path)) {
+    if (!imp.Start(args, ToolEnv(*server_, tenant, key), dir_.path(), stdin_path)) {
       ADD_FAILURE() << "cannot start " << ImporterPath();
       return {};
     }
@@ -244,7 +99,7 @@ class ImportTest : public SharedServerTest<ImportTest> {
 
   // The summary of a --json run, checked for its shape and counts.
   static void ExpectSummary(const RunResult& r, uint64_t read, uint64_t added, uint64_t rejected) {
-    nlohmann::json s = r.summary();
+    nlohmann::json s = SummaryOf(r);
     ASSERT_TRUE(s.is_object()) << r;
     EXPECT_EQ(s.value("rowsRead", uint64_t{999999}), read) << r;
     EXPECT_EQ(s.value("added", uint64_t{999999}), added) << r;
@@ -281,7 +136,7 @@ TEST_F(ImportTest, CsvQuotingEmbeddedNewlinesAndBomReachTheRecords) {
   RunResult r = Import(t, {"Customers", "people.csv", "--json"});
   EXPECT_EQ(r.code, kExitOk) << r;
   ExpectSummary(r, 5, 5, 0);
-  EXPECT_TRUE(r.summary()["files"][0]["rejects"].is_null()) << r;
+  EXPECT_TRUE(SummaryOf(r)["files"][0]["rejects"].is_null()) << r;
   EXPECT_FALSE(Exists(Path("people.csv.rejects.csv")));
 
   auto recs = ByName(AllRecords(*t.client, "Customers"));
@@ -330,7 +185,7 @@ TEST_F(ImportTest, BadCsvRowsAreRejectedWithLineColumnAndReason) {
   RunResult r = Import(t, {"Customers", "bad.csv", "--json", "--quiet"});
   EXPECT_EQ(r.code, kExitRejected) << r;
   ExpectSummary(r, 11, 4, 7);
-  EXPECT_EQ(r.summary()["files"][0]["rejects"], "bad.csv.rejects.csv") << r;
+  EXPECT_EQ(SummaryOf(r)["files"][0]["rejects"], "bad.csv.rejects.csv") << r;
   EXPECT_EQ(ReadFile(Path("bad.csv.rejects.csv")),
             std::string(kRejectHeader) +
                 "4,age,not an integer: '12x',\"BadInt,b,12x,true,\"\n"
@@ -485,7 +340,7 @@ TEST_F(ImportTest, NoHeaderTabDelimiterGzipAndStandardInput) {
   r = Import(t, {"Customers", "zipped.csv.gz", "--batch", "1", "--resume", "--json"});
   EXPECT_EQ(r.code, kExitRejected) << r;
   ExpectSummary(r, 5, 4, 1);
-  EXPECT_TRUE(r.summary()["files"][0].value("resumed", false)) << r;
+  EXPECT_TRUE(SummaryOf(r)["files"][0].value("resumed", false)) << r;
   EXPECT_EQ(ReadFile(Path("zipped.csv.gz.rejects.csv")),
             std::string(kRejectHeader) + "3,age,not an integer: 'oops',\"Z2,oops\"\n");
 
@@ -527,7 +382,8 @@ TEST_F(ImportTest, NoHeaderTabDelimiterGzipAndStandardInput) {
 // ---- stopping early, and checking only ---------------------------------------------------
 
 // --max-errors N stops the import once N rows are rejected: later rows are not read, the
-// exit code is 5 and the message says where the rejects are; --resume then finishes it.
+// exit code is 5, the message says where the rejects are and the --json summary is still
+// printed; --resume then finishes it.
 TEST_F(ImportTest, MaxErrorsStopsTheImportAndResumeFinishesIt) {
   TenantHandle t = Tenant("max-errors");
   WriteFile(Path("errs.csv"),
@@ -538,12 +394,19 @@ TEST_F(ImportTest, MaxErrorsStopsTheImportAndResumeFinishesIt) {
             "B3,z\n"              // 9
             "G6,6\nG7,7\n");      // 10-11
   // One row per batch, one batch in flight: the stop point is exact.
-  RunResult r = Import(t, {"Customers", "errs.csv", "--max-errors", "2", "--batch", "1", "--window", "1"});
+  RunResult r = Import(t, {"Customers", "errs.csv", "--max-errors", "2", "--batch", "1", "--window", "1", "--json"});
   EXPECT_EQ(r.code, kExitRejected) << r;
   EXPECT_NE(r.err.find("stopped after 2 rejected rows (--max-errors 2); they are in "
                        "errs.csv.rejects.csv; --resume continues after them"),
             std::string::npos)
       << r;
+  // --json still prints the summary of what was done, saying why it stopped.
+  nlohmann::json summary = SummaryOf(r);
+  ASSERT_TRUE(summary.is_object()) << r;
+  EXPECT_EQ(summary.value("added", uint64_t{0}), 4u) << r;
+  EXPECT_EQ(summary.value("rejected", uint64_t{0}), 2u) << r;
+  ASSERT_TRUE(summary["stopped"].is_string()) << r;
+  EXPECT_NE(summary["stopped"].get<std::string>().find("--max-errors 2"), std::string::npos) << r;
   EXPECT_EQ(Names(AllRecords(*t.client, "Customers")),
             (std::set<std::string>{"G1", "G2", "G3", "G4"}));
   EXPECT_EQ(ReadFile(Path("errs.csv.rejects.csv")),
@@ -631,7 +494,7 @@ TEST_F(ImportTest, DryRunWritesNothingAndReportsTheSameRejects) {
   RunResult dry = Import(t, {"Customers", "dry.csv", "--dry-run", "--json"});
   EXPECT_EQ(dry.code, kExitRejected) << dry;
   ExpectSummary(dry, 6, 2, 4);
-  EXPECT_TRUE(dry.summary().value("dryRun", false)) << dry;
+  EXPECT_TRUE(SummaryOf(dry).value("dryRun", false)) << dry;
   EXPECT_TRUE(AllRecords(*t.client, "Customers").empty());
   EXPECT_FALSE(Exists(Path("dry.csv.checkpoint")));
   std::string dry_rejects = ReadFile(Path("dry.csv.rejects.csv"));
@@ -646,7 +509,7 @@ TEST_F(ImportTest, DryRunWritesNothingAndReportsTheSameRejects) {
   RunResult real = Import(t, {"Customers", "dry.csv", "--json"});
   EXPECT_EQ(real.code, kExitRejected) << real;
   ExpectSummary(real, 6, 2, 4);
-  EXPECT_FALSE(real.summary().value("dryRun", true)) << real;
+  EXPECT_FALSE(SummaryOf(real).value("dryRun", true)) << real;
   EXPECT_TRUE(ReadFile(Path("dry.csv.rejects.csv")) == dry_rejects)  // 1 MB: not printed
       << "the real import's rejects differ from the dry run's";
   EXPECT_EQ(Names(AllRecords(*t.client, "Customers")), (std::set<std::string>{"D1", "D4"}));
@@ -707,7 +570,7 @@ TEST(ImportResumeTest, KilledAndResumedManyTimesAddsEveryRowExactlyOnce) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  auto env = [&] { return EnvFor(server, t.id, t.key); };
+  auto env = [&] { return ToolEnv(server, t.id, t.key); };
   auto args = [&](bool resume, int window) {
     std::vector<std::string> a = {"Customers", file, "--batch", "20", "--window", std::to_string(window),
                                   "--quiet"};

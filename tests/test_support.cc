@@ -1,5 +1,7 @@
 #include "tests/test_support.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,12 +12,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+extern char** environ;
 
 namespace cotenant::testing {
 
@@ -318,6 +323,112 @@ bool Cotenantd::Restart() {
   proc_.Stop(SIGTERM, std::chrono::seconds(20));
   ok_ = Launch();
   return ok_;
+}
+
+// ---- ToolProcess ----------------------------------------------------------------------
+
+std::ostream& operator<<(std::ostream& os, const ToolResult& r) {
+  return os << "exit " << r.code << "\nstdout: " << r.out.substr(0, 4000) << "\nstderr: " << r.err;
+}
+
+bool ToolProcess::Start(const std::string& binary, const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env, const std::string& cwd,
+                        const std::string& stdin_path, int stdout_fd) {
+  static std::atomic<int> counter{0};
+  int n = ++counter;
+  binary_ = binary;
+  out_path_ = cwd + "/.run" + std::to_string(n) + ".out";
+  err_path_ = cwd + "/.run" + std::to_string(n) + ".err";
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> envs;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("COTENANT_", 0) != 0) envs.emplace_back(*e);
+  }
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  std::string in = stdin_path.empty() ? "/dev/null" : stdin_path;
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    int i = ::open(in.c_str(), O_RDONLY);
+    int o = stdout_fd >= 0 ? stdout_fd : ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (i < 0 || o < 0 || e < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::dup2(i, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+  return true;
+}
+
+bool ToolProcess::Exited(ToolResult* result) {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  Collect(status, result);
+  return true;
+}
+
+ToolResult ToolProcess::Wait(std::chrono::milliseconds timeout) {
+  ToolResult r;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!Exited(&r)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << binary_ << " did not exit within " << timeout.count() << " ms";
+      Kill();
+      r.code = -1;
+      r.out = ReadFile(out_path_);
+      r.err = ReadFile(err_path_);
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return r;
+}
+
+bool ToolProcess::KillUnlessExited(ToolResult* result) {
+  if (pid_ <= 0) return false;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return true;
+  Collect(status, result);
+  return false;
+}
+
+void ToolProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void ToolProcess::Collect(int status, ToolResult* r) const {
+  r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r->out = ReadFile(out_path_);
+  r->err = ReadFile(err_path_);
+}
+
+ToolResult RunTool(const std::string& binary, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& cwd,
+                   const std::string& stdin_path) {
+  ToolProcess p;
+  if (!p.Start(binary, args, env, cwd, stdin_path)) {
+    ADD_FAILURE() << "cannot start " << binary;
+    return ToolResult{};
+  }
+  return p.Wait();
 }
 
 }  // namespace cotenant::testing

@@ -75,6 +75,50 @@ class Process {
   pid_t pid_ = -1;
 };
 
+// How one run of a command-line tool ended.
+struct ToolResult {
+  int code = -1;    // exit code; -1 when it did not exit on its own
+  std::string out;  // stdout (empty when it went to a descriptor the test reads)
+  std::string err;  // stderr
+};
+std::ostream& operator<<(std::ostream& os, const ToolResult& r);
+
+// A command-line tool run as a user runs it: started with execve (no shell) in `cwd`,
+// stdin from `stdin_path` (or /dev/null), stdout to a file (or to `stdout_fd`), stderr to
+// a file, and of the COTENANT_* environment variables only those in `env` (the test's own
+// never leak in). Killed and reaped on destruction.
+class ToolProcess {
+ public:
+  ToolProcess() = default;
+  ~ToolProcess() { Kill(); }
+  ToolProcess(const ToolProcess&) = delete;
+  ToolProcess& operator=(const ToolProcess&) = delete;
+
+  bool Start(const std::string& binary, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env, const std::string& cwd,
+             const std::string& stdin_path = "", int stdout_fd = -1);
+  // True once the process has exited (then *result holds how).
+  bool Exited(ToolResult* result);
+  // Waits for the exit; SIGKILLs after `timeout` (a test failure; code then -1).
+  ToolResult Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // SIGKILLs it; false (with *result filled) when it had already exited on its own.
+  bool KillUnlessExited(ToolResult* result);
+  void Kill();
+
+ private:
+  void Collect(int status, ToolResult* r) const;
+
+  std::string binary_;
+  pid_t pid_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+// Runs a tool to its end (ToolProcess::Start, then Wait).
+ToolResult RunTool(const std::string& binary, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& cwd,
+                   const std::string& stdin_path = "");
+
 // Path of a built program: the first directory of $COTENANT_BIN_DIR (a ':'-separated
 // list; ctest sets it) that holds it, or that directory's sibling build directory of that
 // name (DIR/../name/name); else ./name.

@@ -69,6 +69,7 @@ struct Options {
   size_t window = 8;
   bool quiet = false;
   bool json = false;
+  std::string upsertOn;  // a unique field: rows whose value of it a record holds update it
 };
 
 // ---- small helpers --------------------------------------------------------------------
@@ -168,6 +169,7 @@ struct Checkpoint {
   uint64_t rejectBytes = 0; // the reject file's length up to it
   uint64_t rowsRead = 0;
   uint64_t added = 0;
+  uint64_t updated = 0;     // --upsert-on: rows that updated a record
   uint64_t rejected = 0;
   bool done = false;
 
@@ -175,7 +177,7 @@ struct Checkpoint {
     return {{"importId", importId}, {"object", object}, {"fingerprint", fingerprint},
             {"settings", settings}, {"nextSequence", nextSequence}, {"offset", offset},
             {"line", line}, {"rejectBytes", rejectBytes}, {"rowsRead", rowsRead},
-            {"added", added}, {"rejected", rejected}, {"done", done}};
+            {"added", added}, {"updated", updated}, {"rejected", rejected}, {"done", done}};
   }
   static Checkpoint fromJson(const nlohmann::json& j) {
     Checkpoint c;
@@ -189,6 +191,7 @@ struct Checkpoint {
     c.rejectBytes = j.at("rejectBytes").get<uint64_t>();
     c.rowsRead = j.at("rowsRead").get<uint64_t>();
     c.added = j.at("added").get<uint64_t>();
+    c.updated = j.value("updated", uint64_t{0});
     c.rejected = j.at("rejected").get<uint64_t>();
     c.done = j.at("done").get<bool>();
     return c;
@@ -276,7 +279,9 @@ class Progress {
 struct Totals {
   uint64_t rowsRead = 0;
   uint64_t added = 0;
+  uint64_t updated = 0;
   uint64_t rejected = 0;
+  std::string stopped;  // why the import stopped early (--max-errors); "" = it did not
 };
 
 // A batch in flight: what it holds, where it ends in the file, and the reject lines
@@ -356,7 +361,7 @@ class FileImport {
     mapping_ = std::make_unique<Mapping>(fields_, reader_->columns(),
                                          MappingOptions{renames(), skips()}, ro.format);
     openRejects(resumed_ ? cp_.rejectBytes : 0);
-    if (checkpointed) saveCheckpoint(checkpointPath_, cp_);
+    if (checkpointed) saveProgress();
 
     Progress progress(o_.quiet, file_, in_->fileSize());
     std::deque<Batch> inflight;
@@ -379,37 +384,38 @@ class FileImport {
         inflight.pop_front();
         if (stopped_) more = false;
         if (checkpointed && (inflight.empty() || Clock::now() - lastSave_ > std::chrono::milliseconds(250))) {
-          saveCheckpoint(checkpointPath_, cp_);
+          saveProgress();
           lastSave_ = Clock::now();
         }
         progress.update(readSoFar_, in_->fileBytesRead());
       }
     } catch (...) {
       // What was settled stays settled: a resume starts after it.
-      if (checkpointed) saveCheckpoint(checkpointPath_, cp_);
+      if (checkpointed) saveProgress();
       throw;
     }
     progress.update(readSoFar_, in_->fileBytesRead(), /*final=*/true);
     if (rejects_ != nullptr) {
+      ::fdatasync(::fileno(rejects_));
       std::fclose(rejects_);
       rejects_ = nullptr;
     }
     if (stopped_) {
-      if (checkpointed) saveCheckpoint(checkpointPath_, cp_);
-      throw Failed{ErrorCode::ResourceExhausted,
-                   "stopped after " + std::to_string(cp_.rejected) + " rejected rows (--max-errors " +
-                       std::to_string(o_.maxErrors) + "); they are in " + rejectsPath_ +
-                       (checkpointed ? "; --resume continues after them" : "")};
+      if (checkpointed) saveProgress();
+      return Totals{cp_.rowsRead, cp_.added, cp_.updated, cp_.rejected,
+                    "stopped after " + std::to_string(cp_.rejected) + " rejected rows (--max-errors " +
+                        std::to_string(o_.maxErrors) + "); they are in " + rejectsPath_ +
+                        (checkpointed ? "; --resume continues after them" : "")};
     }
     if (checkpointed) {
       cp_.done = true;
-      saveCheckpoint(checkpointPath_, cp_);
+      saveProgress();
       // The server's batch records are no longer needed once the checkpoint says done.
       auto f = ctx_ ? cli_.client().finishImport(o_.object, cp_.importId, *ctx_)
                     : cli_.client().finishImport(o_.object, cp_.importId);
       (void)f;  // a failure leaves only those records behind; the import is complete
     }
-    return Totals{cp_.rowsRead, cp_.added, cp_.rejected};
+    return Totals{cp_.rowsRead, cp_.added, cp_.updated, cp_.rejected, ""};
   }
 
   bool alreadyDone() const { return alreadyDone_; }
@@ -418,6 +424,15 @@ class FileImport {
   bool wroteRejects() const { return wroteRejects_; }
 
  private:
+  // The checkpoint, after the reject lines it counts are on disk: a crash never leaves a
+  // checkpoint past rejects that were lost.
+  void saveProgress() {
+    if (rejects_ != nullptr && ::fdatasync(::fileno(rejects_)) != 0) {
+      throw InputError("cannot sync the reject file " + rejectsPath_ + ": " + std::strerror(errno));
+    }
+    saveCheckpoint(checkpointPath_, cp_);
+  }
+
   std::string settings(const ReaderOptions& ro) const {
     nlohmann::json j = {{"format", ro.format == Format::kCsv ? "csv" : "jsonl"},
                         {"delimiter", std::string(1, ro.delimiter)},
@@ -425,6 +440,7 @@ class FileImport {
                         {"map", o_.maps},
                         {"skip", o_.skips},
                         {"batch", o_.batch}};
+    if (!o_.upsertOn.empty()) j["upsertOn"] = o_.upsertOn;
     return j.dump();
   }
 
@@ -512,7 +528,7 @@ class FileImport {
   }
 
   void send(Batch* b) {
-    ImportBatch ib{cp_.importId, b->sequence};
+    ImportBatch ib{cp_.importId, b->sequence, o_.upsertOn};
     if (o_.dryRun) ib.importId.clear();
     b->reply = ctx_ ? cli_.client().importRecordsAsync(o_.object, b->records, ib, *ctx_, o_.dryRun)
                     : cli_.client().importRecordsAsync(o_.object, b->records, ib, o_.dryRun);
@@ -523,6 +539,7 @@ class FileImport {
   // its rejects in file order and moves the checkpoint past it.
   void settle(Batch* b) {
     uint64_t added = 0;
+    uint64_t updated = 0;
     uint64_t rejected = b->clientRejects;
     std::string lines = std::move(b->rejectLines);
     if (b->sent) {
@@ -551,7 +568,7 @@ class FileImport {
       std::vector<std::pair<uint64_t, std::string>> server;
       for (size_t i = 0; i < results.size(); ++i) {
         if (results[i].ok()) {
-          ++added;
+          ++(results[i].updated ? updated : added);
           continue;
         }
         ++rejected;
@@ -563,6 +580,7 @@ class FileImport {
     }
     appendRejects(lines);
     cp_.added += added;
+    cp_.updated += updated;
     cp_.rejected += rejected;
     cp_.nextSequence = b->sequence + 1;
     cp_.offset = b->endOffset;
@@ -658,6 +676,9 @@ int run(int argc, char** argv) {
   app.add_option("--window", o.window, "batches in flight at once (1..64)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--upsert-on", o.upsertOn,
+                 "FIELD (unique): a row whose value of it a record holds updates that record "
+                 "instead of adding another (re-running a daily import)");
   app.add_flag("-q,--quiet", o.quiet, "no progress output");
   app.add_flag("--json", o.json, "print the summary as one JSON document on stdout");
 
@@ -692,14 +713,19 @@ int run(int argc, char** argv) {
       Totals t = fi.run();
       total.rowsRead += t.rowsRead;
       total.added += t.added;
+      total.updated += t.updated;
       total.rejected += t.rejected;
       double secs = std::chrono::duration<double>(Clock::now() - t0).count();
       files.push_back({{"file", file}, {"rowsRead", t.rowsRead}, {"added", t.added},
-                       {"rejected", t.rejected}, {"resumed", fi.resumed()},
+                       {"updated", t.updated}, {"rejected", t.rejected}, {"resumed", fi.resumed()},
                        {"alreadyImported", fi.alreadyDone()},
                        {"rejects", fi.wroteRejects() ? nlohmann::json(fi.rejectsPath()) : nlohmann::json(nullptr)},
                        {"seconds", secs}});
       if (fi.wroteRejects()) rejectFiles.push_back(fi.rejectsPath());
+      if (!t.stopped.empty()) {  // the files after it are not read
+        total.stopped = t.stopped;
+        break;
+      }
     }
     double secs = std::chrono::duration<double>(Clock::now() - started).count();
     double rate = secs > 0 ? total.rowsRead / secs : 0;
@@ -708,7 +734,10 @@ int run(int argc, char** argv) {
                                   {"dryRun", o.dryRun},
                                   {"rowsRead", total.rowsRead},
                                   {"added", total.added},
+                                  {"updated", total.updated},
                                   {"rejected", total.rejected},
+                                  {"stopped", total.stopped.empty() ? nlohmann::json(nullptr)
+                                                                    : nlohmann::json(total.stopped)},
                                   {"seconds", secs},
                                   {"rowsPerSecond", rate},
                                   {"files", files}}
@@ -716,11 +745,17 @@ int run(int argc, char** argv) {
                 << "\n";
     } else if (!o.quiet || total.rejected > 0) {
       std::cerr << (o.dryRun ? "dry run: " : "") << total.rowsRead << " rows read, " << total.added
-                << (o.dryRun ? " would be added, " : " added, ") << total.rejected << " rejected in "
+                << (o.dryRun ? " would be added, " : " added, ");
+      if (!o.upsertOn.empty()) std::cerr << total.updated << " updated, ";
+      std::cerr << total.rejected << " rejected in "
                 << std::fixed << std::setprecision(1) << secs << " s ("
                 << static_cast<uint64_t>(rate) << " rows/s)";
       for (const auto& r : rejectFiles) std::cerr << "; rejects in " << r;
       std::cerr << "\n";
+    }
+    if (!total.stopped.empty()) {
+      std::cerr << "cotenant-import: ResourceExhausted: " << total.stopped << "\n";
+      return cli::exitCodeFor(ErrorCode::ResourceExhausted);
     }
     return total.rejected > 0 ? cli::kExitRejected : cli::kExitOk;
   } catch (const UsageError& e) {

@@ -16,7 +16,8 @@ bool isRecordApi(const std::string& api) {
   static const char* kApis[] = {"addRecord",  "addRecords", "updateRecord",
                                 "deleteRecord", "getRecord", "searchRecords",
                                 "getRecords", "importRecords", "finishImport",
-                                "describeObject"};
+                                "describeObject", "getRecordBy", "updateRecordBy",
+                                "deleteRecordBy", "upsertRecord"};
   return std::any_of(std::begin(kApis), std::end(kApis), [&](const char* a) { return api == a; });
 }
 

@@ -48,7 +48,7 @@ std::vector<std::string> splitColons(const std::string& s) {
 FieldDef parseFieldSpec(const std::string& spec) {
   auto bad = [&](const std::string& why) {
     return UsageError("bad --field '" + spec + "': " + why +
-                      " (want name:type[:indexed][:required], type one of text, int, float, "
+                      " (want name:type[:indexed][:required][:unique], type one of text, int, float, "
                       "bool, timestamp)");
   };
   auto parts = splitColons(spec);
@@ -60,15 +60,13 @@ FieldDef parseFieldSpec(const std::string& spec) {
   if (!type) throw bad("unknown type '" + parts[1] + "'");
   def.type = *type;
   for (size_t i = 2; i < parts.size(); ++i) {
-    if (parts[i] == "indexed" && !def.indexed) {
-      def.indexed = true;
-    } else if (parts[i] == "required" && !def.required) {
-      def.required = true;
-    } else if (parts[i] == "indexed" || parts[i] == "required") {
-      throw bad("'" + parts[i] + "' given twice");
-    } else {
-      throw bad("unknown flag '" + parts[i] + "'");
-    }
+    bool* flag = parts[i] == "indexed"    ? &def.indexed
+                 : parts[i] == "required" ? &def.required
+                 : parts[i] == "unique"   ? &def.unique
+                                          : nullptr;
+    if (flag == nullptr) throw bad("unknown flag '" + parts[i] + "'");
+    if (*flag) throw bad("'" + parts[i] + "' given twice");
+    *flag = true;
   }
   return def;
 }

@@ -85,7 +85,8 @@ nlohmann::json toJson(const ObjectInfo& o) {
     fields.push_back({{"name", f.name},
                       {"type", fieldTypeName(f.type)},
                       {"required", f.required},
-                      {"indexed", f.indexed}});
+                      {"indexed", f.indexed},
+                      {"unique", f.unique}});
   }
   return {{"id", o.id}, {"name", o.name}, {"fields", fields}};
 }

@@ -36,8 +36,10 @@ struct CField {
   std::string type;  // text | int | float | bool | timestamp
   bool required = false;
   bool indexed = false;
+  bool unique = false;  // implies indexed
   bool operator==(const CField& o) const {
-    return name == o.name && type == o.type && required == o.required && indexed == o.indexed;
+    return name == o.name && type == o.type && required == o.required && indexed == o.indexed &&
+           unique == o.unique;
   }
 };
 

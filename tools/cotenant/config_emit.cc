@@ -48,7 +48,11 @@ std::string emitConfig(const Config& cfg) {
           out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name
               << YAML::Key << "type" << YAML::Value << f.type;
           if (f.required) out << YAML::Key << "required" << YAML::Value << true;
-          if (f.indexed) out << YAML::Key << "indexed" << YAML::Value << true;
+          if (f.unique) {
+            out << YAML::Key << "unique" << YAML::Value << true;  // implies indexed
+          } else if (f.indexed) {
+            out << YAML::Key << "indexed" << YAML::Value << true;
+          }
           out << YAML::EndMap;
         }
         out << YAML::EndSeq << YAML::EndMap;

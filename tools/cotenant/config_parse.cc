@@ -268,13 +268,15 @@ class Parser {
         if (auto fs = o["fields"]; fs && isSeq(fs, ow + ": fields")) {
           for (const auto& f : fs) {
             if (!isMap(f, ow + ": a field")) continue;
-            keys(f, {"name", "type", "required", "indexed"}, "a field");
+            keys(f, {"name", "type", "required", "indexed", "unique"}, "a field");
             CField cf;
             cf.name = scalar(f, "name", ow + ": field", true);
             cf.type = scalar(f, "type", ow + ": field '" + cf.name + "'", true);
             if (!cf.type.empty() && !oneOf(cf.type, kFieldTypes)) err(f["type"], ow + ": field '" + cf.name + "': unknown type '" + cf.type + "' (want " + listOf(kFieldTypes) + ")");
             cf.required = boolean(f, "required", ow + ": field '" + cf.name + "'");
             cf.indexed = boolean(f, "indexed", ow + ": field '" + cf.name + "'");
+            cf.unique = boolean(f, "unique", ow + ": field '" + cf.name + "'");
+            cf.indexed = cf.indexed || cf.unique;  // as the server declares it
             if (!names.insert(cf.name).second) err(f, ow + ": duplicate field '" + cf.name + "'");
             co.fields.push_back(cf);
           }

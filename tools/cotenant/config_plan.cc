@@ -22,7 +22,11 @@ std::vector<ObjectRights> toRights(const CRole& r) {
 
 std::vector<FieldDef> toFields(const CObject& o) {
   std::vector<FieldDef> out;
-  for (const auto& f : o.fields) out.push_back({f.name, *parseFieldType(f.type), f.required, f.indexed});
+  for (const auto& f : o.fields) {
+    FieldDef d{f.name, *parseFieldType(f.type), f.required, f.indexed};
+    d.unique = f.unique;
+    out.push_back(std::move(d));
+  }
   return out;
 }
 
@@ -128,7 +132,9 @@ ServerState readServer(Client& client) {
     for (const auto& o : check(client.listObjects(t.id))) {
       CObject co;
       co.name = o.name;
-      for (const auto& f : o.fields) co.fields.push_back({f.name, fieldTypeName(f.type), f.required, f.indexed});
+      for (const auto& f : o.fields) {
+        co.fields.push_back({f.name, fieldTypeName(f.type), f.required, f.indexed, f.unique});
+      }
       ct.objects[o.name] = co;
     }
     Raw raw{t, check(client.listRoles(t.id)), check(client.listPolicies(t.id, 0))};

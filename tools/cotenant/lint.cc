@@ -26,6 +26,8 @@ const ApiAccess kApis[] = {
     {"getRecord", "records", "GET"},         {"searchRecords", "records", "GET"},
     {"getRecords", "records", "GET"},        {"importRecords", "records", "POST"},
     {"finishImport", "records", "POST"},     {"describeObject", "records", "GET"},
+    {"getRecordBy", "records", "GET"},       {"updateRecordBy", "records", "PUT"},
+    {"deleteRecordBy", "records", "DELETE"}, {"upsertRecord", "records", "PUT"},
     {"createTenant", "admin/tenants", "POST"}, {"listTenants", "admin/tenants", "GET"},
     {"deleteTenant", "admin/tenants", "DELETE"}, {"createObject", "admin/objects", "POST"},
     {"listObjects", "admin/objects", "GET"}, {"createUser", "admin/users", "POST"},

@@ -14,12 +14,12 @@ struct Options {
 };
 
 void printObjects(const std::vector<ObjectInfo>& objects) {
-  Table t({"OBJECT", "ID", "FIELD", "TYPE", "REQUIRED", "INDEXED"});
+  Table t({"OBJECT", "ID", "FIELD", "TYPE", "REQUIRED", "INDEXED", "UNIQUE"});
   for (const auto& o : objects) {
     if (o.fields.empty()) t.add({o.name, std::to_string(o.id)});
     for (const auto& f : o.fields) {
       t.add({o.name, std::to_string(o.id), f.name, fieldTypeName(f.type),
-             f.required ? "yes" : "no", f.indexed ? "yes" : "no"});
+             f.required ? "yes" : "no", f.indexed ? "yes" : "no", f.unique ? "yes" : "no"});
     }
   }
   t.print(std::cout);
@@ -40,7 +40,7 @@ void AddObjectCommands(CLI::App& app, CliContext& s) {
     s.emit({{"object", toJson(o.value())}}, [&] { printObjects({o.value()}); });
   });
   ocreate->add_option("NAME", opt.name, "object name, unique in the tenant")->required();
-  ocreate->add_option("--field", opt.fieldSpecs, "name:type[:indexed][:required] (repeatable)")
+  ocreate->add_option("--field", opt.fieldSpecs, "name:type[:indexed][:required][:unique] (repeatable; unique: one record per value)")
       ->required();
   ocreate->add_option("--in-tenant", opt.inTenant, "tenant (default: own)");
 

@@ -1,4 +1,5 @@
-// `cotenant record add|get|update|delete|search`, in the caller's tenant or, with --context,
+// `cotenant record add|get|update|delete|upsert|search` (by id, or by a unique field's
+// value with --by), in the caller's tenant or, with --context,
 // in another tenant's data through its data-sharing policy; and the --context and search
 // options that `export-records` takes the same way.
 
@@ -13,7 +14,7 @@ namespace cotenant::cli {
 namespace {
 
 struct Options {
-  std::string object, id, fields, context, continuation;
+  std::string object, id, fields, context, continuation, by, on;
   std::vector<std::string> sets, nulls, ids;
   SearchSpec search;
   uint64_t expectVersion = 0;
@@ -95,7 +96,20 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
   radd->add_option("--null", o.nulls, "field to set to null (repeatable)");
   contextOption(radd);
 
-  auto* rget = s.leaf(rec, "get", "Get records by id (several ids: one call)", [&s, &o] {
+  auto* rget = s.leaf(rec, "get", "Get records by id (several ids: one call), or by a unique field's value", [&s, &o] {
+    if (!o.by.empty()) {
+      if (o.ids.size() != 1) throw UsageError("--by " + o.by + " takes one value, got " + std::to_string(o.ids.size()));
+      Parameters p;
+      p.retrieveRecordPermissions(o.permissions);
+      Client& c = s.client();
+      const TenantContext* tc = withContext(s, o);
+      std::string f = o.fields.empty() ? "*" : o.fields;
+      Value key = Value::text(o.ids[0]);
+      Result r = tc ? c.getRecordBy(o.object, f, o.by, key, *tc, p) : c.getRecordBy(o.object, f, o.by, key, p);
+      check(r);
+      printOne(s, r);
+      return;
+    }
     std::vector<RecordId> ids;
     for (const auto& id : o.ids) ids.emplace_back(parseId(id, "record id"));
     Parameters p;
@@ -139,32 +153,47 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
     }
   });
   rget->add_option("OBJECT", o.object, "object name")->required();
-  rget->add_option("ID", o.ids, "record id(s)")->required();
+  rget->add_option("ID", o.ids, "record id(s); with --by, the field's value")->required();
+  rget->add_option("--by", o.by, "name the record by this unique field's value instead of its id");
   rget->add_option("--fields", o.fields, "comma-separated projection (default: all)");
   rget->add_flag("--permissions", o.permissions, "also show canUpdate/canDelete");
   contextOption(rget);
 
   auto* rupdate = s.leaf(rec, "update", "Update fields of a record", [&s, &o] {
-    parseId(o.id, "record id");
+    if (o.by.empty()) parseId(o.id, "record id");
     Parameters p = buildParams(o.sets, o.nulls);
     if (p.empty()) throw UsageError("nothing to update: give --set or --null");
     Client& c = s.client();
     const TenantContext* tc = withContext(s, o);
-    Result r = tc ? c.updateRecord(o.object, o.id, p, *tc, o.expectVersion)
-                  : c.updateRecord(o.object, o.id, p, o.expectVersion);
+    Value key = Value::text(o.id);
+    Result r = !o.by.empty() ? (tc ? c.updateRecordBy(o.object, o.by, key, p, *tc, o.expectVersion)
+                                   : c.updateRecordBy(o.object, o.by, key, p, o.expectVersion))
+               : tc          ? c.updateRecord(o.object, o.id, p, *tc, o.expectVersion)
+                             : c.updateRecord(o.object, o.id, p, o.expectVersion);
     check(r);
     printOne(s, r);
   });
   rupdate->add_option("OBJECT", o.object, "object name")->required();
-  rupdate->add_option("ID", o.id, "record id")->required();
+  rupdate->add_option("ID", o.id, "record id; with --by, the field's value")->required();
+  rupdate->add_option("--by", o.by, "name the record by this unique field's value instead of its id");
   rupdate->add_option("--set", o.sets, "name=value (repeatable)");
   rupdate->add_option("--null", o.nulls, "field to set to null (repeatable)");
   rupdate->add_option("--expect-version", o.expectVersion, "fail with Conflict unless the record has this version");
   contextOption(rupdate);
 
   auto* rdelete = s.leaf(rec, "delete", "Delete a record", [&s, &o] {
-    uint64_t rid = parseId(o.id, "record id");
     Client& c = s.client();
+    if (!o.by.empty()) {
+      const TenantContext* tc = withContext(s, o);
+      Value key = Value::text(o.id);
+      Result r = tc ? c.deleteRecordBy(o.object, o.by, key, *tc, o.expectVersion)
+                    : c.deleteRecordBy(o.object, o.by, key, o.expectVersion);
+      check(r);
+      s.emit({{"deleted", {{o.by, o.id}}}},
+             [&] { std::cout << "Deleted the record with " << o.by << " " << o.id << "\n"; });
+      return;
+    }
+    uint64_t rid = parseId(o.id, "record id");
     const TenantContext* tc = withContext(s, o);
     Result r = tc ? c.deleteRecord(o.object, rid, *tc, o.expectVersion)
                   : c.deleteRecord(o.object, rid, o.expectVersion);
@@ -172,9 +201,27 @@ void AddRecordCommands(CLI::App& app, CliContext& s) {
     s.emit({{"deleted", std::to_string(rid)}}, [&] { std::cout << "Deleted record " << rid << "\n"; });
   });
   rdelete->add_option("OBJECT", o.object, "object name")->required();
-  rdelete->add_option("ID", o.id, "record id")->required();
+  rdelete->add_option("ID", o.id, "record id; with --by, the field's value")->required();
+  rdelete->add_option("--by", o.by, "name the record by this unique field's value instead of its id");
   rdelete->add_option("--expect-version", o.expectVersion, "fail with Conflict unless the record has this version");
   contextOption(rdelete);
+
+  auto* rupsert = s.leaf(rec, "upsert", "Update the record holding a unique field's value, or add one", [&s, &o] {
+    Parameters p = buildParams(o.sets, o.nulls);
+    Client& c = s.client();
+    const TenantContext* tc = withContext(s, o);
+    Result r = tc ? c.upsertRecord(o.object, o.on, p, *tc) : c.upsertRecord(o.object, o.on, p);
+    check(r);
+    s.emit({{"record", toJson(r.getRecords().at(0))}, {"created", r.created()}}, [&] {
+      printRecord(std::cout, r.getRecords().at(0));
+      std::cout << (r.created() ? "Added" : "Updated") << " record " << r.getRecords().at(0).id() << "\n";
+    });
+  });
+  rupsert->add_option("OBJECT", o.object, "object name")->required();
+  rupsert->add_option("--on", o.on, "the unique field whose value (from --set) names the record")->required();
+  rupsert->add_option("--set", o.sets, "name=value (repeatable; must set the --on field)");
+  rupsert->add_option("--null", o.nulls, "field to set to null (repeatable)");
+  contextOption(rupsert);
 
   auto* rsearch = s.leaf(rec, "search", "Search records", [&s, &o] {
     SearchQuery q;

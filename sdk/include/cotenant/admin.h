@@ -61,6 +61,9 @@ struct FieldDef {
   FieldType type = FieldType::Text;
   bool required = false;
   bool indexed = false;
+  // At most one record holds each value (nulls aside); a write giving a second record the
+  // value fails with Conflict. Implies indexed. Reach records by it with getRecordBy etc.
+  bool unique = false;
 };
 
 struct ObjectInfo {

@@ -214,15 +214,73 @@ class COTENANT_EXPORT Client {
       const std::string& object, const std::string& fields, const std::vector<RecordId>& ids,
       const TenantContext& ctx, const Parameters& params = Parameters());
 
+  // ---- Records by a unique field's value ----------------------------------------------
+  // `field` is a unique field of the object (FieldDef::unique) and `value` the value that
+  // names the record (a text value is converted to the field's type, as for writes). A
+  // field that is not unique, or one the caller may not see, is InvalidArgument. A value
+  // no record holds and one held by a record the caller may not see are both NotFound.
+
+  // getRecord on the record that holds the value.
+  Result getRecordBy(const std::string& object, const std::string& fields,
+                     const std::string& field, const Value& value,
+                     const Parameters& params = Parameters());
+  Result getRecordBy(const std::string& object, const std::string& fields,
+                     const std::string& field, const Value& value, const TenantContext& ctx,
+                     const Parameters& params = Parameters());
+  std::future<Result> getRecordByAsync(const std::string& object, const std::string& fields,
+                                       const std::string& field, const Value& value,
+                                       const Parameters& params = Parameters());
+  std::future<Result> getRecordByAsync(const std::string& object, const std::string& fields,
+                                       const std::string& field, const Value& value,
+                                       const TenantContext& ctx,
+                                       const Parameters& params = Parameters());
+  // updateRecord on the record that holds the value.
+  Result updateRecordBy(const std::string& object, const std::string& field, const Value& value,
+                        const Parameters& params, uint64_t expectedVersion = 0);
+  Result updateRecordBy(const std::string& object, const std::string& field, const Value& value,
+                        const Parameters& params, const TenantContext& ctx,
+                        uint64_t expectedVersion = 0);
+  std::future<Result> updateRecordByAsync(const std::string& object, const std::string& field,
+                                          const Value& value, const Parameters& params,
+                                          uint64_t expectedVersion = 0);
+  std::future<Result> updateRecordByAsync(const std::string& object, const std::string& field,
+                                          const Value& value, const Parameters& params,
+                                          const TenantContext& ctx,
+                                          uint64_t expectedVersion = 0);
+  // deleteRecord on the record that holds the value.
+  Result deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
+                        uint64_t expectedVersion = 0);
+  Result deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
+                        const TenantContext& ctx, uint64_t expectedVersion = 0);
+  std::future<Result> deleteRecordByAsync(const std::string& object, const std::string& field,
+                                          const Value& value, uint64_t expectedVersion = 0);
+  std::future<Result> deleteRecordByAsync(const std::string& object, const std::string& field,
+                                          const Value& value, const TenantContext& ctx,
+                                          uint64_t expectedVersion = 0);
+  // Updates the record whose unique `field` holds the value `params` gives it (the fields
+  // given are set, the others kept), or adds a record when none holds it: created() says
+  // which, getRecords() holds the record. A value held by a record the caller may not see
+  // is Conflict, as adding it would be. Needs the rights to add and to update.
+  Result upsertRecord(const std::string& object, const std::string& field,
+                      const Parameters& params);
+  Result upsertRecord(const std::string& object, const std::string& field,
+                      const Parameters& params, const TenantContext& ctx);
+  std::future<Result> upsertRecordAsync(const std::string& object, const std::string& field,
+                                        const Parameters& params);
+  std::future<Result> upsertRecordAsync(const std::string& object, const std::string& field,
+                                        const Parameters& params, const TenantContext& ctx);
+
   // A bulk loader's batch (docs/IMPORT.md): the valid records are added atomically and
   // each invalid one is rejected on its own (its code and reason in the reply, nothing of
   // it written): a value its field's type refuses, a missing required field, a record
   // outside the rows the caller may write, one over the size limit. The call as a whole
   // fails, writing nothing, only for what concerns every record (an unknown object, a
-  // denied call, more records than the batch limit, the tenant's quota). With
-  // batch.importId set, the same batch sent again is answered from its first outcome
-  // (reply.replayed) and adds nothing; sent again with other records it is Conflict.
-  // dryRun checks every record and writes nothing.
+  // denied call, more records than the batch limit, the tenant's quota). A value of a
+  // unique field that another record, or an earlier one of the batch, holds rejects the
+  // record with Conflict; with batch.upsertOn such a record updates the holder instead
+  // (its entry's `updated`). With batch.importId set, the same batch sent again is
+  // answered from its first outcome (reply.replayed) and adds nothing; sent again with
+  // other records it is Conflict. dryRun checks every record and writes nothing.
   Outcome<ImportReply> importRecords(const std::string& object,
                                      const std::vector<Parameters>& records,
                                      const ImportBatch& batch, bool dryRun = false);

@@ -243,6 +243,8 @@ class COTENANT_EXPORT Result {
   uint64_t getId() const { return ids_.empty() ? 0 : ids_.front(); }
   // addRecords: the new ids in input order. addRecord: the one id.
   const std::vector<uint64_t>& ids() const { return ids_; }
+  // upsertRecord: true when the record was added, false when an existing one was updated.
+  bool created() const { return created_; }
 
   // searchRecords: true when no row follows this page (a page is never silently
   // truncated). Other calls: true.
@@ -256,6 +258,7 @@ class COTENANT_EXPORT Result {
   std::vector<uint64_t>& mutableIds() { return ids_; }
   void setComplete(bool complete) { complete_ = complete; }
   void setContinuation(std::string token) { continuation_ = std::move(token); }
+  void setCreated(bool created) { created_ = created; }
 
  private:
   ErrorCode code_ = ErrorCode::OK;
@@ -264,6 +267,7 @@ class COTENANT_EXPORT Result {
   std::vector<uint64_t> ids_;
   bool complete_ = true;
   std::string continuation_;
+  bool created_ = false;
 };
 
 // The outcome of an administrative call: a code and message as in Result, and on success
@@ -320,12 +324,16 @@ struct SearchQuery {
 struct ImportBatch {
   std::string importId;  // 1..64 of [A-Za-z0-9_.-], chosen by the loader; "" = no record kept
   uint64_t sequence = 0; // the batch's number within the import
+  // A unique field: a record whose value of it some record holds updates that record
+  // instead of being added (as upsertRecord; needs the update right too). "" = add all.
+  std::string upsertOn;
 };
 
 // What importRecords answered: one entry per record sent, in order.
 struct ImportReply {
   struct Entry {
-    uint64_t id = 0;                 // the record added (0 when rejected, or in a dry run)
+    uint64_t id = 0;                 // the record added or updated (0 when rejected, or in a dry run)
+    bool updated = false;            // upsertOn: an existing record was updated, not added
     ErrorCode code = ErrorCode::OK;  // OK, or why this record was not added
     std::string message;             // the reason, naming the field ("" when OK)
     bool ok() const { return code == ErrorCode::OK; }
