@@ -56,6 +56,26 @@ class KvIterator {
 
 struct BackupInfo;  // storage/backup.h
 
+// Writes one sorted file of one column family, for KvEngine::IngestFiles. Used by one
+// thread at a time. A writer abandoned before Finish leaves a partial file that the
+// caller deletes.
+class KvFileWriter {
+ public:
+  virtual ~KvFileWriter() = default;
+  // REQUIRES: key is greater than every key put before.
+  virtual Status Put(std::string_view key, std::string_view value) = 0;
+  // Bytes written so far (an estimate until Finish).
+  virtual uint64_t FileSize() const = 0;
+  // Completes the file. REQUIRES: at least one Put.
+  virtual Status Finish() = 0;
+};
+
+// One file to ingest and the column family it goes to.
+struct KvIngestFile {
+  Cf cf = Cf::kRecords;
+  std::string path;
+};
+
 struct KvReadOptions {
   const KvSnapshot* snapshot = nullptr;  // nullptr = latest
   bool cache_only = false;               // Get: Busy instead of disk I/O
@@ -91,6 +111,23 @@ class KvEngine {
   // sharing the files earlier backups there hold; then, when keep > 0, deletes the oldest
   // backups beyond the newest `keep`. An engine without backups answers InvalidArgument.
   virtual Status Backup(const std::string& dir, uint32_t keep, BackupInfo* out);
+
+  // ---- Sorted files (physical import) ----
+  // An engine without them answers InvalidArgument to each.
+
+  // Starts a sorted file of `cf` at `path` (a new file under the data directory) in the
+  // format IngestFiles takes.
+  virtual Status NewFileWriter(Cf cf, const std::string& path, std::unique_ptr<KvFileWriter>* out);
+  // Iterates over a finished file written by NewFileWriter, in key order, bounded by
+  // nothing: SeekToFirst is its first key.
+  virtual Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const;
+  // Makes every file's entries visible in one atomic step, across column families: after
+  // OK all are, after an error or a crash none is. Files of one column family may
+  // overlap each other: of a key in several, the file listed last wins (as the later put
+  // of a batch does); a key in a file replaces the same key already stored. The files
+  // are hard-linked into the engine where the file system allows (copied otherwise); the
+  // caller deletes its own paths afterwards either way.
+  virtual Status IngestFiles(const std::vector<KvIngestFile>& files);
 };
 
 struct StoreOptions;

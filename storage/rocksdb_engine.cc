@@ -4,6 +4,8 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_reader.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
@@ -112,6 +114,56 @@ class RocksIterator final : public KvIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+class RocksFileWriter final : public KvFileWriter {
+ public:
+  RocksFileWriter(const rocksdb::Options& options, rocksdb::ColumnFamilyHandle* cf)
+      // The page cache keeps what was written: the file is read again soon (merged, or
+      // served once ingested).
+      : writer_(rocksdb::EnvOptions(), options, cf, /*invalidate_page_cache=*/false) {}
+  Status Open(const std::string& path) { return FromRocks(writer_.Open(path)); }
+  Status Put(std::string_view key, std::string_view value) override {
+    return FromRocks(writer_.Put(ToSlice(key), ToSlice(value)));
+  }
+  uint64_t FileSize() const override { return writer_.FileSize(); }
+  Status Finish() override { return FromRocks(writer_.Finish()); }
+
+ private:
+  mutable rocksdb::SstFileWriter writer_;  // its FileSize() is not const
+};
+
+// A finished sorted file, iterated whole (no bounds). The reader outlives its iterator.
+class RocksFileIterator final : public KvIterator {
+ public:
+  explicit RocksFileIterator(const rocksdb::Options& options) : reader_(options) {}
+  Status Open(const std::string& path) {
+    COTENANT_RETURN_IF_ERROR(FromRocks(reader_.Open(path)));
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    it_.reset(reader_.NewIterator(ro));
+    return Status::OK();
+  }
+  bool Valid() const override { return it_->Valid(); }
+  void Seek(std::string_view key) override { it_->Seek(ToSlice(key)); }
+  void SeekForPrev(std::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override {
+    rocksdb::Slice k = it_->key();
+    return {k.data(), k.size()};
+  }
+  std::string_view value() const override {
+    rocksdb::Slice v = it_->value();
+    return {v.data(), v.size()};
+  }
+  Status status() const override { return FromRocks(it_->status()); }
+
+ private:
+  rocksdb::SstFileReader reader_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 class RocksEngine final : public KvEngine {
  public:
   RocksEngine(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
@@ -212,6 +264,54 @@ class RocksEngine final : public KvEngine {
     std::unique_lock<std::mutex> l(backup_mu_, std::try_to_lock);
     if (!l.owns_lock()) return Status::Busy("a backup of this store is already running; retry when it ends");
     return BackupRocks(db_, dir, keep, out);
+  }
+
+  Status NewFileWriter(Cf cf, const std::string& path,
+                       std::unique_ptr<KvFileWriter>* out) override {
+    COTENANT_RETURN_IF_ERROR(Writable(0));
+    auto* h = cfs_[static_cast<int>(cf)];
+    // The family's own options (comparator, table format, compression, filters), so an
+    // ingested file reads like one the engine flushed.
+    auto w = std::make_unique<RocksFileWriter>(db_->GetOptions(h), h);
+    COTENANT_RETURN_IF_ERROR(w->Open(path));
+    *out = std::move(w);
+    return Status::OK();
+  }
+
+  Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const override {
+    // Every family has the same comparator and table format (MakeRocksOptions), so any
+    // family's options read any family's file.
+    auto it = std::make_unique<RocksFileIterator>(db_->GetOptions(cfs_[0]));
+    COTENANT_RETURN_IF_ERROR(it->Open(path));
+    *out = std::move(it);
+    return Status::OK();
+  }
+
+  Status IngestFiles(const std::vector<KvIngestFile>& files) override {
+    COTENANT_RETURN_IF_ERROR(Writable(0));
+    std::array<std::vector<std::string>, kNumCfs> by_cf;
+    for (const auto& f : files) by_cf[static_cast<int>(f.cf)].push_back(f.path);
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;  // hard links; a copy only where linking fails
+    io.failed_move_fall_back_to_copy = true;
+    // Files overlapping each other or the store's older entries get a sequence number
+    // of their own, kept in the manifest rather than written into the file.
+    io.allow_global_seqno = true;
+    io.write_global_seqno = false;
+    io.snapshot_consistency = true;
+    io.allow_blocking_flush = true;
+    std::vector<rocksdb::IngestExternalFileArg> args;
+    for (int i = 0; i < kNumCfs; ++i) {
+      if (by_cf[i].empty()) continue;
+      rocksdb::IngestExternalFileArg a;
+      a.column_family = cfs_[i];
+      a.external_files = by_cf[i];
+      a.options = io;
+      args.push_back(std::move(a));
+    }
+    if (args.empty()) return Status::OK();
+    // One manifest record for every family: atomic across them, also through a crash.
+    return Written(db_->IngestExternalFiles(args));
   }
 
   void MemoryUsage(uint64_t* block_cache, uint64_t* memtables) const override {
@@ -324,6 +424,16 @@ class RocksEngine final : public KvEngine {
 }  // namespace
 
 std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+Status KvEngine::NewFileWriter(Cf, const std::string&, std::unique_ptr<KvFileWriter>*) {
+  return Status::InvalidArgument("this storage engine does not write sorted files; use a logical import");
+}
+Status KvEngine::OpenFile(const std::string&, std::unique_ptr<KvIterator>*) const {
+  return Status::InvalidArgument("this storage engine does not read sorted files");
+}
+Status KvEngine::IngestFiles(const std::vector<KvIngestFile>&) {
+  return Status::InvalidArgument("this storage engine does not ingest sorted files; use a logical import");
+}
 
 void MakeRocksOptions(const StoreOptions& options, std::shared_ptr<rocksdb::Cache>* cache,
                       rocksdb::DBOptions* db_options, rocksdb::ColumnFamilyOptions* cf_options) {

@@ -7,8 +7,10 @@
 //
 // Errors: every operation returns a Status. NotFound means the tenant, object or record
 // does not exist (a tombstoned tenant does not exist). InvalidArgument names the bad
-// field or expression. Conflict means an expected version did not match or a name is
-// taken. ResourceExhausted means a configured limit was exceeded.
+// field or expression. Conflict means an expected version did not match, a name is
+// taken, or the object's state does not allow the call (a physical import into an object
+// that holds records, or a record added to an object a physical import is filling).
+// ResourceExhausted means a configured limit was exceeded.
 //
 // Thread safety: a Store is safe for concurrent use from any number of threads. Record
 // writes of one call are atomic (one engine batch holds the record and its index
@@ -206,6 +208,16 @@ struct StoreOptions {
   // clean up after a deletion (lookup entries, policies) sets false and finishes them
   // itself, with its clean-up, through PendingDeletions and DeleteTenant.
   bool finish_deletions_at_open = true;
+  // Physical import (Store::BeginIngest). Memory for one ingest's unsorted index entries:
+  // when full they are sorted and written as one file (a "chunk").
+  size_t ingest_buffer_bytes = 64u << 20;
+  // Size at which an ingest closes a sorted file and starts the next (bounds the memory
+  // a file's index and filter take while it is written).
+  uint64_t ingest_file_bytes = 256u << 20;
+  // Chunks of one column family ingested as they are (they overlap each other, so the
+  // engine keeps them side by side until compaction); beyond this many they are first
+  // merged into one sorted run of non-overlapping files. >= 1.
+  uint32_t ingest_max_overlapping_files = 8;
   // Tests only: wraps the engine the store reads and writes through (to hold or fail
   // chosen calls). Unset in every server.
   std::function<std::unique_ptr<KvEngine>(std::unique_ptr<KvEngine>)> wrap_engine;
@@ -384,6 +396,23 @@ class Store {
   Status RestoreRecords(TenantId tenant, std::string_view object,
                         const std::vector<RestoredRecord>& records);
 
+  // ---- Physical import (docs/STORAGE.md, "Physical import") --------------------------
+
+  class Ingest;
+  // Starts filling `object`, which must hold no record, with sorted files written under
+  // <data>/ingest/ and made visible all at once by Ingest::Commit. Records are created by
+  // `user`, checked against `scope` like ImportRecords checks them.
+  // Conflict when the object holds records or another ingest of it is open; NotFound for
+  // an unknown tenant or object. (An engine that cannot write sorted files answers
+  // InvalidArgument to the first Add.)
+  // While the ingest is open, adding records to the object any other way (AddRecord,
+  // AddRecords, ImportRecords, UpsertRecord, RestoreRecords) is refused with Conflict
+  // naming the ingest; updates and deletes find no record. A unique field's value given
+  // to two records of the ingest fails it whole (Conflict naming both and the value). On success *out owns the ingest.
+  // REQUIRES: the store and *scope (with its row filter) outlive *out.
+  Status BeginIngest(TenantId tenant, std::string_view object, UserId user,
+                     const RecordScope* scope, std::unique_ptr<Ingest>* out);
+
   // One page of a search (docs/CRITERIA.md for the grammar and the planner).
   Status Search(TenantId tenant, const SearchRequest& request, SearchResult* out,
                 const RecordScope* scope = nullptr) const;
@@ -481,6 +510,52 @@ class Store {
   StoreOptions options_;
   std::unique_ptr<KvEngine> engine_;
   std::unique_ptr<Impl> impl_;
+};
+
+// One physical import into an empty object (Store::BeginIngest). Nothing it writes is
+// visible before Commit returns OK; Abort, the destructor, a failed Commit, or a crash
+// at any point before the commit leave the object empty and delete every file (a crash
+// leaves them for the next Store::Open, which deletes them).
+//
+// Memory stays bounded whatever the import's size: records go to a sorted file as they
+// come (their ids only grow), index entries are held up to
+// StoreOptions::ingest_buffer_bytes, then sorted and written out.
+//
+// Thread safety: calls are serialised inside; batches are added in the order of the
+// calls, so one caller at a time is the useful way to drive it.
+class Store::Ingest {
+ public:
+  // Aborts when neither Commit nor Abort was called.
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  // Adds one batch (1..Limits::max_batch_records records). Each record is checked exactly
+  // as ImportRecords checks it and gets its own outcome in *out: an id from the tenant's
+  // record sequence (ids only grow), or InvalidArgument, PermissionDenied or
+  // ResourceExhausted with nothing of it written. The call fails as a whole for a bad
+  // batch size, a tenant being deleted (NotFound: the ingest ends, its files are deleted)
+  // or a failed file write (the ingest can then only be aborted). After either, every
+  // later Add and Commit answers that same error.
+  Status Add(const std::vector<FieldValues>& records, std::vector<ImportOutcome>* out);
+  // Finishes the files and ingests all of them in one atomic step (records and index
+  // entries together), after checking, under the tenant's write gate, that the object is
+  // still empty (Conflict otherwise) and that the records fit the tenant's quota
+  // (ResourceExhausted). The usage counters grow by exactly what was ingested.
+  // *records = the records made visible. Whatever the answer, the ingest is finished
+  // afterwards and its files are deleted; on an error nothing is visible.
+  Status Commit(uint64_t* records);
+  // Deletes every file; nothing becomes visible. Idempotent.
+  void Abort();
+
+  // Index chunks written so far (for tests and progress).
+  uint64_t chunks_written() const;
+
+ private:
+  friend class Store;
+  class Rep;
+  explicit Ingest(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
 };
 
 // Microseconds since the epoch, from the system clock.

@@ -182,6 +182,10 @@ Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.path.empty()) return Status::InvalidArgument("data directory is not set");
   std::unique_ptr<KvEngine> engine;
   COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
+  // Files of an ingest never committed are invisible to the engine: only delete them.
+  // After the open, whose lock proves no other process serves this directory (a second
+  // server started on it by mistake must not delete the first one's ingest files).
+  COTENANT_RETURN_IF_ERROR(RemoveLeftoverIngests(options.path));
   if (options.wrap_engine) engine = options.wrap_engine(std::move(engine));
   std::unique_ptr<Store> store(new Store(options, std::move(engine)));
   COTENANT_RETURN_IF_ERROR(store->impl_->Load());

@@ -94,6 +94,7 @@ Status Store::RestoreRecords(TenantId tenant, std::string_view object,
     std::shared_lock<std::shared_mutex> l(impl_->catalog_mu_);
     if (ts->deleting) return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
   }
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   {
     auto it = engine_->NewIterator(Cf::kRecords, ObjectPrefix(tenant, def->id),
                                    PrefixSuccessor(ObjectPrefix(tenant, def->id)));

@@ -359,6 +359,7 @@ Status Store::ImportRecords(TenantId tenant, std::string_view object,
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   StripeLocks unique, updated;
   COTENANT_RETURN_IF_ERROR(PlanRows(impl_.get(), tenant, *def, upsert_slot, scope, user, &rows,
                                     &outcomes, &unique, &updated));
@@ -382,6 +383,7 @@ Status Store::UpsertRecord(TenantId tenant, std::string_view object, std::string
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   StripeLocks unique, updated;
   COTENANT_RETURN_IF_ERROR(PlanRows(impl_.get(), tenant, *def, upsert_slot, scope, user, &rows,
                                     &outcomes, &unique, &updated));

@@ -75,6 +75,14 @@ struct TenantState {
            quota_bytes.load(std::memory_order_relaxed) != 0;
   }
 
+  // Objects being filled by a physical import (store_ingest.cc): object id -> the
+  // ingest's name. Changed with write_gate exclusive and read by writes holding it shared
+  // (so a write that adds records either lands before the ingest starts or is refused);
+  // ingest_count lets writes skip ingest_mu when no ingest is open.
+  std::mutex ingest_mu;
+  std::map<ObjectId, std::string> ingests;
+  std::atomic<int> ingest_count{0};
+
   // Durable sequences: ids below `reserved` are persisted as possibly used.
   struct Sequence {
     uint64_t next = 0;      // 0 = not loaded yet
@@ -113,6 +121,10 @@ class Store::Impl {
   Status EnsureUsage(TenantState* ts, TenantId tenant);
   std::atomic<uint64_t> quota_refusals_records_{0};
   std::atomic<uint64_t> quota_refusals_bytes_{0};
+
+  // Conflict when a physical import is filling `def` (writes adding records to it are
+  // refused until it commits or aborts). REQUIRES: the caller holds ts->write_gate (shared).
+  Status RefuseDuringIngest(TenantState* ts, const ObjectDef& def) const;
 
   // Allocates `count` consecutive ids of a sequence; returns the first.
   // REQUIRES: the caller holds ts->write_gate (shared) and checked !deleting.
@@ -178,7 +190,11 @@ Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view o
 Status ApplyFieldValues(const ObjectDef& def, const FieldValues& fields,
                         const RecordScope* scope, bool is_add, std::vector<Value>* values);
 
-// Shared by the record writes (store_records.cc, store_import.cc, store_unique.cc).
+// Deletes what ingests a crash interrupted left under the data directory (store_ingest.cc).
+// REQUIRES: no ingest of this data directory is open.
+Status RemoveLeftoverIngests(const std::string& data_dir);
+
+// Shared by the record writes (store_records.cc, store_import.cc, store_ingest.cc).
 
 // The index entries of a new record (its unique values' entries included).
 void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,

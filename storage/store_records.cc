@@ -237,6 +237,7 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   StripeLocks unique;
   std::vector<Status> verdict(1);
   ClaimNewUniqueValues(impl_.get(), tenant, *def, {&rec.values}, &verdict, &unique);
@@ -286,6 +287,7 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   if (ts->HasStoreQuota()) COTENANT_RETURN_IF_ERROR(impl_->EnsureUsage(ts.get(), tenant));
   std::shared_lock<std::shared_mutex> gate;
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
+  COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   StripeLocks unique;
   std::vector<const std::vector<Value>*> rows;
   for (const auto& r : recs) rows.push_back(&r.values);
