@@ -83,8 +83,8 @@ class RowReader {
   // Reads from `in` (not owned; must outlive the reader). With a CSV header, reads the
   // header row at once: see columns(). Starting at `start_offset` (a Row::end_offset of
   // an earlier run, for resume) skips there first; the header is still read from the
-  // start of the content, and line numbers continue from `start_line` (the Row::line of
-  // the row after the checkpoint, minus 1: the lines before it).
+  // start of the content, and line numbers continue from `start_line` (the earlier
+  // reader's line() just after that row: the lines before the offset).
   // Throws InputError when the input cannot be read, or a CSV with a header has no
   // header row.
   RowReader(Input* in, const ReaderOptions& options, uint64_t start_offset = 0,
