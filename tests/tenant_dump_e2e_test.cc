@@ -207,7 +207,7 @@ class TenantDumpTest : public ::testing::Test {
         if (n % 3 != 0) p.add("last_name", "last " + std::to_string(n));
         if (n % 4 != 0) p.add("age", n % 90);
         if (n % 5 != 0) p.add("vip", n % 2 == 0);
-        if (n % 6 != 0) p.addTimestamp("joined", int64_t{1714521600000000} + n * 1234567);
+        if (n % 6 != 0) p.addTimestamp("joined", int64_t{1714521600000000} + int64_t{n} * 1234567);
         rows.push_back(p);
       }
       Result r = (batch == 1 ? annClient : bossClient)->addRecords("Customers", rows);
