@@ -15,6 +15,16 @@ Status Outbox::Room() const {
       ", --max-unsent-bytes-per-connection); read the answers before sending more calls");
 }
 
+namespace {
+
+// One summary line every few seconds, written by whichever failed or refused login comes
+// after the interval, instead of a line per failure.
+void LogLoginSummary(sharing::LoginThrottle* throttle) {
+  if (auto summary = throttle->TakeSummary()) spdlog::warn("{}", *summary);
+}
+
+}  // namespace
+
 kj::Promise<void> CotenantImpl::login(LoginContext context) {
   return Serve(ctx_, Api::kLogin, [&]() -> kj::Promise<void> {
     auto params = context.getParams();
@@ -22,9 +32,13 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
     auto key_reader = params.getApiKey();
     sharing::LoginThrottle* throttle = ctx_.login_throttle;
     // A locked-out address gets no key check at all.
-    ThrowIfError(throttle->Admit(peer_, tenant));
+    if (Status admitted = throttle->Admit(peer_, tenant); !admitted.ok()) {
+      LogLoginSummary(throttle);
+      ThrowIfError(admitted);
+    }
     if (key_reader.size() > ctx_.limits.max_api_key_bytes) {
       throttle->Failed(peer_, tenant);
+      LogLoginSummary(throttle);
       ThrowIfError(Status::Unauthenticated(std::string(sharing::kBadCredentials)));
     }
     std::string key(key_reader.cStr(), key_reader.size());
@@ -45,8 +59,7 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
             throttle->Succeeded(peer_);
           } else if (o.status.code() == Status::Code::kUnauthenticated) {
             throttle->Failed(peer_, tenant);
-            // One summary line every few seconds instead of a line per failure.
-            if (auto summary = throttle->TakeSummary()) spdlog::warn("{}", *summary);
+            LogLoginSummary(throttle);
           }
           ThrowIfError(o.status);
           if (on_login_) on_login_();

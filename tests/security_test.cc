@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -360,6 +361,45 @@ TEST(LoginThrottling, TheLockoutEnds) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(LoginCode(server, t.id, t.key, &message), ErrorCode::OK) << message;
+}
+
+// The largest "N refused while locked out" of the summary lines in a server log.
+uint64_t MostRefusedInASummary(const std::string& log) {
+  static const std::regex kRefused("login: [0-9]+ failed from [0-9]+\\+? address\\(es\\), ([0-9]+) refused while locked out");
+  uint64_t most = 0;
+  for (std::sregex_iterator it(log.begin(), log.end(), kRefused), end; it != end; ++it) {
+    most = std::max<uint64_t>(most, std::stoull((*it)[1].str()));
+  }
+  return most;
+}
+
+TEST(LoginThrottling, LoginsRefusedDuringALockoutAreSummarizedInTheLog) {
+  // An attacker who keeps knocking on a locked door makes no failed login (its key is
+  // never checked), only refusals: those alone must still reach the log.
+  Cotenantd server({"--login-failures-per-address", "1", "--login-lockout-ms", "600000",
+                    "--login-summary-interval-ms", "100"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "knocked");
+  std::string message;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(LoginCode(server, t.id, "ck_guess" + std::to_string(i), &message),
+              ErrorCode::Unauthenticated) << message;
+  }
+  for (int i = 0; i < 30 && MostRefusedInASummary(server.log()) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    EXPECT_EQ(LoginCode(server, t.id, t.key, &message), ErrorCode::ResourceExhausted) << message;
+  }
+  EXPECT_GE(MostRefusedInASummary(server.log()), 1u) << server.log();
+}
+
+TEST(LoginThrottling, TheSummaryIntervalIsChecked) {
+  TempDir dir;
+  ToolResult r = RunTool(BinaryPath("cotenantd"),
+                         {"--data", dir.path() + "/data", "--login-summary-interval-ms", "0"}, {},
+                         dir.path());
+  EXPECT_NE(r.code, 0) << r;
+  EXPECT_NE(r.err.find("--login-summary-interval-ms"), std::string::npos) << r;
 }
 
 TEST(OpsMetrics, PerTenantSeriesOnlyWhenAskedFor) {

@@ -257,6 +257,11 @@ int main(int argc, char** argv) {
                  "failing on it are locked out")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--login-summary-interval-ms", throttle.summary_interval_ms,
+                 "Failed and refused logins are logged as one summary line at most this often "
+                 "(never a line per guess)")
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}))
+      ->capture_default_str();
   cotenant::rpc::TlsFiles tls;
   app.add_option("--tls-cert", tls.cert,
                  "PEM certificate (chain) of this server; with --tls-key the RPC listener "
