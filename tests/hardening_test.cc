@@ -144,9 +144,12 @@ TEST(InternalErrorsTest, TheClientGetsAnIdAndTheLogHasTheDetail) {
   ASSERT_TRUE(t.client->addRecord("Customers", Parameters().add("first_name", "Ann")).ok());
 
   // The data directory disappears under the running server: the next WAL or table file
-  // it creates there fails with an I/O error that names the path.
+  // it creates there fails with an I/O error that names the path. A rename takes it away
+  // at once; removing it entry by entry would race the server's background threads,
+  // which may add a file between the removal of the last entry and of the directory.
   const std::string data = server.data_dir() + "/data";
-  std::filesystem::remove_all(data);
+  const std::string gone = server.data_dir() + "/data-gone";
+  std::filesystem::rename(data, gone);
   std::vector<Parameters> batch(200, Parameters().add("first_name", std::string(1000, 'x')));
   Result failed;
   for (int i = 0; i < 200; ++i) {
