@@ -27,28 +27,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A TCP connection to 127.0.0.1:port from `source` (any 127.x.y.z address is loopback),
-// with 5 s send/receive timeouts; -1 when it failed.
-int ConnectFrom(const char* source, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &local.sin_addr);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+// A TCP connection to 127.0.0.1:port from `source`, with 5 s send/receive timeouts; -1
+// when it failed.
+int ConnectFrom(const char* source, int port) { return ConnectLoopback(port, 5, source); }
 
 // True when the server closes `fd` (end of stream or reset) within about 5 s; false when
 // the connection is still open then. What the server sent first (an RPC Abort message,

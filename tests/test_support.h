@@ -32,8 +32,10 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int FreePort();
 
-// A TCP connection to 127.0.0.1:port with send/receive timeouts; -1 when it failed.
-int ConnectLoopback(int port, int timeout_s);
+// A TCP connection to 127.0.0.1:port with send/receive timeouts; -1 when it failed. With
+// `source` (any 127.x.y.z address is loopback), the local end is bound to that address
+// first, so the server sees the connection come from another peer.
+int ConnectLoopback(int port, int timeout_s, const char* source = nullptr);
 
 // One raw HTTP/1.0 GET on loopback; the whole response, "" when it failed.
 std::string HttpGet(int port, const std::string& path);

@@ -179,6 +179,52 @@ TEST_F(UniqueE2eTest, ThroughAPolicyKeysObeyItsRightsAndRowFilter) {
   EXPECT_EQ(check.getRecords().at(0).get("name").asText(), "Kid");
 }
 
+// A unique value is unique in the whole object, hidden rows included: a designated tenant
+// that may add records learns from Conflict that some record holds the value, and nothing
+// more (the answer is the one a visible record gives). Reads by key say nothing at all.
+TEST_F(UniqueE2eTest, ThroughAPolicyAHiddenRowsValueIsConflictOnWriteAndNotFoundOnRead) {
+  TenantHandle pub = MembersTenant("oracle-publisher");
+  TenantHandle con = Tenant("oracle-consumer");
+  ASSERT_TRUE(pub.client->addRecord("Members", Member("adult@x", 1, "Adult", 40)).ok());
+  ASSERT_TRUE(pub.client->addRecord("Members", Member("kid@x", 2, "Kid", 9)).ok());
+  auto designated = pub.client->createUser(0, "adder", AdminLevel::User);
+  ASSERT_TRUE(designated.ok()) << designated.getMessage();
+  ASSERT_TRUE(pub.client->createRole(0, "members-ra", {{"Members", Rights{true, true, false, false}}}).ok());
+  ASSERT_TRUE(pub.client->addRoleMember(0, "members-ra", pub.id, designated.value().user.id).ok());
+  PolicyInfo policy;
+  policy.name = "adults";
+  policy.designated = con.id;
+  policy.userId = designated.value().user.id;
+  policy.scope = {{"Members", "age >= 18", {}}};
+  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  TenantContext ctx(*con.client, pub.id);
+
+  // Reads: the hidden row's value and a value nobody holds answer alike.
+  Result kid = con.client->getRecordBy("Members", "*", "email", Value::text("kid@x"), ctx);
+  Result nobody = con.client->getRecordBy("Members", "*", "email", Value::text("nobody@x"), ctx);
+  EXPECT_EQ(kid.getCode(), ErrorCode::NotFound);
+  EXPECT_EQ(nobody.getCode(), kid.getCode());
+  EXPECT_EQ(kid.getMessage(), "no record of Members has email 'kid@x'");
+  EXPECT_EQ(nobody.getMessage(), "no record of Members has email 'nobody@x'");
+
+  // Writes: the hidden row's value is Conflict, worded as for the visible row's, without
+  // the record's id or any of its other fields.
+  Result hidden = con.client->addRecord("Members", Member("kid@x", 3, "New", 30), ctx);
+  EXPECT_EQ(hidden.getCode(), ErrorCode::Conflict) << hidden.getMessage();
+  EXPECT_EQ(hidden.getMessage(),
+            "another record of Members has the value 'kid@x' in unique field email");
+  Result visible = con.client->addRecord("Members", Member("adult@x", 4, "New", 30), ctx);
+  EXPECT_EQ(visible.getCode(), ErrorCode::Conflict) << visible.getMessage();
+  EXPECT_EQ(visible.getMessage(),
+            "another record of Members has the value 'adult@x' in unique field email");
+  // Nothing was written by the refused adds; a free value is added.
+  Result fresh = con.client->addRecord("Members", Member("new@x", 5, "New", 30), ctx);
+  ASSERT_TRUE(fresh.ok()) << fresh.getMessage();
+  Result all = pub.client->searchRecords("Members", "*", "");
+  ASSERT_TRUE(all.ok()) << all.getMessage();
+  EXPECT_EQ(all.getRecords().size(), 3u);
+}
+
 TEST_F(UniqueE2eTest, TheCliNamesRecordsByKeyAndUpserts) {
   TenantHandle t = Tenant("by-key-cli");
   ToolResult r = Cli(t, {"object", "create", "Accounts", "--field", "handle:text:unique:required",
