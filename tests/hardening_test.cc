@@ -134,6 +134,57 @@ TEST(CriteriaIdsTest, TheLargestIdIsANumberNotAnError) {
   EXPECT_EQ(too_big.getCode(), ErrorCode::InvalidArgument);
 }
 
+// A restore may place a record at the top of the signed range, 2^63 - 1; the sequence then
+// goes on above it. Ids from 2^63 are ordinary ids end to end: read, named in criteria,
+// ordered as unsigned numbers, updated and deleted.
+TEST(CriteriaIdsTest, IdsFromTwoToThe63AreServedLikeAnyOther) {
+  Cotenantd server;
+  ASSERT_TRUE(server.ok());
+  auto admin = AdminClient(server);
+  TenantHandle t = MakeTenant(server, *admin, "high-ids");
+  ASSERT_TRUE(t.client->addRecord("Customers", Parameters().add("first_name", "Low")).ok());
+  constexpr uint64_t kTop = (uint64_t{1} << 63) - 1;
+  RestoredRecord r;
+  r.createdBy = r.modifiedBy = t.user;
+  r.createdAt = r.modifiedAt = 1700000000000000;
+  r.fields.add("first_name", "Top");
+  r.id = kTop + 1;
+  auto refused = admin->restoreTenantRecords(t.id, "Customers", {r});
+  EXPECT_EQ(refused.getCode(), ErrorCode::InvalidArgument);
+  EXPECT_NE(refused.getMessage().find("the id must be from 1 to 2^63-1"), std::string::npos)
+      << refused.getMessage();
+  r.id = kTop;
+  auto restored = admin->restoreTenantRecords(t.id, "Customers", {r});
+  ASSERT_TRUE(restored.ok()) << restored.getMessage();
+  Result added = t.client->addRecord("Customers", Parameters().add("first_name", "High"));
+  ASSERT_TRUE(added.ok()) << added.getMessage();
+  const uint64_t high = added.getId();
+  ASSERT_EQ(high, kTop + 1);
+
+  Result read = t.client->getRecord("Customers", "*", high);
+  ASSERT_TRUE(read.ok()) << read.getMessage();
+  EXPECT_EQ(read.getRecords().at(0).get("first_name").asText(), "High");
+  Result named = t.client->searchRecords("Customers", "first_name", "id = 9223372036854775808");
+  ASSERT_TRUE(named.ok()) << named.getMessage();
+  ASSERT_EQ(named.getRecords().size(), 1u);
+  EXPECT_EQ(named.getRecords()[0].id(), high);
+  Result above = t.client->searchRecords("Customers", "first_name", "id >= 9223372036854775807");
+  ASSERT_TRUE(above.ok()) << above.getMessage();
+  ASSERT_EQ(above.getRecords().size(), 2u);
+  EXPECT_EQ(above.getRecords()[0].id(), kTop);  // in id order, unsigned
+  EXPECT_EQ(above.getRecords()[1].id(), high);
+  Result below = t.client->searchRecords("Customers", "first_name", "id < 9223372036854775808");
+  ASSERT_TRUE(below.ok()) << below.getMessage();
+  EXPECT_EQ(below.getRecords().size(), 2u);
+
+  EXPECT_TRUE(t.client->updateRecord("Customers", high, Parameters().add("first_name", "Higher")).ok());
+  Result updated = t.client->getRecord("Customers", "*", high);
+  ASSERT_TRUE(updated.ok()) << updated.getMessage();
+  EXPECT_EQ(updated.getRecords().at(0).get("first_name").asText(), "Higher");
+  EXPECT_TRUE(t.client->deleteRecord("Customers", high).ok());
+  EXPECT_EQ(t.client->getRecord("Customers", "*", high).getCode(), ErrorCode::NotFound);
+}
+
 // A storage failure reaches the client as an id; the detail, with its paths, stays in the
 // server's log under the same id.
 TEST(InternalErrorsTest, TheClientGetsAnIdAndTheLogHasTheDetail) {
