@@ -51,6 +51,22 @@ class UniqueE2eTest : public SharedServerTest<UniqueE2eTest> {
     return p;
   }
 
+  // A policy of `pub` for `con` on Members with the row filter "age >= 18", performed as a
+  // user of `pub` holding `role` with `rights` on Members.
+  void ShareAdults(const TenantHandle& pub, const TenantHandle& con, const std::string& role,
+                   Rights rights) {
+    auto designated = pub.client->createUser(0, role + "-user", AdminLevel::User);
+    ASSERT_TRUE(designated.ok()) << designated.getMessage();
+    ASSERT_TRUE(pub.client->createRole(0, role, {{"Members", rights}}).ok());
+    ASSERT_TRUE(pub.client->addRoleMember(0, role, pub.id, designated.value().user.id).ok());
+    PolicyInfo policy;
+    policy.name = "adults";
+    policy.designated = con.id;
+    policy.userId = designated.value().user.id;
+    policy.scope = {{"Members", "age >= 18", {}}};
+    ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  }
+
   ToolResult Cli(const TenantHandle& t, const std::vector<std::string>& args) {
     return RunTool(CliPath(), args, ToolEnv(*server_, t.id, t.key), dir_.path());
   }
@@ -144,16 +160,7 @@ TEST_F(UniqueE2eTest, ThroughAPolicyKeysObeyItsRightsAndRowFilter) {
   TenantHandle con = Tenant("by-key-consumer");
   ASSERT_TRUE(pub.client->addRecord("Members", Member("adult@x", 1, "Adult", 40)).ok());
   ASSERT_TRUE(pub.client->addRecord("Members", Member("kid@x", 2, "Kid", 9)).ok());
-  auto designated = pub.client->createUser(0, "sharer", AdminLevel::User);
-  ASSERT_TRUE(designated.ok()) << designated.getMessage();
-  ASSERT_TRUE(pub.client->createRole(0, "members-rw", {{"Members", Rights{true, false, true, false}}}).ok());
-  ASSERT_TRUE(pub.client->addRoleMember(0, "members-rw", pub.id, designated.value().user.id).ok());
-  PolicyInfo policy;
-  policy.name = "adults";
-  policy.designated = con.id;
-  policy.userId = designated.value().user.id;
-  policy.scope = {{"Members", "age >= 18", {}}};
-  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  ShareAdults(pub, con, "members-rw", Rights{true, false, true, false});
 
   TenantContext ctx(*con.client, pub.id);
   Result adult = con.client->getRecordBy("Members", "*", "email", Value::text("adult@x"), ctx);
@@ -187,16 +194,7 @@ TEST_F(UniqueE2eTest, ThroughAPolicyAHiddenRowsValueIsConflictOnWriteAndNotFound
   TenantHandle con = Tenant("oracle-consumer");
   ASSERT_TRUE(pub.client->addRecord("Members", Member("adult@x", 1, "Adult", 40)).ok());
   ASSERT_TRUE(pub.client->addRecord("Members", Member("kid@x", 2, "Kid", 9)).ok());
-  auto designated = pub.client->createUser(0, "adder", AdminLevel::User);
-  ASSERT_TRUE(designated.ok()) << designated.getMessage();
-  ASSERT_TRUE(pub.client->createRole(0, "members-ra", {{"Members", Rights{true, true, false, false}}}).ok());
-  ASSERT_TRUE(pub.client->addRoleMember(0, "members-ra", pub.id, designated.value().user.id).ok());
-  PolicyInfo policy;
-  policy.name = "adults";
-  policy.designated = con.id;
-  policy.userId = designated.value().user.id;
-  policy.scope = {{"Members", "age >= 18", {}}};
-  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  ShareAdults(pub, con, "members-ra", Rights{true, true, false, false});
   TenantContext ctx(*con.client, pub.id);
 
   // Reads: the hidden row's value and a value nobody holds answer alike.
