@@ -79,18 +79,11 @@ class RocksBatch final : public KvBatch {
   rocksdb::WriteBatch batch_;
 };
 
-class RocksIterator final : public KvIterator {
+// A KvIterator over a rocksdb::Iterator that the subclass opens into it_. The subclass's
+// destructor resets it_ first: what the iterator reads from (bounds, a file reader) are
+// the subclass's members, destroyed before the base's.
+class RocksIteratorBase : public KvIterator {
  public:
-  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string lower,
-                std::string upper, const KvReadOptions& options)
-      : lower_(std::move(lower)), upper_(std::move(upper)) {
-    lower_slice_ = rocksdb::Slice(lower_);
-    upper_slice_ = rocksdb::Slice(upper_);
-    rocksdb::ReadOptions ro = ReadOptionsOf(options);
-    ro.iterate_lower_bound = &lower_slice_;
-    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
-    it_.reset(db->NewIterator(ro, cf));
-  }
   bool Valid() const override { return it_->Valid(); }
   void Seek(std::string_view key) override { it_->Seek(ToSlice(key)); }
   void SeekForPrev(std::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
@@ -108,10 +101,27 @@ class RocksIterator final : public KvIterator {
   }
   Status status() const override { return FromRocks(it_->status()); }
 
+ protected:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class RocksIterator final : public RocksIteratorBase {
+ public:
+  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string lower,
+                std::string upper, const KvReadOptions& options)
+      : lower_(std::move(lower)), upper_(std::move(upper)) {
+    lower_slice_ = rocksdb::Slice(lower_);
+    upper_slice_ = rocksdb::Slice(upper_);
+    rocksdb::ReadOptions ro = ReadOptionsOf(options);
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  ~RocksIterator() override { it_.reset(); }
+
  private:
   std::string lower_, upper_;
   rocksdb::Slice lower_slice_, upper_slice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 class RocksFileWriter final : public KvFileWriter {
@@ -132,9 +142,10 @@ class RocksFileWriter final : public KvFileWriter {
 };
 
 // A finished sorted file, iterated whole (no bounds). The reader outlives its iterator.
-class RocksFileIterator final : public KvIterator {
+class RocksFileIterator final : public RocksIteratorBase {
  public:
   explicit RocksFileIterator(const rocksdb::Options& options) : reader_(options) {}
+  ~RocksFileIterator() override { it_.reset(); }
   Status Open(const std::string& path) {
     COTENANT_RETURN_IF_ERROR(FromRocks(reader_.Open(path)));
     rocksdb::ReadOptions ro;
@@ -142,26 +153,9 @@ class RocksFileIterator final : public KvIterator {
     it_.reset(reader_.NewIterator(ro));
     return Status::OK();
   }
-  bool Valid() const override { return it_->Valid(); }
-  void Seek(std::string_view key) override { it_->Seek(ToSlice(key)); }
-  void SeekForPrev(std::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
-  void SeekToFirst() override { it_->SeekToFirst(); }
-  void SeekToLast() override { it_->SeekToLast(); }
-  void Next() override { it_->Next(); }
-  void Prev() override { it_->Prev(); }
-  std::string_view key() const override {
-    rocksdb::Slice k = it_->key();
-    return {k.data(), k.size()};
-  }
-  std::string_view value() const override {
-    rocksdb::Slice v = it_->value();
-    return {v.data(), v.size()};
-  }
-  Status status() const override { return FromRocks(it_->status()); }
 
  private:
   rocksdb::SstFileReader reader_;
-  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 class RocksEngine final : public KvEngine {

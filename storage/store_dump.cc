@@ -51,12 +51,7 @@ Status Store::ReadRecords(TenantId tenant, std::string_view object, RecordId aft
 
 Status Store::RestoreRecords(TenantId tenant, std::string_view object,
                              const std::vector<RestoredRecord>& records) {
-  if (records.empty()) return Status::InvalidArgument("no records to restore");
-  if (records.size() > options_.limits.max_batch_records) {
-    return Status::ResourceExhausted("a batch may hold at most " +
-                                     std::to_string(options_.limits.max_batch_records) +
-                                     " records; got " + std::to_string(records.size()));
-  }
+  COTENANT_RETURN_IF_ERROR(CheckBatch(records.size(), "restore", options_.limits));
   std::shared_ptr<TenantState> ts;
   std::shared_ptr<const ObjectDef> def;
   COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
@@ -112,19 +107,7 @@ Status Store::RestoreRecords(TenantId tenant, std::string_view object,
   }
   // Unique values: against each other and against the records the object holds.
   StripeLocks unique;
-  {
-    std::vector<const std::vector<Value>*> rows;
-    rows.reserve(recs.size());
-    for (const Record& r : recs) rows.push_back(&r.values);
-    std::vector<Status> verdicts(recs.size());
-    ClaimNewUniqueValues(impl_.get(), tenant, *def, rows, &verdicts, &unique);
-    for (size_t i = 0; i < verdicts.size(); ++i) {
-      if (!verdicts[i].ok()) {
-        return Status::Conflict("record " + std::to_string(i) + " of the batch (id " +
-                                std::to_string(recs[i].id) + "): " + verdicts[i].message());
-      }
-    }
-  }
+  COTENANT_RETURN_IF_ERROR(ClaimBatchUniqueValues(impl_.get(), tenant, *def, recs, true, &unique));
   Growth growth(ts.get());
   auto count = static_cast<int64_t>(recs.size());
   COTENANT_RETURN_IF_ERROR(growth.Add(impl_->Grow(ts.get(), tenant, count, bytes), count, bytes));

@@ -301,12 +301,7 @@ Status Store::ImportRecords(TenantId tenant, std::string_view object,
                             const RecordScope* scope) {
   *replayed = false;
   out->clear();
-  if (records.empty()) return Status::InvalidArgument("no records to import");
-  if (records.size() > options_.limits.max_batch_records) {
-    return Status::ResourceExhausted("a batch may hold at most " +
-                                     std::to_string(options_.limits.max_batch_records) +
-                                     " records; got " + std::to_string(records.size()));
-  }
+  COTENANT_RETURN_IF_ERROR(CheckBatch(records.size(), "import", options_.limits));
   bool marked = !batch.import_id.empty();
   if (marked && !ValidImportId(batch.import_id)) {
     return Status::InvalidArgument("import id must be 1 to 64 of A-Z a-z 0-9 _ . -");

@@ -350,12 +350,7 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
   std::lock_guard<std::mutex> l(mu_);
   if (finished_) return Ended();
   COTENANT_RETURN_IF_ERROR(failed_);
-  if (records.empty()) return Status::InvalidArgument("no records to import");
-  if (records.size() > options_.limits.max_batch_records) {
-    return Status::ResourceExhausted("a batch may hold at most " +
-                                     std::to_string(options_.limits.max_batch_records) +
-                                     " records; got " + std::to_string(records.size()));
-  }
+  COTENANT_RETURN_IF_ERROR(CheckBatch(records.size(), "import", options_.limits));
   const RecordScope* scope = has_scope_ ? &scope_ : nullptr;
   int64_t now = NowMicros();
   std::vector<Record> recs(records.size());

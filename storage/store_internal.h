@@ -261,8 +261,16 @@ Status DeleteOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<Tenan
 void ClaimNewUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
                           const std::vector<const std::vector<Value>*>& rows,
                           std::vector<Status>* verdicts, StripeLocks* locks);
+// Claims the unique values of a batch of new records (ClaimNewUniqueValues over each one's
+// values): the first record that fails answers for the batch, a Conflict with its position
+// ("record 3 of the batch: ...", and its id when `with_ids`), any other failure as it is.
+Status ClaimBatchUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
+                              const std::vector<Record>& recs, bool with_ids, StripeLocks* locks);
 // ResourceExhausted when an encoded record is over the limit.
 Status CheckSize(const std::string& encoded, const Limits& limits);
+// A batch of `n` records to `verb` ("add", "import", ...): InvalidArgument ("no records to
+// add") when empty, ResourceExhausted over Limits::max_batch_records.
+Status CheckBatch(size_t n, std::string_view verb, const Limits& limits);
 // A new record of `def` from `fields` as `user` at `now`, checked against the scope (its
 // row filter: PermissionDenied) and the size limit, and encoded into *encoded. The id is
 // left for the caller to allocate.

@@ -200,6 +200,33 @@ Status KeyNotFound(const ObjectDef& def, const KeyRef& key) {
                           def.fields[static_cast<size_t>(key.slot)].name + " " + key.value.Quoted());
 }
 
+Status ClaimBatchUniqueValues(Store::Impl* impl, TenantId t, const ObjectDef& def,
+                              const std::vector<Record>& recs, bool with_ids, StripeLocks* locks) {
+  std::vector<const std::vector<Value>*> rows;
+  rows.reserve(recs.size());
+  for (const Record& r : recs) rows.push_back(&r.values);
+  std::vector<Status> verdicts(recs.size());
+  ClaimNewUniqueValues(impl, t, def, rows, &verdicts, locks);
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    if (verdicts[i].ok()) continue;
+    if (!verdicts[i].IsConflict()) return verdicts[i];
+    std::string which = "record " + std::to_string(i) + " of the batch";
+    if (with_ids) which += " (id " + std::to_string(recs[i].id) + ")";
+    return Status::Conflict(which + ": " + verdicts[i].message());
+  }
+  return Status::OK();
+}
+
+Status CheckBatch(size_t n, std::string_view verb, const Limits& limits) {
+  if (n == 0) return Status::InvalidArgument("no records to " + std::string(verb));
+  if (n > limits.max_batch_records) {
+    return Status::ResourceExhausted("a batch may hold at most " +
+                                     std::to_string(limits.max_batch_records) +
+                                     " records; got " + std::to_string(n));
+  }
+  return Status::OK();
+}
+
 Status CheckSize(const std::string& encoded, const Limits& limits) {
   if (encoded.size() > limits.max_record_bytes) {
     return Status::ResourceExhausted("record of " + std::to_string(encoded.size()) +
@@ -258,12 +285,7 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
 Status Store::AddRecords(TenantId tenant, std::string_view object,
                          const std::vector<FieldValues>& records, UserId user,
                          std::vector<RecordId>* ids, const RecordScope* scope) {
-  if (records.empty()) return Status::InvalidArgument("no records to add");
-  if (records.size() > options_.limits.max_batch_records) {
-    return Status::ResourceExhausted("a batch may hold at most " +
-                                     std::to_string(options_.limits.max_batch_records) +
-                                     " records; got " + std::to_string(records.size()));
-  }
+  COTENANT_RETURN_IF_ERROR(CheckBatch(records.size(), "add", options_.limits));
   std::shared_ptr<TenantState> ts;
   std::shared_ptr<const ObjectDef> def;
   COTENANT_RETURN_IF_ERROR(impl_->Object(tenant, object, &ts, &def));
@@ -289,15 +311,7 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   COTENANT_RETURN_IF_ERROR(impl_->EnterWrite(ts.get(), &gate));
   COTENANT_RETURN_IF_ERROR(impl_->RefuseDuringIngest(ts.get(), *def));
   StripeLocks unique;
-  std::vector<const std::vector<Value>*> rows;
-  for (const auto& r : recs) rows.push_back(&r.values);
-  std::vector<Status> verdicts(recs.size());
-  ClaimNewUniqueValues(impl_.get(), tenant, *def, rows, &verdicts, &unique);
-  for (size_t i = 0; i < verdicts.size(); ++i) {
-    if (verdicts[i].ok()) continue;
-    if (!verdicts[i].IsConflict()) return verdicts[i];
-    return Status::Conflict("record " + std::to_string(i) + " of the batch: " + verdicts[i].message());
-  }
+  COTENANT_RETURN_IF_ERROR(ClaimBatchUniqueValues(impl_.get(), tenant, *def, recs, false, &unique));
   // The whole batch fits the quota or none of it is written.
   Growth growth(ts.get());
   auto count = static_cast<int64_t>(recs.size());
