@@ -42,22 +42,30 @@ kj::Promise<void> AdminImpl::updateRole(UpdateRoleContext context) {
   return Serve(ctx_, Api::kUpdateRole, [&]() { return WriteRole(Api::kUpdateRole, context, false); });
 }
 
+template <typename Context>
+kj::Promise<void> AdminImpl::DeleteNamed(Api api, Context context, const char* noun,
+                                         Status (sharing::Sharing::*del)(TenantId,
+                                                                         const std::string&)) {
+  auto params = context.getParams();
+  Args args(ctx_.limits);
+  std::string name;
+  args.Name(params.getName(), std::string(noun) + " name", &name);
+  sharing::Sharing* sharing = ctx_.sharing;
+  return Run<AdminOut>(
+      Call(api, params.getTenantId()), args.status(),
+      [sharing, del, what = std::string(noun) + " " + name, name](const sharing::AdminDecision& d) {
+        AdminOut o;
+        o.status = (sharing->*del)(d.target, name);
+        o.what = what;
+        o.detail = "deleted";
+        return o;
+      },
+      [](AdminOut&) {});
+}
+
 kj::Promise<void> AdminImpl::deleteRole(DeleteRoleContext context) {
-  return Serve(ctx_, Api::kDeleteRole, [&]() -> kj::Promise<void> {
-    auto params = context.getParams();
-    Args args(ctx_.limits);
-    std::string name;
-    args.Name(params.getName(), "role name", &name);
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Run<AdminOut>(
-        Call(Api::kDeleteRole, params.getTenantId()), args.status(),
-        [sharing, name](const sharing::AdminDecision& d) {
-          AdminOut o;
-          o.status = sharing->DeleteRole(d.target, name);
-          o.what = "role " + name;
-          return o;
-        },
-        [](AdminOut&) {});
+  return Serve(ctx_, Api::kDeleteRole, [&]() {
+    return DeleteNamed(Api::kDeleteRole, context, "role", &sharing::Sharing::DeleteRole);
   });
 }
 
@@ -163,22 +171,8 @@ kj::Promise<void> AdminImpl::updatePolicy(UpdatePolicyContext context) {
 }
 
 kj::Promise<void> AdminImpl::deletePolicy(DeletePolicyContext context) {
-  return Serve(ctx_, Api::kDeletePolicy, [&]() -> kj::Promise<void> {
-    auto params = context.getParams();
-    Args args(ctx_.limits);
-    std::string name;
-    args.Name(params.getName(), "policy name", &name);
-    sharing::Sharing* sharing = ctx_.sharing;
-    return Run<AdminOut>(
-        Call(Api::kDeletePolicy, params.getTenantId()), args.status(),
-        [sharing, name](const sharing::AdminDecision& d) {
-          AdminOut o;
-          o.status = sharing->DeletePolicy(d.target, name);
-          o.what = "policy " + name;
-          o.detail = "deleted";
-          return o;
-        },
-        [](AdminOut&) {});
+  return Serve(ctx_, Api::kDeletePolicy, [&]() {
+    return DeleteNamed(Api::kDeletePolicy, context, "policy", &sharing::Sharing::DeletePolicy);
   });
 }
 

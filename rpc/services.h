@@ -231,6 +231,12 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> WriteRole(Api api, Context context, bool create);
   template <typename Context>
   kj::Promise<void> WritePermissionSet(Api api, Context context, bool create);
+  // deleteRole and deletePolicy: the tenant's `noun` ("role", "policy") of the given name,
+  // deleted by `del`.
+  template <typename Context>
+  kj::Promise<void> DeleteNamed(Api api, Context context, const char* noun,
+                                Status (sharing::Sharing::*del)(storage::TenantId,
+                                                                const std::string&));
   // addRoleMember and removeRoleMember (same parameters).
   template <typename Context>
   kj::Promise<void> WriteMember(Api api, Context context, bool add);
