@@ -39,6 +39,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include "bench/loopback.h"
 #include <vector>
 
 #include "bare.capnp.h"
@@ -201,8 +203,8 @@ class Child {
   pid_t pid_ = -1;
   int exit_status_ = -1;
 };
-uint16_t FreePort();
-bool CanConnect(uint16_t port);
+using ::bench::CanConnect;
+using ::bench::FreePort;
 void WaitListening(Child& child, uint16_t port, double timeout = 60.0);
 
 // ---- /proc -----------------------------------------------------------------------------------
