@@ -34,26 +34,12 @@
 #include <thread>
 #include <vector>
 
-#include "storage/key_encoding.h"
-#include "storage/rocksdb_engine.h"
-#include "storage/storage.h"
+#include "bench/raw_store_db.h"
 
 namespace {
 
 using namespace cotenant::storage;
 using Clock = std::chrono::steady_clock;
-
-// Ids as a first tenant's first object gets them; any fixed values give the same key shapes.
-constexpr uint64_t kTenant = 2;
-constexpr uint32_t kObject = 1;
-constexpr uint16_t kEmailSlot = 0;
-
-void Check(const rocksdb::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "import_raw_fill: %s: %s\n", what, s.ToString().c_str());
-    std::exit(1);
-  }
-}
 
 // Syncs the WAL every interval until stopped, as the store's group durability does.
 class WalSyncer {
@@ -120,19 +106,8 @@ int main(int argc, char** argv) {
   }
   std::filesystem::create_directories(dir);
 
-  StoreOptions options;
-  options.path = dir;
-  std::shared_ptr<rocksdb::Cache> cache;
-  rocksdb::DBOptions dbo;
-  rocksdb::ColumnFamilyOptions cfo;
-  MakeRocksOptions(options, &cache, &dbo, &cfo);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"indexes", cfo}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  Check(rocksdb::DB::Open(dbo, dir, cfs, &handles, &db), "open");
-  rocksdb::ColumnFamilyHandle* records_cf = handles[1];
-  rocksdb::ColumnFamilyHandle* indexes_cf = handles[2];
+  bench::RawStoreDb raw(dir);
+  rocksdb::DB* db = raw.db();
 
   uint64_t rows = 0, bytes = 0;
   double seconds = 0;
@@ -149,7 +124,6 @@ int main(int argc, char** argv) {
     bool header = true;
     rocksdb::WriteBatch wb;
     size_t in_batch = 0;
-    std::string rkey, ikey;
     auto put_row = [&](std::string_view line) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) return;
@@ -160,21 +134,9 @@ int main(int argc, char** argv) {
       ++rows;
       bytes += line.size() + 1;
       size_t comma = line.find(',');
-      std::string_view email = line.substr(0, comma);
-      rkey.clear();
-      AppendU64(&rkey, kTenant);
-      AppendU32(&rkey, kObject);
-      AppendU64(&rkey, rows);
-      ikey.clear();
-      AppendU64(&ikey, kTenant);
-      AppendU32(&ikey, kObject);
-      AppendU16(&ikey, kEmailSlot);
-      AppendOrdered(&ikey, Value::Text(std::string(email)));
-      AppendU64(&ikey, rows);
-      Check(wb.Put(records_cf, rkey, rocksdb::Slice(line.data(), line.size())), "batch put");
-      Check(wb.Put(indexes_cf, ikey, rocksdb::Slice()), "batch put");
+      raw.PutRow(&wb, rows, line.substr(0, comma), line);
       if (++in_batch == batch_rows) {
-        Check(db->Write(rocksdb::WriteOptions(), &wb), "write");
+        raw.Write(&wb);
         wb.Clear();
         in_batch = 0;
       }
@@ -201,13 +163,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (!carry.empty()) put_row(carry);
-    if (in_batch > 0) Check(db->Write(rocksdb::WriteOptions(), &wb), "write");
+    if (in_batch > 0) raw.Write(&wb);
     seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   }
 
-  for (auto* h : handles) Check(db->DestroyColumnFamilyHandle(h), "close column family");
-  Check(db->Close(), "close");
-  delete db;
   std::printf("{\"rows\": %llu, \"bytes\": %llu, \"seconds\": %.3f}\n",
               static_cast<unsigned long long>(rows), static_cast<unsigned long long>(bytes), seconds);
   return 0;

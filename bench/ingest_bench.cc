@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/raw_store_db.h"
 #include "storage/key_encoding.h"
-#include "storage/rocksdb_engine.h"
 #include "storage/storage.h"
 
 namespace {
@@ -61,46 +61,20 @@ std::string Note(uint64_t i) {
 }
 
 double RawFill(const std::string& dir, uint64_t rows, size_t batch) {
-  StoreOptions options;
-  options.path = dir;
-  std::shared_ptr<rocksdb::Cache> cache;
-  rocksdb::DBOptions dbo;
-  rocksdb::ColumnFamilyOptions cfo;
-  MakeRocksOptions(options, &cache, &dbo, &cfo);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, cfo}, {"records", cfo}, {"indexes", cfo}};
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(dbo, dir, cfs, &h, &db);
-  if (!s.ok()) Die("open: " + s.ToString());
+  bench::RawStoreDb raw(dir);
   auto t0 = Clock::now();
   rocksdb::WriteBatch wb;
-  std::string rkey, ikey, value;
+  std::string value;
   for (uint64_t id = 1; id <= rows; ++id) {
     std::string email = Email(id);
     value = email + "," + Note(id);
-    rkey.clear();
-    AppendU64(&rkey, 2);
-    AppendU32(&rkey, 1);
-    AppendU64(&rkey, id);
-    ikey.clear();
-    AppendU64(&ikey, 2);
-    AppendU32(&ikey, 1);
-    AppendU16(&ikey, 0);
-    AppendOrdered(&ikey, Value::Text(email));
-    AppendU64(&ikey, id);
-    if (!wb.Put(h[1], rkey, value).ok() || !wb.Put(h[2], ikey, rocksdb::Slice()).ok()) Die("put");
+    raw.PutRow(&wb, id, email, value);
     if (id % batch == 0 || id == rows) {
-      s = db->Write(rocksdb::WriteOptions(), &wb);
-      if (!s.ok()) Die("write: " + s.ToString());
+      raw.Write(&wb);
       wb.Clear();
     }
   }
-  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  for (auto* cf : h) db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
-  db->Close().PermitUncheckedError();
-  delete db;
-  return seconds;
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 double Ingest(const std::string& dir, uint64_t rows, size_t batch, uint64_t* chunks) {
