@@ -30,6 +30,49 @@ Status CheckBatch(const storage::Store& store, size_t size, std::string_view wha
                                    std::to_string(max_batch) + " (--max-batch)");
 }
 
+// An import batch off the wire (importRecords, PhysicalImport.add). A record the wire
+// layer refuses (a name or text that is not UTF-8, too many fields) is rejected on its
+// own, like one the store refuses; the store sees the rest.
+struct ImportBatchIn {
+  std::vector<Status> refused;               // per record sent: the wire layer's verdict
+  std::vector<storage::FieldValues> records;  // the records not refused, in order
+};
+
+ImportBatchIn DecodeImportBatch(capnp::List<capnp::List<wire::Field>>::Reader list,
+                                const WireLimits& limits) {
+  ImportBatchIn in;
+  in.refused.resize(list.size());
+  in.records.reserve(list.size());
+  for (unsigned i = 0; i < list.size(); ++i) {
+    storage::FieldValues fields;
+    in.refused[i] = FromWire(list[i], limits, "", &fields);
+    if (in.refused[i].ok()) in.records.push_back(std::move(fields));
+  }
+  return in;
+}
+
+// One result per record sent: the store's outcome for the records it saw, the wire
+// layer's refusal for the others.
+void FillImportResults(const std::vector<Status>& refused,
+                       const std::vector<storage::Store::ImportOutcome>& outcomes,
+                       capnp::List<wire::Records::ImportResult>::Builder list) {
+  size_t next = 0;
+  for (unsigned i = 0; i < list.size(); ++i) {
+    if (!refused[i].ok()) {
+      list[i].setRejected(refused[i].ToString());
+      continue;
+    }
+    KJ_ASSERT(next < outcomes.size(), "an import outcome is missing");
+    const auto& out = outcomes[next++];
+    if (out.status.ok()) {
+      list[i].setId(out.id);
+      list[i].setUpdated(out.updated);
+    } else {
+      list[i].setRejected(out.status.ToString());
+    }
+  }
+}
+
 RecordPermissionsView PermissionsOf(const sharing::Decision& d) {
   uint8_t r = d.rights();
   return RecordPermissionsView{(r & sharing::kUpdate) != 0, (r & sharing::kDelete) != 0};
@@ -429,31 +472,21 @@ kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
       // Upserting updates records too: the rights of updateRecord as well.
       if (!batch.upsert_on.empty()) ThrowIfError(d->CheckRight(sharing::kUpdate));
       bool dry_run = params.getDryRun();
-      // A record the wire layer refuses (a name or text that is not UTF-8, too many
-      // fields) is rejected on its own, like one the store refuses; the store sees the rest.
       struct Out {
         Status status;
-        std::vector<Status> refused;  // per record: the wire layer's verdict
+        ImportBatchIn in;
         std::vector<storage::Store::ImportOutcome> outcomes;  // of the records not refused
         bool replayed = false;
       };
-      std::vector<Status> refused(list.size());
-      std::vector<storage::FieldValues> records;
-      records.reserve(list.size());
-      for (unsigned i = 0; i < list.size(); ++i) {
-        storage::FieldValues fields;
-        refused[i] = FromWire(list[i], ctx_.limits, "", &fields);
-        if (refused[i].ok()) records.push_back(std::move(fields));
-      }
       storage::Store* store = ctx_.store;
       return ctx_.pool
           ->Submit<Out>(session_->credential.tenant,
-                        [store, d = std::move(d), records = std::move(records), batch = std::move(batch),
-                         dry_run, refused = std::move(refused)]() mutable {
+                        [store, d = std::move(d), in = DecodeImportBatch(list, ctx_.limits),
+                         batch = std::move(batch), dry_run]() mutable {
             Out o;
-            o.refused = std::move(refused);
-            if (!records.empty()) {
-              o.status = store->ImportRecords(d->target(), d->object_name(), records, d->principal(),
+            o.in = std::move(in);
+            if (!o.in.records.empty()) {
+              o.status = store->ImportRecords(d->target(), d->object_name(), o.in.records, d->principal(),
                                               batch, dry_run, &o.outcomes, &o.replayed, d->scope());
             }
             return o;
@@ -461,22 +494,8 @@ kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
           .then([context](Out o) mutable {
             ThrowIfError(o.status);
             auto results = context.getResults();
-            auto list = results.initResults(static_cast<unsigned>(o.refused.size()));
-            size_t next = 0;
-            for (unsigned i = 0; i < list.size(); ++i) {
-              if (!o.refused[i].ok()) {
-                list[i].setRejected(o.refused[i].ToString());
-                continue;
-              }
-              KJ_ASSERT(next < o.outcomes.size(), "an import outcome is missing");
-              const auto& out = o.outcomes[next++];
-              if (out.status.ok()) {
-                list[i].setId(out.id);
-                list[i].setUpdated(out.updated);
-              } else {
-                list[i].setRejected(out.status.ToString());
-              }
-            }
+            FillImportResults(o.in.refused, o.outcomes,
+                              results.initResults(static_cast<unsigned>(o.in.refused.size())));
             results.setReplayed(o.replayed);
           });
     });
@@ -638,6 +657,177 @@ kj::Promise<void> RecordsImpl::upsertRecord(UpsertRecordContext context) {
                                                       d.principal(), out, created.get(), d.scope());
                          })
           .then([context, created]() mutable { context.getResults().setCreated(*created); });
+    });
+  });
+}
+
+// ---- Physical import ---------------------------------------------------------------
+
+// One physical import: a Store::Ingest behind a capability. Each call is decided again as a
+// beginPhysicalImport of the same object by the same caller and context, and the import
+// ends when the caller's scope is no longer the one it began under. Calls are taken one at
+// a time in the order they came (tail_). Releasing the capability unended abandons the
+// import on the pool (its files are deleted there, not on the loop).
+class PhysicalImportImpl final : public wire::PhysicalImport::Server {
+ public:
+  PhysicalImportImpl(const ServiceContext& ctx, std::shared_ptr<const SessionState> session,
+                     std::optional<storage::TenantId> context, std::string object, DecisionPtr begun,
+                     std::shared_ptr<storage::Store::Ingest> ingest)
+      : caller_(ctx, std::move(session), context),
+        object_(std::move(object)),
+        fingerprint_(begun->ScopeFingerprint()),
+        begun_(std::move(begun)),
+        ingest_(std::move(ingest)) {}
+
+  ~PhysicalImportImpl() {
+    if (ended_) return;
+    // The ingest's scope lives in the decision it began under: both go to the job.
+    caller_.ctx_.pool
+        ->Submit<int>(caller_.session_->credential.tenant,
+                      [ingest = ingest_, begun = begun_]() {
+                        ingest->Abort();
+                        return 0;
+                      })
+        .detach([](kj::Exception&&) {});  // Busy: the ingest is abandoned where it is released
+  }
+
+  kj::Promise<void> add(AddContext context) override {
+    return Serve(caller_.ctx_, Api::kBeginPhysicalImport, [&]() {
+      return InOrder([this, context]() mutable {
+        return Decided([this, context]() mutable -> kj::Promise<void> {
+          auto list = context.getParams().getRecords();
+          ThrowIfError(CheckBatch(*caller_.ctx_.store, list.size(), "records"));
+          struct Out {
+            Status status;
+            ImportBatchIn in;
+            std::vector<storage::Store::ImportOutcome> outcomes;
+          };
+          return Pool<Out>([ingest = ingest_, in = DecodeImportBatch(list, caller_.ctx_.limits)]() mutable {
+                   Out o;
+                   o.in = std::move(in);
+                   if (!o.in.records.empty()) o.status = ingest->Add(o.in.records, &o.outcomes);
+                   return o;
+                 })
+              .then([context](Out o) mutable {
+                ThrowIfError(o.status);
+                FillImportResults(o.in.refused, o.outcomes,
+                                  context.getResults().initResults(
+                                      static_cast<unsigned>(o.in.refused.size())));
+              });
+        });
+      });
+    });
+  }
+
+  kj::Promise<void> commit(CommitContext context) override {
+    return Serve(caller_.ctx_, Api::kBeginPhysicalImport, [&]() {
+      return InOrder([this, context]() mutable {
+        return Decided([this, context]() mutable -> kj::Promise<void> {
+          struct Out {
+            Status status;
+            uint64_t records = 0;
+          };
+          ended_ = true;  // whatever the answer: a commit ends the import
+          return Pool<Out>([ingest = ingest_]() {
+                   Out o;
+                   o.status = ingest->Commit(&o.records);
+                   return o;
+                 })
+              .then([context](Out o) mutable {
+                ThrowIfError(o.status);
+                context.getResults().setRecords(o.records);
+              });
+        });
+      });
+    });
+  }
+
+  kj::Promise<void> abort(AbortContext) override {
+    // Not decided: whoever holds the import may always give it up.
+    return Serve(caller_.ctx_, Api::kBeginPhysicalImport, [&]() {
+      return InOrder([this]() {
+        ended_ = true;
+        return Pool<int>([ingest = ingest_]() {
+                 ingest->Abort();
+                 return 0;
+               })
+            .ignoreResult();
+      });
+    });
+  }
+
+ private:
+  // Runs `step` once every earlier call of this import has finished, whatever its outcome.
+  template <typename Step>
+  kj::Promise<void> InOrder(Step&& step) {
+    auto run = tail_.then(kj::fwd<Step>(step)).fork();
+    tail_ = run.addBranch().catch_([](kj::Exception&&) {});
+    return run.addBranch();
+  }
+
+  // Decides the call again; runs body() when it is allowed under the scope the import began
+  // with. A changed scope ends the import.
+  template <typename Body>
+  kj::Promise<void> Decided(Body&& body) {
+    return caller_.Run(Api::kBeginPhysicalImport, object_, 0,
+                       [this, body = kj::fwd<Body>(body)](DecisionPtr d) mutable -> kj::Promise<void> {
+                         if (d->ScopeFingerprint() != fingerprint_) {
+                           ended_ = true;
+                           return Pool<int>([ingest = ingest_]() {
+                                    ingest->Abort();
+                                    return 0;
+                                  })
+                               .then([object = object_](int) -> kj::Promise<void> {
+                                 return ToException(Status::PermissionDenied(
+                                     "the caller's access to " + object +
+                                     " changed during the physical import (a data-sharing policy "
+                                     "was changed or removed): the import was abandoned and "
+                                     "nothing of it is visible"));
+                               });
+                         }
+                         return body();
+                       });
+  }
+
+  template <typename T, typename Fn>
+  kj::Promise<T> Pool(Fn&& fn) {
+    return caller_.ctx_.pool->Submit<T>(caller_.session_->credential.tenant, kj::fwd<Fn>(fn));
+  }
+
+  RecordsImpl caller_;  // decides the calls; never served as a capability itself
+  const std::string object_;
+  const std::string fingerprint_;  // of the scope the import began under
+  DecisionPtr begun_;              // holds that scope, which the ingest uses
+  std::shared_ptr<storage::Store::Ingest> ingest_;
+  bool ended_ = false;
+  kj::Promise<void> tail_ = kj::READY_NOW;
+};
+
+kj::Promise<void> RecordsImpl::beginPhysicalImport(BeginPhysicalImportContext context) {
+  return Serve(ctx_, Api::kBeginPhysicalImport, [&]() -> kj::Promise<void> {
+    std::string object;
+    ThrowIfError(CopyName(context.getParams().getObject(), "object name", ctx_.limits, &object));
+    return Run(Api::kBeginPhysicalImport, object, 0, [this, context, object](DecisionPtr d) mutable -> kj::Promise<void> {
+      struct Out {
+        Status status;
+        std::shared_ptr<storage::Store::Ingest> ingest;
+      };
+      storage::Store* store = ctx_.store;
+      return ctx_.pool
+          ->Submit<Out>(session_->credential.tenant,
+                        [store, d]() {
+                          Out o;
+                          std::unique_ptr<storage::Store::Ingest> ingest;
+                          o.status = store->BeginIngest(d->target(), d->object_name(), d->principal(),
+                                                        d->scope(), &ingest);
+                          o.ingest = std::move(ingest);
+                          return o;
+                        })
+          .then([this, context, object = std::move(object), d](Out o) mutable {
+            ThrowIfError(o.status);
+            context.getResults().setImport(kj::heap<PhysicalImportImpl>(
+                ctx_, session_, context_, std::move(object), std::move(d), std::move(o.ingest)));
+          });
     });
   });
 }

@@ -145,6 +145,8 @@ class SessionImpl final : public wire::Session::Server {
   std::shared_ptr<const SessionState> session_;
 };
 
+class PhysicalImportImpl;
+
 class RecordsImpl final : public wire::Records::Server {
   // Implements wire::Records. Re-checks the session and re-resolves the context on every
   // call, so a revocation reaches a Records capability obtained before it.
@@ -166,8 +168,11 @@ class RecordsImpl final : public wire::Records::Server {
   kj::Promise<void> updateRecordBy(UpdateRecordByContext context) override;
   kj::Promise<void> deleteRecordBy(DeleteRecordByContext context) override;
   kj::Promise<void> upsertRecord(UpsertRecordContext context) override;
+  kj::Promise<void> beginPhysicalImport(BeginPhysicalImportContext context) override;
 
  private:
+  friend class PhysicalImportImpl;  // decides each of its calls as this capability does
+
   // Asks the gate (from memory on the loop, else on the pool), runs body(decision) when
   // the call is allowed, and records the outcome with the gate.
   template <typename Body>

@@ -420,6 +420,16 @@ interface Records {
   # holding the value is Conflict, as adding the value would be. Rights: both those of
   # addRecord and of updateRecord.
 
+  beginPhysicalImport @14 (object :Text) -> (import :PhysicalImport);
+  # Starts a physical import into `object`, which must hold no record (Conflict
+  # otherwise, and while another physical import of it is open). The server writes the
+  # records and their index entries into sorted files as batches come, and makes all of
+  # them visible at once when the import commits; until then the object stays empty and
+  # adding to it any other way is Conflict. Releasing the capability without committing
+  # (or losing the connection) abandons the import: nothing becomes visible and its files
+  # are deleted. Rights: those of addRecords; every later call on the import is decided
+  # again, with the same rights.
+
   struct ImportBatch {
     importId @0 :Text;        # 1..64 of [A-Za-z0-9_.-], chosen by the loader; "" = none
     sequence @1 :UInt64;      # the batch's number within the import
@@ -435,6 +445,29 @@ interface Records {
     }
     updated @2 :Bool;         # upsertOn: an existing record was updated, not added
   }
+}
+
+interface PhysicalImport {
+  # One physical import (Records.beginPhysicalImport). Calls may be sent without waiting
+  # for the answers of earlier ones: they are taken one at a time, in the order sent.
+
+  add @0 (records :List(List(Field))) -> (results :List(Records.ImportResult));
+  # One batch (1 to the batch limit). Each record is checked as importRecords checks it
+  # and gets its own result: the id it will have, or why it was rejected (nothing of it
+  # is written). A unique value that another record of the import holds fails the whole
+  # import at commit. The call fails as a whole for a bad batch, a denied call, or a
+  # failed file write; after a failure of the import itself every later call answers
+  # that failure. A caller whose scope of the object changed since the import began (a
+  # data-sharing policy changed or went) ends the import: PermissionDenied.
+
+  commit @1 () -> (records :UInt64);
+  # Makes every record added so far visible in one atomic step, with its index entries,
+  # and ends the import. Conflict when the object gained records meanwhile (none can be
+  # added while the import is open; a restore can), ResourceExhausted when the records do
+  # not fit the tenant's quota: then nothing is visible. `records`: how many are visible.
+
+  abort @2 () -> ();
+  # Ends the import: nothing becomes visible and its files are deleted.
 }
 
 struct RecordOrMissing {

@@ -87,6 +87,8 @@ struct LoopState {
   wire::Admin::Client admin = nullptr;      // pipelined session.admin()
   std::unordered_map<uint64_t, wire::Records::Client> contexts;  // TenantContext handles
   uint64_t nextContextId = 1;
+  std::unordered_map<uint64_t, wire::PhysicalImport::Client> imports;  // PhysicalImport objects
+  uint64_t nextImportId = 1;
   internal::IgnoreErrors errors;
   kj::TaskSet tasks;
 };

@@ -246,6 +246,37 @@ std::future<RecordsOutcome> getRecordsImpl(ClientCore& core, uint64_t contextId,
 
 using ImportOutcome = Outcome<ImportReply>;
 
+// The records of an import batch into the request's list.
+void importRecordsToWire(const std::vector<Parameters>& records,
+                         capnp::List<capnp::List<wire::Field>>::Builder list) {
+  for (unsigned i = 0; i < records.size(); ++i) {
+    toWire(records[i], list.init(i, static_cast<unsigned>(records[i].size())));
+  }
+}
+
+// The per-record results of an import batch.
+ImportReply importReplyFromWire(capnp::List<wire::Records::ImportResult>::Reader results) {
+  ImportReply reply;
+  reply.results.reserve(results.size());
+  for (auto entry : results) {
+    ImportReply::Entry e;
+    if (entry.isId()) {
+      e.id = entry.getId();
+      e.updated = entry.getUpdated();
+    } else {
+      // "<Code>: <message>", as the server's statuses print.
+      std::string text = entry.getRejected().cStr();
+      size_t colon = text.find(": ");
+      auto code = colon == std::string::npos ? std::nullopt
+                                              : internal::parseCodeName(text.substr(0, colon));
+      e.code = code.value_or(ErrorCode::Internal);
+      e.message = code ? text.substr(colon + 2) : text;
+    }
+    reply.results.push_back(std::move(e));
+  }
+  return reply;
+}
+
 std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextId,
                                              const std::string& object,
                                              const std::vector<Parameters>& records,
@@ -253,38 +284,44 @@ std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextI
   return core.call<ImportOutcome>([contextId, object, records, batch, dryRun](LoopState& s) {
     auto req = s.recordsFor(contextId).importRecordsRequest();
     req.setObject(txt(object));
-    auto list = req.initRecords(static_cast<unsigned>(records.size()));
-    for (unsigned i = 0; i < records.size(); ++i) {
-      toWire(records[i], list.init(i, static_cast<unsigned>(records[i].size())));
-    }
+    importRecordsToWire(records, req.initRecords(static_cast<unsigned>(records.size())));
     auto b = req.initBatch();
     b.setImportId(txt(batch.importId));
     b.setSequence(batch.sequence);
     b.setUpsertOn(txt(batch.upsertOn));
     req.setDryRun(dryRun);
     return req.send().then([](capnp::Response<wire::Records::ImportRecordsResults>&& r) {
-      ImportReply reply;
+      ImportReply reply = importReplyFromWire(r.getResults());
       reply.replayed = r.getReplayed();
-      reply.results.reserve(r.getResults().size());
-      for (auto entry : r.getResults()) {
-        ImportReply::Entry e;
-        if (entry.isId()) {
-          e.id = entry.getId();
-          e.updated = entry.getUpdated();
-        } else {
-          // "<Code>: <message>", as the server's statuses print.
-          std::string text = entry.getRejected().cStr();
-          size_t colon = text.find(": ");
-          auto code = colon == std::string::npos ? std::nullopt
-                                                  : internal::parseCodeName(text.substr(0, colon));
-          e.code = code.value_or(ErrorCode::Internal);
-          e.message = code ? text.substr(colon + 2) : text;
-        }
-        reply.results.push_back(std::move(e));
-      }
       return ImportOutcome(std::move(reply));
     });
   });
+}
+
+// The capability of a PhysicalImport object on the loop.
+wire::PhysicalImport::Client& importFor(LoopState& s, uint64_t id) {
+  auto it = s.imports.find(id);
+  if (it == s.imports.end()) {
+    throw internal::LocalError{ErrorCode::Internal, "physical import is no longer registered"};
+  }
+  return it->second;
+}
+
+// The loop's id of the new import's capability; throws Error when it was not begun.
+uint64_t beginPhysicalImportImpl(const std::shared_ptr<ClientCore>& core, uint64_t contextId,
+                                 const std::string& object) {
+  auto future = core->call<Outcome<uint64_t>>([contextId, object](LoopState& s) {
+    auto req = s.recordsFor(contextId).beginPhysicalImportRequest();
+    req.setObject(txt(object));
+    return req.send().then([&s](capnp::Response<wire::Records::BeginPhysicalImportResults>&& r) {
+      uint64_t id = s.nextImportId++;
+      s.imports.emplace(id, r.getImport());
+      return Outcome<uint64_t>(id);
+    });
+  });
+  Outcome<uint64_t> id = future.get();
+  if (!id.ok()) throw Error(id.getCode(), id.getMessage());
+  return id.value();
 }
 
 std::future<Outcome<uint64_t>> finishImportImpl(ClientCore& core, uint64_t contextId,
@@ -584,6 +621,63 @@ ImportOutcome Client::importRecords(const std::string& object,
                                     const ImportBatch& batch, const TenantContext& ctx,
                                     bool dryRun) {
   return importRecordsAsync(object, records, batch, ctx, dryRun).get();
+}
+
+std::unique_ptr<PhysicalImport> Client::beginPhysicalImport(const std::string& object) {
+  return std::unique_ptr<PhysicalImport>(
+      new PhysicalImport(core_, beginPhysicalImportImpl(core_, 0, object)));
+}
+std::unique_ptr<PhysicalImport> Client::beginPhysicalImport(const std::string& object,
+                                                            const TenantContext& ctx) {
+  uint64_t contextId = 0;
+  if (!contextIdFor(core_.get(), ctx.handle_, &contextId)) {
+    Result wrong = wrongClient();
+    throw Error(wrong.getCode(), wrong.getMessage());
+  }
+  return std::unique_ptr<PhysicalImport>(
+      new PhysicalImport(core_, beginPhysicalImportImpl(core_, contextId, object)));
+}
+
+// ---- PhysicalImport -------------------------------------------------------------------
+
+PhysicalImport::PhysicalImport(std::shared_ptr<ClientCore> core, uint64_t id)
+    : core_(std::move(core)), id_(id) {}
+
+PhysicalImport::~PhysicalImport() {
+  // Releasing the capability abandons an import that is still open.
+  uint64_t id = id_;
+  core_->post([id](LoopState& s) { s.imports.erase(id); });
+}
+
+std::future<ImportOutcome> PhysicalImport::addAsync(const std::vector<Parameters>& records) {
+  return core_->call<ImportOutcome>([id = id_, records](LoopState& s) {
+    auto req = importFor(s, id).addRequest();
+    importRecordsToWire(records, req.initRecords(static_cast<unsigned>(records.size())));
+    return req.send().then([](capnp::Response<wire::PhysicalImport::AddResults>&& r) {
+      return ImportOutcome(importReplyFromWire(r.getResults()));
+    });
+  });
+}
+ImportOutcome PhysicalImport::add(const std::vector<Parameters>& records) { return addAsync(records).get(); }
+
+Outcome<uint64_t> PhysicalImport::commit() {
+  return core_
+      ->call<Outcome<uint64_t>>([id = id_](LoopState& s) {
+        return importFor(s, id).commitRequest().send().then(
+            [](capnp::Response<wire::PhysicalImport::CommitResults>&& r) {
+              return Outcome<uint64_t>(r.getRecords());
+            });
+      })
+      .get();
+}
+
+Result PhysicalImport::abort() {
+  return core_
+      ->call<Result>([id = id_](LoopState& s) {
+        return importFor(s, id).abortRequest().send().then(
+            [](capnp::Response<wire::PhysicalImport::AbortResults>&&) { return Result(); });
+      })
+      .get();
 }
 
 Outcome<uint64_t> Client::finishImport(const std::string& object, const std::string& importId) {

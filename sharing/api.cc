@@ -34,6 +34,7 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kUpdateRecordBy, "updateRecordBy", {"records", "PUT"}, {}},
     {Api::kDeleteRecordBy, "deleteRecordBy", {"records", "DELETE"}, {}},
     {Api::kUpsertRecord, "upsertRecord", {"records", "PUT"}, {}},
+    {Api::kBeginPhysicalImport, "beginPhysicalImport", {"records", "POST"}, {}},
     {Api::kCreateTenant, "createTenant", {"admin/tenants", "POST"}, {L::kSystemAdmin, "create tenants"}},
     {Api::kListTenants, "listTenants", {"admin/tenants", "GET"}, {L::kUser, "list tenants"}},
     {Api::kDeleteTenant, "deleteTenant", {"admin/tenants", "DELETE"}, {L::kSystemAdmin, "delete tenants", true}},

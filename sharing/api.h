@@ -33,6 +33,7 @@ enum class Api : int {
   kUpdateRecordBy,
   kDeleteRecordBy,
   kUpsertRecord,
+  kBeginPhysicalImport,
   kCreateTenant,
   kListTenants,
   kDeleteTenant,

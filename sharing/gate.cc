@@ -28,6 +28,7 @@ Right RightOf(Api api) {
     case Api::kAddRecords:
     case Api::kImportRecords:
     case Api::kFinishImport:
+    case Api::kBeginPhysicalImport:
     case Api::kUpsertRecord: return kAdd;  // and kUpdate: see Gate::Decide
     case Api::kUpdateRecord:
     case Api::kUpdateRecordBy: return kUpdate;

@@ -828,5 +828,51 @@ TEST_F(ImportTest, ContextImportKeepsThePolicyScopeAndIsAuditedInBothTenants) {
   }
 }
 
+// ---- --physical --------------------------------------------------------------------------
+
+// The same file through one physical import gives the records and rejects of a logical
+// import. The object then holds records, so a second physical import is refused and
+// changes nothing; options that only a logical import has are refused before anything is
+// sent.
+TEST_F(ImportTest, PhysicalImportGivesTheRecordsAndRejectsOfALogicalOne) {
+  TenantHandle physical = Tenant("cli-physical");
+  TenantHandle logical = Tenant("cli-logical");
+  std::string csv = "first_name,last_name,age\n";
+  for (int i = 0; i < 1200; ++i) {
+    csv += "n" + std::to_string(i) + ",l" + std::to_string(i) + "," + std::to_string(i % 80) + "\n";
+  }
+  csv += "bad,row,not-a-number\n";
+  WriteFile(Path("phys.csv"), csv);
+  RunResult r = Import(physical, {"Customers", "phys.csv", "--physical", "--json", "--rejects", "phys.rejects.csv"});
+  EXPECT_EQ(r.code, kExitRejected) << r;
+  ExpectSummary(r, 1201, 1200, 1);
+  EXPECT_TRUE(SummaryOf(r).value("physical", false)) << r;
+  EXPECT_FALSE(Exists(Path("phys.csv.checkpoint")));  // nothing to resume
+  r = Import(logical, {"Customers", "phys.csv", "--json", "--rejects", "log.rejects.csv"});
+  EXPECT_EQ(r.code, kExitRejected) << r;
+  ExpectSummary(r, 1201, 1200, 1);
+  EXPECT_EQ(ReadFile(Path("phys.rejects.csv")), ReadFile(Path("log.rejects.csv")));
+
+  auto imported = ByName(AllRecords(*physical.client, "Customers"));
+  auto added = ByName(AllRecords(*logical.client, "Customers"));
+  ASSERT_EQ(imported.size(), 1200u);
+  ASSERT_EQ(added.size(), imported.size());
+  for (const auto& [name, rec] : added) {
+    ASSERT_TRUE(imported.count(name)) << name;
+    EXPECT_EQ(imported[name].get("last_name").asText(), rec.get("last_name").asText());
+    EXPECT_EQ(imported[name].get("age").asInt(), rec.get("age").asInt());
+  }
+
+  r = Import(physical, {"Customers", "phys.csv", "--physical", "--rejects", "again.csv"});
+  EXPECT_NE(r.code, kExitOk) << r;
+  EXPECT_NE(r.err.find("Conflict"), std::string::npos) << r;
+  EXPECT_EQ(AllRecords(*physical.client, "Customers").size(), 1200u);
+  for (const char* other : {"--resume", "--dry-run"}) {
+    r = Import(physical, {"Customers", "phys.csv", "--physical", other});
+    EXPECT_EQ(r.code, kExitUsage) << other << r;
+    EXPECT_NE(r.err.find("--physical cannot be combined"), std::string::npos) << r;
+  }
+}
+
 }  // namespace
 }  // namespace cotenant::testing

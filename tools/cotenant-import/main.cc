@@ -2,7 +2,7 @@
 //
 //   cotenant-import OBJECT FILE... [--format csv|jsonl] [--map COL=FIELD] [--skip COL]
 //                   [--context TENANT] [--rejects FILE] [--max-errors N] [--resume]
-//                   [--dry-run] [--batch N] [--window N] [--quiet] [--json]
+//                   [--dry-run] [--batch N] [--window N] [--quiet] [--json] [--physical]
 //
 // Reads each file (or standard input, "-"), turns its rows into records by the object's
 // schema (mapping.h), and sends them as importRecords batches, many in flight on one
@@ -17,6 +17,11 @@
 // those that had landed before the importer died are recognised, not added again. The
 // reject file is written in batch order and cut back to the checkpoint's length, so it
 // too ends up with every bad row exactly once.
+//
+// --physical sends the same batches to one physical import of the (empty) object, begun
+// before the first file and committed after the last: the records become visible all at
+// once, or (when the import stops, fails, or is interrupted) not at all. There is no
+// checkpoint: an interrupted physical import is started over.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -70,6 +75,7 @@ struct Options {
   bool quiet = false;
   bool json = false;
   std::string upsertOn;  // a unique field: rows whose value of it a record holds update it
+  bool physical = false;  // one physical import of the empty object (Client::beginPhysicalImport)
 };
 
 // ---- small helpers --------------------------------------------------------------------
@@ -301,9 +307,10 @@ struct Batch {
 
 class FileImport {
  public:
+  // `physical`: the physical import the batches go to; null for importRecords batches.
   FileImport(const Options& o, CliContext& cli, std::optional<TenantContext>& ctx,
-             const std::vector<FieldDef>& fields, std::string file)
-      : o_(o), cli_(cli), ctx_(ctx), fields_(fields), file_(std::move(file)) {}
+             const std::vector<FieldDef>& fields, std::string file, PhysicalImport* physical)
+      : o_(o), cli_(cli), ctx_(ctx), fields_(fields), file_(std::move(file)), physical_(physical) {}
 
   // Imports the file; throws Failed for a call that fails as a whole.
   Totals run() {
@@ -315,7 +322,7 @@ class FileImport {
     std::string base = file_ == "-" ? std::string("stdin") : file_;
     rejectsPath_ = o_.rejects.empty() ? base + ".rejects.csv" : o_.rejects;
     checkpointPath_ = base + ".checkpoint";
-    bool checkpointed = !o_.dryRun && in_->resumable();
+    bool checkpointed = !o_.dryRun && in_->resumable() && physical_ == nullptr;
 
     cp_.object = o_.object;
     cp_.settings = settings(ro);
@@ -528,11 +535,15 @@ class FileImport {
   }
 
   void send(Batch* b) {
+    b->sent = true;
+    if (physical_ != nullptr) {
+      b->reply = physical_->addAsync(b->records);
+      return;
+    }
     ImportBatch ib{cp_.importId, b->sequence, o_.upsertOn};
     if (o_.dryRun) ib.importId.clear();
     b->reply = ctx_ ? cli_.client().importRecordsAsync(o_.object, b->records, ib, *ctx_, o_.dryRun)
                     : cli_.client().importRecordsAsync(o_.object, b->records, ib, o_.dryRun);
-    b->sent = true;
   }
 
   // Waits for the oldest batch, retrying while the server is busy, then counts it, writes
@@ -553,7 +564,8 @@ class FileImport {
         std::string where = "batch " + std::to_string(b->sequence) + " (lines " +
                             std::to_string(b->sources.front().first) + "-" +
                             std::to_string(b->sources.back().first) + ")";
-        std::string hint = in_->resumable() && !o_.dryRun
+        std::string hint = physical_ != nullptr ? "; nothing of the physical import is visible"
+                           : in_->resumable() && !o_.dryRun
                                ? "; everything before it is imported: continue with --resume"
                                : "";
         throw Failed{r.getCode(), where + ": " + r.getMessage() + hint};
@@ -621,6 +633,7 @@ class FileImport {
   std::optional<TenantContext>& ctx_;
   const std::vector<FieldDef>& fields_;
   std::string file_;
+  PhysicalImport* physical_;
   std::unique_ptr<Input> in_;
   std::unique_ptr<RowReader> reader_;
   std::unique_ptr<Mapping> mapping_;
@@ -679,6 +692,10 @@ int run(int argc, char** argv) {
   app.add_option("--upsert-on", o.upsertOn,
                  "FIELD (unique): a row whose value of it a record holds updates that record "
                  "instead of adding another (re-running a daily import)");
+  app.add_flag("--physical", o.physical,
+               "physical import into an empty object: the server writes sorted files and makes "
+               "every record visible at once at the end (or none, if the import fails or is "
+               "interrupted); no --resume, --dry-run or --upsert-on");
   app.add_flag("-q,--quiet", o.quiet, "no progress output");
   app.add_flag("--json", o.json, "print the summary as one JSON document on stdout");
 
@@ -697,19 +714,25 @@ int run(int argc, char** argv) {
     if (std::count(o.files.begin(), o.files.end(), "-") > 1) {
       throw UsageError("standard input (-) can be read only once");
     }
+    if (o.physical && (o.resume || o.dryRun || !o.upsertOn.empty())) {
+      throw UsageError("--physical cannot be combined with --resume, --dry-run or --upsert-on: a "
+                       "physical import is all or nothing and only adds");
+    }
     delimiterOf(o.delimiter);
     Client& client = cli.client();
     std::optional<TenantContext> ctx;
     if (!o.context.empty()) ctx.emplace(client, cli::parseId(o.context, "--context tenant id"));
     Outcome<ObjectInfo> def = ctx ? client.describeObject(o.object, *ctx) : client.describeObject(o.object);
     cli::check(def);
+    std::unique_ptr<PhysicalImport> physical;
+    if (o.physical) physical = ctx ? client.beginPhysicalImport(o.object, *ctx) : client.beginPhysicalImport(o.object);
 
     Totals total;
     nlohmann::json files = nlohmann::json::array();
     std::vector<std::string> rejectFiles;
     for (const auto& file : o.files) {
       auto t0 = Clock::now();
-      FileImport fi(o, cli, ctx, def.value().fields, file);
+      FileImport fi(o, cli, ctx, def.value().fields, file, physical.get());
       Totals t = fi.run();
       total.rowsRead += t.rowsRead;
       total.added += t.added;
@@ -727,11 +750,25 @@ int run(int argc, char** argv) {
         break;
       }
     }
+    if (physical != nullptr) {
+      if (!total.stopped.empty()) {
+        total.stopped += "; the physical import was abandoned: nothing of it is visible";
+        total.added = 0;
+      } else {
+        Outcome<uint64_t> committed = physical->commit();
+        if (!committed.ok()) {
+          throw Failed{committed.getCode(), "the physical import did not commit: " +
+                                                committed.getMessage() + "; nothing of it is visible"};
+        }
+        total.added = committed.value();
+      }
+    }
     double secs = std::chrono::duration<double>(Clock::now() - started).count();
     double rate = secs > 0 ? total.rowsRead / secs : 0;
     if (o.json) {
       std::cout << nlohmann::json{{"object", o.object},
                                   {"dryRun", o.dryRun},
+                                  {"physical", o.physical},
                                   {"rowsRead", total.rowsRead},
                                   {"added", total.added},
                                   {"updated", total.updated},

@@ -17,7 +17,7 @@ bool isRecordApi(const std::string& api) {
                                 "deleteRecord", "getRecord", "searchRecords",
                                 "getRecords", "importRecords", "finishImport",
                                 "describeObject", "getRecordBy", "updateRecordBy",
-                                "deleteRecordBy", "upsertRecord"};
+                                "deleteRecordBy", "upsertRecord", "beginPhysicalImport"};
   return std::any_of(std::begin(kApis), std::end(kApis), [&](const char* a) { return api == a; });
 }
 

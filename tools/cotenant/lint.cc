@@ -28,6 +28,7 @@ const ApiAccess kApis[] = {
     {"finishImport", "records", "POST"},     {"describeObject", "records", "GET"},
     {"getRecordBy", "records", "GET"},       {"updateRecordBy", "records", "PUT"},
     {"deleteRecordBy", "records", "DELETE"}, {"upsertRecord", "records", "PUT"},
+    {"beginPhysicalImport", "records", "POST"},
     {"createTenant", "admin/tenants", "POST"}, {"listTenants", "admin/tenants", "GET"},
     {"deleteTenant", "admin/tenants", "DELETE"}, {"createObject", "admin/objects", "POST"},
     {"listObjects", "admin/objects", "GET"}, {"createUser", "admin/users", "POST"},

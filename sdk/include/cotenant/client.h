@@ -79,6 +79,43 @@ class COTENANT_EXPORT TenantContext {
   std::shared_ptr<ContextHandle> handle_;
 };
 
+// One physical import into an empty object (Client::beginPhysicalImport): the server
+// writes the records and their index entries into sorted files as batches come and makes
+// them all visible at once on commit(). Until then the object stays empty, and adding to
+// it any other way is Conflict. Destroying the PhysicalImport without commit() (or losing
+// the connection) abandons the import: nothing becomes visible and the server deletes its
+// files. Each call is decided again by the server with the rights of addRecords; a
+// caller whose access to the object changed since the import began (a data-sharing
+// policy changed or went) finds the import ended with PermissionDenied.
+//
+// Thread-safe; calls are taken by the server one at a time, in the order made, so
+// addAsync may be called again before an earlier batch is answered. REQUIRES: the Client
+// outlives it (after the Client is gone, calls answer Unavailable).
+class COTENANT_EXPORT PhysicalImport {
+ public:
+  ~PhysicalImport();
+  PhysicalImport(const PhysicalImport&) = delete;
+  PhysicalImport& operator=(const PhysicalImport&) = delete;
+
+  // One batch (1 to the server's batch limit): one entry per record, in order, as
+  // importRecords answers (replayed is always false). A rejected record has nothing of it
+  // written. A unique value given to two records of the import fails commit() whole.
+  Outcome<ImportReply> add(const std::vector<Parameters>& records);
+  std::future<Outcome<ImportReply>> addAsync(const std::vector<Parameters>& records);
+  // Makes every record added so far visible in one step and ends the import; the value is
+  // how many. Conflict when the object gained records meanwhile, ResourceExhausted when
+  // they do not fit the tenant's quota: then nothing is visible.
+  Outcome<uint64_t> commit();
+  // Ends the import; nothing becomes visible.
+  Result abort();
+
+ private:
+  friend class Client;
+  PhysicalImport(std::shared_ptr<ClientCore> core, uint64_t id);
+  std::shared_ptr<ClientCore> core_;
+  uint64_t id_;
+};
+
 // How a Client connects. The default is a plaintext connection.
 //
 // TLS is used when `tls` is true or any tls* field is set. The server's certificate must
@@ -301,6 +338,13 @@ class COTENANT_EXPORT Client {
   Outcome<uint64_t> finishImport(const std::string& object, const std::string& importId);
   Outcome<uint64_t> finishImport(const std::string& object, const std::string& importId,
                                  const TenantContext& ctx);
+  // Starts a physical import into `object` (see PhysicalImport), which must hold no
+  // record. Throws Error: Conflict when the object holds records or another physical
+  // import of it is open, NotFound for an unknown object, PermissionDenied without the
+  // rights of addRecords, Unavailable without a connection.
+  std::unique_ptr<PhysicalImport> beginPhysicalImport(const std::string& object);
+  std::unique_ptr<PhysicalImport> beginPhysicalImport(const std::string& object,
+                                                      const TenantContext& ctx);
   // The object's fields as the caller sees them (through a data-sharing policy with a
   // field allow-list, only those fields). For whoever may read or add its records.
   Outcome<ObjectInfo> describeObject(const std::string& object);
