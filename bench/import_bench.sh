@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Import benchmark (docs/BENCHMARKS.md, "Import"): one generated CSV loaded three ways in one
+# Import benchmark (docs/BENCHMARKS.md, "Import"): one generated CSV loaded four ways in one
 # run, each on a fresh private server or directory, nothing over the network but loopback:
 #
 #   1. Cotenant logical import: `cotenant-import Customers FILE --quiet --json` against a
 #      private cotenantd, timed from start to exit (file to acknowledged records), with the
-#      importer's peak RSS;
+#      importer's peak RSS; then the same with --physical on another fresh cotenantd (file
+#      to visible records);
 #   2. PostgreSQL 15 `\copy` of the same file into a table of the same columns with a
 #      bigserial primary key and a btree index on email, on a private postgres;
 #   3. raw RocksDB: bench/import_raw_fill writes the same record and index keys in batches
@@ -25,7 +26,7 @@
 #   --perf        also profile cotenantd and the importer with perf during the Cotenant
 #                 import (slows it: its figures are then not comparable; reports in the
 #                 temporary directory, which is kept)
-#   --only LIST   run only these phases (comma-separated)
+#   --only LIST   run only these phases (comma-separated: cotenant, physical, postgres, raw)
 #
 # Needs: the build's cotenantd, cotenant, cotenant-import and bench/import_raw_fill
 # (cmake --build BUILD -j2 --target import_raw_fill cotenantd cotenant cotenant-import),
@@ -43,7 +44,7 @@ WINDOW=""
 BATCH=""
 ALT=""
 PERF=0
-ONLY="cotenant,postgres,raw"
+ONLY="cotenant,physical,postgres,raw"
 PGBIN=/usr/lib/postgresql/15/bin
 
 usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
@@ -318,16 +319,20 @@ setup_tenant() {
   export COTENANT_TENANT=$t COTENANT_KEY_FILE=$dir.loader.key
 }
 
-if phase cotenant; then
+if phase cotenant || phase physical; then
   unset COTENANT_KEY COTENANT_KEY_FILE COTENANT_TENANT
-  runs=(cotenant)
-  [[ -n "$ALT" ]] && runs+=(cotenant-alt)
+  runs=()
+  phase cotenant && runs+=(cotenant)
+  phase cotenant && [[ -n "$ALT" ]] && runs+=(cotenant-alt)
+  phase physical && runs+=(cotenant-physical)
   for run in "${runs[@]}"; do
     # Each run on a fresh server, so neither loads into the other's memtables.
     start_cotenantd "$TMP/$run-data"
     setup_tenant "$TMP/$run-data"
     if [[ $run == cotenant ]]; then
       run_import "$run" Customers
+    elif [[ $run == cotenant-physical ]]; then
+      run_import "$run" Customers --physical
     else
       # shellcheck disable=SC2086
       run_import "$run" Customers $ALT
@@ -451,6 +456,7 @@ def num(v):
         return None
 
 labels = {"cotenant": "Cotenant logical import", "cotenant-alt": "Cotenant import (--alt)",
+          "cotenant-physical": "Cotenant physical import",
           "postgres": "PostgreSQL 15 \\copy", "raw": "raw RocksDB fill"}
 print(f"\nimport benchmark: {rows} rows, {csv_bytes / 1e6:.1f} MB CSV "
       f"({csv_bytes / rows:.0f} bytes/row), {ncpu} cores; load average before {load0}, after {load1}")
@@ -465,7 +471,8 @@ def row(cells):
 row([c[0] for c in cols])
 print("|" + "|".join("-" * (w + 2) if a == "<" else "-" * (w + 1) + ":" for _, w, a in cols) + "|")
 rate, cpu = {}, {}
-for key in ["cotenant", "cotenant-alt", "postgres", "raw"]:
+COTENANT_RUNS = ["cotenant", "cotenant-alt", "cotenant-physical"]
+for key in COTENANT_RUNS + ["postgres", "raw"]:
     if key not in res:
         continue
     n, secs, kv = res[key]
@@ -481,7 +488,7 @@ print()
 print("CPU us/row: client + server CPU per row (the raw fill is one process: all its threads).")
 print("machine CPU s: every process on the machine meanwhile; what exceeds client + server is")
 print("other load on the same cores.")
-for key in ["cotenant", "cotenant-alt"]:
+for key in COTENANT_RUNS:
     if key in res and "server_threads" in res[key][2]:
         print(f"cotenantd CPU s by thread ({key}): " + res[key][2]["server_threads"].replace(",", ", "))
 print()
@@ -495,12 +502,16 @@ ratio("cotenant", "postgres", "Cotenant logical / PostgreSQL \\copy")
 ratio("cotenant", "raw", "Cotenant logical / raw RocksDB")
 ratio("postgres", "raw", "PostgreSQL \\copy / raw RocksDB")
 ratio("cotenant-alt", "cotenant", "Cotenant --alt / Cotenant defaults")
-for key in ["cotenant", "cotenant-alt"]:
+ratio("cotenant-physical", "postgres", "Cotenant physical / PostgreSQL \\copy")
+ratio("cotenant-physical", "raw", "Cotenant physical / raw RocksDB")
+ratio("cotenant-physical", "cotenant", "Cotenant physical / logical")
+for key in COTENANT_RUNS:
     if key in res:
         rss = res[key][2].get("rss", "n/a")
         hwm = extra.get(key + "-disk", ([], {}))[1].get("server_hwm")
         print(f"importer peak RSS ({key}): {rss} MiB" + (f"; cotenantd peak RSS {hwm} MiB" if hwm else ""))
 for key, name in [("cotenant-disk", "Cotenant data dir"), ("cotenant-alt-disk", "Cotenant (--alt) data dir"),
+                  ("cotenant-physical-disk", "Cotenant (physical) data dir"),
                   ("postgres-disk", "PostgreSQL database"), ("raw-disk", "raw RocksDB dir")]:
     if key in extra:
         v, kv = extra[key]
@@ -514,7 +525,11 @@ if "cotenant" in res:
     rss = res["cotenant"][2].get("rss", "n/a")
     if rss != "n/a":
         print(f"  importer RSS < 100 MiB: {rss} MiB -- {'met' if float(rss) < 100 else 'NOT met'}")
-print("  physical import: not built")
+if "cotenant-physical" in rate:
+    for base, name, target in [("postgres", "PostgreSQL \\copy", 3.0), ("raw", "the raw RocksDB fill", 0.7)]:
+        if base in rate:
+            r = rate["cotenant-physical"] / rate[base]
+            print(f"  physical import >= {target}x {name}: {r:.2f}x -- {'met' if r >= target else 'NOT met'}")
 EOF
 if [[ -f "$TMP/pg_settings" ]]; then
   echo "PostgreSQL settings (defaults): $(cat "$TMP/pg_settings")"
