@@ -766,27 +766,42 @@ class PhysicalImportImpl final : public wire::PhysicalImport::Server {
   }
 
   // Decides the call again; runs body() when it is allowed under the scope the import began
-  // with. A changed scope ends the import.
+  // with. A changed scope, or a denial (the policy or the caller's right was removed), ends
+  // the import there and then; a passing refusal (the server busy) leaves it open.
   template <typename Body>
   kj::Promise<void> Decided(Body&& body) {
-    return caller_.Run(Api::kBeginPhysicalImport, object_, 0,
-                       [this, body = kj::fwd<Body>(body)](DecisionPtr d) mutable -> kj::Promise<void> {
-                         if (d->ScopeFingerprint() != fingerprint_) {
-                           ended_ = true;
-                           return Pool<int>([ingest = ingest_]() {
-                                    ingest->Abort();
-                                    return 0;
-                                  })
-                               .then([object = object_](int) -> kj::Promise<void> {
-                                 return ToException(Status::PermissionDenied(
-                                     "the caller's access to " + object +
-                                     " changed during the physical import (a data-sharing policy "
-                                     "was changed or removed): the import was abandoned and "
-                                     "nothing of it is visible"));
-                               });
-                         }
-                         return body();
-                       });
+    auto decided = std::make_shared<bool>(false);
+    return kj::evalNow([&]() {
+             return caller_.Run(
+                 Api::kBeginPhysicalImport, object_, 0,
+                 [this, decided, body = kj::fwd<Body>(body)](DecisionPtr d) mutable -> kj::Promise<void> {
+                   *decided = true;
+                   if (d->ScopeFingerprint() != fingerprint_) {
+                     return Abandon(ToException(Status::PermissionDenied(
+                         "the caller's access to " + object_ +
+                         " changed during the physical import (a data-sharing policy was changed "
+                         "or removed): the import was abandoned and nothing of it is visible")));
+                   }
+                   return body();
+                 });
+           })
+        .catch_([this, decided](kj::Exception&& e) -> kj::Promise<void> {
+          Status::Code code = CodeOf(e);
+          bool denied = code == Status::Code::kPermissionDenied || code == Status::Code::kNotFound ||
+                        code == Status::Code::kUnauthenticated;
+          if (*decided || !denied || ended_) return kj::mv(e);
+          return Abandon(kj::mv(e));  // the denial's own answer: it names nothing more
+        });
+  }
+
+  // Ends the import: its files go on the pool, and the call answers `why`.
+  kj::Promise<void> Abandon(kj::Exception why) {
+    ended_ = true;
+    return Pool<int>([ingest = ingest_]() {
+             ingest->Abort();
+             return 0;
+           })
+        .then([why = kj::mv(why)](int) mutable -> kj::Promise<void> { return kj::mv(why); });
   }
 
   template <typename T, typename Fn>

@@ -247,6 +247,40 @@ TEST_F(PhysicalImportTest, ThroughAPolicyTheRowFilterAppliesAndAChangeEndsTheImp
   EXPECT_EQ(IngestEntries(*server_), 0u);
 }
 
+// A policy deleted while an import through it is open: the next call is denied as any
+// call through a missing policy is, and the import's files are gone at once, with the
+// capability still held.
+TEST_F(PhysicalImportTest, ADeletedPolicyEndsTheImportAtItsNextCall) {
+  TenantHandle pub = MembersTenant("deleted-publisher");
+  TenantHandle con = Tenant("deleted-consumer");
+  auto loader = pub.client->createUser(0, "loader", AdminLevel::User);
+  ASSERT_TRUE(loader.ok()) << loader.getMessage();
+  ASSERT_TRUE(pub.client->createRole(0, "members-add", {{"Members", Rights{true, true, false, false}}}).ok());
+  ASSERT_TRUE(pub.client->addRoleMember(0, "members-add", pub.id, loader.value().user.id).ok());
+  PolicyInfo policy;
+  policy.name = "all";
+  policy.designated = con.id;
+  policy.userId = loader.value().user.id;
+  policy.scope = {{"Members", "", {}}};
+  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  TenantContext ctx(*con.client, pub.id);
+
+  auto import = con.client->beginPhysicalImport("Members", ctx);
+  ASSERT_TRUE(import->add({Member(30)}).ok());
+  EXPECT_GT(IngestEntries(*server_), 0u);
+  EXPECT_EQ(pub.client->addRecord("Members", Member(1)).getCode(), ErrorCode::Conflict);
+  ASSERT_TRUE(pub.client->deletePolicy(0, "all").ok());
+  auto after = import->add({Member(31)});
+  EXPECT_FALSE(after.ok());
+  EXPECT_NE(after.getCode(), ErrorCode::Busy) << after.getMessage();
+  // Over: no file left, and the object takes records again.
+  EXPECT_EQ(IngestEntries(*server_), 0u);
+  auto own = pub.client->addRecord("Members", Member(1));
+  EXPECT_TRUE(own.ok()) << own.getMessage();
+  EXPECT_FALSE(import->commit().ok());
+  EXPECT_EQ(AllRecords(*pub.client, "Members").size(), 1u);
+}
+
 // A server killed before the commit comes back with the object empty and the import's
 // files deleted.
 TEST(PhysicalImportCrashTest, AServerKilledBeforeTheCommitComesBackEmpty) {
