@@ -18,6 +18,62 @@ constexpr auto kConnectTimeout = 15 * kj::SECONDS;
 
 // ---- connect / lifetime -----------------------------------------------------------------------
 
+namespace {
+
+kj::Promise<Outcome<UserInfo>> connectAndLogIn(LoopState& s, const ClientCore::Login& login) {
+  kj::String addr = kj::str(login.address.c_str());
+  s.tls = login.tls;
+  auto connected =
+      s.io.provider->getNetwork()
+          .parseAddress(addr)
+          .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
+          .then([&s, serverName = login.serverName](kj::Own<kj::AsyncIoStream> stream)
+                    -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
+            KJ_IF_MAYBE (fd, stream->getFd()) {
+              s.fd = *fd;
+            }
+            if (!s.tls) return kj::mv(stream);
+            return s.tls->wrapClient(kj::mv(stream), serverName);
+          })
+          .then([](kj::Own<kj::AsyncIoStream> stream) { return stream; },
+                [address = login.address](kj::Exception&& e) -> kj::Own<kj::AsyncIoStream> {
+                  // Whatever went wrong before a connection existed, the server is
+                  // unreachable from here.
+                  kj::throwFatalException(kj::Exception(
+                      kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                      kj::str("cannot connect to ", address.c_str(), ": ", e.getDescription())));
+                });
+  return connected.then([&s, tenantId = login.tenantId,
+                         apiKey = login.apiKey](kj::Own<kj::AsyncIoStream> stream) {
+    s.stream = kj::mv(stream);
+    s.rpc = kj::heap<capnp::TwoPartyClient>(*s.stream);
+    auto cotenant = s.rpc->bootstrap().castAs<wire::Cotenant>();
+    auto req = cotenant.loginRequest();
+    req.setTenantId(tenantId);
+    req.setApiKey(txt(apiKey));
+    auto response = req.send();
+    // Pipelined: the session, its own-tenant Records and Admin are requested in the same
+    // flight as the login.
+    s.session = response.getSession();
+    s.records = s.session.recordsRequest().send().getRecords();
+    s.admin = s.session.adminRequest().send().getAdmin();
+    return response.then([](capnp::Response<wire::Cotenant::LoginResults>&& r) {
+      return Outcome<UserInfo>(fromWire(r.getUser()));
+    });
+  });
+}
+
+}  // namespace
+
+kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login) {
+  auto timeout = s.io.provider->getTimer().afterDelay(kConnectTimeout).then(
+      [address = login.address]() -> kj::Promise<Outcome<UserInfo>> {
+        return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                             kj::str("timed out connecting to ", address.c_str()));
+      });
+  return kj::evalNow([&]() { return connectAndLogIn(s, login); }).exclusiveJoin(kj::mv(timeout));
+}
+
 Client::Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
 
 Client::~Client() { core_->shutdown(); }
@@ -38,53 +94,11 @@ std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t ten
   if (options.tlsEnabled()) tls = internal::makeTlsContext(options, address, &serverName);
 
   auto core = std::make_shared<ClientCore>();
+  core->login = {address, tenantId, apiKey, tls, serverName};
+  core->callerThreadConnections = options.callerThreadConnections;
   core->start();
-  auto future = core->call<Outcome<UserInfo>>([address, tenantId, apiKey, tls,
-                                               serverName](LoopState& s) {
-    kj::String addr = kj::str(address.c_str());
-    s.tls = tls;
-    auto connected =
-        s.io.provider->getNetwork()
-            .parseAddress(addr)
-            .then([](kj::Own<kj::NetworkAddress> a) { return a->connect().attach(kj::mv(a)); })
-            .then([&s, serverName](kj::Own<kj::AsyncIoStream> stream)
-                      -> kj::Promise<kj::Own<kj::AsyncIoStream>> {
-              if (!s.tls) return kj::mv(stream);
-              return s.tls->wrapClient(kj::mv(stream), serverName);
-            })
-            .then([](kj::Own<kj::AsyncIoStream> stream) { return stream; },
-                  [address](kj::Exception&& e) -> kj::Own<kj::AsyncIoStream> {
-                    // Whatever went wrong before a connection existed, the server is
-                    // unreachable from here.
-                    kj::throwFatalException(kj::Exception(
-                        kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
-                        kj::str("cannot connect to ", address.c_str(), ": ",
-                                e.getDescription())));
-                  });
-    auto login = connected.then([&s, tenantId, apiKey](kj::Own<kj::AsyncIoStream> stream) {
-      s.stream = kj::mv(stream);
-      s.rpc = kj::heap<capnp::TwoPartyClient>(*s.stream);
-      auto cotenant = s.rpc->bootstrap().castAs<wire::Cotenant>();
-      auto req = cotenant.loginRequest();
-      req.setTenantId(tenantId);
-      req.setApiKey(txt(apiKey));
-      auto response = req.send();
-      // Pipelined: the session, its own-tenant Records and Admin are requested in the same
-      // flight as the login.
-      s.session = response.getSession();
-      s.records = s.session.recordsRequest().send().getRecords();
-      s.admin = s.session.adminRequest().send().getAdmin();
-      return response.then([](capnp::Response<wire::Cotenant::LoginResults>&& r) {
-        return Outcome<UserInfo>(fromWire(r.getUser()));
-      });
-    });
-    auto timeout = s.io.provider->getTimer().afterDelay(kConnectTimeout).then(
-        [address]() -> kj::Promise<Outcome<UserInfo>> {
-          return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
-                               kj::str("timed out connecting to ", address.c_str()));
-        });
-    return login.exclusiveJoin(kj::mv(timeout));
-  });
+  auto future = core->call<Outcome<UserInfo>>(
+      [login = core->login](LoopState& s) { return openSession(s, login); });
   Outcome<UserInfo> who = future.get();
   if (!who.ok()) {
     core->shutdown();
@@ -110,6 +124,7 @@ TenantContext::TenantContext(Client& client, uint64_t tenantId) : tenantId_(tena
   });
   Outcome<uint64_t> id = future.get();
   if (!id.ok()) throw Error(id.getCode(), id.getMessage());
+  core->rememberContext(id.value(), tenantId);
   handle_ = std::make_shared<ContextHandle>(std::move(core), id.value());
 }
 

@@ -38,6 +38,7 @@ void ClientCore::shutdown() {
       wake_ = nullptr;
     }
   }
+  internal::ShutDownCallers(*callers);
   if (thread_.joinable()) thread_.join();
   std::lock_guard<std::mutex> lock(mu_);
   dropped.swap(queue_);  // destroyed after the lock: their Pendings answer Unavailable
@@ -99,6 +100,7 @@ kj::Promise<void> ClientCore::pump(LoopState& s) {
 
 ContextHandle::~ContextHandle() {
   uint64_t id = id_;
+  core_->forgetContext(id);
   core_->post([id](LoopState& s) { s.contexts.erase(id); });
 }
 

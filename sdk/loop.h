@@ -10,20 +10,30 @@
 // runs the jobs in FIFO order, so calls made from one thread reach the server in the order
 // they were made. Results come back through std::promise, which is thread-safe by itself.
 //
+// Caller threads. With ClientOptions::callerThreadConnections, a synchronous record call
+// (made inside a CallerThreadScope) runs instead on the calling thread's own event loop,
+// over that thread's own connection (caller_thread.cc): the job is the same function of a
+// LoopState, given the thread's LoopState for this client. Those LoopStates are created,
+// used and destroyed on their thread only; ClientCore::shutdown reaches them only through
+// their sockets (CallerLink), which it shuts down so that the server sees them close.
+//
 // Errors. No kj::Exception leaves the library: every promise chain started by call() ends
 // in a handler that turns the exception into a Result / Outcome (internal::classifyFailure).
 
 #ifndef COTENANT_SDK_LOOP_H_
 #define COTENANT_SDK_LOOP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
@@ -61,7 +71,19 @@ class IgnoreErrors final : public kj::TaskSet::ErrorHandler {
   void taskFailed(kj::Exception&&) override {}
 };
 
+// The sockets of a client's caller-thread connections, so that shutdown can close them
+// from its own thread. A connection's thread registers its socket once logged in and
+// unregisters it, under `mu`, before closing it: a socket number is never shut down after
+// it has been closed (and perhaps reused).
+struct CallerLink {
+  std::mutex mu;
+  std::atomic<bool> closed{false};  // set once, by ClientCore::shutdown (under mu)
+  std::unordered_set<int> fds;      // guarded by mu
+};
+
 }  // namespace internal
+
+class ClientCore;
 
 // Owned by the loop thread; destroyed there, members in reverse order (tasks first, so that
 // no promise outlives the capabilities and connection it uses).
@@ -72,13 +94,20 @@ struct LoopState {
   wire::Records::Client& recordsFor(uint64_t contextId) {
     if (contextId == 0) return records;
     auto it = contexts.find(contextId);
-    if (it == contexts.end()) {
-      throw internal::LocalError{ErrorCode::Internal, "tenant context is no longer registered"};
-    }
+    if (it == contexts.end()) return contextMissed(contextId);
     return it->second;
   }
 
+  // A context this loop has not registered: a caller-thread connection opens it on first
+  // use (pipelined); the client's own loop has lost it. Throws LocalError.
+  wire::Records::Client& contextMissed(uint64_t contextId);
+
   kj::AsyncIoContext& io;
+  // For a caller-thread connection: the client whose contexts it opens on first use
+  // (only used during a call of that client, which is then alive). Null on the client's
+  // own loop.
+  ClientCore* owner = nullptr;
+  int fd = -1;  // the TCP socket under the connection (under TLS too), once connected
   std::shared_ptr<kj::TlsContext> tls;  // null = plaintext; outlives the stream it wraps
   kj::Own<kj::AsyncIoStream> stream;
   kj::Own<capnp::TwoPartyClient> rpc;
@@ -168,32 +197,67 @@ class ClientCore {
 
   // Any thread. Runs `fn(LoopState&) -> kj::Promise<T>` on the loop and delivers its
   // result (or its failure, mapped) through the returned future.
+  // Inside a CallerThreadScope of this client with callerThreadConnections, it runs on
+  // the calling thread's own connection instead and the future is ready on return.
   template <typename T, typename Fn>
   std::future<T> call(Fn fn) {
+    if (callerThreadConnections && currentScope() == this) {
+      internal::ParsedError error{ErrorCode::OK, {}};
+      LoopState* s = callerState(&error);
+      if (s != nullptr) {
+        T result = start<T>(fn, *s).wait(s->io.waitScope);
+        if (result.getCode() == ErrorCode::Unavailable) dropCallerState();
+        return internal::ready(std::move(result));
+      }
+      if (error.code != ErrorCode::OK) return internal::ready(T(error.code, error.message));
+      // This thread cannot have a loop of ours (it runs a KJ loop of its own): the
+      // client's loop serves the call.
+    }
     auto pending = std::make_shared<internal::Pending<T>>();
     auto future = pending->future();
     post([pending, fn = std::move(fn)](LoopState& s) mutable {
-      kj::Promise<T> promise = nullptr;
-      try {
-        promise = fn(s);
-      } catch (const internal::LocalError& e) {
-        pending->set(T(e.code, e.message));
-        return;
-      } catch (const kj::Exception& e) {
-        pending->set(failed<T>(e));
-        return;
-      } catch (const std::exception& e) {
-        pending->set(T(ErrorCode::Internal, e.what()));
-        return;
-      }
-      s.tasks.add(promise.then([pending](T&& value) { pending->set(std::move(value)); },
-                               [pending](kj::Exception&& e) { pending->set(failed<T>(e)); }));
+      s.tasks.add(start<T>(fn, s).then([pending](T&& value) { pending->set(std::move(value)); }));
     });
     return future;
   }
 
-  // Any thread but the loop's. Stops the loop and joins it. Idempotent.
+  // Any thread but the loop's. Stops the loop and joins it, and shuts down the sockets of
+  // the caller threads' connections. Idempotent.
   void shutdown();
+
+  // Marks the synchronous calls of one client on this thread while it lives: inside it,
+  // call() takes the caller-thread path when the client has callerThreadConnections.
+  class CallerThreadScope {
+   public:
+    explicit CallerThreadScope(const ClientCore& core) : previous_(current_) { current_ = &core; }
+    ~CallerThreadScope() { current_ = previous_; }
+    CallerThreadScope(const CallerThreadScope&) = delete;
+    CallerThreadScope& operator=(const CallerThreadScope&) = delete;
+
+   private:
+    friend class ClientCore;
+    const ClientCore* previous_;
+    static inline thread_local const ClientCore* current_ = nullptr;
+  };
+
+  // TenantContexts, for the caller threads' connections, which open each on first use:
+  // the loop-side id -> the publishing tenant. Any thread.
+  void rememberContext(uint64_t id, uint64_t tenant);
+  void forgetContext(uint64_t id);
+  std::optional<uint64_t> contextTenant(uint64_t id) const;
+
+  // How to open another connection like the client's (set by connect before the Client
+  // is handed out; read-only afterwards).
+  struct Login {
+    std::string address;
+    uint64_t tenantId = 0;
+    std::string apiKey;
+    std::shared_ptr<kj::TlsContext> tls;  // shared by every connection: null = plaintext
+    std::string serverName;
+  };
+  Login login;
+  bool callerThreadConnections = false;
+  const uint64_t serial = nextSerial_.fetch_add(1);  // names this client to caller threads
 
   uint64_t tenantId = 0;
   UserInfo user;  // set by connect before the Client is handed out; read-only afterwards
@@ -206,6 +270,32 @@ class ClientCore {
     return T(p.code, p.message);
   }
 
+  // Runs the job `fn` on `s`: a promise of its outcome that never fails (a failure, thrown
+  // or in the promise, becomes the outcome).
+  template <typename T, typename Fn>
+  static kj::Promise<T> start(Fn& fn, LoopState& s) {
+    kj::Promise<T> promise = nullptr;
+    try {
+      promise = fn(s);
+    } catch (const internal::LocalError& e) {
+      return T(e.code, e.message);
+    } catch (const kj::Exception& e) {
+      return failed<T>(e);
+    } catch (const std::exception& e) {
+      return T(ErrorCode::Internal, e.what());
+    }
+    return promise.then([](T&& value) { return kj::mv(value); },
+                        [](kj::Exception&& e) { return failed<T>(e); });
+  }
+
+  static const ClientCore* currentScope() { return CallerThreadScope::current_; }
+  // The calling thread's connection for this client, opened (and logged in) on first use;
+  // null with *error set when that failed, null with error->code OK when this thread
+  // cannot run a loop of ours (caller_thread.cc).
+  LoopState* callerState(internal::ParsedError* error);
+  // Forgets the calling thread's connection for this client (it failed).
+  void dropCallerState();
+
   void threadMain(std::promise<void> started);
   // Runs queued jobs, then sleeps until post() or shutdown() wakes it.
   kj::Promise<void> pump(LoopState& s);
@@ -216,7 +306,25 @@ class ClientCore {
   bool accepting_ = false;                                // guarded by mu_
   bool stop_ = false;                                     // guarded by mu_
   std::thread thread_;
+
+ public:
+  const std::shared_ptr<internal::CallerLink> callers = std::make_shared<internal::CallerLink>();
+  std::atomic<uint64_t> contextsVersion{0};  // bumped when a context is forgotten
+
+ private:
+  mutable std::mutex contextsMu_;
+  std::unordered_map<uint64_t, uint64_t> contextTenants_;  // guarded by contextsMu_
+  static inline std::atomic<uint64_t> nextSerial_{1};
 };
+
+namespace internal {
+// Shuts down the sockets of a client's caller-thread connections and refuses new ones.
+void ShutDownCallers(CallerLink& link);
+}  // namespace internal
+
+// Opens the client's connection on `s` (connect, TLS, login, the pipelined session,
+// records and admin capabilities) and answers the logged-in user (client.cc).
+kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login);
 
 // Keeps a TenantContext's capability registered on the loop while any copy exists.
 class ContextHandle {

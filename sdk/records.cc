@@ -432,10 +432,12 @@ std::future<Result> Client::addRecordAsync(const std::string& object, const Para
   return addRecordImpl(*core_, contextId, object, params);
 }
 Result Client::addRecord(const std::string& object, const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return addRecordAsync(object, params).get();
 }
 Result Client::addRecord(const std::string& object, const Parameters& params,
                          const TenantContext& ctx) {
+  ClientCore::CallerThreadScope caller(*core_);
   return addRecordAsync(object, params, ctx).get();
 }
 
@@ -450,10 +452,12 @@ std::future<Result> Client::addRecordsAsync(const std::string& object,
   return addRecordsImpl(*core_, contextId, object, records);
 }
 Result Client::addRecords(const std::string& object, const std::vector<Parameters>& records) {
+  ClientCore::CallerThreadScope caller(*core_);
   return addRecordsAsync(object, records).get();
 }
 Result Client::addRecords(const std::string& object, const std::vector<Parameters>& records,
                           const TenantContext& ctx) {
+  ClientCore::CallerThreadScope caller(*core_);
   return addRecordsAsync(object, records, ctx).get();
 }
 
@@ -472,10 +476,12 @@ std::future<Result> Client::updateRecordAsync(const std::string& object, RecordI
 }
 Result Client::updateRecord(const std::string& object, RecordId id, const Parameters& params,
                             uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return updateRecordAsync(object, id, params, expectedVersion).get();
 }
 Result Client::updateRecord(const std::string& object, RecordId id, const Parameters& params,
                             const TenantContext& ctx, uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return updateRecordAsync(object, id, params, ctx, expectedVersion).get();
 }
 
@@ -492,10 +498,12 @@ std::future<Result> Client::deleteRecordAsync(const std::string& object, RecordI
   return deleteRecordImpl(*core_, contextId, object, id.value(), expectedVersion);
 }
 Result Client::deleteRecord(const std::string& object, RecordId id, uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return deleteRecordAsync(object, id, expectedVersion).get();
 }
 Result Client::deleteRecord(const std::string& object, RecordId id, const TenantContext& ctx,
                             uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return deleteRecordAsync(object, id, ctx, expectedVersion).get();
 }
 
@@ -515,10 +523,12 @@ std::future<Result> Client::getRecordAsync(const std::string& object, const std:
 }
 Result Client::getRecord(const std::string& object, const std::string& fields, RecordId id,
                          const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordAsync(object, fields, id, params).get();
 }
 Result Client::getRecord(const std::string& object, const std::string& fields, RecordId id,
                          const TenantContext& ctx, const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordAsync(object, fields, id, ctx, params).get();
 }
 
@@ -546,11 +556,13 @@ std::future<RecordsOutcome> Client::getRecordsAsync(const std::string& object,
 }
 RecordsOutcome Client::getRecords(const std::string& object, const std::string& fields,
                                   const std::vector<RecordId>& ids, const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordsAsync(object, fields, ids, params).get();
 }
 RecordsOutcome Client::getRecords(const std::string& object, const std::string& fields,
                                   const std::vector<RecordId>& ids, const TenantContext& ctx,
                                   const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordsAsync(object, fields, ids, ctx, params).get();
 }
 
@@ -594,8 +606,12 @@ std::future<Result> Client::searchAsync(const SearchQuery& query, const TenantCo
   COTENANT_CONTEXT_ID(ctx, Result);
   return searchImpl(*core_, contextId, query);
 }
-Result Client::search(const SearchQuery& query) { return searchAsync(query).get(); }
+Result Client::search(const SearchQuery& query) {
+  ClientCore::CallerThreadScope caller(*core_);
+  return searchAsync(query).get();
+}
 Result Client::search(const SearchQuery& query, const TenantContext& ctx) {
+  ClientCore::CallerThreadScope caller(*core_);
   return searchAsync(query, ctx).get();
 }
 
@@ -719,11 +735,13 @@ std::future<Result> Client::getRecordByAsync(const std::string& object, const st
 }
 Result Client::getRecordBy(const std::string& object, const std::string& fields,
                            const std::string& field, const Value& value, const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordByAsync(object, fields, field, value, params).get();
 }
 Result Client::getRecordBy(const std::string& object, const std::string& fields,
                            const std::string& field, const Value& value, const TenantContext& ctx,
                            const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return getRecordByAsync(object, fields, field, value, ctx, params).get();
 }
 
@@ -740,11 +758,13 @@ std::future<Result> Client::updateRecordByAsync(const std::string& object, const
 }
 Result Client::updateRecordBy(const std::string& object, const std::string& field, const Value& value,
                               const Parameters& params, uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return updateRecordByAsync(object, field, value, params, expectedVersion).get();
 }
 Result Client::updateRecordBy(const std::string& object, const std::string& field, const Value& value,
                               const Parameters& params, const TenantContext& ctx,
                               uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return updateRecordByAsync(object, field, value, params, ctx, expectedVersion).get();
 }
 
@@ -760,10 +780,12 @@ std::future<Result> Client::deleteRecordByAsync(const std::string& object, const
 }
 Result Client::deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
                               uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return deleteRecordByAsync(object, field, value, expectedVersion).get();
 }
 Result Client::deleteRecordBy(const std::string& object, const std::string& field, const Value& value,
                               const TenantContext& ctx, uint64_t expectedVersion) {
+  ClientCore::CallerThreadScope caller(*core_);
   return deleteRecordByAsync(object, field, value, ctx, expectedVersion).get();
 }
 
@@ -778,10 +800,12 @@ std::future<Result> Client::upsertRecordAsync(const std::string& object, const s
 }
 Result Client::upsertRecord(const std::string& object, const std::string& field,
                             const Parameters& params) {
+  ClientCore::CallerThreadScope caller(*core_);
   return upsertRecordAsync(object, field, params).get();
 }
 Result Client::upsertRecord(const std::string& object, const std::string& field,
                             const Parameters& params, const TenantContext& ctx) {
+  ClientCore::CallerThreadScope caller(*core_);
   return upsertRecordAsync(object, field, params, ctx).get();
 }
 

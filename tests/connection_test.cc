@@ -63,15 +63,8 @@ bool SendMessage(int fd, capnp::MessageBuilder& message) {
   return SendAll(fd, bytes.begin(), bytes.size());
 }
 
-// The value of an unlabelled (or fully labelled) sample in Prometheus text; -1 if absent.
-double Metric(const std::string& text, const std::string& sample) {
-  size_t at = text.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + sample.size() + 2));
-}
-
 double ServerMetric(const Cotenantd& server, const std::string& sample) {
-  return Metric(HttpGet(server.http_port(), "/metrics"), sample);
+  return MetricValue(HttpGet(server.http_port(), "/metrics"), sample);
 }
 
 // Waits (up to `limit`) until `ok()` holds.
@@ -170,9 +163,9 @@ TEST(Connections, CapsCloseConnectionsOverTheTotalAndPerPeerLimits) {
   ::close(fifth);
 
   std::string metrics = HttpGet(server.http_port(), "/metrics");
-  EXPECT_EQ(Metric(metrics, "cotenant_connections_refused_total{reason=\"max_connections_per_peer\"}"), 1)
+  EXPECT_EQ(MetricValue(metrics, "cotenant_connections_refused_total{reason=\"max_connections_per_peer\"}"), 1)
       << metrics;
-  EXPECT_EQ(Metric(metrics, "cotenant_connections_refused_total{reason=\"max_connections\"}"), 1);
+  EXPECT_EQ(MetricValue(metrics, "cotenant_connections_refused_total{reason=\"max_connections\"}"), 1);
 
   // Room again once one goes.
   ::close(open[0]);

@@ -45,13 +45,6 @@ constexpr int kSearchesPerConnection = 12;  // 48 in flight
 // Matches no record and names an unindexed field: every search reads the whole table.
 const char* const kScanCriteria = "last_name = 'no such name'";
 
-// The value of an unlabelled sample in Prometheus text; -1 if absent.
-double Metric(const std::string& text, const std::string& sample) {
-  size_t at = text.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + sample.size() + 2));
-}
-
 // The storage pool's samples in Prometheus text, for failure messages.
 std::string PoolLines(const std::string& text) {
   std::string out;
@@ -247,7 +240,7 @@ TEST(NoisyNeighbourTest, QuietTenantStaysResponsiveBesideFullTableScans) {
   EXPECT_EQ(load.failed(), 0) << load.first_failure();
   // The noisy tenant really was scanning throughout: work queued at the start and at the
   // end of the measurement, and every one of its searches answered.
-  EXPECT_GE(Metric(metrics_after, "cotenant_pool_queued_jobs"), 4) << PoolLines(metrics_after);
+  EXPECT_GE(MetricValue(metrics_after, "cotenant_pool_queued_jobs"), 4) << PoolLines(metrics_after);
   EXPECT_GE(load.completed(), kNoisyConnections * kSearchesPerConnection);
   // A generous bound, not a timing: beside the scans the quiet tenant's p99 stays under
   // 1 s (it waits for at most one scan of the noisy tenant, plus a loaded machine's CPU
@@ -258,10 +251,10 @@ TEST(NoisyNeighbourTest, QuietTenantStaysResponsiveBesideFullTableScans) {
   EXPECT_LT(Percentile(beside.get_ms, 0.99), 1000.0) << "quiet reads beside the noisy tenant";
 
   const std::string pool = PoolLines(metrics);
-  EXPECT_GE(Metric(metrics, "cotenant_pool_tenants_waiting"), 1) << pool;
-  EXPECT_GT(Metric(metrics, "cotenant_pool_oldest_wait_seconds"), 0) << pool;
-  EXPECT_GT(Metric(metrics, "cotenant_pool_queue_wait_seconds_count"), 0) << pool;
-  EXPECT_GE(Metric(metrics, "cotenant_pool_queued_jobs"), 4) << pool;
+  EXPECT_GE(MetricValue(metrics, "cotenant_pool_tenants_waiting"), 1) << pool;
+  EXPECT_GT(MetricValue(metrics, "cotenant_pool_oldest_wait_seconds"), 0) << pool;
+  EXPECT_GT(MetricValue(metrics, "cotenant_pool_queue_wait_seconds_count"), 0) << pool;
+  EXPECT_GE(MetricValue(metrics, "cotenant_pool_queued_jobs"), 4) << pool;
 }
 
 // A balanced OR of `terms` CONTAINS tests that never match a row of Load(): each needle
@@ -316,9 +309,9 @@ TEST(NoisyNeighbourTest, ASearchWhoseCallerGoesAwayStopsScanning) {
   auto gone = Client::connect(server.address(), t.id, t.key);
   auto pending = gone->searchAsync(q);
   std::string before = WaitForMetrics(
-      server, [](const std::string& m) { return Metric(m, "cotenant_pool_queued_jobs") >= 1; },
+      server, [](const std::string& m) { return MetricValue(m, "cotenant_pool_queued_jobs") >= 1; },
       milliseconds(30000));
-  ASSERT_GE(Metric(before, "cotenant_pool_queued_jobs"), 1) << PoolLines(before);
+  ASSERT_GE(MetricValue(before, "cotenant_pool_queued_jobs"), 1) << PoolLines(before);
   gone.reset();  // closes the connection with the search still running
   EXPECT_FALSE(pending.get().ok());
 
@@ -326,13 +319,13 @@ TEST(NoisyNeighbourTest, ASearchWhoseCallerGoesAwayStopsScanning) {
   std::string after = WaitForMetrics(
       server,
       [](const std::string& m) {
-        return Metric(m, "cotenant_searches_cancelled_total") >= 1 &&
-               Metric(m, "cotenant_pool_queued_jobs") == 0;
+        return MetricValue(m, "cotenant_searches_cancelled_total") >= 1 &&
+               MetricValue(m, "cotenant_pool_queued_jobs") == 0;
       },
       milliseconds(60000));
-  EXPECT_EQ(Metric(after, "cotenant_searches_cancelled_total"), 1) << PoolLines(after);
-  EXPECT_EQ(Metric(after, "cotenant_pool_queued_jobs"), 0) << PoolLines(after);
-  double rows = Metric(after, "cotenant_searches_cancelled_rows_total");
+  EXPECT_EQ(MetricValue(after, "cotenant_searches_cancelled_total"), 1) << PoolLines(after);
+  EXPECT_EQ(MetricValue(after, "cotenant_pool_queued_jobs"), 0) << PoolLines(after);
+  double rows = MetricValue(after, "cotenant_searches_cancelled_rows_total");
   EXPECT_GT(rows, 0);
   EXPECT_LT(rows, kRecords) << "the cancelled search read the whole table";
   std::printf("[ cancelled      ] after %.0f of %d rows\n", rows, kRecords);
@@ -344,7 +337,7 @@ TEST(NoisyNeighbourTest, ASearchWhoseCallerGoesAwayStopsScanning) {
   ASSERT_TRUE(r.ok()) << r.getMessage();
   EXPECT_EQ(r.getRecords().size(), 1u);
   std::string last = HttpGet(server.http_port(), "/metrics");
-  EXPECT_EQ(Metric(last, "cotenant_searches_cancelled_total"), 1);
+  EXPECT_EQ(MetricValue(last, "cotenant_searches_cancelled_total"), 1);
 }
 
 }  // namespace

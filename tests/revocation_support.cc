@@ -6,22 +6,6 @@
 
 namespace cotenant::testing {
 
-// The value of the series named exactly `series` (name and labels), or -1 when absent.
-double MetricValue(const std::string& text, const std::string& series) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    if (line.size() > series.size() && line.substr(0, series.size()) == series &&
-        line[series.size()] == ' ') {
-      return std::strtod(std::string(line.substr(series.size() + 1)).c_str(), nullptr);
-    }
-    pos = end + 1;
-  }
-  return -1;
-}
-
 std::ostream& operator<<(std::ostream& os, const CacheMetrics& m) {
   return os << "local_hit=" << m.local_hit << " memcached_hit=" << m.memcached_hit
             << " miss=" << m.miss << " stale_rejected=" << m.stale

@@ -35,9 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 // ---- Loopback helpers -------------------------------------------------------------------
 
-// The value of the series named exactly `series` (name and labels), or -1 when absent.
-double MetricValue(const std::string& text, const std::string& series);
-
 struct CacheMetrics {
   double local_hit = -1, memcached_hit = -1, miss = -1, stale = -1, corrupt = -1, errors = -1;
   double mac = -1;  // entries refused because their MAC did not verify

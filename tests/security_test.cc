@@ -323,12 +323,6 @@ void FailLogins(const Cotenantd& server, uint64_t tenant, int n) {
   }
 }
 
-uint64_t MetricValue(const std::string& metrics, const std::string& name) {
-  size_t at = metrics.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return std::stoull(metrics.substr(at + name.size() + 2));
-}
-
 TEST(LoginThrottling, AnAddressThatKeepsFailingIsLockedOutAndCountedNotLoggedPerGuess) {
   // A lockout far longer than the test, so the flood below never outlasts it however slow
   // the machine is.

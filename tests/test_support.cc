@@ -440,4 +440,20 @@ ToolResult RunTool(const std::string& binary, const std::vector<std::string>& ar
   return p.Wait();
 }
 
+// The value of the series named exactly `series` (name and labels), or -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    if (line.size() > series.size() && line.substr(0, series.size()) == series &&
+        line[series.size()] == ' ') {
+      return std::strtod(std::string(line.substr(series.size() + 1)).c_str(), nullptr);
+    }
+    pos = end + 1;
+  }
+  return -1;
+}
+
 }  // namespace cotenant::testing

@@ -40,6 +40,11 @@ int ConnectLoopback(int port, int timeout_s, const char* source = nullptr);
 // One raw HTTP/1.0 GET on loopback; the whole response, "" when it failed.
 std::string HttpGet(int port, const std::string& path);
 
+// The value of the Prometheus series named exactly `series` (name and labels, as
+// "cotenant_connections" or "cotenant_calls_total{api=\"getRecord\"}") in `text`, or -1
+// when absent.
+double MetricValue(const std::string& text, const std::string& series);
+
 // Runs a shell command; its exit code (-1 when it did not exit normally). Its stdout goes
 // to *output when given (append " 2>&1" to the command for stderr too).
 int RunCommand(const std::string& command, std::string* output = nullptr);

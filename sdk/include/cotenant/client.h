@@ -126,7 +126,25 @@ class COTENANT_EXPORT PhysicalImport {
 // tlsServerName to a DNS name the certificate carries. For a server
 // that asks for client certificates (mutual TLS), set tlsCert and tlsKey. Files are PEM
 // and read once, by connect; the key must not be encrypted. TLS 1.2 or later.
+//
+// Synchronous calls. By default every call, synchronous or not, goes through the client's
+// one connection and its event-loop thread: a synchronous call hands the request to that
+// thread and waits for it to hand the answer back. With callerThreadConnections, the
+// synchronous record calls (addRecord, addRecords, updateRecord, deleteRecord, getRecord,
+// getRecords, search, getRecordBy, updateRecordBy, deleteRecordBy, upsertRecord) run on the
+// calling thread itself, over a connection of that thread's own: no hand-off between
+// threads, which is what many threads each making one call at a time need. Each calling
+// thread's connection is opened and logged in (with this client's tenant, key and TLS
+// settings) on the thread's first such call, lives until the thread ends or the Client is
+// destroyed, and counts towards the server's connection limits (one per thread). A thread
+// whose connection fails (a lost server) gets the failure once; its next call opens a
+// new connection. Order: the synchronous calls of one thread reach the server in the order
+// made; between a thread's asynchronous calls (which use the client's connection) and its
+// synchronous ones there is no order unless it waits for the asynchronous result first.
+// Everything else (asynchronous calls, administrative calls, TenantContext creation,
+// physical imports) uses the client's connection as before.
 struct ClientOptions {
+  bool callerThreadConnections = false;
   bool tls = false;
   std::string tlsCa;          // CA certificate(s) trusted to sign the server's certificate
   std::string tlsCert;        // this client's certificate (chain), for mutual TLS
