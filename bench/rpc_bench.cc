@@ -5,7 +5,7 @@
 //   rpc_bench [--cotenantd PATH] [--seconds S] [--warmup S] [--slice S] [--inflight N]
 //             [--connections N] [--records N] [--context-records N] [--memory-records N]
 //             [--block-cache-mb N] [--memtable-mb N] [--server-threads N] [--rpc-threads N] [--no-redis]
-//             [--phases throughput,context,memory]
+//             [--sdk-threads N] [--phases throughput,context,memory,sdk]
 //   rpc_bench --bare-server PORT        (the baseline server; the main mode starts it)
 //
 // The main mode starts two servers on free loopback ports: itself as the bare server and
@@ -58,7 +58,8 @@ namespace {
                "%s\nusage: %s [--cotenantd PATH] [--seconds S] [--warmup S] [--inflight N]\n"
                "          [--connections N] [--records N] [--context-records N]\n"
                "          [--memory-records N] [--block-cache-mb N] [--memtable-mb N]\n"
-               "          [--server-threads N] [--rpc-threads N] [--no-redis] [--phases throughput,context,memory]\n"
+               "          [--server-threads N] [--rpc-threads N] [--no-redis] [--sdk-threads N]\n"
+               "          [--phases throughput,context,memory,sdk]\n"
                "       %s --bare-server PORT\n",
                error.c_str(), argv0, argv0);
   std::exit(2);
@@ -96,12 +97,16 @@ Options ParseOptions(int argc, char** argv) {
       o.throughput = list.find(",throughput,") != std::string::npos;
       o.context = list.find(",context,") != std::string::npos;
       o.memory = list.find(",memory,") != std::string::npos;
-      if (!o.throughput && !o.context && !o.memory) Usage(argv[0], "--phases: no known phase");
+      o.sdk = list.find(",sdk,") != std::string::npos;
+      if (!o.throughput && !o.context && !o.memory && !o.sdk) {
+        Usage(argv[0], "--phases: no known phase");
+      }
     }
     else if (a == "--block-cache-mb") o.block_cache_mb = static_cast<size_t>(number(i, 1, 1 << 20));
     else if (a == "--memtable-mb") o.memtable_mb = static_cast<size_t>(number(i, 1, 65536));
     else if (a == "--server-threads") o.server_threads = static_cast<int>(number(i, 1, 1024));
     else if (a == "--rpc-threads") o.rpc_threads = static_cast<int>(number(i, 1, 256));
+    else if (a == "--sdk-threads") o.sdk_threads = static_cast<size_t>(number(i, 1, 1024));
     else if (a == "--no-redis") o.redis = false;
     else if (a == "--help" || a == "-h") Usage(argv[0], "RPC benchmark of cotenantd");
     else Usage(argv[0], "unknown flag " + a);
@@ -149,6 +154,7 @@ int main(int argc, char** argv) {
               o.rpc_threads > 0 ? std::to_string(o.rpc_threads).c_str() : "default (one per core)");
   try {
     if (o.throughput) RunThroughput(o, binary, self);
+    if (o.sdk) RunSdk(o, binary);
     if (o.context && o.context_records > 0) RunContext(o, binary);
     if (o.memory && o.memory_records > 0) RunMemory(o, binary);
   } catch (const Failure& e) {

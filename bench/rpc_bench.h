@@ -96,7 +96,8 @@ struct Options {
   size_t records = 300000;
   size_t memory_records = 1000000;  // loaded for the memory phase; 0 skips it
   size_t context_records = 150000;  // per tenant, for the context phase; 0 skips it
-  bool throughput = true, context = true, memory = true;  // --phases
+  bool throughput = true, context = true, memory = true, sdk = false;  // --phases
+  size_t sdk_threads = 32;  // calling threads of the sdk phase
   size_t block_cache_mb = 256;
   size_t memtable_mb = 64;
   int server_threads = 0;  // 0: cotenantd's default
@@ -417,6 +418,18 @@ struct RunResult {
   }
 };
 
+// CPU counters at one instant: this process, the server's main thread and whole process,
+// the machine.
+struct CpuSample {
+  Clock::time_point at;
+  double client;
+  uint64_t loop, total, machine;
+};
+CpuSample SampleCpu(pid_t server);
+// The figures of `calls` answered over `seconds` between two samples.
+RunResult Between(const CpuSample& first, const CpuSample& last, uint64_t calls, double seconds,
+                  double latency_sum);
+
 // Starts one call on slot `slot` and resolves once its answer was checked.
 using Issue = kj::Function<kj::Promise<void>(size_t slot)>;
 
@@ -443,6 +456,9 @@ RedisRow RedisBench(uint16_t port, int clients, int pipeline, uint64_t requests)
 void RunThroughput(const Options& o, const std::string& binary, const std::string& self);
 void RunContext(const Options& o, const std::string& binary);
 void RunMemory(const Options& o, const std::string& binary);
+// Synchronous getRecord through the SDK from --sdk-threads threads, three ways, against the
+// driver's own loop with as many connections (rpc_bench_sdk.cc).
+void RunSdk(const Options& o, const std::string& binary);
 
 }  // namespace rpc_bench
 

@@ -196,17 +196,33 @@ std::vector<uint64_t> Load(kj::AsyncIoContext& io, wire::Records::Client& record
 // answered. Calls answered in [warm-up end, end) are counted; nothing is issued after the
 // end, and the run returns when every slot has drained. CPU of the client and of the
 // server process `server` is sampled at both edges of the window.
+CpuSample SampleCpu(pid_t server) {
+  return CpuSample{Clock::now(), ClientCpuSeconds(), CpuTicks(server, server), CpuTicks(server),
+                   MachineBusyTicks()};
+}
+
+RunResult Between(const CpuSample& first, const CpuSample& last, uint64_t calls, double seconds,
+                  double latency_sum) {
+  RunResult r;
+  double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  r.calls = calls;
+  r.seconds = seconds;
+  r.latency_sum = latency_sum;
+  r.cpu_window = Seconds(first.at, last.at);
+  r.client_cpu = last.client - first.client;
+  r.loop_cpu = static_cast<double>(last.loop - first.loop) * tick;
+  // Process and thread counters are read at slightly different instants: the difference
+  // can dip below zero in one window, so it is kept signed and only clamped for display.
+  r.other_cpu = (static_cast<double>(last.total - first.total) -
+                 static_cast<double>(last.loop - first.loop)) * tick;
+  r.machine_cpu = static_cast<double>(last.machine - first.machine) * tick;
+  return r;
+}
+
 RunResult Drive(kj::WaitScope& ws, size_t slots, Issue& issue, double warmup, double seconds,
                 pid_t server, const std::string& what) {
-  struct Sample {
-    Clock::time_point at;
-    double client;
-    uint64_t loop, total, machine;
-  };
-  auto sample = [server] {
-    return Sample{Clock::now(), ClientCpuSeconds(), CpuTicks(server, server), CpuTicks(server),
-                  MachineBusyTicks()};
-  };
+  using Sample = CpuSample;
+  auto sample = [server] { return SampleCpu(server); };
   struct State {
     Clock::time_point measure_from, stop_at;
     uint64_t calls = 0;
@@ -244,21 +260,8 @@ RunResult Drive(kj::WaitScope& ws, size_t slots, Issue& issue, double warmup, do
   for (size_t s = 0; s < slots; ++s) chains.add(loop(s));
   Await(kj::joinPromises(chains.releaseAsArray()), ws, what);
 
-  RunResult r;
   if (!st.first || !st.last || st.calls == 0) Fail(what + ": no call completed in the measured window");
-  double tick = 1.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-  r.calls = st.calls;
-  r.seconds = seconds;
-  r.latency_sum = st.latency_sum;
-  r.cpu_window = Seconds(st.first->at, st.last->at);
-  r.client_cpu = st.last->client - st.first->client;
-  r.loop_cpu = static_cast<double>(st.last->loop - st.first->loop) * tick;
-  // Process and thread counters are read at slightly different instants: the difference
-  // can dip below zero in one window, so it is kept signed and only clamped for display.
-  r.other_cpu = (static_cast<double>(st.last->total - st.first->total) -
-                 static_cast<double>(st.last->loop - st.first->loop)) * tick;
-  r.machine_cpu = static_cast<double>(st.last->machine - st.first->machine) * tick;
-  return r;
+  return Between(*st.first, *st.last, st.calls, seconds, st.latency_sum);
 }
 
 }  // namespace rpc_bench
