@@ -199,21 +199,28 @@ TEST_F(PhysicalImportTest, ACallerWithoutTheAddRightCannotBegin) {
   EXPECT_EQ(BeginCode(*t.client, "Nothing"), "NotFound");
 }
 
+// Policy `name` of `pub` for `con` on Members with row filter `filter`, designating a new
+// user "loader" of `pub` whose role "members-add" reads and adds Members.
+void ShareMembers(TenantHandle& pub, TenantHandle& con, const std::string& name,
+                  const std::string& filter, PolicyInfo* policy) {
+  auto loader = pub.client->createUser(0, "loader", AdminLevel::User);
+  ASSERT_TRUE(loader.ok()) << loader.getMessage();
+  ASSERT_TRUE(pub.client->createRole(0, "members-add", {{"Members", Rights{true, true, false, false}}}).ok());
+  ASSERT_TRUE(pub.client->addRoleMember(0, "members-add", pub.id, loader.value().user.id).ok());
+  policy->name = name;
+  policy->designated = con.id;
+  policy->userId = loader.value().user.id;
+  policy->scope = {{"Members", filter, {}}};
+  ASSERT_TRUE(pub.client->createPolicy(0, *policy).ok());
+}
+
 // Through a data-sharing policy: the import obeys the policy's row filter, and a change
 // of the policy while it is open ends it.
 TEST_F(PhysicalImportTest, ThroughAPolicyTheRowFilterAppliesAndAChangeEndsTheImport) {
   TenantHandle pub = MembersTenant("import-publisher");
   TenantHandle con = Tenant("import-consumer");
-  auto loader = pub.client->createUser(0, "loader", AdminLevel::User);
-  ASSERT_TRUE(loader.ok()) << loader.getMessage();
-  ASSERT_TRUE(pub.client->createRole(0, "members-add", {{"Members", Rights{true, true, false, false}}}).ok());
-  ASSERT_TRUE(pub.client->addRoleMember(0, "members-add", pub.id, loader.value().user.id).ok());
   PolicyInfo policy;
-  policy.name = "adults";
-  policy.designated = con.id;
-  policy.userId = loader.value().user.id;
-  policy.scope = {{"Members", "age >= 18", {}}};
-  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  ASSERT_NO_FATAL_FAILURE(ShareMembers(pub, con, "adults", "age >= 18", &policy));
   TenantContext ctx(*con.client, pub.id);
 
   auto import = con.client->beginPhysicalImport("Members", ctx);
@@ -253,16 +260,8 @@ TEST_F(PhysicalImportTest, ThroughAPolicyTheRowFilterAppliesAndAChangeEndsTheImp
 TEST_F(PhysicalImportTest, ADeletedPolicyEndsTheImportAtItsNextCall) {
   TenantHandle pub = MembersTenant("deleted-publisher");
   TenantHandle con = Tenant("deleted-consumer");
-  auto loader = pub.client->createUser(0, "loader", AdminLevel::User);
-  ASSERT_TRUE(loader.ok()) << loader.getMessage();
-  ASSERT_TRUE(pub.client->createRole(0, "members-add", {{"Members", Rights{true, true, false, false}}}).ok());
-  ASSERT_TRUE(pub.client->addRoleMember(0, "members-add", pub.id, loader.value().user.id).ok());
   PolicyInfo policy;
-  policy.name = "all";
-  policy.designated = con.id;
-  policy.userId = loader.value().user.id;
-  policy.scope = {{"Members", "", {}}};
-  ASSERT_TRUE(pub.client->createPolicy(0, policy).ok());
+  ASSERT_NO_FATAL_FAILURE(ShareMembers(pub, con, "all", "", &policy));
   TenantContext ctx(*con.client, pub.id);
 
   auto import = con.client->beginPhysicalImport("Members", ctx);
