@@ -78,7 +78,9 @@ struct KvIngestFile {
 
 struct KvReadOptions {
   const KvSnapshot* snapshot = nullptr;  // nullptr = latest
-  bool cache_only = false;               // Get: Busy instead of disk I/O
+  // Get, MultiGet: Busy instead of disk I/O; also Busy for an empty value, which a
+  // memory-only read cannot tell from a value it did not find (read it again with I/O).
+  bool cache_only = false;
   bool fill_cache = true;                // false for long scans
 };
 
