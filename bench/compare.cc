@@ -217,13 +217,6 @@ Options ParseOptions(int argc, char** argv) {
   return o;
 }
 
-std::string DefaultCotenantd() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "../tools/cotenantd/cotenantd";
-  return (self.parent_path() / ".." / "tools" / "cotenantd" / "cotenantd").lexically_normal().string();
-}
-
 const char* Describe(char w) {
   switch (w) {
     case 'A': return "50% read / 50% update";
@@ -737,7 +730,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, rpc_bench::OnSignal);
   std::signal(SIGHUP, rpc_bench::OnSignal);
 
-  std::string binary = o.cotenantd.empty() ? DefaultCotenantd() : o.cotenantd;
+  std::string binary = o.cotenantd.empty() ? ::bench::DefaultCotenantd() : o.cotenantd;
   if (access(binary.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "compare: cannot run cotenantd at %s (give --cotenantd PATH)\n", binary.c_str());
     return 2;

@@ -34,43 +34,6 @@ void Check(const rocksdb::Status& s, const std::string& what) {
   if (!s.ok()) Fail("rocksdb: " + what + ": " + s.ToString());
 }
 
-// Syncs the WAL every interval until destroyed, as the store's group durability does.
-class WalSyncer {
- public:
-  WalSyncer(rocksdb::DB* db, int interval_ms) : db_(db), interval_(interval_ms) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~WalSyncer() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stop_) {
-      cv_.wait_for(l, std::chrono::milliseconds(interval_));
-      if (stop_) break;
-      l.unlock();
-      rocksdb::Status s = db_->SyncWAL();
-      l.lock();
-      if (!s.ok()) {
-        std::fprintf(stderr, "compare: rocksdb SyncWAL: %s\n", s.ToString().c_str());
-        std::_Exit(1);
-      }
-    }
-  }
-  rocksdb::DB* db_;
-  int interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 std::string RecordKey(uint64_t key) { return st::RecordKey(kTenant, kObject, key + 1); }
 std::string IndexKey(uint64_t key) {
@@ -107,7 +70,7 @@ class Target : public RocksTarget {
       Fail(std::string("rocksdb: ") + e.what());
     }
     db_ = raw_->db();
-    syncer_.emplace(db_, 10);
+    syncer_.emplace(db_, 10, "compare");
     upper_ = st::PrefixSuccessor(st::ObjectPrefix(kTenant, kObject));
     upper_slice_ = rocksdb::Slice(upper_);
     for (size_t i = 0; i < pool.size(); ++i) values_.push_back(Encode(pool, i));
@@ -183,7 +146,7 @@ class Target : public RocksTarget {
   std::string dir_;
   std::optional<bench::RawStoreDb> raw_;
   rocksdb::DB* db_ = nullptr;
-  std::optional<WalSyncer> syncer_;
+  std::optional<::bench::WalSyncer> syncer_;
   std::string upper_;
   rocksdb::Slice upper_slice_;
   std::vector<std::string> values_;

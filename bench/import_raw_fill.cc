@@ -41,44 +41,6 @@ namespace {
 using namespace cotenant::storage;
 using Clock = std::chrono::steady_clock;
 
-// Syncs the WAL every interval until stopped, as the store's group durability does.
-class WalSyncer {
- public:
-  WalSyncer(rocksdb::DB* db, int interval_ms) : db_(db), interval_(interval_ms) {
-    if (interval_ms > 0) thread_ = std::thread([this] { Run(); });
-  }
-  ~WalSyncer() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stop_) {
-      cv_.wait_for(l, std::chrono::milliseconds(interval_));
-      if (stop_) break;
-      l.unlock();
-      rocksdb::Status s = db_->SyncWAL();
-      l.lock();
-      if (!s.ok()) {
-        std::fprintf(stderr, "import_raw_fill: SyncWAL: %s\n", s.ToString().c_str());
-        std::exit(1);
-      }
-    }
-  }
-
-  rocksdb::DB* db_;
-  int interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -112,7 +74,7 @@ int main(int argc, char** argv) {
   uint64_t rows = 0, bytes = 0;
   double seconds = 0;
   {
-    WalSyncer syncer(db, sync_ms);
+    bench::WalSyncer syncer(db, sync_ms, "import_raw_fill");
     auto t0 = Clock::now();
     std::FILE* in = std::fopen(file.c_str(), "rb");
     if (in == nullptr) {

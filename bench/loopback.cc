@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -38,6 +39,13 @@ bool CanConnect(uint16_t port) {
   bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
   return ok;
+}
+
+std::string DefaultCotenantd() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "../tools/cotenantd/cotenantd";
+  return (self.parent_path() / ".." / "tools" / "cotenantd" / "cotenantd").lexically_normal().string();
 }
 
 }  // namespace bench

@@ -1,10 +1,11 @@
 // Loopback ports for the benchmarks that start servers of their own (cotenantd, memcached,
-// Redis, the bare Cap'n Proto server).
+// Redis, the bare Cap'n Proto server), and where their cotenantd is.
 
 #ifndef COTENANT_BENCH_LOOPBACK_H_
 #define COTENANT_BENCH_LOOPBACK_H_
 
 #include <cstdint>
+#include <string>
 
 namespace bench {
 
@@ -14,6 +15,11 @@ uint16_t FreePort();
 
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool CanConnect(uint16_t port);
+
+// The cotenantd built beside the running benchmark (<build>/tools/cotenantd/cotenantd,
+// from <build>/bench/<benchmark>); "../tools/cotenantd/cotenantd" when /proc/self/exe
+// cannot be read.
+std::string DefaultCotenantd();
 
 }  // namespace bench
 

@@ -1,7 +1,8 @@
 // The raw RocksDB baseline of the import benchmarks (import_raw_fill, ingest_bench): a
 // database opened with the options the store opens RocksDB with (MakeRocksOptions of a
 // default StoreOptions) and the store's "records" and "indexes" column families, and the
-// keys the store writes for a record of an object with one indexed text field.
+// keys the store writes for a record of an object with one indexed text field; and the
+// WAL syncer that gives such a database the store's group durability.
 
 #ifndef COTENANT_BENCH_RAW_STORE_DB_H_
 #define COTENANT_BENCH_RAW_STORE_DB_H_
@@ -9,11 +10,17 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "storage/key_encoding.h"
@@ -82,6 +89,48 @@ class RawStoreDb {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<rocksdb::DB> db_;
   std::string rkey_, ikey_;
+};
+
+// Syncs the WAL every interval_ms until destroyed, as the store's group durability does
+// (0: never). A failed sync ends the process with a message naming `who`.
+class WalSyncer {
+ public:
+  WalSyncer(rocksdb::DB* db, int interval_ms, const char* who)
+      : db_(db), interval_(interval_ms), who_(who) {
+    if (interval_ms > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~WalSyncer() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      cv_.wait_for(l, std::chrono::milliseconds(interval_));
+      if (stop_) break;
+      l.unlock();
+      rocksdb::Status s = db_->SyncWAL();
+      l.lock();
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s: SyncWAL: %s\n", who_, s.ToString().c_str());
+        std::exit(1);
+      }
+    }
+  }
+
+  rocksdb::DB* db_;
+  int interval_;
+  const char* who_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace bench

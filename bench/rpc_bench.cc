@@ -113,13 +113,6 @@ Options ParseOptions(int argc, char** argv) {
   }
   return o;
 }
-std::string DefaultCotenantd() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "../tools/cotenantd/cotenantd";
-  return (self.parent_path() / ".." / "tools" / "cotenantd" / "cotenantd").lexically_normal().string();
-}
-
 }  // namespace
 }  // namespace rpc_bench
 
@@ -135,7 +128,7 @@ int main(int argc, char** argv) {
 
   std::error_code ec;
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  std::string binary = o.cotenantd.empty() ? DefaultCotenantd() : o.cotenantd;
+  std::string binary = o.cotenantd.empty() ? ::bench::DefaultCotenantd() : o.cotenantd;
   if (ec || access(binary.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "rpc_bench: cannot run cotenantd at %s (give --cotenantd PATH)\n",
                  binary.c_str());
