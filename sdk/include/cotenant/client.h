@@ -131,9 +131,10 @@ class COTENANT_EXPORT PhysicalImport {
 // one connection and its event-loop thread: a synchronous call hands the request to that
 // thread and waits for it to hand the answer back. With callerThreadConnections, the
 // synchronous record calls (addRecord, addRecords, updateRecord, deleteRecord, getRecord,
-// getRecords, search, getRecordBy, updateRecordBy, deleteRecordBy, upsertRecord) run on the
-// calling thread itself, over a connection of that thread's own: no hand-off between
-// threads, which is what many threads each making one call at a time need. Each calling
+// getRecords, search and searchRecords, getRecordBy, updateRecordBy, deleteRecordBy,
+// upsertRecord) run on the calling thread itself, over a connection of that thread's own:
+// no hand-off between threads, which is what many threads each making one call at a time
+// need. Each calling
 // thread's connection is opened and logged in (with this client's tenant, key and TLS
 // settings) on the thread's first such call, lives until the thread ends or the Client is
 // destroyed, and counts towards the server's connection limits (one per thread). A thread
