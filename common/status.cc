@@ -14,6 +14,7 @@ std::string_view Status::CodeName(Code code) {
     case Code::kUnauthenticated: return "Unauthenticated";
     case Code::kBusy: return "Busy";
     case Code::kInternal: return "Internal";
+    case Code::kUnavailable: return "Unavailable";
   }
   return "Internal";
 }

@@ -27,6 +27,7 @@ class [[nodiscard]] Status {
     kUnauthenticated,    // bad credentials
     kBusy,               // overloaded; the caller may retry
     kInternal,           // I/O error, corruption, or a bug
+    kUnavailable,        // the storage engine cannot be reached; a write's outcome is unknown
   };
 
   Status() = default;  // OK
@@ -48,6 +49,9 @@ class [[nodiscard]] Status {
   }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status Unavailable(std::string msg) {
+    return Status(Code::kUnavailable, std::move(msg));
+  }
   // A status of any code (one read back from storage); kOk drops the message. A byte that
   // is no code reads as kInternal.
   static Status FromCode(Code code, std::string msg) {
@@ -64,6 +68,7 @@ class [[nodiscard]] Status {
   bool IsPermissionDenied() const { return code_ == Code::kPermissionDenied; }
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsConflict() const { return code_ == Code::kConflict; }
+  bool IsUnavailable() const { return code_ == Code::kUnavailable; }
 
   // Stable name of the code: "OK", "NotFound", "PermissionDenied", ... (used on the wire).
   static std::string_view CodeName(Code code);

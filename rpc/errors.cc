@@ -67,7 +67,7 @@ Status::Code CodeOf(const kj::Exception& e) {
   if (at != std::string_view::npos) {
     std::string_view rest = d.substr(at + kTag.size());
     rest = rest.substr(0, rest.find(':'));
-    for (int c = 0; c <= static_cast<int>(Status::Code::kInternal); ++c) {
+    for (int c = 0; c <= static_cast<int>(Status::Code::kUnavailable); ++c) {
       auto code = static_cast<Status::Code>(c);
       if (code != Status::Code::kOk && Status::CodeName(code) == rest) return code;
     }

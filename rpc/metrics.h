@@ -48,7 +48,7 @@ class Metrics {
   static constexpr std::array<double, 16> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
       0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,   10.0};
-  static constexpr int kOutcomes = static_cast<int>(Status::Code::kInternal) + 1;
+  static constexpr int kOutcomes = static_cast<int>(Status::Code::kUnavailable) + 1;
 
   Metrics() = default;
   Metrics(const Metrics&) = delete;

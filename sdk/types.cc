@@ -337,7 +337,7 @@ namespace internal {
 std::optional<ErrorCode> parseCodeName(const std::string& name) {
   for (auto c : {ErrorCode::NotFound, ErrorCode::PermissionDenied, ErrorCode::InvalidArgument,
                  ErrorCode::Conflict, ErrorCode::ResourceExhausted, ErrorCode::Unauthenticated,
-                 ErrorCode::Internal, ErrorCode::Busy}) {
+                 ErrorCode::Internal, ErrorCode::Busy, ErrorCode::Unavailable}) {
     if (name == errorCodeName(c)) return c;
   }
   return std::nullopt;

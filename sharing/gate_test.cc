@@ -24,6 +24,8 @@ class GateTest : public ::testing::Test {
   void SetUp() override {
     storage::StoreOptions o;
     o.path = dir_.path() + "/db";
+    o.storage = cotenant::testing::TestStorageUri(o.path);
+    o.storage_connections = 4;
     o.block_cache_bytes = 8 << 20;
     o.memtable_bytes = 8 << 20;
     ASSERT_TRUE(storage::Store::Open(o, &store_).ok());

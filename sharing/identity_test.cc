@@ -22,6 +22,8 @@ class IdentityTest : public ::testing::Test {
     store_.reset();
     storage::StoreOptions options;
     options.path = dir_.path() + "/db";
+    options.storage = cotenant::testing::TestStorageUri(options.path);
+    options.storage_connections = 4;
     ASSERT_TRUE(storage::Store::Open(options, &store_).ok());
     identity_ = std::make_unique<Identity>(store_.get());
   }

@@ -18,6 +18,8 @@ class PermissionSetsTest : public ::testing::Test {
     store_.reset();
     storage::StoreOptions o;
     o.path = dir_.path();
+    o.storage = cotenant::testing::TestStorageUri(o.path);
+    o.storage_connections = 4;
     o.block_cache_bytes = 8 << 20;
     o.memtable_bytes = 8 << 20;
     ASSERT_TRUE(storage::Store::Open(o, &store_).ok());

@@ -21,6 +21,7 @@ using testing::OpenStore;
 class BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    COTENANT_SKIP_ON_POSTGRESQL("online backups copy the embedded engine's files");
     store_ = OpenStore(dir_.path() + "/data");
     ASSERT_TRUE(store_);
     ASSERT_TRUE(store_->CreateTenant("acme", TenantKind::kTenant, 0, &tenant_).ok());

@@ -644,6 +644,22 @@ Status CheckDataDirectory(const std::string& path, const CheckOptions& options,
   return CheckSnapshot(*engine, snap.get(), nullptr, options, report);
 }
 
+Status CheckPostgresStore(const std::string& storage, const CheckOptions& options,
+                          CheckReport* report) {
+  StoreOptions so;
+  so.storage = storage;
+  so.storage_connections = 2;
+  std::unique_ptr<KvEngine> engine;
+  Status s = OpenPostgresEngine(so, &engine);
+  if (s.IsConflict()) {
+    return Status::Busy("the store is in use by a running server (" + s.message() +
+                        "); stop it first, or check it while it runs with 'cotenant fsck --online'");
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  auto snap = engine->GetSnapshot();
+  return CheckSnapshot(*engine, snap.get(), nullptr, options, report);
+}
+
 Status Store::Check(const CheckOptions& options, CheckReport* report) const {
   // The snapshot and the live counters are taken together with every tenant's writes
   // held off for an instant (the gates, in id order), so counters and records agree

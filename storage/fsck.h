@@ -58,6 +58,12 @@ struct CheckOptions {
 Status CheckDataDirectory(const std::string& path, const CheckOptions& options,
                           CheckReport* report);
 
+// Checks the store that the PostgreSQL engine keeps at connection URI `storage` (see
+// StoreOptions::storage), in one snapshot, while no server serves it: Busy (naming the
+// remedy) while one does. Nothing is written.
+Status CheckPostgresStore(const std::string& storage, const CheckOptions& options,
+                          CheckReport* report);
+
 // The report as indented text (one line per count, one per problem).
 std::string CheckReportText(const CheckReport& report);
 // The report as one JSON object: {"clean", "checked", "pendingDeletions", "problemCount",

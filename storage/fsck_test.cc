@@ -49,10 +49,13 @@ class FsckTest : public ::testing::Test {
     return r;
   }
 
-  CheckReport Offline() {
+  // The check of the closed store, on the engine the suite runs on.
+  CheckReport Offline(const CheckOptions& options = {}) {
     store_.reset();
     CheckReport r;
-    Status s = CheckDataDirectory(dir_.path(), CheckOptions{}, &r);
+    std::string storage = cotenant::testing::TestStorageUri(dir_.path());
+    Status s = storage.empty() ? CheckDataDirectory(dir_.path(), options, &r)
+                               : CheckPostgresStore(storage, options, &r);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return r;
   }
@@ -213,15 +216,24 @@ TEST_F(FsckTest, ProblemsAreCappedButCounted) {
   for (RecordId id : ids_) {
     Plant(Cf::kIndexes, IndexKey(tenant_.id, object_, 0, Value::Text("zz"), id), "");
   }
-  store_.reset();
-  CheckReport r;
   CheckOptions o;
   o.max_problems = 5;
-  ASSERT_TRUE(CheckDataDirectory(dir_.path(), o, &r).ok());
+  CheckReport r = Offline(o);
   EXPECT_EQ(r.problem_count, 20u);
   EXPECT_EQ(r.problems.size(), 5u);
   EXPECT_NE(CheckReportText(r).find("and 15 more"), std::string::npos);
   EXPECT_NE(CheckReportJson(r).find(R"("problemCount":20)"), std::string::npos);
+}
+
+TEST_F(FsckTest, TheOfflineCheckRefusesAPostgresqlStoreThatIsOpen) {
+  if (!cotenant::testing::OnPostgresql()) {
+    GTEST_SKIP() << "the embedded engine's lock is per process; the end-to-end fsck suite "
+                    "checks it against a running server";
+  }
+  CheckReport r;
+  Status s = CheckPostgresStore(cotenant::testing::TestStorageUri(dir_.path()), CheckOptions{}, &r);
+  EXPECT_EQ(s.code(), Status::Code::kBusy) << s.ToString();
+  EXPECT_NE(s.message().find("--online"), std::string::npos) << s.message();
 }
 
 TEST_F(FsckTest, ADirectoryWithoutAStoreIsNotFound) {

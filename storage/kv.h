@@ -90,6 +90,8 @@ class KvEngine {
 
   virtual std::unique_ptr<KvBatch> NewBatch() = 0;
   // Applies the batch atomically. With sync the WAL is fsynced before returning.
+  // InvalidArgument for a key longer than the engine holds (PostgreSQL: 2048 bytes);
+  // Unavailable when the engine's server was lost and the outcome is unknown.
   virtual Status Write(KvBatch* batch, bool sync) = 0;
   // NotFound when absent.
   virtual Status Get(Cf cf, std::string_view key, std::string* value,
@@ -135,6 +137,10 @@ class KvEngine {
 struct StoreOptions;
 // Opens the RocksDB engine at options.path with the four column families.
 Status OpenRocksEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* out);
+// Opens the PostgreSQL engine at the connection URI options.storage, creating or
+// upgrading the store's tables in the schema its search_path names. Conflict when another
+// process has the store open; Unavailable when the server cannot be reached.
+Status OpenPostgresEngine(const StoreOptions& options, std::unique_ptr<KvEngine>* out);
 // Opens the RocksDB engine at `path` read-only (the checker): nothing is written, and
 // every write answers an error. The directory must exist and hold the four families.
 Status OpenRocksEngineReadOnly(const std::string& path, std::unique_ptr<KvEngine>* out);

@@ -195,6 +195,11 @@ class KvEngine;
 
 struct StoreOptions {
   std::string path;                       // data directory; created when missing
+  // Where the records live: "" = the embedded engine (RocksDB) under `path`; a
+  // PostgreSQL connection URI ("postgresql://host:port/db?...") = tables in the schema
+  // its search_path names (the store keeps only transient files under `path` then).
+  std::string storage;
+  size_t storage_connections = 16;        // PostgreSQL: most connections open at once
   Durability durability = Durability::kGroup;
   int sync_interval_ms = 10;              // kGroup only
   size_t block_cache_bytes = 256u << 20;  // shared LRU block cache

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "common/background.h"
 #include "storage/criteria.h"
@@ -181,7 +182,15 @@ Store::~Store() {
 Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.path.empty()) return Status::InvalidArgument("data directory is not set");
   std::unique_ptr<KvEngine> engine;
-  COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
+  if (options.storage.empty()) {
+    COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
+  } else {
+    // The local directory holds only transient files (a physical import's) then.
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) return Status::Internal("cannot create " + options.path + ": " + ec.message());
+    COTENANT_RETURN_IF_ERROR(OpenPostgresEngine(options, &engine));
+  }
   // Files of an ingest never committed are invisible to the engine: only delete them.
   // After the open, whose lock proves no other process serves this directory (a second
   // server started on it by mistake must not delete the first one's ingest files).

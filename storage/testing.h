@@ -18,8 +18,16 @@
 
 namespace cotenant::storage::testing {
 
-inline std::unique_ptr<Store> OpenStore(const std::string& path, StoreOptions options = {}) {
+// Options for a test store under `path`, on the engine the suite runs on.
+inline StoreOptions TestStoreOptions(const std::string& path, StoreOptions options = {}) {
   options.path = path;
+  options.storage = cotenant::testing::TestStorageUri(path);
+  options.storage_connections = 4;
+  return options;
+}
+
+inline std::unique_ptr<Store> OpenStore(const std::string& path, StoreOptions options = {}) {
+  options = TestStoreOptions(path, std::move(options));
   options.block_cache_bytes = 8 << 20;
   options.memtable_bytes = 8 << 20;
   std::unique_ptr<Store> store;

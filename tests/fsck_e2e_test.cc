@@ -70,19 +70,23 @@ TEST(FsckE2eTest, OfflineExitCodesAndRefusalWhileServing) {
     ASSERT_TRUE(t.client->addRecord("Customers", p).ok());
   }
   std::string data = server.data_dir() + "/data";
+  // On PostgreSQL the store is named by its URI (quoted: it holds '?' and '%').
+  const std::string storage = TestStorageUri(data);
+  const std::string target = storage.empty() ? data : "'" + storage + "'";
   std::string out;
-  EXPECT_EQ(Cli("fsck " + data, &out), 2) << out;
+  EXPECT_EQ(Cli("fsck " + target, &out), 2) << out;
   EXPECT_NE(out.find("in use by a running server"), std::string::npos) << out;
   EXPECT_NE(out.find("--online"), std::string::npos) << out;
 
   ASSERT_EQ(server.Stop(), 0) << server.log();
-  EXPECT_EQ(Cli("fsck " + data, &out), 0) << out;
+  EXPECT_EQ(Cli("fsck " + target, &out), 0) << out;
   EXPECT_EQ(out.substr(0, 6), "clean\n") << out;
 
   // An index entry no record calls for, planted behind the store's back.
   {
     storage::StoreOptions o;
     o.path = data;
+    o.storage = storage;
     std::unique_ptr<storage::Store> store;
     ASSERT_TRUE(storage::Store::Open(o, &store).ok());
     std::shared_ptr<const storage::ObjectDef> def;
@@ -91,10 +95,10 @@ TEST(FsckE2eTest, OfflineExitCodesAndRefusalWhileServing) {
     b->Put(storage::Cf::kIndexes, storage::IndexKey(tenant, def->id, 0, storage::Value::Text("ghost"), 777), "");
     ASSERT_TRUE(store->engine()->Write(b.get(), true).ok());
   }
-  EXPECT_EQ(Cli("fsck " + data, &out), 1) << out;
+  EXPECT_EQ(Cli("fsck " + target, &out), 1) << out;
   EXPECT_NE(out.find("index-extra tenant " + std::to_string(tenant)), std::string::npos) << out;
   EXPECT_NE(out.find("record 777"), std::string::npos) << out;
-  EXPECT_EQ(Cli("--json fsck " + data, &out), 1) << out;
+  EXPECT_EQ(Cli("--json fsck " + target, &out), 1) << out;
   EXPECT_NE(out.find(R"("problemCount":1)"), std::string::npos) << out;
 
   EXPECT_EQ(Cli("fsck " + server.data_dir() + "/nothing-here", &out), 2) << out;

@@ -298,7 +298,10 @@ TEST(KillLoopTest, EveryKillLeavesAConsistentStoreAndKeepsAcknowledgedWrites) {
 
     // The directory as the crash left it: consistent, with at most a deletion pending.
     storage::CheckReport report;
-    Status s = storage::CheckDataDirectory(server.data_dir() + "/data", storage::CheckOptions{}, &report);
+    const std::string dir = server.data_dir() + "/data";
+    const std::string uri = TestStorageUri(dir);
+    Status s = uri.empty() ? storage::CheckDataDirectory(dir, storage::CheckOptions{}, &report)
+                           : storage::CheckPostgresStore(uri, storage::CheckOptions{}, &report);
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_TRUE(report.clean()) << storage::CheckReportText(report);
     checked_records += report.checked["records"];

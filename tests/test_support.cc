@@ -1,5 +1,7 @@
 #include "tests/test_support.h"
 
+#include <libpq-fe.h>
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -23,6 +25,47 @@
 extern char** environ;
 
 namespace cotenant::testing {
+
+// ---- Storage engine -------------------------------------------------------------------
+
+namespace {
+
+std::string TestPgBaseUri() {
+  const char* file = std::getenv("COTENANT_TEST_PG");
+  if (file == nullptr || *file == '\0') return "";
+  std::ifstream in(file);
+  std::string uri;
+  std::getline(in, uri);
+  if (uri.empty()) {
+    ADD_FAILURE() << "COTENANT_TEST_PG names " << file << ", which holds no PostgreSQL URI";
+  }
+  return uri;
+}
+
+}  // namespace
+
+bool OnPostgresql() { return !TestPgBaseUri().empty(); }
+
+std::string TestStorageUri(const std::string& data_dir) {
+  std::string base = TestPgBaseUri();
+  if (base.empty()) return "";
+  char schema[40];
+  std::snprintf(schema, sizeof schema, "t_%016zx",
+                std::hash<std::string>()(std::filesystem::absolute(data_dir).lexically_normal()));
+  PGconn* c = PQconnectdb(base.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    ADD_FAILURE() << "test PostgreSQL at " << base << ": " << PQerrorMessage(c);
+  } else {
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);  // "already exists"
+    PGresult* r = PQexec(c, (std::string("CREATE SCHEMA IF NOT EXISTS ") + schema).c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      ADD_FAILURE() << "creating schema " << schema << ": " << PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  PQfinish(c);
+  return base + "?options=-csearch_path%3D" + schema;
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
@@ -303,6 +346,10 @@ bool Cotenantd::Launch() {
     // has its connections served on several loops, whatever the machine's core count.
     if (std::find(extra_.begin(), extra_.end(), "--rpc-threads") == extra_.end()) {
       argv.insert(argv.end(), {"--rpc-threads", "4"});
+    }
+    std::string storage = TestStorageUri(data);
+    if (!storage.empty() && std::find(extra_.begin(), extra_.end(), "--storage") == extra_.end()) {
+      argv.insert(argv.end(), {"--storage", storage});
     }
     for (size_t i = 0; i < extra_.size(); ++i) {
       if (extra_[i] == "--data" && i + 1 < extra_.size()) {

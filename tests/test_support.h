@@ -16,6 +16,27 @@
 
 namespace cotenant::testing {
 
+// ---- The storage engine the suite runs on ----------------------------------------------
+//
+// A suite runs on the embedded engine, or on PostgreSQL when COTENANT_TEST_PG names the
+// file holding the URI of a test PostgreSQL server (tests/pg_cluster.sh writes it; CTest
+// runs each suite a second time so, under the "pg." prefix).
+
+bool OnPostgresql();
+// The --storage URI for the store whose local directory is `data_dir`: on PostgreSQL a
+// schema of its own (created on first use, named after the directory, so a store reopened
+// on the same directory finds its data); "" on the embedded engine.
+std::string TestStorageUri(const std::string& data_dir);
+
+// Skips the rest of a test that exercises the embedded engine itself (its files, backups,
+// sorted-file ingestion), saying so, when the suite runs on PostgreSQL.
+#define COTENANT_SKIP_ON_POSTGRESQL(why)                                   \
+  do {                                                                     \
+    if (::cotenant::testing::OnPostgresql()) {                             \
+      GTEST_SKIP() << "runs on the embedded engine only: " << (why);       \
+    }                                                                      \
+  } while (0)
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
  public:

@@ -112,16 +112,22 @@ void AddStoreCommands(CLI::App& app, CliContext& s) {
     storage::CheckOptions options;
     options.max_problems = o.maxProblems;
     storage::CheckReport report;
-    Status st = storage::CheckDataDirectory(o.dataDir, options, &report);
+    // A PostgreSQL store is named by its connection URI (the server's --storage).
+    const bool postgres = o.dataDir.rfind("postgresql://", 0) == 0 ||
+                          o.dataDir.rfind("postgres://", 0) == 0;
+    Status st = postgres ? storage::CheckPostgresStore(o.dataDir, options, &report)
+                         : storage::CheckDataDirectory(o.dataDir, options, &report);
     if (!st.ok()) {
-      std::cerr << "cotenant: cannot check " << o.dataDir << ": " << st.message() << "\n";
+      std::cerr << "cotenant: cannot check " << (postgres ? "the PostgreSQL store" : o.dataDir)
+                << ": " << st.message() << "\n";
       s.commandExit = kExitCannotCheck;
       return;
     }
     Print(s, report);
   });
   fsck->add_option("DATA_DIR", o.dataDir,
-                   "the server's data directory (--data), checked offline: read-only, with no "
+                   "the server's data directory (--data), or its PostgreSQL store (the "
+                   "postgresql://... URI of --storage), checked offline: read-only, with no "
                    "server running on it");
   fsck->add_flag("--online", o.online,
                  "check through the server at --addr instead (system admins; it keeps serving)");

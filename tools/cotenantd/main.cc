@@ -134,8 +134,20 @@ int main(int argc, char** argv) {
   std::string restore_from;
   uint32_t restore_id = 0;
 
-  app.add_option("--data", data_dir, "Data directory (created mode 0700 when missing)")
+  std::string storage;
+  size_t storage_connections = 16;
+  app.add_option("--data", data_dir,
+                 "Data directory (created mode 0700 when missing): the records in the embedded "
+                 "engine, the admin key, the cache secret")
       ->capture_default_str();
+  app.add_option("--storage", storage,
+                 "Keep the records in PostgreSQL instead of the embedded engine: a libpq "
+                 "connection URI, e.g. postgresql://user@host:5432/db?options=-csearch_path%3Dcotenant "
+                 "(the tables are created in the schema search_path names)");
+  app.add_option("--storage-connections", storage_connections,
+                 "With --storage: most PostgreSQL connections open at once")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
   app.add_option("--restore-from", restore_from,
                  "Restore the latest backup in this directory (made by `cotenant backup`) into "
                  "--data, which must be new or empty, check it, and exit; then start the server "
@@ -322,6 +334,8 @@ int main(int argc, char** argv) {
 
   cotenant::storage::StoreOptions store_options;
   store_options.path = data_dir;
+  store_options.storage = storage;
+  store_options.storage_connections = storage_connections;
   store_options.durability = durability == "sync" ? cotenant::storage::Durability::kSync
                                                   : cotenant::storage::Durability::kGroup;
   store_options.sync_interval_ms = sync_interval_ms;
@@ -338,12 +352,19 @@ int main(int argc, char** argv) {
   std::unique_ptr<cotenant::storage::Store> store;
   cotenant::Status s = cotenant::storage::Store::Open(store_options, &store);
   if (!s.ok()) {
-    spdlog::error("cannot open the store at {}: {}", data_dir, s.ToString());
+    spdlog::error("cannot open the store {}: {}",
+                  storage.empty() ? "at " + data_dir : "in PostgreSQL", s.ToString());
     return 1;
   }
-  spdlog::info("opened store at {} (durability {}{})", data_dir, durability,
-               durability == "group" ? ", WAL fsync every " + std::to_string(sync_interval_ms) + " ms"
-                                     : std::string());
+  if (storage.empty()) {
+    spdlog::info("opened store at {} (durability {}{})", data_dir, durability,
+                 durability == "group"
+                     ? ", WAL fsync every " + std::to_string(sync_interval_ms) + " ms"
+                     : std::string());
+  } else {
+    spdlog::info("opened store in PostgreSQL ({} connections at most; every write committed "
+                 "durably); local directory {}", storage_connections, data_dir);
+  }
 
   auto identity = std::make_unique<cotenant::sharing::Identity>(store.get());
   std::string key_path;

@@ -1,0 +1,268 @@
+// The KvEngine contract, on the engine the suite runs on (RocksDB, or PostgreSQL under the
+// "pg." prefix): atomic batches whose last operation of a key wins, point and batched
+// reads, bounded iteration in both directions across many pages, snapshots, range drops;
+// on PostgreSQL also the key-length limit and what a lost server connection does.
+
+#include <gtest/gtest.h>
+
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/kv.h"
+#include "storage/storage.h"
+#include "storage/testing.h"
+
+namespace cotenant::storage {
+namespace {
+
+std::string Key(int i) {
+  char b[16];
+  std::snprintf(b, sizeof b, "k%06d", i);
+  return b;
+}
+
+class KvEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_ = testing::TestStoreOptions(dir_.path() + "/db");
+    options_.block_cache_bytes = 8 << 20;
+    options_.memtable_bytes = 8 << 20;
+    Status s = options_.storage.empty() ? OpenRocksEngine(options_, &kv_)
+                                        : OpenPostgresEngine(options_, &kv_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  void Fill(Cf cf, int n) {
+    auto b = kv_->NewBatch();
+    for (int i = 0; i < n; ++i) b->Put(cf, Key(i), "v" + std::to_string(i));
+    Status s = kv_->Write(b.get(), true);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  std::vector<std::string> Forward(const std::string& lower, const std::string& upper,
+                                   const KvReadOptions& ro = {}) {
+    std::vector<std::string> keys;
+    auto it = kv_->NewIterator(Cf::kRecords, lower, upper, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    return keys;
+  }
+
+  cotenant::testing::TempDir dir_;
+  StoreOptions options_;
+  std::unique_ptr<KvEngine> kv_;
+};
+
+TEST_F(KvEngineTest, TheLastOperationOfAKeyInABatchWinsAndFamiliesAreSeparate) {
+  auto b = kv_->NewBatch();
+  b->Put(Cf::kRecords, "a", "1");
+  b->Put(Cf::kRecords, "a", "2");
+  b->Put(Cf::kRecords, "b", "1");
+  b->Delete(Cf::kRecords, "b");
+  b->Delete(Cf::kRecords, "c");
+  b->Put(Cf::kRecords, "c", "3");
+  b->Put(Cf::kMeta, "a", "meta");
+  b->Put(Cf::kRecords, "empty", "");
+  EXPECT_EQ(b->Count(), 8u);
+  ASSERT_TRUE(kv_->Write(b.get(), true).ok());
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, "a", &v).ok());
+  EXPECT_EQ(v, "2");
+  EXPECT_TRUE(kv_->Get(Cf::kRecords, "b", &v).IsNotFound());
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, "c", &v).ok());
+  EXPECT_EQ(v, "3");
+  ASSERT_TRUE(kv_->Get(Cf::kMeta, "a", &v).ok());
+  EXPECT_EQ(v, "meta");
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, "empty", &v).ok());
+  EXPECT_EQ(v, "");
+  EXPECT_TRUE(kv_->Get(Cf::kIndexes, "a", &v).IsNotFound());
+}
+
+TEST_F(KvEngineTest, KeysAreOrderedBytewise) {
+  auto b = kv_->NewBatch();
+  for (std::string k : {std::string("\xff", 1), std::string("a\0b", 3), std::string("a", 1),
+                        std::string("\x00", 1), std::string("ab", 2), std::string("\x80x", 2)}) {
+    b->Put(Cf::kRecords, k, "v");
+  }
+  ASSERT_TRUE(kv_->Write(b.get(), true).ok());
+  std::vector<std::string> want = {std::string("\x00", 1), "a", std::string("a\0b", 3), "ab",
+                                   "\x80x", "\xff"};
+  EXPECT_EQ(Forward(std::string("\x00", 1), "\xff\xff"), want);
+}
+
+TEST_F(KvEngineTest, MultiGetAnswersEachKeyInOrder) {
+  Fill(Cf::kRecords, 10);
+  std::vector<std::string> keys = {Key(3), "missing", Key(0), Key(3), Key(9)};
+  std::vector<std::string> values;
+  std::vector<Status> statuses;
+  kv_->MultiGet(Cf::kRecords, keys, &values, &statuses);
+  ASSERT_EQ(statuses.size(), keys.size());
+  EXPECT_TRUE(statuses[0].ok());
+  EXPECT_EQ(values[0], "v3");
+  EXPECT_TRUE(statuses[1].IsNotFound());
+  EXPECT_EQ(values[2], "v0");
+  EXPECT_EQ(values[3], "v3");
+  EXPECT_EQ(values[4], "v9");
+}
+
+TEST_F(KvEngineTest, IterationCrossesManyPagesInBothDirectionsWithinItsBounds) {
+  constexpr int kN = 3000;  // many pages of a paging engine
+  Fill(Cf::kRecords, kN);
+  Fill(Cf::kIndexes, 10);  // another family's keys never show
+  auto all = Forward(Key(0), Key(kN));
+  ASSERT_EQ(all.size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; ++i) ASSERT_EQ(all[i], Key(i));
+  EXPECT_EQ(Forward(Key(100), Key(1200)).size(), 1100u);
+
+  auto it = kv_->NewIterator(Cf::kRecords, Key(10), Key(2990));
+  it->SeekToLast();
+  for (int i = 2989; i >= 10; --i) {
+    ASSERT_TRUE(it->Valid()) << i;
+    ASSERT_EQ(it->key(), Key(i));
+    ASSERT_EQ(it->value(), "v" + std::to_string(i));
+    it->Prev();
+  }
+  EXPECT_FALSE(it->Valid());
+
+  // Direction changes at any point, also at a page's edge.
+  it->Seek(Key(700));
+  for (int i = 0; i < 300; ++i) it->Next();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(1000));
+  for (int i = 0; i < 600; ++i) it->Prev();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(400));
+  it->Next();
+  EXPECT_EQ(it->key(), Key(401));
+
+  it->SeekForPrev(Key(1500) + "~");  // between two keys
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(1500));
+  it->SeekForPrev(Key(5));  // below the lower bound
+  EXPECT_FALSE(it->Valid());
+  it->SeekForPrev("z");  // above the upper bound: the last key inside it
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(2989));
+  it->Seek(Key(0));  // below the lower bound: the first key inside it
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), Key(10));
+  it->Seek("z");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+
+  // A long scan (fill_cache off) sees the same keys.
+  KvReadOptions scan;
+  scan.fill_cache = false;
+  EXPECT_EQ(Forward(Key(0), Key(kN), scan), all);
+}
+
+TEST_F(KvEngineTest, ASnapshotKeepsWhatItSawWhileWritesGoOn) {
+  Fill(Cf::kRecords, 600);
+  auto snap = kv_->GetSnapshot();
+  auto b = kv_->NewBatch();
+  b->Put(Cf::kRecords, Key(0), "changed");
+  b->Delete(Cf::kRecords, Key(1));
+  b->Put(Cf::kRecords, Key(600), "new");
+  ASSERT_TRUE(kv_->Write(b.get(), true).ok());
+  KvReadOptions ro;
+  ro.snapshot = snap.get();
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(0), &v, ro).ok());
+  EXPECT_EQ(v, "v0");
+  EXPECT_TRUE(kv_->Get(Cf::kRecords, Key(1), &v, ro).ok());
+  EXPECT_TRUE(kv_->Get(Cf::kRecords, Key(600), &v, ro).IsNotFound());
+  EXPECT_EQ(Forward(Key(0), Key(1000), ro).size(), 600u);
+  EXPECT_EQ(Forward(Key(0), Key(1000)).size(), 600u);  // latest: one gone, one added
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(0), &v).ok());
+  EXPECT_EQ(v, "changed");
+}
+
+TEST_F(KvEngineTest, DropRangeRemovesExactlyItsRange) {
+  Fill(Cf::kRecords, 100);
+  ASSERT_TRUE(kv_->DropRange(Cf::kRecords, Key(10), Key(90)).ok());
+  auto keys = Forward(Key(0), Key(100));
+  ASSERT_EQ(keys.size(), 20u);
+  EXPECT_EQ(keys[9], Key(9));
+  EXPECT_EQ(keys[10], Key(90));
+}
+
+TEST_F(KvEngineTest, OnPostgresqlAnOverlongKeyIsRefusedAndNothingOfItsBatchIsWritten) {
+  if (options_.storage.empty()) GTEST_SKIP() << "RocksDB keys have no such limit";
+  auto b = kv_->NewBatch();
+  b->Put(Cf::kRecords, "fine", "v");
+  b->Put(Cf::kIndexes, std::string(3000, 'x'), "");
+  Status s = kv_->Write(b.get(), true);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("too long to index"), std::string::npos) << s.message();
+  std::string v;
+  EXPECT_TRUE(kv_->Get(Cf::kRecords, "fine", &v).IsNotFound());
+}
+
+TEST_F(KvEngineTest, OnPostgresqlASecondOpenOfTheStoreIsRefused) {
+  if (options_.storage.empty()) GTEST_SKIP() << "the embedded engine's lock is RocksDB's";
+  std::unique_ptr<KvEngine> second;
+  Status s = OpenPostgresEngine(options_, &second);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_NE(s.message().find("another cotenantd"), std::string::npos) << s.message();
+}
+
+TEST_F(KvEngineTest, OnPostgresqlAMalformedUriIsRefusedNamingIt) {
+  if (options_.storage.empty()) GTEST_SKIP() << "PostgreSQL only";
+  StoreOptions o = options_;
+  std::unique_ptr<KvEngine> e;
+  o.storage = "postgresql://127.0.0.1:1/db?bogus_option=1";
+  Status s = OpenPostgresEngine(o, &e);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("bogus_option"), std::string::npos) << s.message();
+  o.storage = "postgresql://127.0.0.1:1/db?connect_timeout=5";  // nothing listens on port 1
+  s = OpenPostgresEngine(o, &e);
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+}
+
+// Ends every server connection of this store's schema but the caller's.
+void TerminateStoreConnections(const std::string& uri) {
+  PGconn* c = PQconnectdb(uri.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PGresult* r = PQexec(c,
+                       "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                       "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                       "AND backend_type = 'client backend' AND state = 'idle'");
+  EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
+
+TEST_F(KvEngineTest, OnPostgresqlALostConnectionRetriesReadsAndReportsWritesUnknown) {
+  if (options_.storage.empty()) GTEST_SKIP() << "PostgreSQL only";
+  Fill(Cf::kRecords, 10);
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(1), &v).ok());
+  // The pooled connection dies while idle: a read is retried on a new one.
+  TerminateStoreConnections(options_.storage);
+  Status s = kv_->Get(Cf::kRecords, Key(2), &v);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(v, "v2");
+  // A write sent on a dead connection may or may not have committed: Unavailable, and the
+  // engine goes on with new connections.
+  TerminateStoreConnections(options_.storage);
+  auto b = kv_->NewBatch();
+  b->Put(Cf::kRecords, Key(100), "x");
+  s = kv_->Write(b.get(), true);
+  EXPECT_TRUE(s.IsUnavailable()) << s.ToString();
+  EXPECT_NE(s.message().find("outcome is unknown"), std::string::npos) << s.message();
+  auto again = kv_->NewBatch();
+  again->Put(Cf::kRecords, Key(101), "y");
+  again->Put(Cf::kMeta, Key(101), "z");
+  s = kv_->Write(again.get(), true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(101), &v).ok());
+  EXPECT_EQ(v, "y");
+}
+
+}  // namespace
+}  // namespace cotenant::storage
