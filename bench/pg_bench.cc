@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -201,9 +200,7 @@ int main(int argc, char** argv) {
   const std::string script = std::string(src != nullptr ? src : "../..") + "/tests/pg_cluster.sh";
 
   cotenant::testing::TempDir dir;
-  // Under the working directory, not the private temporary one: the server runs as the
-  // postgres user, who must reach it.
-  const std::string pg = std::filesystem::current_path().string() + "/pg_bench-postgresql";
+  const std::string pg = dir.path() + "/pg";
   if (cotenant::testing::RunCommand("bash " + script + " start " + pg) != 0) {
     Die("PostgreSQL did not start (" + script + ")");
   }
