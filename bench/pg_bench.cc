@@ -18,13 +18,16 @@
 
 #include <libpq-fe.h>
 
-#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -47,10 +50,64 @@ void Die(const std::string& what) {
   std::exit(1);
 }
 
+// CPU seconds (user + system) a process has used, from /proc/PID/stat.
+double ProcessCpu(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // the command may hold spaces
+  if (p == nullptr) return 0;
+  unsigned long utime = 0, stime = 0;
+  // Fields after the command: state, then 10 more, then utime (14th) and stime (15th).
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) {
+    return 0;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of every PostgreSQL server process (the postmaster and its backends, which
+// come and go) and of exited children they waited for.
+double PostgresCpu() {
+  double total = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::FILE* f = std::fopen((e.path() / "comm").c_str(), "r");
+    if (f == nullptr) continue;
+    char comm[64] = {0};
+    if (std::fgets(comm, sizeof comm, f) == nullptr) comm[0] = '\0';
+    std::fclose(f);
+    if (std::strncmp(comm, "postgres", 8) == 0) total += ProcessCpu(std::stoi(name));
+  }
+  return total;
+}
+
+double SelfCpu() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 struct Rate {
   double calls = 0, seconds = 0;
+  double client_cpu = 0, server_cpu = 0, pg_cpu = 0;  // CPU seconds while measured
   double per_second() const { return seconds > 0 ? calls / seconds : 0; }
+  double us_per_call(double cpu) const { return calls > 0 ? 1e6 * cpu / calls : 0; }
 };
+
+// Adds the CPU each component used while `run` ran to *rate.
+template <typename Run>
+void WithCpu(pid_t server, Rate* rate, Run run) {
+  double c0 = SelfCpu(), s0 = server > 0 ? ProcessCpu(server) : 0, p0 = PostgresCpu();
+  run();
+  rate->client_cpu += SelfCpu() - c0;
+  if (server > 0) rate->server_cpu += ProcessCpu(server) - s0;
+  rate->pg_cpu += PostgresCpu() - p0;
+}
 
 // ---- cotenantd ------------------------------------------------------------------------
 
@@ -237,12 +294,19 @@ int main(int argc, char** argv) {
     MeasureBare(conns, add, records, 0.5, &next_insert, &warm);
     const int slices = 6;
     for (int i = 0; i < slices; ++i) {
-      MeasureCotenant(c, add, inflight, seconds / slices, &cot);
-      MeasureBare(conns, add, records, seconds / slices, &next_insert, &bare);
+      WithCpu(c.server->pid(), &cot, [&] { MeasureCotenant(c, add, inflight, seconds / slices, &cot); });
+      WithCpu(0, &bare, [&] {
+        MeasureBare(conns, add, records, seconds / slices, &next_insert, &bare);
+      });
     }
     std::printf("  %-10s cotenantd %9.0f calls/s   bare libpq %9.0f calls/s   ratio %.2fx\n",
                 add ? "addRecord" : "getRecord", cot.per_second(), bare.per_second(),
                 cot.per_second() / bare.per_second());
+    std::printf("             CPU us/call: cotenantd side: client %.1f, cotenantd %.1f, "
+                "PostgreSQL %.1f; bare side: client %.1f, PostgreSQL %.1f\n",
+                cot.us_per_call(cot.client_cpu), cot.us_per_call(cot.server_cpu),
+                cot.us_per_call(cot.pg_cpu), bare.us_per_call(bare.client_cpu),
+                bare.us_per_call(bare.pg_cpu));
   }
   for (PGconn* conn : conns) PQfinish(conn);
   return 0;
