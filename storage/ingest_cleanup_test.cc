@@ -102,8 +102,7 @@ TEST_F(IngestTest, ASecondOpenOfADirectoryInUseLeavesItsIngestAlone) {
   ASSERT_TRUE(ingest->Add(MakeRows(500), &out).ok());
   size_t files = FilesUnder(IngestRoot());
   ASSERT_GT(files, 1u);
-  StoreOptions again = o;
-  again.path = ingest_dir_->path();
+  StoreOptions again = testing::TestStoreOptions(ingest_dir_->path(), o);
   std::unique_ptr<Store> second;
   EXPECT_FALSE(Store::Open(again, &second).ok());  // the directory's lock is held
   EXPECT_EQ(FilesUnder(IngestRoot()), files);

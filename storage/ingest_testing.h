@@ -145,10 +145,7 @@ inline std::vector<FieldValues> MakeRows(size_t n) {
 
 class IngestTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
-    Open(StoreOptions{});
-  }
+  void SetUp() override { Open(StoreOptions{}); }
 
   // The ingesting store and its twin (filled logically), with the same tenant and object.
   void Open(StoreOptions options) {

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -203,17 +204,80 @@ TEST_F(KvEngineTest, OnPostgresqlAnOverlongKeyIsRefusedAndNothingOfItsBatchIsWri
   EXPECT_TRUE(kv_->Get(Cf::kRecords, "fine", &v).IsNotFound());
 }
 
-TEST_F(KvEngineTest, OnPostgresqlASecondOpenOfTheStoreIsRefused) {
+TEST_F(KvEngineTest, OnPostgresqlASecondOpenOfTheStoreOrOfItsDirectoryIsRefused) {
   if (options_.storage.empty()) GTEST_SKIP() << "the embedded engine's lock is RocksDB's";
   std::unique_ptr<KvEngine> second;
-  Status s = OpenPostgresEngine(options_, &second);
+  Status s = OpenPostgresEngine(options_, &second);  // the same directory
   EXPECT_TRUE(s.IsConflict()) << s.ToString();
-  EXPECT_NE(s.message().find("another cotenantd"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("another cotenantd uses the data directory"), std::string::npos)
+      << s.message();
+  StoreOptions elsewhere = options_;
+  elsewhere.path = dir_.path() + "/elsewhere";  // the same store from another directory
+  s = OpenPostgresEngine(elsewhere, &second);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_NE(s.message().find("another cotenantd serves the store"), std::string::npos)
+      << s.message();
+}
+
+TEST_F(KvEngineTest, SortedFilesIngestAtomicallyWithTheLastListedFileWinning) {
+  Fill(Cf::kRecords, 3);  // k000000..k000002 = v0..v2
+  std::vector<KvIngestFile> files;
+  for (int f = 0; f < 2; ++f) {
+    std::unique_ptr<KvFileWriter> w;
+    std::string path = dir_.path() + "/file" + std::to_string(f);
+    Status s = kv_->NewFileWriter(Cf::kRecords, path, &w);
+    if (s.IsInvalidArgument()) GTEST_SKIP() << s.message();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    for (int i = 1; i < 2500; i += 1 + f) {  // many statements' worth of rows
+      ASSERT_TRUE(w->Put(Key(i), "f" + std::to_string(f)).ok());
+    }
+    ASSERT_TRUE(w->Finish().ok());
+    files.push_back({Cf::kRecords, path});
+  }
+  {
+    std::unique_ptr<KvIterator> it;
+    ASSERT_TRUE(kv_->OpenFile(files[1].path, &it).ok());
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(it->key(), Key(1));
+    it->Next();
+    EXPECT_EQ(it->key(), Key(3));
+  }
+  ASSERT_TRUE(kv_->IngestFiles(files).ok());
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(0), &v).ok());
+  EXPECT_EQ(v, "v0");  // in no file: as it was
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(1), &v).ok());
+  EXPECT_EQ(v, "f1");  // in both: the later file's
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(2), &v).ok());
+  EXPECT_EQ(v, "f0");  // replaced by the only file that has it
+  ASSERT_TRUE(kv_->Get(Cf::kRecords, Key(2499), &v).ok());
+  EXPECT_EQ(Forward(Key(0), Key(9999)).size(), 2500u);
+}
+
+TEST_F(KvEngineTest, OnPostgresqlAFailedIngestLeavesNothing) {
+  if (options_.storage.empty()) GTEST_SKIP() << "PostgreSQL only";
+  std::unique_ptr<KvFileWriter> w;
+  const std::string good = dir_.path() + "/good", bad = dir_.path() + "/bad";
+  ASSERT_TRUE(kv_->NewFileWriter(Cf::kRecords, good, &w).ok());
+  for (int i = 0; i < 1500; ++i) ASSERT_TRUE(w->Put(Key(i), "x").ok());
+  ASSERT_TRUE(w->Finish().ok());
+  {
+    std::ofstream(bad) << "not a sorted file";
+  }
+  Status s = kv_->IngestFiles({{Cf::kRecords, good}, {Cf::kIndexes, bad}});
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(Forward(Key(0), Key(9999)).empty());
+  // Keys out of order are refused as they are written.
+  ASSERT_TRUE(kv_->NewFileWriter(Cf::kRecords, dir_.path() + "/unordered", &w).ok());
+  ASSERT_TRUE(w->Put(Key(2), "x").ok());
+  EXPECT_TRUE(w->Put(Key(1), "x").IsInvalidArgument());
 }
 
 TEST_F(KvEngineTest, OnPostgresqlAMalformedUriIsRefusedNamingIt) {
   if (options_.storage.empty()) GTEST_SKIP() << "PostgreSQL only";
   StoreOptions o = options_;
+  o.path = dir_.path() + "/other";  // not the directory the open engine holds
   std::unique_ptr<KvEngine> e;
   o.storage = "postgresql://127.0.0.1:1/db?bogus_option=1";
   Status s = OpenPostgresEngine(o, &e);

@@ -24,12 +24,18 @@
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <unordered_map>
 
@@ -51,7 +57,8 @@ constexpr Oid kByteaArrayOid = 1001;
 // Longest key: a btree entry of PostgreSQL holds at most about 2.7 KB. Keys are short but
 // for index entries, which hold the indexed value.
 constexpr size_t kMaxKeyBytes = 2048;
-constexpr int64_t kPageRows = 256;       // rows per page of an iteration
+constexpr int64_t kPageRows = 256;
+constexpr size_t kIngestRows = 1000;    // rows per statement of an ingest       // rows per page of an iteration
 constexpr int64_t kScanPageRows = 2048;  // ... of a long scan (fill_cache = false)
 
 struct ResultDeleter {
@@ -97,6 +104,13 @@ Status FromResult(PGconn* c, const PGresult* r) {
   if (code == "53100") return Status::ResourceExhausted("disk full: " + msg);
   if (code.rfind("53", 0) == 0) return Status::Busy("PostgreSQL: " + msg);
   return Status::Internal("PostgreSQL: " + msg);
+}
+
+Status TooLong(size_t key_bytes) {
+  return Status::InvalidArgument(
+      "a value is too long to index on the PostgreSQL engine: its key takes " +
+      std::to_string(key_bytes) + " bytes, over the limit of " + std::to_string(kMaxKeyBytes) +
+      " (index a shorter field instead)");
 }
 
 bool ResultOk(const PGresult* r) {
@@ -530,6 +544,134 @@ class PgIterator final : public KvIterator {
   Status status_;
 };
 
+// ---- Sorted files (physical import) --------------------------------------------------
+//
+// The engine's own simple format: a magic line, then per entry a 4-byte big-endian key
+// length, the key, a 4-byte value length, the value. Read forward only.
+
+constexpr std::string_view kFileMagic = "cotenant sorted file 1\n";
+
+class PgFileWriter final : public KvFileWriter {
+ public:
+  ~PgFileWriter() override {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  Status Open(const std::string& path) {
+    path_ = path;
+    f_ = std::fopen(path.c_str(), "wbx");  // a new file
+    if (f_ == nullptr) return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
+    return Append(kFileMagic);
+  }
+  Status Put(std::string_view key, std::string_view value) override {
+    if (key.size() > kMaxKeyBytes) return TooLong(key.size());
+    if (entries_ > 0 && key <= last_) {
+      return Status::InvalidArgument("sorted file " + path_ + ": keys out of order");
+    }
+    last_.assign(key);
+    ++entries_;
+    std::string head;
+    PutU32(&head, static_cast<uint32_t>(key.size()));
+    COTENANT_RETURN_IF_ERROR(Append(head));
+    COTENANT_RETURN_IF_ERROR(Append(key));
+    head.clear();
+    PutU32(&head, static_cast<uint32_t>(value.size()));
+    COTENANT_RETURN_IF_ERROR(Append(head));
+    return Append(value);
+  }
+  uint64_t FileSize() const override { return size_; }
+  Status Finish() override {
+    if (entries_ == 0) return Status::InvalidArgument("sorted file " + path_ + " has no entry");
+    int rc = std::fclose(f_);
+    f_ = nullptr;
+    if (rc != 0) return Status::Internal("cannot write " + path_ + ": " + std::strerror(errno));
+    return Status::OK();
+  }
+
+ private:
+  Status Append(std::string_view bytes) {
+    if (bytes.empty()) return Status::OK();
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f_) != bytes.size()) {
+      return Status::Internal("cannot write " + path_ + ": " + std::strerror(errno));
+    }
+    size_ += bytes.size();
+    return Status::OK();
+  }
+
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t entries_ = 0;
+  std::string last_;
+};
+
+class PgFileIterator final : public KvIterator {
+ public:
+  ~PgFileIterator() override {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  Status Open(const std::string& path) {
+    path_ = path;
+    f_ = std::fopen(path.c_str(), "rb");
+    if (f_ == nullptr) return Status::Internal("cannot open " + path + ": " + std::strerror(errno));
+    return Status::OK();
+  }
+  bool Valid() const override { return valid_; }
+  void SeekToFirst() override {
+    valid_ = false;
+    std::string magic(kFileMagic.size(), '\0');
+    if (std::fseek(f_, 0, SEEK_SET) != 0 ||
+        std::fread(magic.data(), 1, magic.size(), f_) != magic.size() || magic != kFileMagic) {
+      status_ = Status::Internal(path_ + " is not a sorted file of this engine");
+      return;
+    }
+    Next();
+  }
+  void Seek(std::string_view target) override {
+    for (SeekToFirst(); valid_ && key_ < target; Next()) {
+    }
+  }
+  void Next() override {
+    valid_ = false;
+    std::string head(4, '\0');
+    size_t got = std::fread(head.data(), 1, 4, f_);
+    if (got == 0 && std::feof(f_)) return;  // the end
+    if (got != 4 || !ReadBytes(Length(head), &key_) || std::fread(head.data(), 1, 4, f_) != 4 ||
+        !ReadBytes(Length(head), &value_)) {
+      status_ = Status::Internal("sorted file " + path_ + " is truncated");
+      return;
+    }
+    valid_ = true;
+  }
+  // Read forward only.
+  void SeekForPrev(std::string_view) override { Backward(); }
+  void SeekToLast() override { Backward(); }
+  void Prev() override { Backward(); }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+  Status status() const override { return status_; }
+
+ private:
+  static uint32_t Length(const std::string& b) {
+    uint32_t v;
+    std::memcpy(&v, b.data(), 4);
+    return ntohl(v);
+  }
+  bool ReadBytes(uint32_t n, std::string* out) {
+    out->resize(n);
+    return n == 0 || std::fread(out->data(), 1, n, f_) == n;
+  }
+  void Backward() {
+    valid_ = false;
+    status_ = Status::InvalidArgument("the PostgreSQL engine's sorted files are read forward only");
+  }
+
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  bool valid_ = false;
+  std::string key_, value_;
+  Status status_;
+};
+
 // ---- The engine ----------------------------------------------------------------------
 
 class PostgresEngine final : public KvEngine {
@@ -537,7 +679,15 @@ class PostgresEngine final : public KvEngine {
   PostgresEngine(std::string conninfo, size_t connections)
       : pool_(std::move(conninfo), connections) {}
 
-  Status Init(bool exclusive) {
+  ~PostgresEngine() override {
+    if (dir_lock_ >= 0) ::close(dir_lock_);
+  }
+
+  // With `exclusive`, takes the store (one server at a time) and, when `local_dir` is
+  // given, that directory (created when missing): it holds transient files (a physical
+  // import's) that a second process on it would take for leftovers.
+  Status Init(bool exclusive, const std::string& local_dir) {
+    if (exclusive && !local_dir.empty()) COTENANT_RETURN_IF_ERROR(LockDir(local_dir));
     COTENANT_RETURN_IF_ERROR(pool_.Connect(&lock_conn_, /*prepare=*/false));
     Result r;
     COTENANT_RETURN_IF_ERROR(Simple(lock_conn_.get(), "SELECT current_schema()", &r));
@@ -574,12 +724,7 @@ class PostgresEngine final : public KvEngine {
     for (int cf = 0; cf < kNumCfs; ++cf) {
       std::vector<std::string_view> put_keys, put_values, deletes;
       for (const auto& [k, v] : batch->ops(cf)) {
-        if (k.size() > kMaxKeyBytes) {
-          return Status::InvalidArgument(
-              "a value is too long to index on the PostgreSQL engine: its key takes " +
-              std::to_string(k.size()) + " bytes, over the limit of " +
-              std::to_string(kMaxKeyBytes) + " (index a shorter field instead)");
-        }
+        if (k.size() > kMaxKeyBytes) return TooLong(k.size());
         if (v) {
           put_keys.push_back(k);
           put_values.push_back(*v);
@@ -710,6 +855,61 @@ class PostgresEngine final : public KvEngine {
     *memtables = 0;
   }
 
+  Status NewFileWriter(Cf, const std::string& path, std::unique_ptr<KvFileWriter>* out) override {
+    auto w = std::make_unique<PgFileWriter>();
+    COTENANT_RETURN_IF_ERROR(w->Open(path));
+    *out = std::move(w);
+    return Status::OK();
+  }
+
+  Status OpenFile(const std::string& path, std::unique_ptr<KvIterator>* out) const override {
+    auto it = std::make_unique<PgFileIterator>();
+    COTENANT_RETURN_IF_ERROR(it->Open(path));
+    *out = std::move(it);
+    return Status::OK();
+  }
+
+  // One transaction: every file's entries upserted in list order (a key in a later file
+  // replaces the same key of an earlier one), in statements of kIngestRows rows.
+  Status IngestFiles(const std::vector<KvIngestFile>& files) override {
+    if (files.empty()) return Status::OK();
+    Lease lease(&pool_);
+    COTENANT_RETURN_IF_ERROR(lease.Open());
+    PGconn* c = lease.get();
+    COTENANT_RETURN_IF_ERROR(Unknown(c, Simple(c, "BEGIN")));
+    Status s = [&]() -> Status {
+      for (const auto& f : files) {
+        std::unique_ptr<KvIterator> it;
+        COTENANT_RETURN_IF_ERROR(OpenFile(f.path, &it));
+        std::vector<std::string> keys, values;
+        auto flush = [&]() -> Status {
+          if (keys.empty()) return Status::OK();
+          std::vector<std::string_view> kv(keys.begin(), keys.end()), vv(values.begin(), values.end());
+          Params p;
+          p.owned.reserve(2);
+          p.Own(ByteaArray(kv));
+          p.Own(ByteaArray(vv));
+          keys.clear();
+          values.clear();
+          return ExecOk(c, StatementName('u', f.cf), p);
+        };
+        for (it->SeekToFirst(); it->Valid(); it->Next()) {
+          keys.emplace_back(it->key());
+          values.emplace_back(it->value());
+          if (keys.size() == kIngestRows) COTENANT_RETURN_IF_ERROR(flush());
+        }
+        COTENANT_RETURN_IF_ERROR(it->status());
+        COTENANT_RETURN_IF_ERROR(flush());
+      }
+      return Status::OK();
+    }();
+    if (!s.ok()) {
+      if (!Lost(c)) (void)Simple(c, "ROLLBACK");
+      return Unknown(c, s);
+    }
+    return Unknown(c, Simple(c, "COMMIT"));
+  }
+
   Status Backup(const std::string&, uint32_t, BackupInfo*) override {
     return Status::InvalidArgument(
         "a store in PostgreSQL is backed up with PostgreSQL's own tools (pg_basebackup, "
@@ -728,6 +928,19 @@ class PostgresEngine final : public KvEngine {
                                  s.message() + ")");
     }
     return s;
+  }
+
+  Status LockDir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::Internal("cannot create " + dir + ": " + ec.message());
+    const std::string path = dir + "/cotenantd.lock";
+    dir_lock_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (dir_lock_ < 0) return Status::Internal("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(dir_lock_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::Conflict("another cotenantd uses the data directory " + dir);
+    }
+    return Status::OK();
   }
 
   Status Migrate() {
@@ -768,7 +981,8 @@ class PostgresEngine final : public KvEngine {
   }
 
   mutable Pool pool_;
-  Conn lock_conn_;  // holds the store's advisory lock while the engine is open
+  Conn lock_conn_;    // holds the store's advisory lock while the engine is open
+  int dir_lock_ = -1;  // holds the local directory's lock (flock)
   std::string schema_;
 };
 
@@ -787,7 +1001,7 @@ Status OpenPostgresEngine(const StoreOptions& options, std::unique_ptr<KvEngine>
     return Status::InvalidArgument("storage connections must be at least 2");
   }
   auto engine = std::make_unique<PostgresEngine>(options.storage, options.storage_connections);
-  COTENANT_RETURN_IF_ERROR(engine->Init(/*exclusive=*/true));
+  COTENANT_RETURN_IF_ERROR(engine->Init(/*exclusive=*/true, options.path));
   *out = std::move(engine);
   return Status::OK();
 }

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 
 #include "common/background.h"
 #include "storage/criteria.h"
@@ -185,10 +184,8 @@ Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.storage.empty()) {
     COTENANT_RETURN_IF_ERROR(OpenRocksEngine(options, &engine));
   } else {
-    // The local directory holds only transient files (a physical import's) then.
-    std::error_code ec;
-    std::filesystem::create_directories(options.path, ec);
-    if (ec) return Status::Internal("cannot create " + options.path + ": " + ec.message());
+    // The engine creates and locks the local directory, which holds only transient files
+    // (a physical import's) then.
     COTENANT_RETURN_IF_ERROR(OpenPostgresEngine(options, &engine));
   }
   // Files of an ingest never committed are invisible to the engine: only delete them.

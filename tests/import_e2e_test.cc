@@ -835,7 +835,6 @@ TEST_F(ImportTest, ContextImportKeepsThePolicyScopeAndIsAuditedInBothTenants) {
 // changes nothing; options that only a logical import has are refused before anything is
 // sent.
 TEST_F(ImportTest, PhysicalImportGivesTheRecordsAndRejectsOfALogicalOne) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle physical = Tenant("cli-physical");
   TenantHandle logical = Tenant("cli-logical");
   std::string csv = "first_name,last_name,age\n";

@@ -93,7 +93,6 @@ class PhysicalImportTest : public SharedServerTest<PhysicalImportTest> {
 };
 
 TEST_F(PhysicalImportTest, TheResultEqualsALogicalImportOfTheSameRecords) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle physical = MembersTenant("physical");
   TenantHandle logical = MembersTenant("logical");
   auto import = physical.client->beginPhysicalImport("Members");
@@ -135,7 +134,6 @@ TEST_F(PhysicalImportTest, TheResultEqualsALogicalImportOfTheSameRecords) {
 }
 
 TEST_F(PhysicalImportTest, RejectedRecordsAreAnsweredOneByOneAndNotImported) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle t = MembersTenant("rejects");
   auto import = t.client->beginPhysicalImport("Members");
   std::vector<Parameters> batch = Batch(0, 3);
@@ -160,7 +158,6 @@ TEST_F(PhysicalImportTest, RejectedRecordsAreAnsweredOneByOneAndNotImported) {
 }
 
 TEST_F(PhysicalImportTest, AnImportDroppedOrAbortedLeavesNothing) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle t = MembersTenant("dropped");
   {
     auto import = t.client->beginPhysicalImport("Members");
@@ -220,7 +217,6 @@ void ShareMembers(TenantHandle& pub, TenantHandle& con, const std::string& name,
 // Through a data-sharing policy: the import obeys the policy's row filter, and a change
 // of the policy while it is open ends it.
 TEST_F(PhysicalImportTest, ThroughAPolicyTheRowFilterAppliesAndAChangeEndsTheImport) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle pub = MembersTenant("import-publisher");
   TenantHandle con = Tenant("import-consumer");
   PolicyInfo policy;
@@ -262,7 +258,6 @@ TEST_F(PhysicalImportTest, ThroughAPolicyTheRowFilterAppliesAndAChangeEndsTheImp
 // call through a missing policy is, and the import's files are gone at once, with the
 // capability still held.
 TEST_F(PhysicalImportTest, ADeletedPolicyEndsTheImportAtItsNextCall) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   TenantHandle pub = MembersTenant("deleted-publisher");
   TenantHandle con = Tenant("deleted-consumer");
   PolicyInfo policy;
@@ -288,7 +283,6 @@ TEST_F(PhysicalImportTest, ADeletedPolicyEndsTheImportAtItsNextCall) {
 // A server killed before the commit comes back with the object empty and the import's
 // files deleted.
 TEST(PhysicalImportCrashTest, AServerKilledBeforeTheCommitComesBackEmpty) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   Cotenantd server;
   ASSERT_TRUE(server.ok()) << server.log();
   auto admin = AdminClient(server);
@@ -320,7 +314,6 @@ TEST(PhysicalImportCrashTest, AServerKilledBeforeTheCommitComesBackEmpty) {
 
 // A server asked to stop while an import is open stops cleanly and comes back without it.
 TEST(PhysicalImportCrashTest, AServerStoppedWithAnOpenImportExitsCleanlyAndComesBackEmpty) {
-  COTENANT_SKIP_ON_POSTGRESQL("a physical import ingests the embedded engine's sorted files");
   Cotenantd server;
   ASSERT_TRUE(server.ok()) << server.log();
   auto admin = AdminClient(server);
