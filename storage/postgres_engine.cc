@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <array>
 #include <condition_variable>
 #include <cerrno>
@@ -58,7 +60,9 @@ constexpr Oid kByteaArrayOid = 1001;
 // for index entries, which hold the indexed value.
 constexpr size_t kMaxKeyBytes = 2048;
 constexpr int64_t kPageRows = 256;
-constexpr size_t kIngestRows = 1000;    // rows per statement of an ingest       // rows per page of an iteration
+constexpr size_t kIngestRows = 1000;    // rows per statement of an ingest
+// How long an open waits for the store's lock (below) before it calls the holder live.
+constexpr std::chrono::seconds kLockWait{5};       // rows per page of an iteration
 constexpr int64_t kScanPageRows = 2048;  // ... of a long scan (fill_cache = false)
 
 struct ResultDeleter {
@@ -698,12 +702,19 @@ class PostgresEngine final : public KvEngine {
     schema_ = PQgetvalue(r.get(), 0, 0);
     COTENANT_RETURN_IF_ERROR(Migrate());
     if (exclusive) {
-      COTENANT_RETURN_IF_ERROR(Simple(
-          lock_conn_.get(),
-          "SELECT pg_try_advisory_lock(hashtext('cotenant store ' || current_schema()))", &r));
-      if (std::string_view(PQgetvalue(r.get(), 0, 0)) != "t") {
-        return Status::Conflict("another cotenantd serves the store in PostgreSQL schema " +
-                                schema_);
+      // A server killed a moment ago holds the lock until PostgreSQL sees its connection
+      // close: a restart waits that long before it takes the lock for a live server's.
+      const auto give_up = std::chrono::steady_clock::now() + kLockWait;
+      for (;;) {
+        COTENANT_RETURN_IF_ERROR(Simple(
+            lock_conn_.get(),
+            "SELECT pg_try_advisory_lock(hashtext('cotenant store ' || current_schema()))", &r));
+        if (std::string_view(PQgetvalue(r.get(), 0, 0)) == "t") break;
+        if (std::chrono::steady_clock::now() >= give_up) {
+          return Status::Conflict("another cotenantd serves the store in PostgreSQL schema " +
+                                  schema_);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     } else {
       lock_conn_.reset();
