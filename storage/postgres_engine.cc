@@ -176,7 +176,7 @@ struct StatementDef {
   int nparams;
   std::array<Oid, 3> types;
 };
-constexpr std::array<StatementDef, 11> kStatements = {{
+constexpr std::array<StatementDef, 13> kStatements = {{
     {'g', "SELECT v FROM %s WHERE k = $1", 1, {kByteaOid}},
     {'m', "SELECT k, v FROM %s WHERE k = ANY($1)", 1, {kByteaArrayOid}},
     {'u',
@@ -199,6 +199,10 @@ constexpr std::array<StatementDef, 11> kStatements = {{
     // Unbounded above (an iteration whose upper bound is empty).
     {'U', "SELECT k, v FROM %s WHERE k >= $1 ORDER BY k LIMIT $2", 2, {kByteaOid, kInt8Oid}},
     {'L', "SELECT k, v FROM %s WHERE k >= $1 ORDER BY k DESC LIMIT $2", 2, {kByteaOid, kInt8Oid}},
+    // One key (the common batch): cheaper for the server than the array forms.
+    {'p', "INSERT INTO %s (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", 2,
+     {kByteaOid, kByteaOid}},
+    {'x', "DELETE FROM %s WHERE k = $1", 1, {kByteaOid}},
 }};
 
 std::string StatementName(char kind, Cf cf) {
@@ -732,6 +736,7 @@ class PostgresEngine final : public KvEngine {
       Params params;
     };
     std::vector<Stmt> stmts;
+    stmts.reserve(2 * kNumCfs);  // never moved: their parameters point into them
     for (int cf = 0; cf < kNumCfs; ++cf) {
       std::vector<std::string_view> put_keys, put_values, deletes;
       for (const auto& [k, v] : batch->ops(cf)) {
@@ -743,13 +748,22 @@ class PostgresEngine final : public KvEngine {
           deletes.push_back(k);
         }
       }
-      if (!deletes.empty()) {
+      if (deletes.size() == 1) {
+        Stmt& s = stmts.emplace_back();
+        s.name = StatementName('x', static_cast<Cf>(cf));
+        s.params.Add(deletes[0]);
+      } else if (!deletes.empty()) {
         Stmt& s = stmts.emplace_back();
         s.name = StatementName('d', static_cast<Cf>(cf));
         s.params.owned.reserve(1);
         s.params.Own(ByteaArray(deletes));
       }
-      if (!put_keys.empty()) {
+      if (put_keys.size() == 1) {
+        Stmt& s = stmts.emplace_back();
+        s.name = StatementName('p', static_cast<Cf>(cf));
+        s.params.Add(put_keys[0]);
+        s.params.Add(put_values[0]);
+      } else if (!put_keys.empty()) {
         Stmt& s = stmts.emplace_back();
         s.name = StatementName('u', static_cast<Cf>(cf));
         s.params.owned.reserve(2);
