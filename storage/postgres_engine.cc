@@ -450,35 +450,29 @@ class PgIterator final : public KvIterator {
       Load(/*forward=*/false, upper_, /*inclusive=*/false);
     }
   }
-  void Next() override {
-    if (pos_ + 1 < rows_.size()) {
-      ++pos_;
-      return;
-    }
-    if (end_after_) {
-      pos_ = rows_.size();
-      return;
-    }
-    std::string from = rows_[pos_].first;
-    Load(/*forward=*/true, from, /*inclusive=*/false);
-  }
-  void Prev() override {
-    if (pos_ > 0 && pos_ < rows_.size()) {
-      --pos_;
-      return;
-    }
-    if (end_before_) {
-      pos_ = rows_.size();
-      return;
-    }
-    std::string from = rows_[pos_].first;
-    Load(/*forward=*/false, from, /*inclusive=*/false);
-  }
+  void Next() override { Step(/*forward=*/true); }
+  void Prev() override { Step(/*forward=*/false); }
   std::string_view key() const override { return rows_[pos_].first; }
   std::string_view value() const override { return rows_[pos_].second; }
   Status status() const override { return status_; }
 
  private:
+  // Moves one row within the page, or reads the next page in that direction (none when
+  // the last read one found the range's end there).
+  void Step(bool forward) {
+    const bool inside = forward ? pos_ + 1 < rows_.size() : pos_ > 0 && pos_ < rows_.size();
+    if (inside) {
+      pos_ = forward ? pos_ + 1 : pos_ - 1;
+      return;
+    }
+    if (forward ? end_after_ : end_before_) {
+      pos_ = rows_.size();
+      return;
+    }
+    std::string from = rows_[pos_].first;
+    Load(forward, from, /*inclusive=*/false);
+  }
+
   // Reads the page that starts at `from` (nullopt: backward from the table's end).
   void Load(bool forward, std::optional<std::string_view> from_key, bool inclusive) {
     rows_.clear();
