@@ -65,6 +65,18 @@ kj::Promise<Outcome<UserInfo>> connectAndLogIn(LoopState& s, const ClientCore::L
 
 }  // namespace
 
+void resetConnection(LoopState& s) {
+  // Capabilities first, then the RPC system, then the stream it reads.
+  s.contexts.clear();
+  s.imports.clear();
+  s.admin = nullptr;
+  s.records = nullptr;
+  s.session = nullptr;
+  s.rpc = nullptr;
+  s.stream = nullptr;
+  s.fd = -1;
+}
+
 kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login) {
   auto timeout = s.io.provider->getTimer().afterDelay(kConnectTimeout).then(
       [address = login.address]() -> kj::Promise<Outcome<UserInfo>> {
@@ -87,26 +99,46 @@ std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t ten
 
 std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t tenantId,
                                         const std::string& apiKey, const ClientOptions& options) {
-  std::string bad = internal::checkAddress(address);
-  if (!bad.empty()) throw Error(ErrorCode::InvalidArgument, bad);
-  std::string serverName;
-  std::shared_ptr<kj::TlsContext> tls;
-  if (options.tlsEnabled()) tls = internal::makeTlsContext(options, address, &serverName);
+  std::vector<std::string> addresses;
+  std::string bad;
+  if (!internal::splitAddressList(address, &addresses, &bad)) {
+    throw Error(ErrorCode::InvalidArgument, bad);
+  }
+  // Every entry's TLS settings are checked before anything is sent.
+  std::vector<ClientCore::Login> logins;
+  for (const std::string& a : addresses) {
+    std::string serverName;
+    std::shared_ptr<kj::TlsContext> tls;
+    if (options.tlsEnabled()) tls = internal::makeTlsContext(options, a, &serverName);
+    logins.push_back({a, tenantId, apiKey, tls, serverName, addresses});
+  }
 
   auto core = std::make_shared<ClientCore>();
-  core->login = {address, tenantId, apiKey, tls, serverName};
   core->callerThreadConnections = options.callerThreadConnections;
   core->start();
-  auto future = core->call<Outcome<UserInfo>>(
-      [login = core->login](LoopState& s) { return openSession(s, login); });
-  Outcome<UserInfo> who = future.get();
-  if (!who.ok()) {
-    core->shutdown();
-    throw Error(who.getCode(), who.getMessage());
+  // The first address that answers wins; one that cannot be reached is skipped. Any other
+  // answer (a refused login, say) is the server's word and ends the attempt.
+  std::string tried;
+  for (const ClientCore::Login& login : logins) {
+    core->login = login;
+    auto future = core->call<Outcome<UserInfo>>([login](LoopState& s) {
+      resetConnection(s);
+      return openSession(s, login);
+    });
+    Outcome<UserInfo> who = future.get();
+    if (who.ok()) {
+      core->tenantId = tenantId;
+      core->user = who.value();
+      return std::unique_ptr<Client>(new Client(std::move(core)));
+    }
+    if (who.getCode() != ErrorCode::Unavailable || logins.size() == 1) {
+      core->shutdown();
+      throw Error(who.getCode(), who.getMessage());
+    }
+    tried += (tried.empty() ? "" : "; ") + login.address + ": " + who.getMessage();
   }
-  core->tenantId = tenantId;
-  core->user = who.value();
-  return std::unique_ptr<Client>(new Client(std::move(core)));
+  core->shutdown();
+  throw Error(ErrorCode::Unavailable, "no server answered (tried " + tried + ")");
 }
 
 // ---- TenantContext ----------------------------------------------------------------------------

@@ -65,6 +65,12 @@ COTENANT_EXPORT std::optional<bool> parseSortDescending(const std::string& order
 // "" when the address is well formed.
 COTENANT_EXPORT std::string checkAddress(const std::string& address);
 
+// Splits a comma-separated list of addresses ("a:7770, [::1]:7770") into its entries,
+// trimming blanks, and checks each with checkAddress. Returns false with *error naming the
+// first malformed or empty entry.
+COTENANT_EXPORT bool splitAddressList(const std::string& list, std::vector<std::string>* out,
+                                      std::string* error);
+
 }  // namespace internal
 }  // namespace cotenant
 

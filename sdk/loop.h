@@ -34,6 +34,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
@@ -254,6 +255,7 @@ class ClientCore {
     std::string apiKey;
     std::shared_ptr<kj::TlsContext> tls;  // shared by every connection: null = plaintext
     std::string serverName;
+    std::vector<std::string> addresses;  // every address the client was given, in order
   };
   Login login;
   bool callerThreadConnections = false;
@@ -325,6 +327,10 @@ void ShutDownCallers(CallerLink& link);
 // Opens the client's connection on `s` (connect, TLS, login, the pipelined session,
 // records and admin capabilities) and answers the logged-in user (client.cc).
 kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login);
+
+// Drops the connection on `s` and every capability on it, in an order that leaves nothing
+// pointing at a destroyed stream; `s` can then open a session again (client.cc).
+void resetConnection(LoopState& s);
 
 // Keeps a TenantContext's capability registered on the loop while any copy exists.
 class ContextHandle {

@@ -427,5 +427,28 @@ std::string checkAddress(const std::string& address) {
   return "";
 }
 
+bool splitAddressList(const std::string& list, std::vector<std::string>* out,
+                      std::string* error) {
+  out->clear();
+  size_t start = 0;
+  for (;;) {
+    size_t comma = list.find(',', start);
+    std::string item = trim(list.substr(start, comma == std::string::npos ? std::string::npos
+                                                                           : comma - start));
+    if (item.empty()) {
+      *error = "address list '" + list + "' has an empty entry";
+      return false;
+    }
+    std::string bad = checkAddress(item);
+    if (!bad.empty()) {
+      *error = list.find(',') == std::string::npos ? bad : "in address list '" + list + "': " + bad;
+      return false;
+    }
+    out->push_back(std::move(item));
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
+
 }  // namespace internal
 }  // namespace cotenant

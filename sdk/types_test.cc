@@ -151,6 +151,20 @@ TEST(Helpers, Addresses) {
   EXPECT_NE(internal::checkAddress("::1:7770"), "");
 }
 
+TEST(Helpers, AddressLists) {
+  std::vector<std::string> out;
+  std::string error;
+  ASSERT_TRUE(internal::splitAddressList("a:7770, [::1]:7771 ,c:1", &out, &error)) << error;
+  EXPECT_EQ(out, (std::vector<std::string>{"a:7770", "[::1]:7771", "c:1"}));
+  ASSERT_TRUE(internal::splitAddressList("127.0.0.1:7770", &out, &error)) << error;
+  EXPECT_EQ(out, (std::vector<std::string>{"127.0.0.1:7770"}));
+  EXPECT_FALSE(internal::splitAddressList("a:7770,b", &out, &error));
+  EXPECT_NE(error.find("'b'"), std::string::npos) << error;
+  EXPECT_FALSE(internal::splitAddressList("a:7770,,b:1", &out, &error));
+  EXPECT_NE(error.find("empty entry"), std::string::npos) << error;
+  EXPECT_FALSE(internal::splitAddressList("", &out, &error));
+}
+
 TEST(Helpers, EnumNamesRoundTrip) {
   EXPECT_EQ(parseAdminLevel("tenant-admin"), AdminLevel::TenantAdmin);
   EXPECT_EQ(parseTenantKind("msp"), TenantKind::Msp);
