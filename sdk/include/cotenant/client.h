@@ -161,9 +161,10 @@ struct ClientOptions {
 class COTENANT_EXPORT Client {
  public:
   // Connects to `address` ("host:port"; IPv6 as "[::1]:7770") and logs in as the user
-  // whose API key is `apiKey` in tenant `tenantId`. Throws Error: Unavailable when the
-  // server cannot be reached, Unauthenticated for a bad tenant or key,
-  // InvalidArgument for a malformed address. The returned client is connected; its
+  // whose API key is `apiKey` in tenant `tenantId`. `address` may list several servers,
+  // comma-separated ("a:7770,b:7770"): the first that can be reached serves the client.
+  // Throws Error: Unavailable when no server can be reached (naming each address tried),
+  // Unauthenticated for a bad tenant or key, InvalidArgument for a malformed address. The returned client is connected; its
   // session and record capabilities are requested pipelined with the login.
   static std::unique_ptr<Client> connect(const std::string& address, uint64_t tenantId,
                                          const std::string& apiKey);
