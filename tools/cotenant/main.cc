@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "completion.h"
 #include "config.h"
 #include "cotenant/client.h"
 
@@ -42,6 +43,7 @@ int run(int argc, char** argv) {
   AddExportRecordsCommand(app, s);
   AddConfigCommands(app, s);
   AddStoreCommands(app, s);
+  AddCompletionCommand(app, s);  // hidden: `completion bash` prints the script of this app
 
   try {
     app.parse(argc, argv);

@@ -2,7 +2,7 @@
 //
 // Exit codes: 0 after a clean shutdown on SIGTERM/SIGINT; 1 when the data directory is
 // open to other users (without --allow-shared-data-dir), the store cannot be opened or the
-// listener cannot be set up; 2 for bad command-line flags.
+// listener cannot be set up; 2 for bad command-line flags or a bad --config file.
 
 #include <sys/stat.h>
 
@@ -20,6 +20,7 @@
 
 #include "common/secret.h"
 #include "common/time.h"
+#include "config_file.h"
 #include "rpc/ops_http.h"
 #include "rpc/server.h"
 #include "sharing/identity.h"
@@ -286,6 +287,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
 
+  // Every option above is also a key of the --config file.
+  cotenant::daemon::AddConfigFileOption(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
