@@ -23,7 +23,6 @@
 
 #include <libpq-fe.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -43,6 +42,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "storage/key_encoding.h"
 #include "storage/kv.h"
 #include "storage/storage.h"
 
@@ -122,24 +122,20 @@ bool ResultOk(const PGresult* r) {
   return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-// A bytea[] parameter in the binary array format.
-void PutU32(std::string* out, uint32_t v) {
-  v = htonl(v);
-  out->append(reinterpret_cast<const char*>(&v), 4);
-}
-
+// A bytea[] parameter in the binary array format (big-endian, as the key encoding's
+// integers are).
 std::string ByteaArray(const std::vector<std::string_view>& items) {
   std::string out;
   size_t total = 20;
   for (auto i : items) total += 4 + i.size();
   out.reserve(total);
-  PutU32(&out, 1);  // dimensions
-  PutU32(&out, 0);  // no nulls
-  PutU32(&out, kByteaOid);
-  PutU32(&out, static_cast<uint32_t>(items.size()));
-  PutU32(&out, 1);  // lower bound
+  AppendU32(&out, 1);  // dimensions
+  AppendU32(&out, 0);  // no nulls
+  AppendU32(&out, kByteaOid);
+  AppendU32(&out, static_cast<uint32_t>(items.size()));
+  AppendU32(&out, 1);  // lower bound
   for (auto i : items) {
-    PutU32(&out, static_cast<uint32_t>(i.size()));
+    AppendU32(&out, static_cast<uint32_t>(i.size()));
     out.append(i);
   }
   return out;
@@ -147,8 +143,7 @@ std::string ByteaArray(const std::vector<std::string_view>& items) {
 
 std::string Int8(int64_t v) {
   std::string out;
-  PutU32(&out, static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
-  PutU32(&out, static_cast<uint32_t>(v));
+  AppendU64(&out, static_cast<uint64_t>(v));
   return out;
 }
 
@@ -572,11 +567,11 @@ class PgFileWriter final : public KvFileWriter {
     last_.assign(key);
     ++entries_;
     std::string head;
-    PutU32(&head, static_cast<uint32_t>(key.size()));
+    AppendU32(&head, static_cast<uint32_t>(key.size()));
     COTENANT_RETURN_IF_ERROR(Append(head));
     COTENANT_RETURN_IF_ERROR(Append(key));
     head.clear();
-    PutU32(&head, static_cast<uint32_t>(value.size()));
+    AppendU32(&head, static_cast<uint32_t>(value.size()));
     COTENANT_RETURN_IF_ERROR(Append(head));
     return Append(value);
   }
@@ -653,11 +648,7 @@ class PgFileIterator final : public KvIterator {
   Status status() const override { return status_; }
 
  private:
-  static uint32_t Length(const std::string& b) {
-    uint32_t v;
-    std::memcpy(&v, b.data(), 4);
-    return ntohl(v);
-  }
+  static uint32_t Length(const std::string& b) { return DecodeU32(b.data()); }
   bool ReadBytes(uint32_t n, std::string* out) {
     out->resize(n);
     return n == 0 || std::fread(out->data(), 1, n, f_) == n;
