@@ -649,6 +649,7 @@ Status CheckPostgresStore(const std::string& storage, const CheckOptions& option
   StoreOptions so;
   so.storage = storage;
   so.storage_connections = 2;
+  so.exclusive = true;
   std::unique_ptr<KvEngine> engine;
   Status s = OpenPostgresEngine(so, &engine);
   if (s.IsConflict()) {

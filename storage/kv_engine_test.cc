@@ -204,7 +204,7 @@ TEST_F(KvEngineTest, OnPostgresqlAnOverlongKeyIsRefusedAndNothingOfItsBatchIsWri
   EXPECT_TRUE(kv_->Get(Cf::kRecords, "fine", &v).IsNotFound());
 }
 
-TEST_F(KvEngineTest, OnPostgresqlASecondOpenOfTheStoreOrOfItsDirectoryIsRefused) {
+TEST_F(KvEngineTest, OnPostgresqlFrontEndsShareTheStoreButNotADirectoryNorTheCheckersLock) {
   if (options_.storage.empty()) GTEST_SKIP() << "the embedded engine's lock is RocksDB's";
   std::unique_ptr<KvEngine> second;
   Status s = OpenPostgresEngine(options_, &second);  // the same directory
@@ -212,11 +212,27 @@ TEST_F(KvEngineTest, OnPostgresqlASecondOpenOfTheStoreOrOfItsDirectoryIsRefused)
   EXPECT_NE(s.message().find("another cotenantd uses the data directory"), std::string::npos)
       << s.message();
   StoreOptions elsewhere = options_;
-  elsewhere.path = dir_.path() + "/elsewhere";  // the same store from another directory
+  elsewhere.path = dir_.path() + "/elsewhere";  // a second front-end of the same store
+  ASSERT_TRUE(OpenPostgresEngine(elsewhere, &second).ok());
+  auto b = second->NewBatch();
+  b->Put(Cf::kMeta, "from-the-second", "v");
+  ASSERT_TRUE(second->Write(b.get(), true).ok());
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kMeta, "from-the-second", &v).ok());
+  EXPECT_EQ(v, "v");
+  StoreOptions alone = options_;  // the offline checker takes the store alone
+  alone.path.clear();
+  alone.exclusive = true;
+  std::unique_ptr<KvEngine> checker;
+  s = OpenPostgresEngine(alone, &checker);
+  EXPECT_TRUE(s.IsConflict()) << s.ToString();
+  EXPECT_NE(s.message().find("a cotenantd serves the store"), std::string::npos) << s.message();
+  second.reset();
+  kv_.reset();
+  ASSERT_TRUE(OpenPostgresEngine(alone, &checker).ok());  // every front-end is gone
   s = OpenPostgresEngine(elsewhere, &second);
   EXPECT_TRUE(s.IsConflict()) << s.ToString();
-  EXPECT_NE(s.message().find("another cotenantd serves the store"), std::string::npos)
-      << s.message();
+  EXPECT_NE(s.message().find("taken alone"), std::string::npos) << s.message();
 }
 
 TEST_F(KvEngineTest, SortedFilesIngestAtomicallyWithTheLastListedFileWinning) {
@@ -295,6 +311,7 @@ void TerminateStoreConnections(const std::string& uri) {
   PGresult* r = PQexec(c,
                        "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
                        "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                       "AND application_name = current_setting('application_name') "
                        "AND backend_type = 'client backend' AND state = 'idle'");
   EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
   PQclear(r);

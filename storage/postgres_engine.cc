@@ -676,11 +676,13 @@ class PostgresEngine final : public KvEngine {
     if (dir_lock_ >= 0) ::close(dir_lock_);
   }
 
-  // With `exclusive`, takes the store (one server at a time) and, when `local_dir` is
-  // given, that directory (created when missing): it holds transient files (a physical
-  // import's) that a second process on it would take for leftovers.
+  // Holds the store's advisory lock for as long as the engine is open: shared by servers
+  // (several front-ends serve one store), taken alone with `exclusive` (the offline
+  // checker), so neither runs while the other has the store. When `local_dir` is given,
+  // that directory (created when missing) is locked too: it holds transient files (a
+  // physical import's) that a second process on it would take for leftovers.
   Status Init(bool exclusive, const std::string& local_dir) {
-    if (exclusive && !local_dir.empty()) COTENANT_RETURN_IF_ERROR(LockDir(local_dir));
+    if (!local_dir.empty()) COTENANT_RETURN_IF_ERROR(LockDir(local_dir));
     COTENANT_RETURN_IF_ERROR(pool_.Connect(&lock_conn_, /*prepare=*/false));
     Result r;
     COTENANT_RETURN_IF_ERROR(Simple(lock_conn_.get(), "SELECT current_schema()", &r));
@@ -690,23 +692,22 @@ class PostgresEngine final : public KvEngine {
     }
     schema_ = PQgetvalue(r.get(), 0, 0);
     COTENANT_RETURN_IF_ERROR(Migrate());
-    if (exclusive) {
-      // A server killed a moment ago holds the lock until PostgreSQL sees its connection
-      // close: a restart waits that long before it takes the lock for a live server's.
-      const auto give_up = std::chrono::steady_clock::now() + kLockWait;
-      for (;;) {
-        COTENANT_RETURN_IF_ERROR(Simple(
-            lock_conn_.get(),
-            "SELECT pg_try_advisory_lock(hashtext('cotenant store ' || current_schema()))", &r));
-        if (std::string_view(PQgetvalue(r.get(), 0, 0)) == "t") break;
-        if (std::chrono::steady_clock::now() >= give_up) {
-          return Status::Conflict("another cotenantd serves the store in PostgreSQL schema " +
-                                  schema_);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // A process killed a moment ago holds the lock until PostgreSQL sees its connection
+    // close: waits that long before taking the lock for a live process's.
+    const std::string take = exclusive
+        ? "SELECT pg_try_advisory_lock(hashtext('cotenant store ' || current_schema()))"
+        : "SELECT pg_try_advisory_lock_shared(hashtext('cotenant store ' || current_schema()))";
+    const auto give_up = std::chrono::steady_clock::now() + kLockWait;
+    for (;;) {
+      COTENANT_RETURN_IF_ERROR(Simple(lock_conn_.get(), take.c_str(), &r));
+      if (std::string_view(PQgetvalue(r.get(), 0, 0)) == "t") break;
+      if (std::chrono::steady_clock::now() >= give_up) {
+        return Status::Conflict(
+            exclusive ? "a cotenantd serves the store in PostgreSQL schema " + schema_
+                      : "the store in PostgreSQL schema " + schema_ +
+                            " is taken alone (by the offline checker)");
       }
-    } else {
-      lock_conn_.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return Status::OK();
   }
@@ -1011,7 +1012,7 @@ Status OpenPostgresEngine(const StoreOptions& options, std::unique_ptr<KvEngine>
     return Status::InvalidArgument("storage connections must be at least 2");
   }
   auto engine = std::make_unique<PostgresEngine>(options.storage, options.storage_connections);
-  COTENANT_RETURN_IF_ERROR(engine->Init(/*exclusive=*/true, options.path));
+  COTENANT_RETURN_IF_ERROR(engine->Init(options.exclusive, options.path));
   *out = std::move(engine);
   return Status::OK();
 }

@@ -200,6 +200,9 @@ struct StoreOptions {
   // its search_path names (the store keeps only transient files under `path` then).
   std::string storage;
   size_t storage_connections = 16;        // PostgreSQL: most connections open at once
+  // PostgreSQL: take the store alone (the offline checker). Servers share it: any number
+  // of front-ends serve one store at once, and none while it is taken alone.
+  bool exclusive = false;
   Durability durability = Durability::kGroup;
   int sync_interval_ms = 10;              // kGroup only
   size_t block_cache_bytes = 256u << 20;  // shared LRU block cache

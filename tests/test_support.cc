@@ -64,7 +64,9 @@ std::string TestStorageUri(const std::string& data_dir) {
     PQclear(r);
   }
   PQfinish(c);
-  return base + "?options=-csearch_path%3D" + schema;
+  // The application name tells this store's connections from other tests' (a test that
+  // ends connections ends only its own).
+  return base + "?options=-csearch_path%3D" + schema + "&application_name=" + schema;
 }
 
 TempDir::TempDir() {
