@@ -69,6 +69,7 @@ class [[nodiscard]] Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsConflict() const { return code_ == Code::kConflict; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsBusy() const { return code_ == Code::kBusy; }
 
   // Stable name of the code: "OK", "NotFound", "PermissionDenied", ... (used on the wire).
   static std::string_view CodeName(Code code);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,21 @@ class KvBatch {
   virtual void Put(Cf cf, std::string_view key, std::string_view value) = 0;
   virtual void Delete(Cf cf, std::string_view key) = 0;
   virtual size_t Count() const = 0;
+  // Makes the batch conditional: it is written only if `key` of `cf` then holds `value`
+  // (nullopt = is absent), checked atomically with the write against what every process
+  // of the store wrote; otherwise Write writes nothing and answers ConditionFailed().
+  // Conditional writes of one key are serialised across processes, so two writers that
+  // both read a key and both expect what they read cannot both succeed: this is how
+  // several front-ends of one store keep sequences, unique values, record versions and
+  // the generations of access rights exact. The last Expect of a key wins.
+  virtual void Expect(Cf cf, std::string_view key, std::optional<std::string_view> value) = 0;
+  virtual bool conditional() const = 0;
 };
+
+// What Write answers when a condition of the batch (KvBatch::Expect) does not hold:
+// another writer changed the key first. The caller reads again and decides again.
+Status ConditionFailed(std::string_view what = {});
+bool IsConditionFailed(const Status& s);
 
 class KvIterator {
  public:
@@ -89,6 +104,10 @@ class KvEngine {
   virtual ~KvEngine() = default;
 
   virtual std::unique_ptr<KvBatch> NewBatch() = 0;
+  // True when other processes may write the store at the same time (several front-ends
+  // of one PostgreSQL store): what a process holds in memory may then be stale, and
+  // the store and the layers above read what must be current from the engine.
+  virtual bool shared() const { return false; }
   // Applies the batch atomically. With sync the WAL is fsynced before returning.
   // InvalidArgument for a key longer than the engine holds (PostgreSQL: 2048 bytes);
   // Unavailable when the engine's server was lost and the outcome is unknown.

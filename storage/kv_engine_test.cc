@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/kv.h"
@@ -233,6 +234,81 @@ TEST_F(KvEngineTest, OnPostgresqlFrontEndsShareTheStoreButNotADirectoryNorTheChe
   s = OpenPostgresEngine(elsewhere, &second);
   EXPECT_TRUE(s.IsConflict()) << s.ToString();
   EXPECT_NE(s.message().find("taken alone"), std::string::npos) << s.message();
+}
+
+TEST_F(KvEngineTest, AConditionalBatchIsWrittenOnlyWhileEveryExpectedKeyHoldsItsValue) {
+  Fill(Cf::kMeta, 2);  // k000000 = v0, k000001 = v1
+  auto b = kv_->NewBatch();
+  b->Expect(Cf::kMeta, Key(0), "v0");
+  b->Expect(Cf::kMeta, "absent", std::nullopt);
+  b->Put(Cf::kRecords, "written", "1");
+  b->Put(Cf::kMeta, Key(0), "v0'");
+  ASSERT_TRUE(b->conditional());
+  Status s = kv_->Write(b.get(), true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kMeta, Key(0), &v).ok());
+  EXPECT_EQ(v, "v0'");
+
+  // Each way a condition can fail: a changed value, a key present that must be absent,
+  // a key absent that must hold a value. Nothing of the batch is written.
+  for (int c = 0; c < 3; ++c) {
+    auto f = kv_->NewBatch();
+    f->Expect(Cf::kMeta, Key(1), "v1");
+    if (c == 0) f->Expect(Cf::kMeta, Key(0), "v0");
+    if (c == 1) f->Expect(Cf::kMeta, Key(1), std::nullopt);  // the last Expect of a key wins
+    if (c == 2) f->Expect(Cf::kMeta, "absent", "x");
+    f->Put(Cf::kRecords, "not-written", "1");
+    f->Delete(Cf::kMeta, Key(1));
+    s = kv_->Write(f.get(), true);
+    EXPECT_TRUE(IsConditionFailed(s)) << c << ": " << s.ToString();
+    EXPECT_TRUE(s.IsBusy()) << s.ToString();
+    EXPECT_NE(s.message().find("send the call again"), std::string::npos) << s.message();
+    EXPECT_TRUE(kv_->Get(Cf::kRecords, "not-written", &v).IsNotFound()) << c;
+    EXPECT_TRUE(kv_->Get(Cf::kMeta, Key(1), &v).ok()) << c;
+  }
+  EXPECT_FALSE(IsConditionFailed(Status::Busy("overloaded")));
+}
+
+// Compare-and-set increments of one counter from several threads (and, on PostgreSQL,
+// from two engines: two front-ends): every increment that succeeded is counted once.
+TEST_F(KvEngineTest, ConditionalIncrementsFromConcurrentWritersLoseNothing) {
+  std::unique_ptr<KvEngine> other;
+  if (!options_.storage.empty()) {
+    StoreOptions o = options_;
+    o.path = dir_.path() + "/second-front-end";
+    ASSERT_TRUE(OpenPostgresEngine(o, &other).ok());
+  }
+  constexpr int kThreads = 4, kTries = 150;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    KvEngine* e = (other && t % 2 == 1) ? other.get() : kv_.get();
+    threads.emplace_back([e, &succeeded] {
+      for (int i = 0; i < kTries; ++i) {
+        std::string v;
+        Status s = e->Get(Cf::kMeta, "counter", &v);
+        std::optional<std::string> seen;
+        if (s.ok()) seen = v;
+        uint64_t n = seen ? std::stoull(*seen) : 0;
+        auto b = e->NewBatch();
+        b->Expect(Cf::kMeta, "counter",
+                  seen ? std::optional<std::string_view>(*seen) : std::nullopt);
+        b->Put(Cf::kMeta, "counter", std::to_string(n + 1));
+        s = e->Write(b.get(), true);
+        if (s.ok()) {
+          succeeded.fetch_add(1);
+        } else {
+          ASSERT_TRUE(IsConditionFailed(s)) << s.ToString();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::string v;
+  ASSERT_TRUE(kv_->Get(Cf::kMeta, "counter", &v).ok());
+  EXPECT_EQ(std::stoi(v), succeeded.load());
+  EXPECT_GT(succeeded.load(), 0);
 }
 
 TEST_F(KvEngineTest, SortedFilesIngestAtomicallyWithTheLastListedFileWinning) {

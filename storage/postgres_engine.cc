@@ -37,7 +37,9 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -50,7 +52,7 @@ namespace cotenant::storage {
 namespace {
 
 // The store schema this build creates and reads. Version 1: the four tables.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: conditional writes
 constexpr std::array<const char*, kNumCfs> kTables = {"kv_records", "kv_indexes", "kv_meta",
                                                       "kv_audit"};
 constexpr Oid kByteaOid = 17;
@@ -105,6 +107,7 @@ Status FromResult(PGconn* c, const PGresult* r) {
   if (code == "40001" || code == "40P01" || code == "55P03") {
     return Status::Busy("PostgreSQL: " + msg);
   }
+  if (code == "CT409") return ConditionFailed(msg);
   if (code == "53100") return Status::ResourceExhausted("disk full: " + msg);
   if (code.rfind("53", 0) == 0) return Status::Busy("PostgreSQL: " + msg);
   return Status::Internal("PostgreSQL: " + msg);
@@ -123,22 +126,30 @@ bool ResultOk(const PGresult* r) {
 }
 
 // A bytea[] parameter in the binary array format (big-endian, as the key encoding's
-// integers are).
-std::string ByteaArray(const std::vector<std::string_view>& items) {
+// integers are); a nullopt item is a NULL element.
+std::string ByteaArray(const std::vector<std::optional<std::string_view>>& items) {
   std::string out;
   size_t total = 20;
-  for (auto i : items) total += 4 + i.size();
+  bool nulls = false;
+  for (auto i : items) {
+    total += 4 + (i ? i->size() : 0);
+    nulls = nulls || !i;
+  }
   out.reserve(total);
   AppendU32(&out, 1);  // dimensions
-  AppendU32(&out, 0);  // no nulls
+  AppendU32(&out, nulls ? 1 : 0);
   AppendU32(&out, kByteaOid);
   AppendU32(&out, static_cast<uint32_t>(items.size()));
   AppendU32(&out, 1);  // lower bound
   for (auto i : items) {
-    AppendU32(&out, static_cast<uint32_t>(i.size()));
-    out.append(i);
+    AppendU32(&out, i ? static_cast<uint32_t>(i->size()) : 0xFFFFFFFFu);  // -1 = NULL
+    if (i) out.append(*i);
   }
   return out;
+}
+
+std::string ByteaArray(const std::vector<std::string_view>& items) {
+  return ByteaArray(std::vector<std::optional<std::string_view>>(items.begin(), items.end()));
 }
 
 std::string Int8(int64_t v) {
@@ -149,7 +160,7 @@ std::string Int8(int64_t v) {
 
 // The parameters of one prepared statement, all binary.
 struct Params {
-  std::vector<std::string> owned;  // stable: reserved before use
+  std::deque<std::string> owned;  // stable: a deque never moves its elements
   std::vector<const char*> values;
   std::vector<int> lengths;
   std::vector<int> formats;
@@ -171,7 +182,7 @@ struct StatementDef {
   int nparams;
   std::array<Oid, 3> types;
 };
-constexpr std::array<StatementDef, 13> kStatements = {{
+constexpr std::array<StatementDef, 15> kStatements = {{
     {'g', "SELECT v FROM %s WHERE k = $1", 1, {kByteaOid}},
     {'m', "SELECT k, v FROM %s WHERE k = ANY($1)", 1, {kByteaArrayOid}},
     {'u',
@@ -198,6 +209,22 @@ constexpr std::array<StatementDef, 13> kStatements = {{
     {'p', "INSERT INTO %s (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", 2,
      {kByteaOid, kByteaOid}},
     {'x', "DELETE FROM %s WHERE k = $1", 1, {kByteaOid}},
+    // A conditional write (KvBatch::Expect): first the keys' transaction-scoped locks, in
+    // one order (families in turn, hashes ascending) so that conditional writes of the
+    // same keys queue instead of deadlocking; then, in a statement of its own and so with
+    // a snapshot taken after the locks, the check, which raises CT409 on the first key
+    // that does not hold its expected value (NULL = absent).
+    {'l',
+     "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext('%s'), h) FROM "
+     "(SELECT DISTINCT hashtext(encode(k, 'hex')) AS h FROM unnest($1::bytea[]) AS k) s "
+     "ORDER BY h) l",
+     1,
+     {kByteaArrayOid}},
+    {'c',
+     "SELECT cotenant_condition_failed(x.k) FROM unnest($1::bytea[], $2::bytea[]) AS x(k, v) "
+     "LEFT JOIN %s t ON t.k = x.k WHERE t.v IS DISTINCT FROM x.v LIMIT 1",
+     2,
+     {kByteaArrayOid, kByteaArrayOid}},
 }};
 
 std::string StatementName(char kind, Cf cf) {
@@ -404,6 +431,17 @@ class PgBatch final : public KvBatch {
     ++count_;
   }
   size_t Count() const override { return count_; }
+  void Expect(Cf cf, std::string_view key, std::optional<std::string_view> value) override {
+    expected_[static_cast<int>(cf)][std::string(key)] =
+        value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+    conditional_ = true;
+  }
+  bool conditional() const override { return conditional_; }
+  // Per family: the value each key must hold for the batch to be written (nullopt =
+  // absent).
+  const std::map<std::string, std::optional<std::string>>& expected(int cf) const {
+    return expected_[cf];
+  }
 
   // The last operation of each key: a value to put, or nullopt to delete.
   const std::unordered_map<std::string, std::optional<std::string>>& ops(int cf) const {
@@ -415,6 +453,8 @@ class PgBatch final : public KvBatch {
     return ops_[static_cast<int>(cf)][std::string(key)];
   }
   std::array<std::unordered_map<std::string, std::optional<std::string>>, kNumCfs> ops_;
+  std::array<std::map<std::string, std::optional<std::string>>, kNumCfs> expected_;
+  bool conditional_ = false;
   size_t count_ = 0;
 };
 
@@ -477,7 +517,6 @@ class PgIterator final : public KvIterator {
     if (forward && !upper_.empty() && from >= upper_) return;
     if (!forward && from_key && from < lower_) return;
     Params p;
-    p.owned.reserve(2);
     std::string name;
     if (!from_key) {
       name = StatementName('L', cf_);
@@ -489,7 +528,6 @@ class PgIterator final : public KvIterator {
         if (!inclusive) {
           // k > from == k >= from + "\0".
           p = Params();
-          p.owned.reserve(2);
           p.Own(std::string(from) + '\0');
         }
       } else {
@@ -713,6 +751,7 @@ class PostgresEngine final : public KvEngine {
   }
 
   std::unique_ptr<KvBatch> NewBatch() override { return std::make_unique<PgBatch>(); }
+  bool shared() const override { return true; }
 
   Status Write(KvBatch* kv_batch, bool /*sync: every commit is durable*/) override {
     auto* batch = static_cast<PgBatch*>(kv_batch);
@@ -721,8 +760,25 @@ class PostgresEngine final : public KvEngine {
       std::string name;
       Params params;
     };
-    std::vector<Stmt> stmts;
-    stmts.reserve(2 * kNumCfs);  // never moved: their parameters point into them
+    std::deque<Stmt> stmts;  // never moved: their parameters point into them
+    for (int cf = 0; cf < kNumCfs; ++cf) {
+      const auto& expected = batch->expected(cf);
+      if (expected.empty()) continue;
+      std::vector<std::string_view> keys;
+      std::vector<std::optional<std::string_view>> values;
+      for (const auto& [k, v] : expected) {
+        if (k.size() > kMaxKeyBytes) return TooLong(k.size());
+        keys.push_back(k);
+        values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+      }
+      Stmt& lock = stmts.emplace_back();
+      lock.name = StatementName('l', static_cast<Cf>(cf));
+      lock.params.Own(ByteaArray(keys));
+      Stmt& check = stmts.emplace_back();
+      check.name = StatementName('c', static_cast<Cf>(cf));
+      check.params.Own(ByteaArray(keys));
+      check.params.Own(ByteaArray(values));
+    }
     for (int cf = 0; cf < kNumCfs; ++cf) {
       std::vector<std::string_view> put_keys, put_values, deletes;
       for (const auto& [k, v] : batch->ops(cf)) {
@@ -741,7 +797,6 @@ class PostgresEngine final : public KvEngine {
       } else if (!deletes.empty()) {
         Stmt& s = stmts.emplace_back();
         s.name = StatementName('d', static_cast<Cf>(cf));
-        s.params.owned.reserve(1);
         s.params.Own(ByteaArray(deletes));
       }
       if (put_keys.size() == 1) {
@@ -752,7 +807,6 @@ class PostgresEngine final : public KvEngine {
       } else if (!put_keys.empty()) {
         Stmt& s = stmts.emplace_back();
         s.name = StatementName('u', static_cast<Cf>(cf));
-        s.params.owned.reserve(2);
         s.params.Own(ByteaArray(put_keys));
         s.params.Own(ByteaArray(put_values));
       }
@@ -761,7 +815,7 @@ class PostgresEngine final : public KvEngine {
     Lease lease(&pool_);
     COTENANT_RETURN_IF_ERROR(lease.Open());
     PGconn* c = lease.get();
-    if (stmts.size() == 1) {
+    if (stmts.size() == 1 && !batch->conditional()) {
       // One statement is its own transaction.
       Status s = ExecOk(c, stmts[0].name, stmts[0].params);
       return Unknown(c, s);
@@ -821,7 +875,6 @@ class PostgresEngine final : public KvEngine {
     }
     std::vector<std::string_view> views(keys.begin(), keys.end());
     Params p;
-    p.owned.reserve(1);
     p.Own(ByteaArray(views));
     Status s = WithReadConn(pool(), options, [&](PGconn* c) {
       Result r;
@@ -897,7 +950,6 @@ class PostgresEngine final : public KvEngine {
           if (keys.empty()) return Status::OK();
           std::vector<std::string_view> kv(keys.begin(), keys.end()), vv(values.begin(), values.end());
           Params p;
-          p.owned.reserve(2);
           p.Own(ByteaArray(kv));
           p.Own(ByteaArray(vv));
           keys.clear();
@@ -978,8 +1030,26 @@ class PostgresEngine final : public KvEngine {
               c, std::string("CREATE TABLE IF NOT EXISTS ") + t +
                      " (k bytea PRIMARY KEY, v bytea NOT NULL)"));
         }
-        COTENANT_RETURN_IF_ERROR(Simple(c, "INSERT INTO cotenant_schema (version) VALUES (1)"));
-        spdlog::info("created the store in PostgreSQL schema {} (version {})", schema_, 1);
+        COTENANT_RETURN_IF_ERROR(Simple(c, "INSERT INTO cotenant_schema (version) VALUES (0)"));
+      }
+      if (version < 2) {
+        // Raised by the check of a conditional write (statement 'c').
+        COTENANT_RETURN_IF_ERROR(Simple(
+            c, "CREATE OR REPLACE FUNCTION cotenant_condition_failed(k bytea) RETURNS boolean "
+               "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION USING ERRCODE = 'CT409', "
+               "MESSAGE = 'key ' || encode(k, 'hex') || ' no longer holds what the write "
+               "expected'; END$$"));
+      }
+      if (version < kSchemaVersion) {
+        COTENANT_RETURN_IF_ERROR(Simple(c, "UPDATE cotenant_schema SET version = " +
+                                               std::to_string(kSchemaVersion)));
+        if (version == 0) {
+          spdlog::info("created the store in PostgreSQL schema {} (version {})", schema_,
+                       kSchemaVersion);
+        } else {
+          spdlog::info("upgraded the store in PostgreSQL schema {} from version {} to {}",
+                       schema_, version, kSchemaVersion);
+        }
       }
       // Later versions upgrade here, one step at a time, in this transaction.
       return Status::OK();

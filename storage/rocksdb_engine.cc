@@ -14,7 +14,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -79,11 +81,20 @@ class RocksBatch final : public KvBatch {
     batch_.Delete(cfs_[static_cast<int>(cf)], ToSlice(key)).PermitUncheckedError();
   }
   size_t Count() const override { return static_cast<size_t>(batch_.Count()); }
+  void Expect(Cf cf, std::string_view key, std::optional<std::string_view> value) override {
+    expected_[{cf, std::string(key)}] =
+        value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+  }
+  bool conditional() const override { return !expected_.empty(); }
   rocksdb::WriteBatch* get() { return &batch_; }
+  const std::map<std::pair<Cf, std::string>, std::optional<std::string>>& expected() const {
+    return expected_;
+  }
 
  private:
   const std::array<rocksdb::ColumnFamilyHandle*, kNumCfs>& cfs_;
   rocksdb::WriteBatch batch_;
+  std::map<std::pair<Cf, std::string>, std::optional<std::string>> expected_;
 };
 
 // A KvIterator over a rocksdb::Iterator that the subclass opens into it_. The subclass's
@@ -186,10 +197,23 @@ class RocksEngine final : public KvEngine {
   std::unique_ptr<KvBatch> NewBatch() override { return std::make_unique<RocksBatch>(cfs_); }
 
   Status Write(KvBatch* batch, bool sync) override {
-    rocksdb::WriteBatch* b = static_cast<RocksBatch*>(batch)->get();
+    auto* rb = static_cast<RocksBatch*>(batch);
+    rocksdb::WriteBatch* b = rb->get();
     COTENANT_RETURN_IF_ERROR(Writable(b->GetDataSize()));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
+    if (!rb->conditional()) return Written(db_->Write(wo, b));
+    // One process holds the store: conditional writes checked and written one at a time
+    // are atomic against each other.
+    std::lock_guard<std::mutex> l(condition_mu_);
+    for (const auto& [ck, want] : rb->expected()) {
+      std::string have;
+      Status s = Get(ck.first, ck.second, &have, {});
+      if (!s.ok() && !s.IsNotFound()) return s;
+      if (s.ok() != want.has_value() || (want && have != *want)) {
+        return ConditionFailed(CfName(ck.first));
+      }
+    }
     return Written(db_->Write(wo, b));
   }
 
@@ -417,6 +441,7 @@ class RocksEngine final : public KvEngine {
   std::mutex space_mu_;
   std::mutex resume_mu_;
   std::mutex backup_mu_;  // one backup at a time
+  std::mutex condition_mu_;  // conditional writes, one at a time
   std::chrono::steady_clock::time_point next_resume_;
 
   rocksdb::DB* db_;
@@ -428,6 +453,21 @@ class RocksEngine final : public KvEngine {
 }  // namespace
 
 std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+namespace {
+constexpr std::string_view kConditionFailed =
+    "changed by another call at the same moment; send the call again";
+}  // namespace
+
+Status ConditionFailed(std::string_view what) {
+  std::string msg(kConditionFailed);
+  if (!what.empty()) msg.append(" (").append(what).append(")");
+  return Status::Busy(msg);
+}
+
+bool IsConditionFailed(const Status& s) {
+  return s.IsBusy() && s.message().rfind(kConditionFailed, 0) == 0;
+}
 
 Status KvEngine::NewFileWriter(Cf, const std::string&, std::unique_ptr<KvFileWriter>*) {
   return Status::InvalidArgument("this storage engine does not write sorted files; use a logical import");

@@ -75,6 +75,11 @@ class CollectingBatch final : public KvBatch {
     ++count_;
   }
   size_t Count() const override { return count_; }
+  // Sorted files have no conditions: the writes an ingest makes expect nothing.
+  void Expect(Cf, std::string_view, std::optional<std::string_view>) override {
+    has_condition_ = true;
+  }
+  bool conditional() const override { return has_condition_; }
   bool has_delete() const { return has_delete_; }
 
  private:
@@ -82,6 +87,7 @@ class CollectingBatch final : public KvBatch {
   const size_t budget_;
   size_t count_ = 0;
   bool has_delete_ = false;
+  bool has_condition_ = false;
 };
 
 std::atomic<uint64_t> ingest_counter{0};
