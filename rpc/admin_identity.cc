@@ -40,11 +40,14 @@ kj::Promise<void> AdminImpl::createTenant(CreateTenantContext context) {
       storage::TenantInfo info;
     };
     storage::Store* store = ctx_.store;
+    sharing::Sharing* sharing = ctx_.sharing;
     return Run<Out>(
         Call(Api::kCreateTenant), args.status(),
-        [store, name = std::move(name), kind, provider](const sharing::AdminDecision&) {
+        [store, sharing, name = std::move(name), kind, provider](const sharing::AdminDecision&) {
           Out o;
           o.status = store->CreateTenant(name, kind, provider, &o.info);
+          // Other front-ends of a shared store list it from their next call on.
+          if (o.status.ok() && store->shared()) o.status = sharing->OnTenantChanged(storage::kGlobalTenant);
           o.what = "tenant " + std::to_string(o.info.id);
           o.detail = "created '" + o.info.name + "'";
           o.audit_tenant = o.info.id;
@@ -122,6 +125,8 @@ kj::Promise<void> AdminImpl::setQuota(SetQuotaContext context) {
         [&ctx, quota](const sharing::AdminDecision& d) {
           AdminOut o;
           o.status = ctx.store->SetTenantQuota(d.target, quota);
+          // Other front-ends of a shared store read the tenant again.
+          if (o.status.ok()) o.status = ctx.sharing->OnTenantChanged(d.target);
           if (o.status.ok()) ctx.quotas->Set(d.target, quota);
           o.what = "quota of tenant " + std::to_string(d.target);
           o.detail = "records " + std::to_string(quota.records) + ", bytes " +

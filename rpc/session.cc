@@ -48,10 +48,13 @@ kj::Promise<void> CotenantImpl::login(LoginContext context) {
       sharing::Credential credential;
     };
     sharing::Identity* identity = ctx_.identity;
+    const sharing::Gate* gate = ctx_.gate;
     return ctx_.pool
-        ->Submit<Out>(tenant, [identity, tenant, key = std::move(key)]() {
+        ->Submit<Out>(tenant, [identity, gate, tenant, key = std::move(key)]() {
           Out o;
-          o.status = identity->Authenticate(tenant, key, &o.user, &o.credential);
+          // On a shared store: a key revoked on another front-end is refused here too.
+          o.status = gate->Observe(tenant, tenant, nullptr);
+          if (o.status.ok()) o.status = identity->Authenticate(tenant, key, &o.user, &o.credential);
           return o;
         })
         .then([this, context, tenant, throttle](Out o) mutable {
@@ -116,10 +119,31 @@ kj::Promise<void> SessionImpl::admin(AdminContext context) {
 
 kj::Promise<void> SessionImpl::whoami(WhoamiContext context) {
   return Serve(ctx_, Api::kWhoami, [&]() -> kj::Promise<void> {
-    sharing::User user;
-    ThrowIfError(ctx_.identity->Check(session_->credential, &user));
-    ToWire(user, context.getResults().initUser());
-    return kj::READY_NOW;
+    if (!ctx_.store->shared()) {
+      sharing::User user;
+      ThrowIfError(ctx_.identity->Check(session_->credential, &user));
+      ToWire(user, context.getResults().initUser());
+      return kj::READY_NOW;
+    }
+    // A shared store: what the other front-ends changed is read first (off the loop).
+    struct Out {
+      Status status;
+      sharing::User user;
+    };
+    const sharing::Gate* gate = ctx_.gate;
+    sharing::Identity* identity = ctx_.identity;
+    sharing::Credential cred = session_->credential;
+    return ctx_.pool
+        ->Submit<Out>(cred.tenant, [gate, identity, cred]() {
+          Out o;
+          o.status = gate->Observe(cred.tenant, cred.tenant, nullptr);
+          if (o.status.ok()) o.status = identity->Check(cred, &o.user);
+          return o;
+        })
+        .then([context](Out o) mutable {
+          ThrowIfError(o.status);
+          ToWire(o.user, context.getResults().initUser());
+        });
   });
 }
 

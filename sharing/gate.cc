@@ -132,7 +132,50 @@ std::string Decision::ScopeFingerprint() const {
   return out;
 }
 
+Status Gate::Observe(TenantId caller_tenant, TenantId target,
+                     std::vector<storage::RecordScope::Condition>* conditions) const {
+  if (!parts_.store->shared()) return Status::OK();
+  std::vector<std::pair<TenantId, std::string>> keys = {
+      {storage::kGlobalTenant, "gen"},
+      {storage::kGlobalTenant, std::string(PermissionSets::kGenKey)},
+      {caller_tenant, "gen"}};
+  if (target != caller_tenant) keys.emplace_back(target, "gen");
+  std::vector<std::optional<std::string>> stored;
+  COTENANT_RETURN_IF_ERROR(parts_.store->MetaMultiGet(keys, &stored));
+  COTENANT_RETURN_IF_ERROR(parts_.psets->Observe(stored[1]));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i != 1) parts_.sharing->Observe(keys[i].first, stored[i]);
+  }
+  if (conditions != nullptr) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      conditions->push_back(
+          storage::RecordScope::Condition{keys[i].first, keys[i].second, std::move(stored[i])});
+    }
+  }
+  return Status::OK();
+}
+
+namespace {
+// The decision's scope with the write conditions of a shared store added. The copy
+// keeps the original alive: its row filter is owned there.
+std::shared_ptr<const storage::RecordScope> WithConditions(
+    std::shared_ptr<const storage::RecordScope> base,
+    std::vector<storage::RecordScope::Condition> conditions) {
+  struct Conditioned {
+    std::shared_ptr<const storage::RecordScope> base;
+    storage::RecordScope scope;
+  };
+  auto c = std::make_shared<Conditioned>();
+  if (base != nullptr) c->scope = *base;
+  c->base = std::move(base);
+  c->scope.conditions = std::move(conditions);
+  return std::shared_ptr<const storage::RecordScope>(c, &c->scope);
+}
+}  // namespace
+
 std::optional<StatusOr<DecisionPtr>> Gate::TryDecide(const RecordCall& call) const {
+  // On a shared store nothing in memory alone is known to be current.
+  if (parts_.store->shared()) return std::nullopt;
   User caller;
   Status s = parts_.identity->Check(call.credential, &caller);
   if (!s.ok()) return StatusOr<DecisionPtr>(std::move(s));
@@ -146,14 +189,24 @@ std::optional<StatusOr<DecisionPtr>> Gate::TryDecide(const RecordCall& call) con
 }
 
 StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
+  std::vector<storage::RecordScope::Condition> conditions;
+  {
+    TenantId home = call.credential.tenant;
+    COTENANT_RETURN_IF_ERROR(Observe(home, call.context.value_or(0) != 0 ? *call.context : home,
+                                     &conditions));
+  }
   User caller;
   COTENANT_RETURN_IF_ERROR(parts_.identity->Check(call.credential, &caller));
   TenantId target = call.context.value_or(0) != 0 ? *call.context : caller.tenant;
   std::shared_ptr<const Access> access;
   COTENANT_RETURN_IF_ERROR(parts_.sharing->Resolve(caller.tenant, caller.id, target, &access));
   const PermissionSets* psets = parts_.psets;
-  return Finish(caller, call, std::move(access),
-                [psets](const AccessRequest& r) { return psets->Evaluate(r); });
+  DecisionPtr d = Finish(caller, call, std::move(access),
+                         [psets](const AccessRequest& r) { return psets->Evaluate(r); });
+  if (conditions.empty() || !d->allowed() || d->object_ == nullptr) return d;
+  auto conditioned = std::make_shared<Decision>(*d);
+  conditioned->scope_ = WithConditions(d->scope_, std::move(conditions));
+  return DecisionPtr(std::move(conditioned));
 }
 
 void Gate::Count(const Decision& d) const {
@@ -226,6 +279,9 @@ Status Gate::AuthorizeAdmin(const User& caller, Api api, TenantId target, const 
 
 StatusOr<AdminDecision> Gate::DecideAdmin(const AdminCall& call) const {
   AdminDecision out;
+  COTENANT_RETURN_IF_ERROR(Observe(call.credential.tenant,
+                                   call.tenant != 0 ? call.tenant : call.credential.tenant,
+                                   nullptr));
   COTENANT_RETURN_IF_ERROR(parts_.identity->Check(call.credential, &out.caller));
   const User& caller = out.caller;
   const AdminRule& rule = AdminRuleOf(call.api);

@@ -216,6 +216,19 @@ class Gate {
 
   const Clock* clock() const { return parts_.clock; }
 
+  // ---- Several front-ends of one store ----------------------------------------------
+  // On a shared store (Store::shared), other front-ends change users, keys, roles,
+  // policies, permission sets and the catalog under this process. Before a decision the
+  // gate reads, in one round trip, the generations it rests on (the installation's, the
+  // caller's tenant's, the target tenant's, and the permission sets' version), brings
+  // what this process keeps up to them (Sharing::Observe, PermissionSets::Observe), and
+  // makes every write of the decided call conditional on them: a write decided before a
+  // revocation on another front-end returned cannot land after it (it answers Busy and
+  // the call is sent again). Does nothing on a store this process holds alone.
+  // `conditions` (may be null) receives the generations as write conditions.
+  Status Observe(TenantId caller_tenant, TenantId target,
+                 std::vector<storage::RecordScope::Condition>* conditions) const;
+
  private:
   using Evaluator = std::function<PermissionDecision(const AccessRequest&)>;
   void Audit(const Decision& d, uint64_t record_id, std::string_view outcome) const;

@@ -392,18 +392,43 @@ Status Identity::Authenticate(TenantId tenant, std::string_view api_key, User* u
 }
 
 Status Identity::Check(const Credential& cred, User* user) const {
+  auto matches = [&cred](const CachedKey& k, const User& u) {
+    return k.generation == cred.key_generation && k.user == cred.user &&
+           k.tenant == cred.tenant && u.generation == cred.user_generation;
+  };
+  bool cached = false;
   {
     std::shared_lock<std::shared_mutex> lock(cache_mu_);
     auto kt = keys_.find(cred.key);
-    if (kt == keys_.end() || kt->second.generation != cred.key_generation ||
-        kt->second.user != cred.user || kt->second.tenant != cred.tenant) {
-      return BadCredentials();
-    }
     auto ut = users_.find(cred.user);
-    if (ut == users_.end() || ut->second.generation != cred.user_generation) {
+    if (kt != keys_.end() && ut != users_.end()) {
+      if (!matches(kt->second, ut->second)) return BadCredentials();
+      if (user != nullptr) *user = ut->second;
+      cached = true;
+    } else if (!store_->shared()) {
+      // Alone on the store, every change goes through this cache: absent = revoked.
       return BadCredentials();
     }
-    if (user != nullptr) *user = ut->second;
+  }
+  if (!cached) {
+    // A shared store: the tenant changed on another front-end and its entries were
+    // dropped (Sharing::Observe). What the store holds now decides.
+    uint64_t epoch = change_epoch_.load(std::memory_order_acquire);
+    CachedKey key;
+    User u;
+    Status s = LoadKey(cred.key, &key);
+    if (s.IsNotFound()) return BadCredentials();
+    if (!s.ok()) return AuthStoreError(s);
+    s = LoadUser(cred.tenant, cred.user, &u);
+    if (s.IsNotFound()) return BadCredentials();
+    if (!s.ok()) return AuthStoreError(s);
+    if (u.tenant != cred.tenant || !matches(key, u)) return BadCredentials();
+    std::unique_lock<std::shared_mutex> lock(cache_mu_);
+    if (change_epoch_.load(std::memory_order_acquire) == epoch) {
+      keys_.try_emplace(cred.key, key);
+      users_.try_emplace(u.id, u);
+    }
+    if (user != nullptr) *user = u;
   }
   storage::TenantInfo info;
   Status s = store_->GetTenant(cred.tenant, &info);

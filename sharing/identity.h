@@ -182,8 +182,8 @@ class Identity {
   // happened since the load began (change_epoch_ unchanged), so a load racing a
   // revocation cannot write back a stale entry.
   mutable std::shared_mutex cache_mu_;
-  std::unordered_map<UserId, User> users_;
-  std::unordered_map<KeyId, CachedKey> keys_;
+  mutable std::unordered_map<UserId, User> users_;
+  mutable std::unordered_map<KeyId, CachedKey> keys_;
   std::atomic<uint64_t> change_epoch_{0};
 };
 

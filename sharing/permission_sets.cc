@@ -10,6 +10,8 @@
 #include <atomic>
 #include <map>
 
+#include "storage/kv.h"
+
 namespace cotenant::sharing {
 namespace {
 
@@ -221,36 +223,64 @@ class PermissionSets::Compiled {
 
 // ---- PermissionSets -------------------------------------------------------------------------
 
+Status PermissionSets::ReadAll(std::vector<PermissionSet>* sets) const {
+  Status parse = Status::OK();
+  COTENANT_RETURN_IF_ERROR(store_->MetaScan(storage::kGlobalTenant, kPrefix,
+                                            [&](std::string_view, std::string_view v) {
+                                              PermissionSet s;
+                                              if (!FromJson(v, &s)) {
+                                                parse = Status::Internal("corrupt permission set");
+                                                return false;
+                                              }
+                                              sets->push_back(std::move(s));
+                                              return true;
+                                            }));
+  return parse;
+}
+
 Status PermissionSets::Open(storage::Store* store, std::unique_ptr<PermissionSets>* out) {
   std::unique_ptr<PermissionSets> ps(new PermissionSets(store));
+  std::vector<std::optional<std::string>> gen;
+  COTENANT_RETURN_IF_ERROR(store->MetaMultiGet({{storage::kGlobalTenant, std::string(kGenKey)}}, &gen));
   std::vector<PermissionSet> sets;
-  Status parse = Status::OK();
-  COTENANT_RETURN_IF_ERROR(store->MetaScan(storage::kGlobalTenant, kPrefix,
-                                           [&](std::string_view, std::string_view v) {
-                                             PermissionSet s;
-                                             if (!FromJson(v, &s)) {
-                                               parse = Status::Internal("corrupt permission set");
-                                               return false;
-                                             }
-                                             sets.push_back(std::move(s));
-                                             return true;
-                                           }));
-  COTENANT_RETURN_IF_ERROR(parse);
+  COTENANT_RETURN_IF_ERROR(ps->ReadAll(&sets));
   std::string marker;
   Status s = store->MetaGet(storage::kGlobalTenant, "pset-initialised", &marker);
   if (s.IsNotFound()) {
-    // A fresh installation: the system-wide allow-all, once (deleting it later sticks).
+    // A fresh installation: the system-wide allow-all, once (deleting it later sticks;
+    // of front-ends starting together on a fresh shared store, one writes it).
     PermissionSet all = AllowAll();
     storage::Store::MetaBatch b;
+    b.Expect(storage::kGlobalTenant, "pset-initialised", std::nullopt);
     b.Put(storage::kGlobalTenant, std::string(kPrefix) + all.name, ToJson(all).dump());
     b.Put(storage::kGlobalTenant, "pset-initialised", "1");
-    COTENANT_RETURN_IF_ERROR(store->MetaWrite(b));
-    sets.push_back(std::move(all));
+    s = store->MetaWrite(b);
+    if (s.ok()) {
+      sets.push_back(std::move(all));
+    } else if (storage::IsConditionFailed(s)) {
+      sets.clear();
+      COTENANT_RETURN_IF_ERROR(ps->ReadAll(&sets));
+    } else {
+      return s;
+    }
   } else {
     COTENANT_RETURN_IF_ERROR(s);
   }
+  ps->loaded_gen_ = GenOf(gen[0]);
   COTENANT_RETURN_IF_ERROR(ps->Publish(std::move(sets)));
   *out = std::move(ps);
+  return Status::OK();
+}
+
+Status PermissionSets::Observe(const std::optional<std::string>& stored) {
+  const uint64_t g = GenOf(stored);
+  if (g <= loaded_gen_.load(std::memory_order_acquire)) return Status::OK();
+  std::lock_guard<std::mutex> l(change_mu_);
+  if (g <= loaded_gen_.load(std::memory_order_acquire)) return Status::OK();
+  std::vector<PermissionSet> sets;
+  COTENANT_RETURN_IF_ERROR(ReadAll(&sets));
+  COTENANT_RETURN_IF_ERROR(Publish(std::move(sets)));
+  loaded_gen_.store(g, std::memory_order_release);
   return Status::OK();
 }
 
@@ -292,12 +322,37 @@ Status PermissionSets::Publish(std::vector<PermissionSet> sets) {
 Status PermissionSets::Change(const std::function<Status(std::vector<PermissionSet>*)>& edit,
                               const storage::Store::MetaBatch& batch) {
   std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b = batch;
+  uint64_t next = 0;
+  if (store_->shared()) {
+    // Other front-ends change the sets too: edit what the store holds now, and write only
+    // if no other change lands first (the version of the sets, pset-gen, is unchanged).
+    std::vector<std::optional<std::string>> gen;
+    COTENANT_RETURN_IF_ERROR(store_->MetaMultiGet({{storage::kGlobalTenant, std::string(kGenKey)}}, &gen));
+    if (GenOf(gen[0]) > loaded_gen_.load(std::memory_order_acquire)) {
+      std::vector<PermissionSet> fresh;
+      COTENANT_RETURN_IF_ERROR(ReadAll(&fresh));
+      COTENANT_RETURN_IF_ERROR(Publish(std::move(fresh)));
+      loaded_gen_.store(GenOf(gen[0]), std::memory_order_release);
+    }
+    next = GenOf(gen[0]) + 1;
+    b.Expect(storage::kGlobalTenant, kGenKey, gen[0]);
+    std::string v;
+    storage::AppendU64(&v, next);
+    b.Put(storage::kGlobalTenant, kGenKey, v);
+  }
   std::vector<PermissionSet> sets = List();
   COTENANT_RETURN_IF_ERROR(edit(&sets));
   std::shared_ptr<const Compiled> compiled;
   COTENANT_RETURN_IF_ERROR(Compiled::Build(std::move(sets), &compiled));
-  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(batch));
+  Status s = store_->MetaWrite(b);
+  if (storage::IsConditionFailed(s)) {
+    return Status::Busy("the permission sets changed on another server at the same moment; "
+                        "send the change again");
+  }
+  COTENANT_RETURN_IF_ERROR(s);
   std::atomic_store(&compiled_, std::move(compiled));
+  if (next != 0) loaded_gen_.store(next, std::memory_order_release);
   return Status::OK();
 }
 

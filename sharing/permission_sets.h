@@ -26,14 +26,18 @@
 #ifndef COTENANT_SHARING_PERMISSION_SETS_H_
 #define COTENANT_SHARING_PERMISSION_SETS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "storage/key_encoding.h"
 #include "storage/storage.h"
 
 namespace cotenant::sharing {
@@ -87,6 +91,12 @@ class PermissionSets {
   // REQUIRES: store outlives this object.
   static Status Open(storage::Store* store, std::unique_ptr<PermissionSets>* out);
 
+  // Several front-ends of one store: the metadata key that versions the sets (every
+  // change bumps it), and what a front-end does with its stored value: when it is ahead
+  // of the sets this process holds, they are read again before it returns.
+  static constexpr std::string_view kGenKey = "pset-gen";
+  Status Observe(const std::optional<std::string>& stored);
+
   // Validates (names, regexes with RE2's reason, users and tenants exist is the caller's
   // job), persists and publishes. Conflict for a taken name.
   Status Create(const PermissionSet& set);
@@ -110,12 +120,17 @@ class PermissionSets {
   class Compiled;
   explicit PermissionSets(storage::Store* store) : store_(store) {}
   Status Publish(std::vector<PermissionSet> sets);
+  Status ReadAll(std::vector<PermissionSet>* sets) const;
+  static uint64_t GenOf(const std::optional<std::string>& stored) {
+    return stored && stored->size() == 8 ? storage::DecodeU64(stored->data()) : 0;
+  }
   Status Change(const std::function<Status(std::vector<PermissionSet>*)>& edit,
                 const storage::Store::MetaBatch& batch);
 
   storage::Store* const store_;
   std::mutex change_mu_;
   std::shared_ptr<const Compiled> compiled_;  // atomic_load / atomic_store
+  std::atomic<uint64_t> loaded_gen_{0};        // the pset-gen the published sets are at
 };
 
 }  // namespace cotenant::sharing

@@ -41,6 +41,13 @@ Status Sharing::OnIdentityChanged(TenantId tenant) {
   return Commit(&b, {tenant}, false);
 }
 
+Status Sharing::OnTenantChanged(TenantId tenant) {
+  std::lock_guard<std::mutex> l(change_mu_);
+  storage::Store::MetaBatch b;
+  if (tenant == kGlobalTenant) return Commit(&b, {}, true);
+  return Commit(&b, {tenant}, false);
+}
+
 Status Sharing::OnUserDeleted(TenantId tenant, UserId user) {
   std::lock_guard<std::mutex> l(change_mu_);
   storage::Store::MetaBatch b;

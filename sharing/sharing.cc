@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sharing/sharing_internal.h"
+#include "storage/kv.h"
 
 namespace cotenant::sharing {
 namespace internal {
@@ -163,14 +164,39 @@ uint64_t Sharing::Generation(TenantId tenant) {
     auto it = gens_.find(tenant);
     if (it != gens_.end()) return it->second;
   }
-  std::string v;
-  uint64_t g = 1;
-  Status s = store_->MetaGet(tenant, "gen", &v);
-  if (s.ok() && v.size() == 8) g = storage::DecodeU64(v.data());
+  std::vector<std::optional<std::string>> stored;
+  if (!store_->MetaMultiGet({{tenant, "gen"}}, &stored).ok()) stored.assign(1, std::nullopt);
   // A tenant that does not exist has generation 1 until it does; its contexts are denials.
+  return Observe(tenant, stored[0]);
+}
+
+uint64_t Sharing::GenerationOf(const std::optional<std::string>& stored) {
+  return stored && stored->size() == 8 ? storage::DecodeU64(stored->data()) : 1;
+}
+
+uint64_t Sharing::Observe(TenantId tenant, const std::optional<std::string>& stored) {
+  const uint64_t g = GenerationOf(stored);
+  {
+    std::shared_lock<std::shared_mutex> l(gen_mu_);
+    auto it = gens_.find(tenant);
+    if (it != gens_.end() && it->second >= g) return it->second;
+  }
+  // Ahead of what this process knew (or the first time it looks): on a shared store,
+  // another front-end changed the tenant, so what this process keeps of it (users and
+  // keys, the catalog) may be stale; it is read again before the generation is
+  // published, so nothing stamped with it rests on older data.
+  if (store_->shared()) {
+    if (tenant == kGlobalTenant) {
+      (void)store_->Refresh(std::nullopt);
+    } else {
+      identity_->ForgetTenant(tenant);
+      (void)store_->Refresh(tenant);
+    }
+  }
   std::unique_lock<std::shared_mutex> l(gen_mu_);
-  auto [it, inserted] = gens_.emplace(tenant, g);
-  return it->second;
+  uint64_t& known = gens_[tenant];
+  known = std::max(known, g);
+  return known;
 }
 
 Stamp Sharing::CurrentStamp(TenantId caller_tenant, TenantId target) {
@@ -187,16 +213,51 @@ Status Sharing::Commit(storage::Store::MetaBatch* batch, std::vector<TenantId> t
   std::sort(tenants.begin(), tenants.end());
   tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
   std::vector<std::pair<TenantId, uint64_t>> next;
-  for (TenantId t : tenants) {
-    uint64_t g = Generation(t) + 1;
-    batch->Put(t, "gen", U64(g));
-    next.emplace_back(t, g);
+  if (store_->shared()) {
+    // Other front-ends change these tenants too: each bump is made from the generation
+    // stored now and only if it is still stored when the change is written, so no two
+    // changes publish the same generation and none is missed. A change that is nothing
+    // but the bumps (a change made elsewhere, announced) simply bumps again.
+    const bool only_bumps = batch->empty();
+    const storage::Store::MetaBatch changes = *batch;
+    for (int attempt = 0;; ++attempt) {
+      *batch = changes;
+      next.clear();
+      std::vector<std::pair<TenantId, std::string>> keys;
+      for (TenantId t : tenants) keys.emplace_back(t, "gen");
+      std::vector<std::optional<std::string>> stored;
+      COTENANT_RETURN_IF_ERROR(store_->MetaMultiGet(keys, &stored));
+      for (size_t i = 0; i < tenants.size(); ++i) {
+        uint64_t g = GenerationOf(stored[i]) + 1;
+        batch->Expect(tenants[i], "gen", stored[i]);
+        batch->Put(tenants[i], "gen", U64(g));
+        next.emplace_back(tenants[i], g);
+      }
+      Status s = store_->MetaWrite(*batch);
+      if (s.ok()) {
+        // What other front-ends changed up to the generations this change bumped from is
+        // read before the new ones are published (they stand for all of it).
+        for (size_t i = 0; i < tenants.size(); ++i) Observe(tenants[i], stored[i]);
+        break;
+      }
+      if (!storage::IsConditionFailed(s)) return s;
+      if (!only_bumps || attempt == 100) {
+        return Status::Busy("the sharing settings changed on another server at the same "
+                            "moment; send the change again");
+      }
+    }
+  } else {
+    for (TenantId t : tenants) {
+      uint64_t g = Generation(t) + 1;
+      batch->Put(t, "gen", U64(g));
+      next.emplace_back(t, g);
+    }
+    COTENANT_RETURN_IF_ERROR(store_->MetaWrite(*batch));
   }
-  COTENANT_RETURN_IF_ERROR(store_->MetaWrite(*batch));
   // Published before the changing call returns: from here on every cached context
   // stamped with an older generation is stale.
   std::unique_lock<std::shared_mutex> l(gen_mu_);
-  for (auto [t, g] : next) gens_[t] = g;
+  for (auto [t, g] : next) gens_[t] = std::max(gens_[t], g);
   return Status::OK();
 }
 

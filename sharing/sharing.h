@@ -213,6 +213,19 @@ class Sharing {
 
   ContextCache* cache() { return cache_; }
 
+  // ---- Several front-ends of one store ------------------------------------------------
+  // The stored generation of `tenant` (its "gen" metadata, nullopt = never bumped), as
+  // read by the caller from the store: when it is ahead of what this process knew,
+  // what the process keeps of the tenant is dropped or read again (users and keys,
+  // the catalog; the tenant list for the installation-wide generation) before the new
+  // generation is published. Returns the generation now known.
+  uint64_t Observe(TenantId tenant, const std::optional<std::string>& stored);
+  // The generation a stored "gen" value stands for.
+  static uint64_t GenerationOf(const std::optional<std::string>& stored);
+  // A tenant's settings kept outside sharing changed (its quota): bump its generation,
+  // so every front-end reads the tenant again; kGlobalTenant: the tenant list changed.
+  Status OnTenantChanged(TenantId tenant);
+
  private:
   Stamp CurrentStamp(TenantId caller_tenant, TenantId target);
   uint64_t Generation(TenantId tenant);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 
 #include "common/background.h"
 
@@ -12,6 +13,32 @@ using json = nlohmann::json;
 
 namespace {
 constexpr std::string_view kUsageKey = "usage";
+// On a shared store each front-end persists its own counts under usage/<its number>, so
+// no front-end overwrites another's; a report adds them up.
+constexpr std::string_view kFrontEndUsagePrefix = "usage/";
+
+struct Counts {
+  uint64_t served = 0;
+  uint64_t consumed = 0;
+  std::map<std::string, uint64_t, std::less<>> calls;
+};
+
+void AddCounts(std::string_view value, Counts* out) {
+  json j = json::parse(value, nullptr, false);
+  if (!j.is_object()) return;
+  out->served += j.value("served", uint64_t{0});
+  out->consumed += j.value("consumed", uint64_t{0});
+  json calls = j.value("calls", json::object());
+  if (!calls.is_object()) return;
+  for (const auto& [name, n] : calls.items()) {
+    if (n.is_number_unsigned()) out->calls[name] += n.get<uint64_t>();
+  }
+}
+}  // namespace
+
+std::string Usage::OwnKey() const {
+  if (!store_->shared()) return std::string(kUsageKey);
+  return std::string(kFrontEndUsagePrefix) + std::to_string(store_->front_end());
 }
 
 Usage::Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms)
@@ -43,18 +70,17 @@ Usage::Counters* Usage::For(storage::TenantId tenant) {
     auto it = tenants_.find(tenant);
     if (it != tenants_.end()) return it->second.get();
   }
-  // First touch: start from what was persisted.
+  // First touch: start from what was persisted (under this process's own key).
   auto c = std::make_unique<Counters>();
   std::string v;
-  if (store_->MetaGet(tenant, kUsageKey, &v).ok()) {
-    json j = json::parse(v, nullptr, false);
-    if (j.is_object()) {
-      c->served = j.value("served", uint64_t{0});
-      c->consumed = j.value("consumed", uint64_t{0});
-      json calls = j.value("calls", json::object());
-      for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
-        c->calls[i] = calls.value(names_[i], uint64_t{0});
-      }
+  if (store_->MetaGet(tenant, OwnKey(), &v).ok()) {
+    Counts counts;
+    AddCounts(v, &counts);
+    c->served = counts.served;
+    c->consumed = counts.consumed;
+    for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
+      auto it = counts.calls.find(names_[i]);
+      if (it != counts.calls.end()) c->calls[i] = it->second;
     }
   }
   std::unique_lock<std::shared_mutex> l(mu_);
@@ -79,12 +105,26 @@ Status Usage::Report(storage::TenantId tenant, UsageReport* out) {
   storage::TenantInfo info;
   if (store_->GetTenant(tenant, &info).ok()) out->quota = info.quota;
   Counters* c = For(tenant);
+  Counts others;  // what the other front-ends of a shared store persisted
+  if (store_->shared()) {
+    const std::string own = OwnKey();
+    COTENANT_RETURN_IF_ERROR(store_->MetaScan(tenant, kUsageKey, [&](std::string_view k,
+                                                                    std::string_view value) {
+      if (k != own && (k == kUsageKey || k.substr(0, kFrontEndUsagePrefix.size()) ==
+                                             kFrontEndUsagePrefix)) {
+        AddCounts(value, &others);
+      }
+      return true;
+    }));
+  }
   for (size_t i = 0; i < names_.size() && i < kMaxApis; ++i) {
     uint64_t n = c->calls[i].load(std::memory_order_relaxed);
+    auto it = others.calls.find(names_[i]);
+    if (it != others.calls.end()) n += it->second;
     if (n != 0) out->calls.emplace_back(names_[i], n);
   }
-  out->served_to_others = c->served.load(std::memory_order_relaxed);
-  out->consumed_from_others = c->consumed.load(std::memory_order_relaxed);
+  out->served_to_others = c->served.load(std::memory_order_relaxed) + others.served;
+  out->consumed_from_others = c->consumed.load(std::memory_order_relaxed) + others.consumed;
   return Status::OK();
 }
 
@@ -120,7 +160,7 @@ Status Usage::Flush() {
     if (last == value) continue;  // unchanged since the last flush
     last = value;
     storage::Store::MetaBatch b;
-    b.Put(tenant, kUsageKey, value);
+    b.Put(tenant, OwnKey(), value);
     Status s = store_->MetaWrite(b);
     // A tenant deleted meanwhile has nothing to persist.
     if (!s.ok() && !s.IsNotFound() && first.ok()) first = s;

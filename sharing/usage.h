@@ -5,7 +5,8 @@
 // consumed by the calling tenant. Records and bytes stored come from the store.
 // Counters are kept in memory (one atomic add per call) and persisted to the tenant's
 // metadata every second and at shutdown, so they survive restarts (a crash loses at most
-// the last second of call counts).
+// the last second of call counts). Several front-ends of one shared store each persist
+// their own counts, and a report adds them up, so no front-end's increments are lost.
 //
 // Thread safety: safe from any thread.
 
@@ -63,6 +64,8 @@ class Usage {
     std::atomic<uint64_t> consumed{0};
   };
   Counters* For(storage::TenantId tenant);
+  // The metadata key this process persists a tenant's counters under.
+  std::string OwnKey() const;
 
   storage::Store* const store_;
   const std::vector<std::string> names_;

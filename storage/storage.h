@@ -138,6 +138,17 @@ struct RecordScope {
   // Per declared field: may the principal see and write it? Empty = every field.
   // Criteria, sort keys and projections naming a hidden field are InvalidArgument.
   std::vector<bool> visible_fields;
+  // On a shared store (several front-ends): metadata keys the access decision behind
+  // this scope rests on, with the values it read (nullopt = absent). A write under the
+  // scope is made only if each still holds its value, atomically with the write, so a
+  // write decided before a change of access rights on another front-end cannot land
+  // after that change: it answers Busy (IsConditionFailed) and is decided again.
+  struct Condition {
+    TenantId tenant = 0;
+    std::string key;
+    std::optional<std::string> value;
+  };
+  std::vector<Condition> conditions;
 
   bool FieldVisible(int slot) const {
     return slot < 0 || visible_fields.empty() || visible_fields[static_cast<size_t>(slot)];
@@ -269,6 +280,17 @@ class Store {
   Status DeleteTenant(TenantId id, const std::function<Status()>& before_forget = {});
   // Tenants whose deletion was interrupted and is not finished yet (see DeleteTenant).
   std::vector<TenantId> PendingDeletions() const;
+  // A shared store (several front-ends, KvEngine::shared) changes under this process:
+  // reads again from the engine the entry and the objects of `tenant`, or, without one,
+  // which tenants exist (tenants created or deleted elsewhere). The layers above call it
+  // when the store says that tenant (or the installation) changed. Does nothing on a
+  // store this process holds alone.
+  Status Refresh(std::optional<TenantId> tenant);
+  // True when other processes may write the store at the same time (KvEngine::shared).
+  bool shared() const;
+  // On a shared store, this process's number among the front-ends that ever served it
+  // (drawn at open, never reused); 0 on a store this process holds alone.
+  uint64_t front_end() const;
 
   // ---- Objects ----------------------------------------------------------------------
 
@@ -433,10 +455,15 @@ class Store {
    public:
     void Put(TenantId tenant, std::string_view key, std::string_view value);
     void Delete(TenantId tenant, std::string_view key);
+    // The batch is written only if `key` then holds `value` (nullopt = is absent), on
+    // every front-end of a shared store (KvBatch::Expect); otherwise MetaWrite answers
+    // Busy (IsConditionFailed) and writes nothing.
+    void Expect(TenantId tenant, std::string_view key, std::optional<std::string> value);
     bool empty() const { return ops_.empty(); }
 
    private:
     friend class Store;
+    std::vector<RecordScope::Condition> expected_;
     struct Op {
       bool put;
       TenantId tenant;
@@ -447,6 +474,10 @@ class Store {
   };
 
   Status MetaGet(TenantId tenant, std::string_view key, std::string* value) const;
+  // Reads several metadata keys in one engine call (one round trip on PostgreSQL):
+  // (*values)[i] is the value of keys[i], or nullopt when it is absent.
+  Status MetaMultiGet(const std::vector<std::pair<TenantId, std::string>>& keys,
+                      std::vector<std::optional<std::string>>* values) const;
   // Calls fn(key, value) for each key starting with `prefix`, in key order, until fn
   // returns false.
   Status MetaScan(TenantId tenant, std::string_view prefix,

@@ -16,7 +16,6 @@ namespace {
 
 // Ids are reserved in blocks so that only one write in this many pays for persisting
 // the high-water mark.
-constexpr uint64_t kSequenceBlock = 1024;
 
 }  // namespace
 
@@ -104,35 +103,52 @@ Status Store::Impl::EnterWrite(TenantState* ts, std::shared_lock<std::shared_mut
   return Status::OK();
 }
 
-Status Store::Impl::Tenant(TenantId id, std::shared_ptr<TenantState>* out) const {
-  std::shared_lock<std::shared_mutex> l(catalog_mu_);
-  auto it = tenants_.find(id);
-  if (it == tenants_.end() || it->second->deleting) {
-    return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
+Status Store::Impl::Tenant(TenantId id, std::shared_ptr<TenantState>* out) {
+  for (int pass = 0;; ++pass) {
+    {
+      std::shared_lock<std::shared_mutex> l(catalog_mu_);
+      auto it = tenants_.find(id);
+      if (it != tenants_.end() && !it->second->deleting) {
+        *out = it->second;
+        return Status::OK();
+      }
+      if (it != tenants_.end() || pass == 1 || !shared()) break;
+    }
+    COTENANT_RETURN_IF_ERROR(Refresh(id));
   }
-  *out = it->second;
-  return Status::OK();
+  return Status::NotFound("tenant " + std::to_string(id) + " does not exist");
 }
 
 Status Store::Impl::Object(TenantId tenant, std::string_view name,
                            std::shared_ptr<TenantState>* ts,
-                           std::shared_ptr<const ObjectDef>* def) const {
-  std::shared_lock<std::shared_mutex> l(catalog_mu_);
-  auto it = tenants_.find(tenant);
-  if (it == tenants_.end() || it->second->deleting) {
-    return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
+                           std::shared_ptr<const ObjectDef>* def) {
+  for (int pass = 0;; ++pass) {
+    {
+      std::shared_lock<std::shared_mutex> l(catalog_mu_);
+      auto it = tenants_.find(tenant);
+      bool known = it != tenants_.end();
+      if (known && !it->second->deleting) {
+        auto oit = it->second->objects.find(name);
+        if (oit != it->second->objects.end()) {
+          if (ts != nullptr) *ts = it->second;
+          *def = oit->second;
+          return Status::OK();
+        }
+      }
+      if (pass == 1 || !shared() || (known && it->second->deleting)) {
+        if (!known || it->second->deleting) {
+          return Status::NotFound("tenant " + std::to_string(tenant) + " does not exist");
+        }
+        return Status::NotFound("object " + std::string(name) + " does not exist");
+      }
+    }
+    COTENANT_RETURN_IF_ERROR(Refresh(tenant));
   }
-  auto oit = it->second->objects.find(name);
-  if (oit == it->second->objects.end()) {
-    return Status::NotFound("object " + std::string(name) + " does not exist");
-  }
-  if (ts != nullptr) *ts = it->second;
-  *def = oit->second;
-  return Status::OK();
 }
 
 Status Store::Impl::AllocateIds(TenantState* ts, TenantId tenant, std::string_view name,
-                                uint64_t count, uint64_t* first) {
+                                uint64_t count, uint64_t* first, uint64_t floor,
+                                uint64_t block) {
   std::lock_guard<std::mutex> l(ts->seq_mu);
   auto it = ts->sequences.find(name);
   if (it == ts->sequences.end()) {
@@ -153,14 +169,34 @@ Status Store::Impl::AllocateIds(TenantState* ts, TenantId tenant, std::string_vi
   }
   if (seq.next + count > seq.reserved) {
     // Persist the new high-water mark before handing out ids below it, so a crash can
-    // never lead to an id being issued twice.
-    uint64_t reserved = seq.next + count + kSequenceBlock;
-    std::string v;
-    AppendU64(&v, reserved);
-    auto batch = kv_->NewBatch();
-    batch->Put(Cf::kMeta, key, v);
-    COTENANT_RETURN_IF_ERROR(kv_->Write(batch.get(), /*sync=*/true));
-    seq.reserved = reserved;
+    // never lead to an id being issued twice. The mark is read again and claimed with a
+    // conditional write: other front-ends of the store claim blocks of the same
+    // sequence, and of two claims from one mark only one succeeds (the other reads the
+    // new mark and claims the block after it). The ids from a block already claimed
+    // run on when they suffice; a claim starts at the stored mark.
+    for (int attempt = 0;; ++attempt) {
+      std::string stored;
+      Status s = kv_->Get(Cf::kMeta, key, &stored);
+      if (!s.ok() && !s.IsNotFound()) return s;
+      if (s.ok() && stored.size() != 8) return Status::Internal("corrupt sequence " + std::string(name));
+      uint64_t mark = s.ok() ? DecodeU64(stored.data()) : 1;
+      // Another front-end claimed the ids after this one's block: start after its claims.
+      if (mark > seq.reserved) seq.next = mark;
+      seq.next = std::max(seq.next, floor);
+      uint64_t reserved = seq.next + count + block;
+      std::string v;
+      AppendU64(&v, reserved);
+      auto batch = kv_->NewBatch();
+      batch->Expect(Cf::kMeta, key,
+                    s.ok() ? std::optional<std::string_view>(stored) : std::nullopt);
+      batch->Put(Cf::kMeta, key, v);
+      s = kv_->Write(batch.get(), /*sync=*/true);
+      if (s.ok()) {
+        seq.reserved = reserved;
+        break;
+      }
+      if (!IsConditionFailed(s) || attempt == 1000) return s;
+    }
   }
   *first = seq.next;
   seq.next += count;
@@ -172,6 +208,9 @@ Status Store::Impl::AllocateIds(TenantState* ts, TenantId tenant, std::string_vi
 Store::Store(const StoreOptions& options, std::unique_ptr<KvEngine> engine)
     : options_(options), engine_(std::move(engine)),
       impl_(std::make_unique<Impl>(options_, engine_.get())) {}
+
+bool Store::shared() const { return engine_->shared(); }
+uint64_t Store::front_end() const { return impl_->front_end_; }
 
 Store::~Store() {
   impl_.reset();  // stops the WAL syncer before the engine closes
@@ -195,6 +234,15 @@ Status Store::Open(const StoreOptions& options, std::unique_ptr<Store>* out) {
   if (options.wrap_engine) engine = options.wrap_engine(std::move(engine));
   std::unique_ptr<Store> store(new Store(options, std::move(engine)));
   COTENANT_RETURN_IF_ERROR(store->impl_->Load());
+  if (store->shared()) {
+    // Each process serving a shared store has a number of its own, so what it writes
+    // under keys that are not read first (audit entries, its usage counters) never meets
+    // another front-end's keys.
+    Impl& impl = *store->impl_;
+    COTENANT_RETURN_IF_ERROR(impl.AllocateIds(impl.global_.get(), kGlobalTenant, "front-end", 1,
+                                              &impl.front_end_, 0, /*block=*/0));
+    impl.audit_seq_ = impl.front_end_ << 40;
+  }
   // Finish deletions a crash interrupted.
   std::vector<TenantId> unfinished;
   for (const auto& [id, ts] : store->impl_->tenants_) {

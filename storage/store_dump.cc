@@ -120,8 +120,10 @@ Status Store::RestoreRecords(TenantId tenant, std::string_view object,
   }
   auto batch = engine_->NewBatch();
   for (size_t i = 0; i < recs.size(); ++i) {
+    // Restored ids are above every id the object holds and above the sequence: only the
+    // unique values may meet another front-end's writes.
     batch->Put(Cf::kRecords, RecordKey(tenant, def->id, recs[i].id), encoded[i]);
-    AddIndexEntries(batch.get(), tenant, *def, recs[i].id, recs[i].values);
+    AddIndexEntries(batch.get(), tenant, *def, recs[i].id, recs[i].values, impl_->shared());
   }
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
   growth.Commit();

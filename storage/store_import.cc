@@ -248,8 +248,9 @@ Status PlanRows(Store::Impl* impl, TenantId t, const ObjectDef& def, int upsert_
 // Adds and updates the planned rows (and the batch's marker) in one write. Sets each
 // written outcome's id; the usage grows by what the write adds.
 Status WriteRows(Store::Impl* impl, TenantId t, TenantState* ts, const ObjectDef& def,
-                 std::vector<Row>* rows, std::vector<Store::ImportOutcome>* outcomes,
-                 const std::string& marker_key, uint64_t digest) {
+                 const RecordScope* scope, std::vector<Row>* rows,
+                 std::vector<Store::ImportOutcome>* outcomes, const std::string& marker_key,
+                 uint64_t digest) {
   int64_t count = 0;
   int64_t bytes = 0;
   for (size_t i = 0; i < rows->size(); ++i) {
@@ -279,14 +280,20 @@ Status WriteRows(Store::Impl* impl, TenantId t, TenantState* ts, const ObjectDef
       out.id = r.rec.id = r.holder;
       out.updated = true;
       kb->Put(Cf::kRecords, RecordKey(t, def.id, r.holder), r.encoded);
-      UpdateIndexEntries(kb.get(), t, def, r.holder, r.old.values, r.rec.values);
+      if (impl->shared()) kb->Expect(Cf::kRecords, RecordKey(t, def.id, r.holder), r.old_encoded);
+      UpdateIndexEntries(kb.get(), t, def, r.holder, r.old.values, r.rec.values, impl->shared());
     } else {
       out.id = r.rec.id = next++;
       kb->Put(Cf::kRecords, RecordKey(t, def.id, out.id), r.encoded);
-      AddIndexEntries(kb.get(), t, def, out.id, r.rec.values);
+      AddIndexEntries(kb.get(), t, def, out.id, r.rec.values, impl->shared());
     }
   }
-  if (!marker_key.empty()) kb->Put(Cf::kMeta, marker_key, EncodeMarker(digest, *outcomes));
+  if (!marker_key.empty()) {
+    // Another front-end may write the same batch again at the same moment: one wins.
+    if (impl->shared()) kb->Expect(Cf::kMeta, marker_key, std::nullopt);
+    kb->Put(Cf::kMeta, marker_key, EncodeMarker(digest, *outcomes));
+  }
+  impl->ExpectScope(kb.get(), scope);
   if (kb->Count() > 0) COTENANT_RETURN_IF_ERROR(impl->kv_->Write(kb.get(), impl->sync_writes()));
   growth.Commit();
   return Status::OK();
@@ -359,7 +366,7 @@ Status Store::ImportRecords(TenantId tenant, std::string_view object,
   COTENANT_RETURN_IF_ERROR(PlanRows(impl_.get(), tenant, *def, upsert_slot, scope, user, &rows,
                                     &outcomes, &unique, &updated));
   COTENANT_RETURN_IF_ERROR(
-      WriteRows(impl_.get(), tenant, ts.get(), *def, &rows, &outcomes, marker_key, digest));
+      WriteRows(impl_.get(), tenant, ts.get(), *def, scope, &rows, &outcomes, marker_key, digest));
   *out = std::move(outcomes);
   return Status::OK();
 }
@@ -384,7 +391,7 @@ Status Store::UpsertRecord(TenantId tenant, std::string_view object, std::string
                                     &outcomes, &unique, &updated));
   COTENANT_RETURN_IF_ERROR(outcomes[0].status);
   COTENANT_RETURN_IF_ERROR(
-      WriteRows(impl_.get(), tenant, ts.get(), *def, &rows, &outcomes, std::string(), 0));
+      WriteRows(impl_.get(), tenant, ts.get(), *def, scope, &rows, &outcomes, std::string(), 0));
   *created = !outcomes[0].updated;
   *out = std::move(rows[0].rec);
   return Status::OK();

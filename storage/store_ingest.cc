@@ -388,7 +388,7 @@ Status Store::Ingest::Rep::Add(const std::vector<FieldValues>& records,
     outcomes[i].id = id;
     Status put = PutRecord(RecordKey(tenant_, def_->id, id), encoded[i]);
     if (!put.ok()) return Fail(put);
-    AddIndexEntries(&collect, tenant_, *def_, id, recs[i].values);
+    AddIndexEntries(&collect, tenant_, *def_, id, recs[i].values, /*expect_free=*/false);
     if (collect.has_delete()) {
       return Fail(Status::Internal("the index entries of a new record include a delete, which a "
                                    "physical import cannot carry; use a logical import"));

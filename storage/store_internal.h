@@ -98,13 +98,21 @@ class Store::Impl {
   ~Impl();
 
   Status Load();
+  // The catalog as the engine holds it: every tenant entry (with its tombstone), and the
+  // objects of one tenant (into ts->objects and ts->next_object_id).
+  Status ReadTenants(std::vector<std::pair<TenantInfo, bool>>* out) const;
+  Status ReadObjects(TenantId tenant, TenantState* ts) const;
   void StartSyncer();
 
-  // Looks up a live tenant. NotFound for unknown or deleting tenants.
-  Status Tenant(TenantId id, std::shared_ptr<TenantState>* out) const;
+  // Looks up a live tenant. NotFound for unknown or deleting tenants. On a shared
+  // store, a tenant (or object) this process does not know is looked for in the engine
+  // before the answer is NotFound: another front-end may have created it.
+  Status Tenant(TenantId id, std::shared_ptr<TenantState>* out);
   // Looks up a live tenant and one of its objects.
   Status Object(TenantId tenant, std::string_view name, std::shared_ptr<TenantState>* ts,
-                std::shared_ptr<const ObjectDef>* def) const;
+                std::shared_ptr<const ObjectDef>* def);
+  // Store::Refresh.
+  Status Refresh(std::optional<TenantId> tenant);
 
   // Takes the tenant's write gate (shared) into *gate, so a deletion cannot drop the
   // tenant's ranges under the write; NotFound (gate released) when it is being deleted.
@@ -126,10 +134,15 @@ class Store::Impl {
   // refused until it commits or aborts). REQUIRES: the caller holds ts->write_gate (shared).
   Status RefuseDuringIngest(TenantState* ts, const ObjectDef& def) const;
 
-  // Allocates `count` consecutive ids of a sequence; returns the first.
-  // REQUIRES: the caller holds ts->write_gate (shared) and checked !deleting.
+  // Allocates `count` consecutive ids of a sequence; returns the first. Ids are claimed
+  // from the store in blocks of `block` beyond what is asked, so that most allocations
+  // need no write; every front-end of a shared store claims its own blocks (ids are
+  // unique, not dense). The first claim starts at `floor` or above (ids taken before the
+  // sequence existed). REQUIRES: the caller holds ts->write_gate (shared) and checked
+  // !deleting.
+  static constexpr uint64_t kSequenceBlock = 1024;
   Status AllocateIds(TenantState* ts, TenantId tenant, std::string_view name, uint64_t count,
-                     uint64_t* first);
+                     uint64_t* first, uint64_t floor = 0, uint64_t block = kSequenceBlock);
 
   // Lock stripes. A write takes them in this order, each kind in ascending stripe order
   // (StripeLocks), so no two writes wait for each other: the marker of an import batch,
@@ -151,6 +164,18 @@ class Store::Impl {
   }
 
   bool sync_writes() const { return options_.durability == Durability::kSync; }
+  // Other front-ends may write the store (KvEngine::shared): read-modify-writes are made
+  // conditional on what they read.
+  bool shared() const { return kv_->shared(); }
+  // Makes `batch` conditional on the scope's conditions (the access decision behind a
+  // write, RecordScope::conditions), on a shared store.
+  void ExpectScope(KvBatch* batch, const RecordScope* scope) const {
+    if (scope == nullptr || !shared()) return;
+    for (const auto& c : scope->conditions) {
+      batch->Expect(Cf::kMeta, MetaKey(c.tenant, c.key),
+                    c.value ? std::optional<std::string_view>(*c.value) : std::nullopt);
+    }
+  }
 
   const StoreOptions& options_;
   KvEngine* kv_;
@@ -167,6 +192,7 @@ class Store::Impl {
   std::array<std::mutex, 1024> unique_locks_;
   std::array<std::mutex, 64> marker_locks_;
   std::atomic<uint64_t> audit_seq_{0};
+  uint64_t front_end_ = 0;  // this process's number among a shared store's; 0 = alone
 
   std::mutex syncer_mu_;
   std::condition_variable syncer_cv_;
@@ -196,12 +222,17 @@ Status RemoveLeftoverIngests(const std::string& data_dir);
 
 // Shared by the record writes (store_records.cc, store_import.cc, store_ingest.cc).
 
-// The index entries of a new record (its unique values' entries included).
+// The index entries of a new record (its unique values' entries included). With
+// expect_free (a shared store) the batch is written only if no record holds the unique
+// values by then: the check against the store and the write are not atomic across
+// front-ends, so the write itself is made conditional.
 void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
-                     const std::vector<Value>& values);
-// The index entries that change when record `id` goes from `old` to `now`.
+                     const std::vector<Value>& values, bool expect_free);
+// The index entries that change when record `id` goes from `old` to `now`; expect_free
+// as for AddIndexEntries, for the unique values the record takes.
 void UpdateIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
-                        const std::vector<Value>& old, const std::vector<Value>& now);
+                        const std::vector<Value>& old, const std::vector<Value>& now,
+                        bool expect_free);
 
 // Several lock stripes held together, taken in ascending order; see Store::Impl.
 class StripeLocks {

@@ -19,6 +19,30 @@ void Store::MetaBatch::Delete(TenantId tenant, std::string_view key) {
   ops_.push_back(Op{false, tenant, std::string(key), {}});
 }
 
+void Store::MetaBatch::Expect(TenantId tenant, std::string_view key,
+                              std::optional<std::string> value) {
+  expected_.push_back(RecordScope::Condition{tenant, std::string(key), std::move(value)});
+}
+
+Status Store::MetaMultiGet(const std::vector<std::pair<TenantId, std::string>>& keys,
+                           std::vector<std::optional<std::string>>* values) const {
+  std::vector<std::string> engine_keys;
+  engine_keys.reserve(keys.size());
+  for (const auto& [tenant, key] : keys) engine_keys.push_back(MetaKey(tenant, key));
+  std::vector<std::string> found;
+  std::vector<Status> statuses;
+  engine_->MultiGet(Cf::kMeta, engine_keys, &found, &statuses);
+  values->assign(keys.size(), std::nullopt);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      (*values)[i] = std::move(found[i]);
+    } else if (!statuses[i].IsNotFound()) {
+      return statuses[i];
+    }
+  }
+  return Status::OK();
+}
+
 Status Store::MetaGet(TenantId tenant, std::string_view key, std::string* value) const {
   if (tenant != kGlobalTenant) {
     std::shared_ptr<TenantState> ts;
@@ -68,6 +92,10 @@ Status Store::MetaWrite(const MetaBatch& batch) {
     }
   }
   auto kb = engine_->NewBatch();
+  for (const auto& c : batch.expected_) {
+    kb->Expect(Cf::kMeta, MetaKey(c.tenant, c.key),
+               c.value ? std::optional<std::string_view>(*c.value) : std::nullopt);
+  }
   for (const auto& op : batch.ops_) {
     if (op.put) {
       kb->Put(Cf::kMeta, MetaKey(op.tenant, op.key), op.value);

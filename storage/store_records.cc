@@ -68,18 +68,21 @@ Status ReadForWrite(const KvEngine& kv, const ObjectDef& def, std::string_view o
 }
 
 void AddIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
-                     const std::vector<Value>& values) {
+                     const std::vector<Value>& values, bool expect_free) {
   for (size_t i = 0; i < def.fields.size(); ++i) {
     if (!def.fields[i].indexed) continue;
     batch->Put(Cf::kIndexes, IndexKey(t, def.id, static_cast<int>(i), values[i], id), {});
     if (def.fields[i].unique && !values[i].is_null()) {
-      batch->Put(Cf::kIndexes, UniqueKey(t, def.id, static_cast<int>(i), values[i]), IdValue(id));
+      std::string key = UniqueKey(t, def.id, static_cast<int>(i), values[i]);
+      if (expect_free) batch->Expect(Cf::kIndexes, key, std::nullopt);
+      batch->Put(Cf::kIndexes, key, IdValue(id));
     }
   }
 }
 
 void UpdateIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, RecordId id,
-                        const std::vector<Value>& old, const std::vector<Value>& now) {
+                        const std::vector<Value>& old, const std::vector<Value>& now,
+                        bool expect_free) {
   for (size_t i = 0; i < def.fields.size(); ++i) {
     if (!def.fields[i].indexed || old[i] == now[i]) continue;
     auto slot = static_cast<int>(i);
@@ -87,7 +90,10 @@ void UpdateIndexEntries(KvBatch* batch, TenantId t, const ObjectDef& def, Record
     batch->Put(Cf::kIndexes, IndexKey(t, def.id, slot, now[i], id), {});
     if (!def.fields[i].unique) continue;
     if (!old[i].is_null()) batch->Delete(Cf::kIndexes, UniqueKey(t, def.id, slot, old[i]));
-    if (!now[i].is_null()) batch->Put(Cf::kIndexes, UniqueKey(t, def.id, slot, now[i]), IdValue(id));
+    if (now[i].is_null()) continue;
+    std::string key = UniqueKey(t, def.id, slot, now[i]);
+    if (expect_free) batch->Expect(Cf::kIndexes, key, std::nullopt);
+    batch->Put(Cf::kIndexes, key, IdValue(id));
   }
 }
 
@@ -275,7 +281,8 @@ Status Store::AddRecord(TenantId tenant, std::string_view object, const FieldVal
   COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(ts.get(), tenant, "record", 1, &rec.id));
   auto batch = engine_->NewBatch();
   batch->Put(Cf::kRecords, RecordKey(tenant, def->id, rec.id), encoded);
-  AddIndexEntries(batch.get(), tenant, *def, rec.id, rec.values);
+  AddIndexEntries(batch.get(), tenant, *def, rec.id, rec.values, impl_->shared());
+  impl_->ExpectScope(batch.get(), scope);
   COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), impl_->sync_writes()));
   growth.Commit();
   *out = std::move(rec);
@@ -324,9 +331,10 @@ Status Store::AddRecords(TenantId tenant, std::string_view object,
   for (size_t i = 0; i < recs.size(); ++i) {
     RecordId id = first + i;
     batch->Put(Cf::kRecords, RecordKey(tenant, def->id, id), encoded[i]);
-    AddIndexEntries(batch.get(), tenant, *def, id, recs[i].values);
+    AddIndexEntries(batch.get(), tenant, *def, id, recs[i].values, impl_->shared());
     ids->push_back(id);
   }
+  impl_->ExpectScope(batch.get(), scope);
   Status written = engine_->Write(batch.get(), impl_->sync_writes());
   if (!written.ok()) {
     ids->clear();
@@ -395,8 +403,11 @@ Status UpdateOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<Tenan
   int64_t delta = static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(current.size());
   COTENANT_RETURN_IF_ERROR(growth.Add(impl->Grow(ts.get(), tenant, 0, delta), 0, delta));
   auto batch = impl->kv_->NewBatch();
+  // On a shared store the record may change on another front-end since it was read.
+  if (impl->shared()) batch->Expect(Cf::kRecords, key, current);
   batch->Put(Cf::kRecords, key, encoded);
-  UpdateIndexEntries(batch.get(), tenant, def, id, old.values, rec.values);
+  UpdateIndexEntries(batch.get(), tenant, def, id, old.values, rec.values, impl->shared());
+  impl->ExpectScope(batch.get(), scope);
   COTENANT_RETURN_IF_ERROR(impl->kv_->Write(batch.get(), impl->sync_writes()));
   growth.Commit();
   *out = std::move(rec);
@@ -424,8 +435,10 @@ Status DeleteOne(Store::Impl* impl, TenantId tenant, const std::shared_ptr<Tenan
   }
   COTENANT_RETURN_IF_ERROR(read);
   auto batch = impl->kv_->NewBatch();
+  if (impl->shared()) batch->Expect(Cf::kRecords, key, current);
   batch->Delete(Cf::kRecords, key);
   RemoveIndexEntries(batch.get(), tenant, def, id, old.values);
+  impl->ExpectScope(batch.get(), scope);
   COTENANT_RETURN_IF_ERROR(impl->kv_->Write(batch.get(), impl->sync_writes()));
   ts->CountUsage(-1, -static_cast<int64_t>(kRecordKeyLen + current.size()));
   return Status::OK();

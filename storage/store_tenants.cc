@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <set>
 
 #include "storage/key_encoding.h"
@@ -97,42 +99,104 @@ bool DecodeObjectJson(std::string_view text, ObjectDef* out) { return ObjectFrom
 
 // ---- Loading the catalog -----------------------------------------------------------
 
-Status Store::Impl::Load() {
-  // Tenants.
-  std::vector<std::pair<TenantInfo, bool>> found;
-  {
-    std::string prefix = MetaKey(kGlobalTenant, std::string(1, kMetaTenant));
-    auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      TenantInfo t;
-      bool deleting = false;
-      if (!TenantFromJson(it->value(), &t, &deleting)) {
-        return Status::Internal("corrupt tenant entry in metadata");
-      }
-      found.emplace_back(std::move(t), deleting);
+Status Store::Impl::ReadTenants(std::vector<std::pair<TenantInfo, bool>>* out) const {
+  std::string prefix = MetaKey(kGlobalTenant, std::string(1, kMetaTenant));
+  auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    TenantInfo t;
+    bool deleting = false;
+    if (!TenantFromJson(it->value(), &t, &deleting)) {
+      return Status::Internal("corrupt tenant entry in metadata");
     }
-    COTENANT_RETURN_IF_ERROR(it->status());
+    out->emplace_back(std::move(t), deleting);
   }
+  return it->status();
+}
+
+Status Store::Impl::ReadObjects(TenantId tenant, TenantState* ts) const {
+  std::string prefix = MetaKey(tenant, std::string(1, kMetaObject));
+  auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto def = std::make_shared<ObjectDef>();
+    if (!ObjectFromJson(it->value(), def.get())) {
+      return Status::Internal("corrupt object entry of tenant " + std::to_string(tenant));
+    }
+    ts->next_object_id = std::max(ts->next_object_id, def->id + 1);
+    ts->objects.emplace(def->name, std::move(def));
+  }
+  return it->status();
+}
+
+Status Store::Impl::Load() {
+  std::vector<std::pair<TenantInfo, bool>> found;
+  COTENANT_RETURN_IF_ERROR(ReadTenants(&found));
   for (auto& [info, deleting] : found) {
     auto ts = std::make_shared<TenantState>();
     ts->info = info;
     ts->SetQuota(info.quota);
     ts->deleting = deleting;
-    std::string prefix = MetaKey(info.id, std::string(1, kMetaObject));
-    auto it = kv_->NewIterator(Cf::kMeta, prefix, PrefixSuccessor(prefix));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      auto def = std::make_shared<ObjectDef>();
-      if (!ObjectFromJson(it->value(), def.get())) {
-        return Status::Internal("corrupt object entry of tenant " + std::to_string(info.id));
-      }
-      ts->next_object_id = std::max(ts->next_object_id, def->id + 1);
-      ts->objects.emplace(def->name, std::move(def));
-    }
-    COTENANT_RETURN_IF_ERROR(it->status());
+    COTENANT_RETURN_IF_ERROR(ReadObjects(info.id, ts.get()));
     tenants_.emplace(info.id, std::move(ts));
   }
   global_->info.id = kGlobalTenant;
   audit_seq_ = static_cast<uint64_t>(NowMicros()) << 8;
+  return Status::OK();
+}
+
+Status Store::Refresh(std::optional<TenantId> tenant) { return impl_->Refresh(tenant); }
+
+Status Store::Impl::Refresh(std::optional<TenantId> tenant) {
+  if (!shared()) return Status::OK();  // this process holds the store alone
+  std::lock_guard<std::mutex> w(catalog_write_mu_);
+  if (!tenant) {
+    std::vector<std::pair<TenantInfo, bool>> found;
+    COTENANT_RETURN_IF_ERROR(ReadTenants(&found));
+    std::map<TenantId, std::shared_ptr<TenantState>> added;
+    std::set<TenantId> live;
+    for (auto& [info, deleting] : found) {
+      live.insert(info.id);
+      {
+        std::shared_lock<std::shared_mutex> l(catalog_mu_);
+        if (tenants_.count(info.id) != 0) continue;
+      }
+      auto ts = std::make_shared<TenantState>();
+      ts->info = info;
+      ts->SetQuota(info.quota);
+      ts->deleting = deleting;
+      COTENANT_RETURN_IF_ERROR(ReadObjects(info.id, ts.get()));
+      added.emplace(info.id, std::move(ts));
+    }
+    std::unique_lock<std::shared_mutex> l(catalog_mu_);
+    std::erase_if(tenants_, [&](const auto& kv) { return live.count(kv.first) == 0; });
+    for (auto& [id, ts] : added) tenants_.emplace(id, std::move(ts));
+    for (auto& [info, deleting] : found) {
+      auto it = tenants_.find(info.id);
+      if (it == tenants_.end()) continue;
+      it->second->deleting = it->second->deleting || deleting;
+    }
+    return Status::OK();
+  }
+  std::string v;
+  Status s = kv_->Get(Cf::kMeta, TenantMetaKey(*tenant), &v);
+  if (s.IsNotFound()) {
+    std::unique_lock<std::shared_mutex> l(catalog_mu_);
+    tenants_.erase(*tenant);
+    return Status::OK();
+  }
+  COTENANT_RETURN_IF_ERROR(s);
+  TenantInfo info;
+  bool deleting = false;
+  if (!TenantFromJson(v, &info, &deleting)) return Status::Internal("corrupt tenant entry in metadata");
+  TenantState fresh;  // what the store holds now
+  COTENANT_RETURN_IF_ERROR(ReadObjects(*tenant, &fresh));
+  std::unique_lock<std::shared_mutex> l(catalog_mu_);
+  auto& ts = tenants_[*tenant];
+  if (ts == nullptr) ts = std::make_shared<TenantState>();
+  ts->info = info;
+  ts->SetQuota(info.quota);
+  ts->deleting = ts->deleting || deleting;
+  ts->objects = std::move(fresh.objects);
+  ts->next_object_id = std::max(ts->next_object_id, fresh.next_object_id);
   return Status::OK();
 }
 
@@ -186,7 +250,8 @@ Status Store::CreateTenant(const std::string& name, TenantKind kind, TenantId pr
       return Status::InvalidArgument("unknown tenant kind");
   }
   uint64_t id = 0;
-  COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(impl_->global_.get(), kGlobalTenant, "tenant", 1, &id));
+  COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(impl_->global_.get(), kGlobalTenant, "tenant", 1, &id, 0,
+                                              /*block=*/16));
   TenantInfo info;
   info.id = id;
   info.name = name;
@@ -326,6 +391,10 @@ Status Store::CreateObject(TenantId tenant, const std::string& name,
       return Status::InvalidArgument("field '" + f.name + "' has an unknown type");
     }
   }
+  {
+    std::shared_ptr<TenantState> known;  // on a shared store, looked for in the engine
+    COTENANT_RETURN_IF_ERROR(impl_->Tenant(tenant, &known));
+  }
   std::lock_guard<std::mutex> w(impl_->catalog_write_mu_);
   auto it = impl_->tenants_.find(tenant);
   if (it == impl_->tenants_.end() || it->second->deleting) {
@@ -336,17 +405,28 @@ Status Store::CreateObject(TenantId tenant, const std::string& name,
     return Status::Conflict("object " + name + " already exists");
   }
   auto def = std::make_shared<ObjectDef>();
-  def->id = ts.next_object_id;
+  // Object ids come from a sequence (other front-ends of a shared store create objects
+  // too), above every id the tenant's objects had before the sequence existed.
+  uint64_t id = 0;
+  COTENANT_RETURN_IF_ERROR(impl_->AllocateIds(&ts, tenant, "object", 1, &id, ts.next_object_id,
+                                              /*block=*/16));
+  if (id > std::numeric_limits<ObjectId>::max()) {
+    return Status::ResourceExhausted("tenant " + std::to_string(tenant) + " has no object id left");
+  }
+  def->id = static_cast<ObjectId>(id);
   def->name = name;
   def->fields = fields;
   for (auto& f : def->fields) f.indexed = f.indexed || f.unique;  // a unique field is indexed
+  const std::string key = MetaKey(tenant, std::string(1, kMetaObject) + name);
   auto batch = engine_->NewBatch();
-  batch->Put(Cf::kMeta, MetaKey(tenant, std::string(1, kMetaObject) + name),
-             ObjectToJson(*def).dump());
-  COTENANT_RETURN_IF_ERROR(engine_->Write(batch.get(), /*sync=*/true));
+  batch->Expect(Cf::kMeta, key, std::nullopt);  // the name is free on every front-end too
+  batch->Put(Cf::kMeta, key, ObjectToJson(*def).dump());
+  Status s = engine_->Write(batch.get(), /*sync=*/true);
+  if (IsConditionFailed(s)) return Status::Conflict("object " + name + " already exists");
+  COTENANT_RETURN_IF_ERROR(s);
   *out = *def;
   std::unique_lock<std::shared_mutex> l(impl_->catalog_mu_);
-  ts.next_object_id++;
+  ts.next_object_id = std::max<ObjectId>(ts.next_object_id, def->id + 1);
   ts.objects.emplace(name, std::move(def));
   return Status::OK();
 }
