@@ -240,6 +240,29 @@ TEST_F(FrontendFailoverTest, ATenantContextIsOpenedAgainOnTheOtherFrontEnd) {
   EXPECT_EQ(r.getRecords()[0].get("first_name").asText(), "Flo");
 }
 
+TEST_F(FrontendFailoverTest, APhysicalImportBegunOnTheLostConnectionSaysItWasAbandoned) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto client = Connect();
+  auto import = client->beginPhysicalImport("Customers");
+  auto added = import->add({Parameters().add("first_name", "Mo")});
+  ASSERT_TRUE(added.ok()) << added.getMessage();
+  first_->Kill();
+
+  const std::string abandoned =
+      "the connection this physical import was begun on was lost, which abandoned the "
+      "import: begin it again";
+  added = import->add({Parameters().add("first_name", "Ned")});
+  EXPECT_EQ(added.getCode(), ErrorCode::Unavailable) << added.getMessage();
+  EXPECT_EQ(added.getMessage(), abandoned);
+  Outcome<uint64_t> committed = import->commit();
+  EXPECT_EQ(committed.getCode(), ErrorCode::Unavailable) << committed.getMessage();
+  EXPECT_EQ(committed.getMessage(), abandoned);
+  // The client itself goes on through the other front-end.
+  Outcome<ObjectInfo> described = client->describeObject("Customers");
+  ASSERT_TRUE(described.ok()) << described.getMessage();
+  EXPECT_EQ(described.value().name, "Customers");
+}
+
 TEST_F(FrontendFailoverTest, WhenEveryFrontEndIsGoneTheCallSaysWhichWereTried) {
   ASSERT_NO_FATAL_FAILURE(Start());
   auto client = Connect();
