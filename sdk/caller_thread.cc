@@ -73,6 +73,10 @@ LoopState* ClientCore::callerState(internal::ParsedError* error) {
   }
   CallerThread& thread = *t_caller;
   thread.prune();
+  // The loop has not run since this thread's last call, perhaps long ago: one turn brings
+  // its clock (which the login's time limits count from) to now, and takes in the end of a
+  // connection the server closed meanwhile.
+  thread.io.waitScope.poll();
   auto it = thread.connections.find(serial);
   if (it == thread.connections.end()) {
     auto connection = std::make_unique<CallerConnection>(callers, thread.io);

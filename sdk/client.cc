@@ -126,7 +126,8 @@ std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t ten
   // has its own time limit here: nothing has been sent yet that could wait.
   const size_t count = addresses.size();
   auto future = core->submit<Outcome<UserInfo>>([count](LoopState& s) {
-    return logIn(s, 0, internal::kConnectTimeout * static_cast<int64_t>(count));
+    return logIn(s, 0, internal::kConnectTimeout,
+                 internal::kConnectTimeout * static_cast<int64_t>(count));
   });
   Outcome<UserInfo> who = future.get();
   if (!who.ok()) {

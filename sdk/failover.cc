@@ -119,6 +119,10 @@ bool peerClosed(int fd) {
 
 namespace {
 
+// A reconnection tries each address for at most kReconnectAttempt (one that accepts the
+// connection but does not answer, a stopped server say, must leave time for the next),
+// and gives up after kReconnectBudget in all.
+constexpr auto kReconnectAttempt = 5 * kj::SECONDS;
 constexpr auto kReconnectBudget = 15 * kj::SECONDS;
 
 // A connection of `s` is now logged in to address `index`: calls go through it.
@@ -148,7 +152,8 @@ Outcome<UserInfo> adopt(LoopState& s, size_t index, Outcome<UserInfo> who) {
 
 // Tries the addresses of the list from `first` on, each once, until one logs in.
 kj::Promise<Outcome<UserInfo>> logInFrom(LoopState& s, size_t first, size_t k,
-                                         kj::TimePoint deadline, std::string tried) {
+                                         kj::Duration perAddress, kj::TimePoint deadline,
+                                         std::string tried) {
   const auto& logins = s.owner->logins;
   const size_t n = logins.size();
   auto& timer = s.io.provider->getTimer();
@@ -157,14 +162,14 @@ kj::Promise<Outcome<UserInfo>> logInFrom(LoopState& s, size_t first, size_t k,
   }
   const size_t index = (first + k) % n;
   resetConnection(s);
-  kj::Duration timeout = std::min(internal::kConnectTimeout, deadline - timer.now());
+  kj::Duration timeout = std::min(perAddress, deadline - timer.now());
   return openSession(s, logins[index], timeout)
       .then([](Outcome<UserInfo>&& who) { return kj::mv(who); },
             [](kj::Exception&& e) {
               internal::ParsedError p = internal::fromKj(e);
               return Outcome<UserInfo>(p.code, p.message);
             })
-      .then([&s, first, k, n, index, deadline,
+      .then([&s, first, k, n, index, perAddress, deadline,
              tried](Outcome<UserInfo>&& who) mutable -> kj::Promise<Outcome<UserInfo>> {
         if (who.ok()) return adopt(s, index, kj::mv(who));
         resetConnection(s);
@@ -172,7 +177,7 @@ kj::Promise<Outcome<UserInfo>> logInFrom(LoopState& s, size_t first, size_t k,
         if (who.getCode() != ErrorCode::Unavailable || n == 1) return kj::mv(who);
         tried += (tried.empty() ? "" : "; ") + s.owner->logins[index].address + ": " +
                  who.getMessage();
-        return logInFrom(s, first, k + 1, deadline, kj::mv(tried));
+        return logInFrom(s, first, k + 1, perAddress, deadline, kj::mv(tried));
       });
 }
 
@@ -192,9 +197,10 @@ const std::string& currentAddress(const LoopState& s) {
   return s.owner->logins[s.addressIndex].address;
 }
 
-kj::Promise<Outcome<UserInfo>> logIn(LoopState& s, size_t first, kj::Duration budget) {
+kj::Promise<Outcome<UserInfo>> logIn(LoopState& s, size_t first, kj::Duration perAddress,
+                                     kj::Duration budget) {
   kj::TimePoint deadline = s.io.provider->getTimer().now() + budget;
-  return logInFrom(s, first, 0, deadline, "");
+  return logInFrom(s, first, 0, perAddress, deadline, "");
 }
 
 kj::Promise<Outcome<UserInfo>> ensureConnected(LoopState& s, bool beforeWrite) {
@@ -209,7 +215,7 @@ kj::Promise<Outcome<UserInfo>> ensureConnected(LoopState& s, bool beforeWrite) {
   }
   if (!s.reconnecting) {
     s.reconnecting = true;
-    s.reconnect = logIn(s, s.nextAddress, kReconnectBudget)
+    s.reconnect = logIn(s, s.nextAddress, kReconnectAttempt, kReconnectBudget)
                       .then([&s](Outcome<UserInfo>&& who) {
                         s.reconnecting = false;
                         return kj::mv(who);

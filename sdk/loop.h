@@ -202,11 +202,13 @@ std::future<T> ready(T value) {
 // ---- Failover (failover.cc) -------------------------------------------------------------
 
 // Logs `s` in to the addresses of s.owner->logins from index `first` on, each at most
-// once, within `budget` in all; the first that logs in becomes the connection of `s`.
+// once and for at most `perAddress`, within `budget` in all; the first that logs in
+// becomes the connection of `s`.
 // Answers the user, or: the server's refusal of the login (not skipped), Unavailable
 // naming every address tried ("no server answered (tried ...)"), or with one address its
 // own failure.
-kj::Promise<Outcome<UserInfo>> logIn(LoopState& s, size_t first, kj::Duration budget);
+kj::Promise<Outcome<UserInfo>> logIn(LoopState& s, size_t first, kj::Duration perAddress,
+                                     kj::Duration budget);
 
 // Answers OK once `s` has a live connection: at once when it has one, else after logging
 // in again from the address after the lost one (one login at a time, shared by every call

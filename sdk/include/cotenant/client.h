@@ -30,13 +30,13 @@
 //
 // A lost connection. When the server goes away, the client logs in to the next address
 // of its list that answers (round robin from the lost one, skipping those that cannot be
-// reached, 15 s in all) and goes on there: a read (get*, search*, describeObject, whoami,
-// opening a TenantContext, the administrative list*, queryAudit, usage, explain,
-// checkStore, readTenantRecords) is sent once more on the new connection; a write that may
-// have reached the lost server answers Unavailable, its message saying that the outcome
-// is unknown, and is never sent again; a write made once the loss was already known goes
-// on the new connection. TenantContexts keep working; a PhysicalImport begun on the lost
-// connection is abandoned. docs/SDK.md, "A lost connection".
+// reached, 5 s for each and 15 s in all) and goes on there: a read (get*, search*,
+// describeObject, whoami, opening a TenantContext, the administrative list*, queryAudit,
+// usage, explain, checkStore, readTenantRecords) is sent once more on the new connection;
+// a write that may have reached the lost server answers Unavailable, its message saying
+// that the outcome is unknown, and is never sent again; a write made once the loss was
+// already known goes on the new connection. TenantContexts keep working; a PhysicalImport
+// begun on the lost connection is abandoned. docs/SDK.md, "A lost connection".
 //
 // These headers do not expose Cap'n Proto; users need only them and the library.
 
