@@ -129,13 +129,18 @@ constexpr auto kReconnectBudget = 15 * kj::SECONDS;
 Outcome<UserInfo> adopt(LoopState& s, size_t index, Outcome<UserInfo> who) {
   if (s.link != nullptr) {
     // A caller thread's socket is registered so that the client's shutdown can close it.
-    std::lock_guard<std::mutex> lock(s.link->mu);
-    if (s.link->closed.load(std::memory_order_relaxed)) {
-      return Outcome<UserInfo>(ErrorCode::Unavailable, "client closed");
+    bool closed = false;
+    {
+      std::lock_guard<std::mutex> lock(s.link->mu);
+      closed = s.link->closed.load(std::memory_order_relaxed);
+      if (!closed && s.fd >= 0) {
+        s.link->fds.insert(s.fd);
+        s.fdRegistered = true;
+      }
     }
-    if (s.fd >= 0) {
-      s.link->fds.insert(s.fd);
-      s.fdRegistered = true;
+    if (closed) {
+      resetConnection(s);  // the client shut down while this login was under way
+      return Outcome<UserInfo>(ErrorCode::Unavailable, "client closed");
     }
   }
   s.broken = false;
