@@ -7,6 +7,7 @@
 
 namespace cotenant {
 
+using internal::Call;
 using internal::fromWire;
 using internal::str;
 using internal::toWire;
@@ -17,7 +18,7 @@ using internal::txt;
 Outcome<TenantInfo> Client::createTenant(const std::string& name, TenantKind kind,
                                          uint64_t provider) {
   return core_
-      ->call<Outcome<TenantInfo>>([name, kind, provider](LoopState& s) {
+      ->call<Outcome<TenantInfo>>(Call::CreateTenant, [name, kind, provider](LoopState& s) {
         auto req = s.admin.createTenantRequest();
         req.setName(txt(name));
         req.setKind(toWire(kind));
@@ -32,7 +33,7 @@ Outcome<TenantInfo> Client::createTenant(const std::string& name, TenantKind kin
 Outcome<std::vector<TenantInfo>> Client::listTenants() {
   using Out = Outcome<std::vector<TenantInfo>>;
   return core_
-      ->call<Out>([](LoopState& s) {
+      ->call<Out>(Call::ListTenants, [](LoopState& s) {
         return s.admin.listTenantsRequest().send().then(
             [](capnp::Response<wire::Admin::ListTenantsResults>&& r) {
               std::vector<TenantInfo> out;
@@ -45,7 +46,7 @@ Outcome<std::vector<TenantInfo>> Client::listTenants() {
 
 Result Client::deleteTenant(uint64_t tenantId) {
   return core_
-      ->call<Result>([tenantId](LoopState& s) {
+      ->call<Result>(Call::DeleteTenant, [tenantId](LoopState& s) {
         auto req = s.admin.deleteTenantRequest();
         req.setTenantId(tenantId);
         return req.send().then(
@@ -57,7 +58,7 @@ Result Client::deleteTenant(uint64_t tenantId) {
 Outcome<ObjectInfo> Client::createObject(uint64_t tenantId, const std::string& name,
                                          const std::vector<FieldDef>& fields) {
   return core_
-      ->call<Outcome<ObjectInfo>>([tenantId, name, fields](LoopState& s) {
+      ->call<Outcome<ObjectInfo>>(Call::CreateObject, [tenantId, name, fields](LoopState& s) {
         auto req = s.admin.createObjectRequest();
         req.setTenantId(tenantId);
         req.setName(txt(name));
@@ -79,7 +80,7 @@ Outcome<ObjectInfo> Client::createObject(uint64_t tenantId, const std::string& n
 Outcome<std::vector<ObjectInfo>> Client::listObjects(uint64_t tenantId) {
   using Out = Outcome<std::vector<ObjectInfo>>;
   return core_
-      ->call<Out>([tenantId](LoopState& s) {
+      ->call<Out>(Call::ListObjects, [tenantId](LoopState& s) {
         auto req = s.admin.listObjectsRequest();
         req.setTenantId(tenantId);
         return req.send().then([](capnp::Response<wire::Admin::ListObjectsResults>&& r) {
@@ -94,7 +95,7 @@ Outcome<std::vector<ObjectInfo>> Client::listObjects(uint64_t tenantId) {
 Outcome<NewUser> Client::createUser(uint64_t tenantId, const std::string& name,
                                     AdminLevel level) {
   return core_
-      ->call<Outcome<NewUser>>([tenantId, name, level](LoopState& s) {
+      ->call<Outcome<NewUser>>(Call::CreateUser, [tenantId, name, level](LoopState& s) {
         auto req = s.admin.createUserRequest();
         req.setTenantId(tenantId);
         req.setName(txt(name));
@@ -112,7 +113,7 @@ Outcome<NewUser> Client::createUser(uint64_t tenantId, const std::string& name,
 Outcome<std::vector<UserInfo>> Client::listUsers(uint64_t tenantId) {
   using Out = Outcome<std::vector<UserInfo>>;
   return core_
-      ->call<Out>([tenantId](LoopState& s) {
+      ->call<Out>(Call::ListUsers, [tenantId](LoopState& s) {
         auto req = s.admin.listUsersRequest();
         req.setTenantId(tenantId);
         return req.send().then([](capnp::Response<wire::Admin::ListUsersResults>&& r) {
@@ -126,7 +127,7 @@ Outcome<std::vector<UserInfo>> Client::listUsers(uint64_t tenantId) {
 
 Result Client::deleteUser(uint64_t tenantId, uint64_t userId) {
   return core_
-      ->call<Result>([tenantId, userId](LoopState& s) {
+      ->call<Result>(Call::DeleteUser, [tenantId, userId](LoopState& s) {
         auto req = s.admin.deleteUserRequest();
         req.setTenantId(tenantId);
         req.setUserId(userId);
@@ -140,7 +141,7 @@ Result Client::deleteUser(uint64_t tenantId, uint64_t userId) {
 
 Outcome<NewApiKey> Client::createApiKey(uint64_t tenantId, uint64_t userId) {
   return core_
-      ->call<Outcome<NewApiKey>>([tenantId, userId](LoopState& s) {
+      ->call<Outcome<NewApiKey>>(Call::CreateApiKey, [tenantId, userId](LoopState& s) {
         auto req = s.admin.createApiKeyRequest();
         req.setTenantId(tenantId);
         req.setUserId(userId);
@@ -156,7 +157,7 @@ Outcome<NewApiKey> Client::createApiKey(uint64_t tenantId, uint64_t userId) {
 
 Result Client::revokeApiKey(uint64_t tenantId, const std::string& keyId) {
   return core_
-      ->call<Result>([tenantId, keyId](LoopState& s) {
+      ->call<Result>(Call::RevokeApiKey, [tenantId, keyId](LoopState& s) {
         auto req = s.admin.revokeApiKeyRequest();
         req.setTenantId(tenantId);
         req.setKeyId(txt(keyId));
@@ -169,7 +170,7 @@ Result Client::revokeApiKey(uint64_t tenantId, const std::string& keyId) {
 Outcome<std::vector<ApiKeyInfo>> Client::listApiKeys(uint64_t tenantId, uint64_t userId) {
   using Out = Outcome<std::vector<ApiKeyInfo>>;
   return core_
-      ->call<Out>([tenantId, userId](LoopState& s) {
+      ->call<Out>(Call::ListApiKeys, [tenantId, userId](LoopState& s) {
         auto req = s.admin.listApiKeysRequest();
         req.setTenantId(tenantId);
         req.setUserId(userId);
@@ -189,11 +190,11 @@ namespace {
 // createRole and updateRole send the same fields and answer the role; they differ only in
 // the method `request(admin)` starts.
 template <typename MakeRequest>
-Outcome<RoleInfo> sendRole(ClientCore& core, MakeRequest request, uint64_t tenantId,
-                           const std::string& name, const std::vector<ObjectRights>& rights,
-                           bool crossTenant) {
+Outcome<RoleInfo> sendRole(ClientCore& core, Call call, MakeRequest request,
+                           uint64_t tenantId, const std::string& name,
+                           const std::vector<ObjectRights>& rights, bool crossTenant) {
   return core
-      .call<Outcome<RoleInfo>>([request, tenantId, name, rights, crossTenant](LoopState& s) {
+      .call<Outcome<RoleInfo>>(call, [request, tenantId, name, rights, crossTenant](LoopState& s) {
         auto req = request(s.admin);
         req.setTenantId(tenantId);
         req.setName(txt(name));
@@ -210,20 +211,22 @@ Outcome<RoleInfo> sendRole(ClientCore& core, MakeRequest request, uint64_t tenan
 Outcome<RoleInfo> Client::createRole(uint64_t tenantId, const std::string& name,
                                      const std::vector<ObjectRights>& rights, bool crossTenant) {
   return sendRole(
-      *core_, [](wire::Admin::Client& admin) { return admin.createRoleRequest(); }, tenantId,
-      name, rights, crossTenant);
+      *core_, Call::CreateRole,
+      [](wire::Admin::Client& admin) { return admin.createRoleRequest(); },
+      tenantId, name, rights, crossTenant);
 }
 
 Outcome<RoleInfo> Client::updateRole(uint64_t tenantId, const std::string& name,
                                      const std::vector<ObjectRights>& rights, bool crossTenant) {
   return sendRole(
-      *core_, [](wire::Admin::Client& admin) { return admin.updateRoleRequest(); }, tenantId,
-      name, rights, crossTenant);
+      *core_, Call::UpdateRole,
+      [](wire::Admin::Client& admin) { return admin.updateRoleRequest(); },
+      tenantId, name, rights, crossTenant);
 }
 
 Result Client::deleteRole(uint64_t tenantId, const std::string& name) {
   return core_
-      ->call<Result>([tenantId, name](LoopState& s) {
+      ->call<Result>(Call::DeleteRole, [tenantId, name](LoopState& s) {
         auto req = s.admin.deleteRoleRequest();
         req.setTenantId(tenantId);
         req.setName(txt(name));
@@ -236,7 +239,7 @@ Result Client::deleteRole(uint64_t tenantId, const std::string& name) {
 Outcome<std::vector<RoleInfo>> Client::listRoles(uint64_t tenantId) {
   using Out = Outcome<std::vector<RoleInfo>>;
   return core_
-      ->call<Out>([tenantId](LoopState& s) {
+      ->call<Out>(Call::ListRoles, [tenantId](LoopState& s) {
         auto req = s.admin.listRolesRequest();
         req.setTenantId(tenantId);
         return req.send().then([](capnp::Response<wire::Admin::ListRolesResults>&& r) {
@@ -251,7 +254,7 @@ Outcome<std::vector<RoleInfo>> Client::listRoles(uint64_t tenantId) {
 Result Client::addRoleMember(uint64_t tenantId, const std::string& role, uint64_t memberTenant,
                              uint64_t userId) {
   return core_
-      ->call<Result>([tenantId, role, memberTenant, userId](LoopState& s) {
+      ->call<Result>(Call::AddRoleMember, [tenantId, role, memberTenant, userId](LoopState& s) {
         auto req = s.admin.addRoleMemberRequest();
         req.setTenantId(tenantId);
         req.setRole(txt(role));
@@ -266,7 +269,7 @@ Result Client::addRoleMember(uint64_t tenantId, const std::string& role, uint64_
 Result Client::removeRoleMember(uint64_t tenantId, const std::string& role,
                                 uint64_t memberTenant, uint64_t userId) {
   return core_
-      ->call<Result>([tenantId, role, memberTenant, userId](LoopState& s) {
+      ->call<Result>(Call::RemoveRoleMember, [tenantId, role, memberTenant, userId](LoopState& s) {
         auto req = s.admin.removeRoleMemberRequest();
         req.setTenantId(tenantId);
         req.setRole(txt(role));
@@ -285,10 +288,10 @@ namespace {
 // createPolicy and updatePolicy send the same fields and answer the stored policy; they
 // differ only in the method `request(admin)` starts.
 template <typename MakeRequest>
-Outcome<PolicyInfo> sendPolicy(ClientCore& core, MakeRequest request, uint64_t tenantId,
-                               const PolicyInfo& policy) {
+Outcome<PolicyInfo> sendPolicy(ClientCore& core, Call call, MakeRequest request,
+                               uint64_t tenantId, const PolicyInfo& policy) {
   return core
-      .call<Outcome<PolicyInfo>>([request, tenantId, policy](LoopState& s) {
+      .call<Outcome<PolicyInfo>>(call, [request, tenantId, policy](LoopState& s) {
         auto req = request(s.admin);
         req.setTenantId(tenantId);
         toWire(policy, req.initPolicy());
@@ -302,19 +305,21 @@ Outcome<PolicyInfo> sendPolicy(ClientCore& core, MakeRequest request, uint64_t t
 
 Outcome<PolicyInfo> Client::createPolicy(uint64_t tenantId, const PolicyInfo& policy) {
   return sendPolicy(
-      *core_, [](wire::Admin::Client& admin) { return admin.createPolicyRequest(); }, tenantId,
-      policy);
+      *core_, Call::CreatePolicy,
+      [](wire::Admin::Client& admin) { return admin.createPolicyRequest(); },
+      tenantId, policy);
 }
 
 Outcome<PolicyInfo> Client::updatePolicy(uint64_t tenantId, const PolicyInfo& policy) {
   return sendPolicy(
-      *core_, [](wire::Admin::Client& admin) { return admin.updatePolicyRequest(); }, tenantId,
-      policy);
+      *core_, Call::UpdatePolicy,
+      [](wire::Admin::Client& admin) { return admin.updatePolicyRequest(); },
+      tenantId, policy);
 }
 
 Result Client::deletePolicy(uint64_t tenantId, const std::string& name) {
   return core_
-      ->call<Result>([tenantId, name](LoopState& s) {
+      ->call<Result>(Call::DeletePolicy, [tenantId, name](LoopState& s) {
         auto req = s.admin.deletePolicyRequest();
         req.setTenantId(tenantId);
         req.setName(txt(name));
@@ -331,7 +336,7 @@ Outcome<std::vector<PolicyInfo>> Client::listPolicies(uint64_t publishedBy, uint
                "listPolicies: give exactly one of publishedBy and designating");
   }
   return core_
-      ->call<Out>([publishedBy, designating](LoopState& s) {
+      ->call<Out>(Call::ListPolicies, [publishedBy, designating](LoopState& s) {
         auto req = s.admin.listPoliciesRequest();
         req.setPublishedBy(publishedBy);
         req.setDesignating(designating);
@@ -348,7 +353,7 @@ Outcome<std::vector<PolicyInfo>> Client::listPolicies(uint64_t publishedBy, uint
 
 Result Client::setSetting(const std::string& name, const std::string& value) {
   return core_
-      ->call<Result>([name, value](LoopState& s) {
+      ->call<Result>(Call::SetSetting, [name, value](LoopState& s) {
         auto req = s.admin.setSettingRequest();
         req.setName(txt(name));
         req.setValue(txt(value));
@@ -361,7 +366,7 @@ Result Client::setSetting(const std::string& name, const std::string& value) {
 Outcome<std::vector<Setting>> Client::listSettings() {
   using Out = Outcome<std::vector<Setting>>;
   return core_
-      ->call<Out>([](LoopState& s) {
+      ->call<Out>(Call::ListSettings, [](LoopState& s) {
         return s.admin.listSettingsRequest().send().then(
             [](capnp::Response<wire::Admin::ListSettingsResults>&& r) {
               std::vector<Setting> out;
@@ -375,7 +380,7 @@ Outcome<std::vector<Setting>> Client::listSettings() {
 Outcome<std::vector<AuditEntry>> Client::queryAudit(const AuditQuery& query) {
   using Out = Outcome<std::vector<AuditEntry>>;
   return core_
-      ->call<Out>([query](LoopState& s) {
+      ->call<Out>(Call::QueryAudit, [query](LoopState& s) {
         auto req = s.admin.queryAuditRequest();
         auto q = req.initQuery();
         q.setTenantId(query.tenantId);
@@ -395,7 +400,7 @@ Outcome<std::vector<AuditEntry>> Client::queryAudit(const AuditQuery& query) {
 
 Outcome<UsageInfo> Client::usage(uint64_t tenantId) {
   return core_
-      ->call<Outcome<UsageInfo>>([tenantId](LoopState& s) {
+      ->call<Outcome<UsageInfo>>(Call::Usage, [tenantId](LoopState& s) {
         auto req = s.admin.usageRequest();
         req.setTenantId(tenantId);
         return req.send().then([](capnp::Response<wire::Admin::UsageResults>&& r) {
@@ -407,7 +412,7 @@ Outcome<UsageInfo> Client::usage(uint64_t tenantId) {
 
 Result Client::setQuota(uint64_t tenantId, const Quota& quota) {
   return core_
-      ->call<Result>([tenantId, quota](LoopState& s) {
+      ->call<Result>(Call::SetQuota, [tenantId, quota](LoopState& s) {
         auto req = s.admin.setQuotaRequest();
         req.setTenantId(tenantId);
         toWire(quota, req.initQuota());
@@ -424,9 +429,10 @@ namespace {
 // createPermissionSet and updatePermissionSet send the same set and answer nothing; they
 // differ only in the method `request(admin)` starts.
 template <typename MakeRequest>
-Result sendPermissionSet(ClientCore& core, MakeRequest request, const PermissionSetInfo& set) {
+Result sendPermissionSet(ClientCore& core, Call call, MakeRequest request,
+                         const PermissionSetInfo& set) {
   return core
-      .call<Result>([request, set](LoopState& s) {
+      .call<Result>(call, [request, set](LoopState& s) {
         auto req = request(s.admin);
         toWire(set, req.initSet());
         return req.send().then([](auto&&) { return Result(); });
@@ -438,19 +444,19 @@ Result sendPermissionSet(ClientCore& core, MakeRequest request, const Permission
 
 Result Client::createPermissionSet(const PermissionSetInfo& set) {
   return sendPermissionSet(
-      *core_, [](wire::Admin::Client& admin) { return admin.createPermissionSetRequest(); },
-      set);
+      *core_, Call::CreatePermissionSet,
+      [](wire::Admin::Client& admin) { return admin.createPermissionSetRequest(); }, set);
 }
 
 Result Client::updatePermissionSet(const PermissionSetInfo& set) {
   return sendPermissionSet(
-      *core_, [](wire::Admin::Client& admin) { return admin.updatePermissionSetRequest(); },
-      set);
+      *core_, Call::UpdatePermissionSet,
+      [](wire::Admin::Client& admin) { return admin.updatePermissionSetRequest(); }, set);
 }
 
 Result Client::deletePermissionSet(const std::string& name) {
   return core_
-      ->call<Result>([name](LoopState& s) {
+      ->call<Result>(Call::DeletePermissionSet, [name](LoopState& s) {
         auto req = s.admin.deletePermissionSetRequest();
         req.setName(txt(name));
         return req.send().then(
@@ -462,7 +468,7 @@ Result Client::deletePermissionSet(const std::string& name) {
 Outcome<std::vector<PermissionSetInfo>> Client::listPermissionSets() {
   using Out = Outcome<std::vector<PermissionSetInfo>>;
   return core_
-      ->call<Out>([](LoopState& s) {
+      ->call<Out>(Call::ListPermissionSets, [](LoopState& s) {
         return s.admin.listPermissionSetsRequest().send().then(
             [](capnp::Response<wire::Admin::ListPermissionSetsResults>&& r) {
               std::vector<PermissionSetInfo> out;
@@ -480,7 +486,7 @@ Outcome<Explanation> Client::explain(const ExplainRequest& request) {
         "explain: give draftPermissionSet or removePermissionSet, not both");
   }
   return core_
-      ->call<Outcome<Explanation>>([request](LoopState& s) {
+      ->call<Outcome<Explanation>>(Call::Explain, [request](LoopState& s) {
         auto req = s.admin.explainRequest();
         toWire(request, req.initRequest());
         return req.send().then([](capnp::Response<wire::Admin::ExplainResults>&& r) {
@@ -492,7 +498,7 @@ Outcome<Explanation> Client::explain(const ExplainRequest& request) {
 
 Outcome<StoreCheckReport> Client::checkStore(uint32_t maxProblems) {
   return core_
-      ->call<Outcome<StoreCheckReport>>([maxProblems](LoopState& s) {
+      ->call<Outcome<StoreCheckReport>>(Call::CheckStore, [maxProblems](LoopState& s) {
         auto req = s.admin.checkStoreRequest();
         req.setMaxProblems(maxProblems);
         return req.send().then([](capnp::Response<wire::Admin::CheckStoreResults>&& r) {
@@ -513,7 +519,7 @@ Outcome<StoreCheckReport> Client::checkStore(uint32_t maxProblems) {
 
 Outcome<BackupInfo> Client::backup(const std::string& dir, uint32_t keep) {
   return core_
-      ->call<Outcome<BackupInfo>>([dir, keep](LoopState& s) {
+      ->call<Outcome<BackupInfo>>(Call::Backup, [dir, keep](LoopState& s) {
         auto req = s.admin.backupRequest();
         req.setDir(dir);
         req.setKeep(keep);
@@ -535,7 +541,8 @@ Outcome<BackupInfo> Client::backup(const std::string& dir, uint32_t keep) {
 Outcome<TenantRecordPage> Client::readTenantRecords(uint64_t tenantId, const std::string& object,
                                                    uint64_t afterId, uint32_t limit) {
   return core_
-      ->call<Outcome<TenantRecordPage>>([tenantId, object, afterId, limit](LoopState& s) {
+      ->call<Outcome<TenantRecordPage>>(Call::ReadTenantRecords, [tenantId, object, afterId,
+                                                                  limit](LoopState& s) {
         auto req = s.admin.readTenantRecordsRequest();
         req.setTenantId(tenantId);
         req.setObject(txt(object));
@@ -554,7 +561,8 @@ Outcome<TenantRecordPage> Client::readTenantRecords(uint64_t tenantId, const std
 Outcome<uint32_t> Client::restoreTenantRecords(uint64_t tenantId, const std::string& object,
                                                const std::vector<RestoredRecord>& records) {
   return core_
-      ->call<Outcome<uint32_t>>([tenantId, object, records](LoopState& s) {
+      ->call<Outcome<uint32_t>>(Call::RestoreTenantRecords, [tenantId, object,
+                                                             records](LoopState& s) {
         auto req = s.admin.restoreTenantRecordsRequest();
         req.setTenantId(tenantId);
         req.setObject(txt(object));

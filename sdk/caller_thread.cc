@@ -15,15 +15,18 @@ namespace cotenant {
 
 namespace {
 
-// One client's connection on one caller thread.
+// One client's connection on one caller thread. When it is lost, the state logs in again
+// by itself (ensureConnected), registering the new socket in `link`.
 struct CallerConnection {
   CallerConnection(std::shared_ptr<internal::CallerLink> link, kj::AsyncIoContext& io)
-      : link(std::move(link)), state(std::make_unique<LoopState>(io)) {}
+      : link(std::move(link)), state(std::make_unique<LoopState>(io)) {
+    state->link = this->link.get();
+  }
   ~CallerConnection() {
     // Unregistered and closed under the link's lock: shutdown never touches a closed
     // (perhaps reused) socket number.
     std::lock_guard<std::mutex> lock(link->mu);
-    if (registered) link->fds.erase(state->fd);
+    if (state->fdRegistered) link->fds.erase(state->fd);
     state.reset();
   }
   CallerConnection(const CallerConnection&) = delete;
@@ -31,7 +34,6 @@ struct CallerConnection {
 
   std::shared_ptr<internal::CallerLink> link;
   std::unique_ptr<LoopState> state;
-  bool registered = false;
   uint64_t contextsSeen = 0;  // the client's contextsVersion when last pruned
 };
 
@@ -71,28 +73,21 @@ LoopState* ClientCore::callerState(internal::ParsedError* error) {
   }
   CallerThread& thread = *t_caller;
   thread.prune();
+  // The loop has not run since this thread's last call, perhaps long ago: one turn brings
+  // its clock (which the login's time limits count from) to now, and takes in the end of a
+  // connection the server closed meanwhile.
+  thread.io.waitScope.poll();
   auto it = thread.connections.find(serial);
   if (it == thread.connections.end()) {
     auto connection = std::make_unique<CallerConnection>(callers, thread.io);
-    connection->state->owner = this;
-    auto opening = openSession(*connection->state, login)
-                       .then([](Outcome<UserInfo>&& who) { return kj::mv(who); },
-                             [](kj::Exception&& e) { return failed<Outcome<UserInfo>>(e); });
-    Outcome<UserInfo> who = opening.wait(thread.io.waitScope);
+    LoopState& state = *connection->state;
+    state.owner = this;
+    // Where the client's own connection is now (it may have moved on from the first).
+    state.nextAddress = preferredAddress.load(std::memory_order_relaxed) % logins.size();
+    Outcome<UserInfo> who = ensureConnected(state, false).wait(thread.io.waitScope);
     if (!who.ok()) {
       *error = {who.getCode(), who.getMessage()};
       return nullptr;
-    }
-    {
-      std::lock_guard<std::mutex> lock(callers->mu);
-      if (callers->closed.load(std::memory_order_relaxed)) {
-        *error = {ErrorCode::Unavailable, "client closed"};
-        return nullptr;
-      }
-      if (connection->state->fd >= 0) {
-        callers->fds.insert(connection->state->fd);
-        connection->registered = true;
-      }
     }
     connection->contextsSeen = contextsVersion.load(std::memory_order_acquire);
     it = thread.connections.emplace(serial, std::move(connection)).first;
@@ -108,10 +103,6 @@ LoopState* ClientCore::callerState(internal::ParsedError* error) {
     connection.contextsSeen = version;
   }
   return connection.state.get();
-}
-
-void ClientCore::dropCallerState() {
-  if (t_caller) t_caller->connections.erase(serial);
 }
 
 void ClientCore::rememberContext(uint64_t id, uint64_t tenant) {

@@ -7,14 +7,9 @@
 
 namespace cotenant {
 
+using internal::Call;
 using internal::fromWire;
 using internal::txt;
-
-namespace {
-
-constexpr auto kConnectTimeout = 15 * kj::SECONDS;
-
-}  // namespace
 
 // ---- connect / lifetime -----------------------------------------------------------------------
 
@@ -68,17 +63,29 @@ kj::Promise<Outcome<UserInfo>> connectAndLogIn(LoopState& s, const ClientCore::L
 void resetConnection(LoopState& s) {
   // Capabilities first, then the RPC system, then the stream it reads.
   s.contexts.clear();
+  for (const auto& entry : s.imports) s.lostImports.insert(entry.first);
   s.imports.clear();
   s.admin = nullptr;
   s.records = nullptr;
   s.session = nullptr;
-  s.rpc = nullptr;
-  s.stream = nullptr;
+  if (s.fdRegistered) {
+    // Unregistered and closed under the link's lock: the client's shutdown never touches
+    // a closed (perhaps reused) socket number.
+    std::lock_guard<std::mutex> lock(s.link->mu);
+    s.link->fds.erase(s.fd);
+    s.fdRegistered = false;
+    s.rpc = nullptr;
+    s.stream = nullptr;
+  } else {
+    s.rpc = nullptr;
+    s.stream = nullptr;
+  }
   s.fd = -1;
 }
 
-kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login) {
-  auto timeout = s.io.provider->getTimer().afterDelay(kConnectTimeout).then(
+kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login,
+                                           kj::Duration timeLimit) {
+  auto timeout = s.io.provider->getTimer().afterDelay(timeLimit).then(
       [address = login.address]() -> kj::Promise<Outcome<UserInfo>> {
         return kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
                              kj::str("timed out connecting to ", address.c_str()));
@@ -104,48 +111,39 @@ std::unique_ptr<Client> Client::connect(const std::string& address, uint64_t ten
   if (!internal::splitAddressList(address, &addresses, &bad)) {
     throw Error(ErrorCode::InvalidArgument, bad);
   }
+  auto core = std::make_shared<ClientCore>();
   // Every entry's TLS settings are checked before anything is sent.
-  std::vector<ClientCore::Login> logins;
   for (const std::string& a : addresses) {
     std::string serverName;
     std::shared_ptr<kj::TlsContext> tls;
     if (options.tlsEnabled()) tls = internal::makeTlsContext(options, a, &serverName);
-    logins.push_back({a, tenantId, apiKey, tls, serverName, addresses});
+    core->logins.push_back({a, tenantId, apiKey, tls, serverName});
   }
-
-  auto core = std::make_shared<ClientCore>();
   core->callerThreadConnections = options.callerThreadConnections;
   core->start();
   // The first address that answers wins; one that cannot be reached is skipped. Any other
-  // answer (a refused login, say) is the server's word and ends the attempt.
-  std::string tried;
-  for (const ClientCore::Login& login : logins) {
-    core->login = login;
-    auto future = core->call<Outcome<UserInfo>>([login](LoopState& s) {
-      resetConnection(s);
-      return openSession(s, login);
-    });
-    Outcome<UserInfo> who = future.get();
-    if (who.ok()) {
-      core->tenantId = tenantId;
-      core->user = who.value();
-      return std::unique_ptr<Client>(new Client(std::move(core)));
-    }
-    if (who.getCode() != ErrorCode::Unavailable || logins.size() == 1) {
-      core->shutdown();
-      throw Error(who.getCode(), who.getMessage());
-    }
-    tried += (tried.empty() ? "" : "; ") + login.address + ": " + who.getMessage();
+  // answer (a refused login, say) is the server's word and ends the attempt. Each address
+  // has its own time limit here: nothing has been sent yet that could wait.
+  const size_t count = addresses.size();
+  auto future = core->submit<Outcome<UserInfo>>([count](LoopState& s) {
+    return logIn(s, 0, internal::kConnectTimeout,
+                 internal::kConnectTimeout * static_cast<int64_t>(count));
+  });
+  Outcome<UserInfo> who = future.get();
+  if (!who.ok()) {
+    core->shutdown();
+    throw Error(who.getCode(), who.getMessage());
   }
-  core->shutdown();
-  throw Error(ErrorCode::Unavailable, "no server answered (tried " + tried + ")");
+  core->tenantId = tenantId;
+  core->user = who.value();
+  return std::unique_ptr<Client>(new Client(std::move(core)));
 }
 
 // ---- TenantContext ----------------------------------------------------------------------------
 
 TenantContext::TenantContext(Client& client, uint64_t tenantId) : tenantId_(tenantId) {
   auto core = client.core_;
-  auto future = core->call<Outcome<uint64_t>>([tenantId](LoopState& s) {
+  auto future = core->call<Outcome<uint64_t>>(Call::OpenContext, [tenantId](LoopState& s) {
     auto req = s.session.recordsRequest();
     req.initContext().setTenantId(tenantId);
     return req.send().then([&s](capnp::Response<wire::Session::RecordsResults>&& r) {
@@ -175,7 +173,7 @@ TenantContext::TenantContext(Client& client, const std::string& tenantId)
 
 Outcome<UserInfo> Client::whoami() {
   return core_
-      ->call<Outcome<UserInfo>>([](LoopState& s) {
+      ->call<Outcome<UserInfo>>(Call::Whoami, [](LoopState& s) {
         return s.session.whoamiRequest().send().then(
             [](capnp::Response<wire::Session::WhoamiResults>&& r) {
               return Outcome<UserInfo>(fromWire(r.getUser()));

@@ -41,6 +41,7 @@ enum class ExceptionKind { Failed, Overloaded, Disconnected, Unimplemented };
 struct ParsedError {
   ErrorCode code;
   std::string message;
+  bool connectionLost = false;  // the transport failed under the call (see classifyFailure)
 };
 
 // Maps a failed call to a code and message. A description carrying the schema's
@@ -48,6 +49,9 @@ struct ParsedError {
 // code and the text after the tag; an unknown <Code> yields Internal with the whole
 // description. Untagged: DISCONNECTED -> Unavailable, OVERLOADED -> Busy, anything else ->
 // Internal, with the description (minus a "remote exception: " prefix) as message.
+// connectionLost is set for an untagged failure raised on this side of the connection
+// (not "remote exception: ") of kind DISCONNECTED or FAILED: the connection went away
+// (end of stream, reset, refused), not an answer of the server.
 COTENANT_EXPORT ParsedError classifyFailure(ExceptionKind kind, const std::string& description);
 
 // Maps a code name from the wire ("NotFound", also "Busy" which the server sends with

@@ -49,6 +49,7 @@ void ClientCore::threadMain(std::promise<void> started) {
     auto io = kj::setupAsyncIo();
     {
       LoopState state(io);
+      state.owner = this;
       {
         std::lock_guard<std::mutex> lock(mu_);
         accepting_ = !stop_;

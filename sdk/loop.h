@@ -19,6 +19,11 @@
 //
 // Errors. No kj::Exception leaves the library: every promise chain started by call() ends
 // in a handler that turns the exception into a Result / Outcome (internal::classifyFailure).
+//
+// A lost connection. Every LoopState (the client's loop, each caller thread's) logs in
+// again by itself when its connection is lost, to the next address of the client's list
+// that answers (ensureConnected, failover.cc); what becomes of the call that found the
+// connection lost depends on the call (failover.h).
 
 #ifndef COTENANT_SDK_LOOP_H_
 #define COTENANT_SDK_LOOP_H_
@@ -43,6 +48,7 @@
 #include <kj/exception.h>
 
 #include "cotenant/client.h"
+#include "failover.h"
 #include "internal.h"
 #include "schemas/cotenant.capnp.h"
 
@@ -58,6 +64,13 @@ struct LocalError {
 
 // Maps a failed KJ call to a code and message (classifyFailure).
 ParsedError fromKj(const kj::Exception& e);
+
+// How long one address may take to connect and log in.
+constexpr auto kConnectTimeout = 15 * kj::SECONDS;
+
+// True when the socket `fd` has seen the peer's end of stream or a reset (a look at it
+// that reads nothing); false while it is open, or for fd < 0.
+bool peerClosed(int fd);
 
 // The TLS context of `options` for a connection to `address` (tls.cc); *serverName is set
 // to the name to verify. Throws Error(InvalidArgument) naming the option and file.
@@ -99,16 +112,27 @@ struct LoopState {
     return it->second;
   }
 
-  // A context this loop has not registered: a caller-thread connection opens it on first
-  // use (pipelined); the client's own loop has lost it. Throws LocalError.
+  // A context this connection has not opened (a caller thread's, or any after a new
+  // login): opened now, pipelined. Throws LocalError for one the application let go of.
   wire::Records::Client& contextMissed(uint64_t contextId);
 
   kj::AsyncIoContext& io;
-  // For a caller-thread connection: the client whose contexts it opens on first use
-  // (only used during a call of that client, which is then alive). Null on the client's
-  // own loop.
+  // The client whose addresses this connection logs in to and whose contexts it opens
+  // on first use (after a new login, or on a caller thread). Set before the first call;
+  // only used during a call of that client, which is then alive.
   ClientCore* owner = nullptr;
+  // For a caller-thread connection: where its socket is registered for the client's
+  // shutdown (null on the client's own loop), and whether it is.
+  internal::CallerLink* link = nullptr;
+  bool fdRegistered = false;
   int fd = -1;  // the TCP socket under the connection (under TLS too), once connected
+  // The connection's place in the client's address list, and what is known of it: none
+  // logged in yet, or lost (broken); generation counts logins, so that a failure seen on
+  // an earlier connection does not mark the current one lost.
+  bool broken = true;
+  uint64_t generation = 0;
+  size_t addressIndex = 0;  // the address of the current (or last) connection
+  size_t nextAddress = 0;   // where the next login starts
   std::shared_ptr<kj::TlsContext> tls;  // null = plaintext; outlives the stream it wraps
   kj::Own<kj::AsyncIoStream> stream;
   kj::Own<capnp::TwoPartyClient> rpc;
@@ -119,6 +143,10 @@ struct LoopState {
   uint64_t nextContextId = 1;
   std::unordered_map<uint64_t, wire::PhysicalImport::Client> imports;  // PhysicalImport objects
   uint64_t nextImportId = 1;
+  std::unordered_set<uint64_t> lostImports;  // begun on a connection since lost
+  // The login in progress after a lost connection, shared by every call waiting for it.
+  bool reconnecting = false;
+  kj::Maybe<kj::ForkedPromise<Outcome<UserInfo>>> reconnect;
   internal::IgnoreErrors errors;
   kj::TaskSet tasks;
 };
@@ -171,6 +199,33 @@ std::future<T> ready(T value) {
 
 }  // namespace internal
 
+// ---- Failover (failover.cc) -------------------------------------------------------------
+
+// Logs `s` in to the addresses of s.owner->logins from index `first` on, each at most
+// once and for at most `perAddress`, within `budget` in all; the first that logs in
+// becomes the connection of `s`.
+// Answers the user, or: the server's refusal of the login (not skipped), Unavailable
+// naming every address tried ("no server answered (tried ...)"), or with one address its
+// own failure.
+kj::Promise<Outcome<UserInfo>> logIn(LoopState& s, size_t first, kj::Duration perAddress,
+                                     kj::Duration budget);
+
+// Answers OK once `s` has a live connection: at once when it has one, else after logging
+// in again from the address after the lost one (one login at a time, shared by every call
+// that waits). `beforeWrite`: look at the socket first, so that a connection the server
+// has already closed is not used for a write.
+kj::Promise<Outcome<UserInfo>> ensureConnected(LoopState& s, bool beforeWrite);
+
+// Marks the connection of `s` lost; the next login starts at the address after it.
+void markBroken(LoopState& s);
+
+// A call sent on login `generation` of `s` found its connection lost: marks it so when it
+// is still the current one.
+void connectionLost(LoopState& s, uint64_t generation);
+
+// The address of the current (or last) connection of `s`.
+const std::string& currentAddress(const LoopState& s);
+
 // ---- ClientCore ------------------------------------------------------------------------------
 
 class ClientCore {
@@ -196,24 +251,36 @@ class ClientCore {
     return true;
   }
 
-  // Any thread. Runs `fn(LoopState&) -> kj::Promise<T>` on the loop and delivers its
-  // result (or its failure, mapped) through the returned future.
+  // Any thread. Runs `fn(LoopState&) -> kj::Promise<T>`, the call `method`, on the loop
+  // and delivers its result (or its failure, mapped) through the returned future. When
+  // the connection is lost, the loop logs in again and the call is sent again or
+  // answered Unavailable as failover.h says; `fn` may therefore run twice.
   // Inside a CallerThreadScope of this client with callerThreadConnections, it runs on
   // the calling thread's own connection instead and the future is ready on return.
   template <typename T, typename Fn>
-  std::future<T> call(Fn fn) {
+  std::future<T> call(internal::Call method, Fn fn) {
+    auto job = std::make_shared<Fn>(std::move(fn));
     if (callerThreadConnections && currentScope() == this) {
       internal::ParsedError error{ErrorCode::OK, {}};
       LoopState* s = callerState(&error);
-      if (s != nullptr) {
-        T result = start<T>(fn, *s).wait(s->io.waitScope);
-        if (result.getCode() == ErrorCode::Unavailable) dropCallerState();
-        return internal::ready(std::move(result));
-      }
+      if (s != nullptr) return internal::ready(run<T>(method, job, *s).wait(s->io.waitScope));
       if (error.code != ErrorCode::OK) return internal::ready(T(error.code, error.message));
       // This thread cannot have a loop of ours (it runs a KJ loop of its own): the
       // client's loop serves the call.
     }
+    auto pending = std::make_shared<internal::Pending<T>>();
+    auto future = pending->future();
+    post([pending, method, job](LoopState& s) {
+      s.tasks.add(run<T>(method, job, s).then(
+          [pending](T&& value) { pending->set(std::move(value)); }));
+    });
+    return future;
+  }
+
+  // Any thread. Runs `fn(LoopState&) -> kj::Promise<T>` on the client's loop once, as it
+  // is (connect uses it to log in).
+  template <typename T, typename Fn>
+  std::future<T> submit(Fn fn) {
     auto pending = std::make_shared<internal::Pending<T>>();
     auto future = pending->future();
     post([pending, fn = std::move(fn)](LoopState& s) mutable {
@@ -255,9 +322,11 @@ class ClientCore {
     std::string apiKey;
     std::shared_ptr<kj::TlsContext> tls;  // shared by every connection: null = plaintext
     std::string serverName;
-    std::vector<std::string> addresses;  // every address the client was given, in order
   };
-  Login login;
+  std::vector<Login> logins;  // one per address the client was given, in order
+  // The address of the latest successful login: a caller thread's first connection
+  // starts there. Any thread.
+  std::atomic<size_t> preferredAddress{0};
   bool callerThreadConnections = false;
   const uint64_t serial = nextSerial_.fetch_add(1);  // names this client to caller threads
 
@@ -270,6 +339,81 @@ class ClientCore {
   static T failed(const kj::Exception& e) {
     internal::ParsedError p = internal::fromKj(e);
     return T(p.code, p.message);
+  }
+
+  // One attempt of a call: its outcome, and whether it failed because the connection
+  // was lost (then the outcome is Unavailable).
+  template <typename T>
+  struct Tried {
+    T value;
+    bool lost;
+  };
+
+  template <typename T>
+  static Tried<T> triedFailed(const kj::Exception& e) {
+    internal::ParsedError p = internal::fromKj(e);
+    return Tried<T>{T(p.code, p.message), p.connectionLost};
+  }
+
+  // Sends the call `fn` once on the current connection of `s`; never fails.
+  template <typename T, typename Fn>
+  static kj::Promise<Tried<T>> attempt(Fn& fn, LoopState& s) {
+    kj::Promise<T> promise = nullptr;
+    try {
+      promise = fn(s);
+    } catch (const internal::LocalError& e) {
+      return Tried<T>{T(e.code, e.message), false};
+    } catch (const kj::Exception& e) {
+      return triedFailed<T>(e);
+    } catch (const std::exception& e) {
+      return Tried<T>{T(ErrorCode::Internal, e.what()), false};
+    }
+    return promise.then([](T&& value) { return Tried<T>{kj::mv(value), false}; },
+                        [](kj::Exception&& e) { return triedFailed<T>(e); });
+  }
+
+  // The call `method` (the job `fn`) on `s`, from a live connection to its answer, with
+  // the rules of failover.h for a lost connection. Never fails.
+  template <typename T, typename Fn>
+  static kj::Promise<T> run(internal::Call method, std::shared_ptr<Fn> fn, LoopState& s) {
+    const bool read = internal::isRead(method);
+    return ensureConnected(s, !read)
+        .then([method, read, fn, &s](Outcome<UserInfo>&& ready) -> kj::Promise<T> {
+          if (!ready.ok()) return T(ready.getCode(), ready.getMessage());
+          uint64_t generation = s.generation;
+          std::string lostAt = currentAddress(s);
+          return attempt<T>(*fn, s).then(
+              [method, read, fn, &s, generation, lostAt](Tried<T>&& first) -> kj::Promise<T> {
+                if (!first.lost) return kj::mv(first.value);
+                connectionLost(s, generation);
+                if (!read) {
+                  return T(ErrorCode::Unavailable,
+                           internal::unknownOutcome(method, lostAt, first.value.getMessage()));
+                }
+                return retryRead<T>(method, fn, s, lostAt);
+              });
+        });
+  }
+
+  // A read whose connection to `lostAt` was lost, sent once more on a new connection.
+  template <typename T, typename Fn>
+  static kj::Promise<T> retryRead(internal::Call method, std::shared_ptr<Fn> fn, LoopState& s,
+                                  std::string lostAt) {
+    return ensureConnected(s, false)
+        .then([method, fn, &s, lostAt](Outcome<UserInfo>&& ready) -> kj::Promise<T> {
+          const std::string what = std::string(internal::callName(method)) +
+                                   ": the connection to " + lostAt + " was lost";
+          if (!ready.ok()) return T(ready.getCode(), what + ", and then " + ready.getMessage());
+          uint64_t generation = s.generation;
+          std::string again = currentAddress(s);
+          return attempt<T>(*fn, s).then([what, &s, generation, again](Tried<T>&& second) {
+            if (!second.lost) return kj::mv(second.value);
+            connectionLost(s, generation);
+            return T(ErrorCode::Unavailable, what + ", and so was the one to " + again +
+                                                 " it was sent to again: " +
+                                                 second.value.getMessage());
+          });
+        });
   }
 
   // Runs the job `fn` on `s`: a promise of its outcome that never fails (a failure, thrown
@@ -295,8 +439,6 @@ class ClientCore {
   // null with *error set when that failed, null with error->code OK when this thread
   // cannot run a loop of ours (caller_thread.cc).
   LoopState* callerState(internal::ParsedError* error);
-  // Forgets the calling thread's connection for this client (it failed).
-  void dropCallerState();
 
   void threadMain(std::promise<void> started);
   // Runs queued jobs, then sleeps until post() or shutdown() wakes it.
@@ -324,12 +466,15 @@ namespace internal {
 void ShutDownCallers(CallerLink& link);
 }  // namespace internal
 
-// Opens the client's connection on `s` (connect, TLS, login, the pipelined session,
-// records and admin capabilities) and answers the logged-in user (client.cc).
-kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login);
+// Opens a connection on `s` to `login` (connect, TLS, login, the pipelined session,
+// records and admin capabilities) within `timeout`, and answers the logged-in user
+// (client.cc). REQUIRES: `s` holds no connection (resetConnection).
+kj::Promise<Outcome<UserInfo>> openSession(LoopState& s, const ClientCore::Login& login,
+                                           kj::Duration timeout);
 
 // Drops the connection on `s` and every capability on it, in an order that leaves nothing
-// pointing at a destroyed stream; `s` can then open a session again (client.cc).
+// pointing at a destroyed stream; `s` can then open a session again (client.cc). Physical
+// imports begun on it are remembered as lost.
 void resetConnection(LoopState& s);
 
 // Keeps a TenantContext's capability registered on the loop while any copy exists.

@@ -8,6 +8,7 @@
 
 namespace cotenant {
 
+using internal::Call;
 using internal::fromWire;
 using internal::ready;
 using internal::toWire;
@@ -47,7 +48,7 @@ namespace {
 
 std::future<Result> addRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
                                   const Parameters& params) {
-  return core.call<Result>([contextId, object, params](LoopState& s) {
+  return core.call<Result>(Call::AddRecord, [contextId, object, params](LoopState& s) {
     auto req = s.recordsFor(contextId).addRecordRequest();
     req.setObject(txt(object));
     toWire(params, req.initFields(static_cast<unsigned>(params.size())));
@@ -64,7 +65,7 @@ std::future<Result> addRecordImpl(ClientCore& core, uint64_t contextId, const st
 
 std::future<Result> addRecordsImpl(ClientCore& core, uint64_t contextId, const std::string& object,
                                    const std::vector<Parameters>& records) {
-  return core.call<Result>([contextId, object, records](LoopState& s) {
+  return core.call<Result>(Call::AddRecords, [contextId, object, records](LoopState& s) {
     auto req = s.recordsFor(contextId).addRecordsRequest();
     req.setObject(txt(object));
     auto list = req.initRecords(static_cast<unsigned>(records.size()));
@@ -82,7 +83,8 @@ std::future<Result> addRecordsImpl(ClientCore& core, uint64_t contextId, const s
 std::future<Result> updateRecordImpl(ClientCore& core, uint64_t contextId,
                                      const std::string& object, uint64_t id,
                                      const Parameters& params, uint64_t expectedVersion) {
-  return core.call<Result>([contextId, object, id, params, expectedVersion](LoopState& s) {
+  return core.call<Result>(Call::UpdateRecord, [contextId, object, id, params,
+                                                expectedVersion](LoopState& s) {
     auto req = s.recordsFor(contextId).updateRecordRequest();
     req.setObject(txt(object));
     req.setId(id);
@@ -100,7 +102,8 @@ std::future<Result> updateRecordImpl(ClientCore& core, uint64_t contextId,
 std::future<Result> deleteRecordImpl(ClientCore& core, uint64_t contextId,
                                      const std::string& object, uint64_t id,
                                      uint64_t expectedVersion) {
-  return core.call<Result>([contextId, object, id, expectedVersion](LoopState& s) {
+  return core.call<Result>(Call::DeleteRecord, [contextId, object, id,
+                                                expectedVersion](LoopState& s) {
     auto req = s.recordsFor(contextId).deleteRecordRequest();
     req.setObject(txt(object));
     req.setId(id);
@@ -113,7 +116,8 @@ std::future<Result> deleteRecordImpl(ClientCore& core, uint64_t contextId,
 std::future<Result> getRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
                                   const std::string& fields, uint64_t id, bool permissions) {
   std::vector<std::string> names = internal::splitFieldList(fields);
-  return core.call<Result>([contextId, object, names, id, permissions](LoopState& s) {
+  return core.call<Result>(Call::GetRecord, [contextId, object, names, id,
+                                             permissions](LoopState& s) {
     auto req = s.recordsFor(contextId).getRecordRequest();
     req.setObject(txt(object));
     req.setId(id);
@@ -131,7 +135,8 @@ std::future<Result> getRecordByImpl(ClientCore& core, uint64_t contextId, const 
                                     const std::string& fields, const std::string& field,
                                     const Value& value, bool permissions) {
   std::vector<std::string> names = internal::splitFieldList(fields);
-  return core.call<Result>([contextId, object, names, field, value, permissions](LoopState& s) {
+  return core.call<Result>(Call::GetRecordBy, [contextId, object, names, field, value,
+                                               permissions](LoopState& s) {
     auto req = s.recordsFor(contextId).getRecordByRequest();
     req.setObject(txt(object));
     req.setField(txt(field));
@@ -150,7 +155,8 @@ std::future<Result> updateRecordByImpl(ClientCore& core, uint64_t contextId,
                                        const std::string& object, const std::string& field,
                                        const Value& value, const Parameters& params,
                                        uint64_t expectedVersion) {
-  return core.call<Result>([contextId, object, field, value, params, expectedVersion](LoopState& s) {
+  return core.call<Result>(Call::UpdateRecordBy, [contextId, object, field, value, params,
+                                                  expectedVersion](LoopState& s) {
     auto req = s.recordsFor(contextId).updateRecordByRequest();
     req.setObject(txt(object));
     req.setField(txt(field));
@@ -169,7 +175,8 @@ std::future<Result> updateRecordByImpl(ClientCore& core, uint64_t contextId,
 std::future<Result> deleteRecordByImpl(ClientCore& core, uint64_t contextId,
                                        const std::string& object, const std::string& field,
                                        const Value& value, uint64_t expectedVersion) {
-  return core.call<Result>([contextId, object, field, value, expectedVersion](LoopState& s) {
+  return core.call<Result>(Call::DeleteRecordBy, [contextId, object, field, value,
+                                                  expectedVersion](LoopState& s) {
     auto req = s.recordsFor(contextId).deleteRecordByRequest();
     req.setObject(txt(object));
     req.setField(txt(field));
@@ -182,7 +189,7 @@ std::future<Result> deleteRecordByImpl(ClientCore& core, uint64_t contextId,
 
 std::future<Result> upsertRecordImpl(ClientCore& core, uint64_t contextId, const std::string& object,
                                      const std::string& field, const Parameters& params) {
-  return core.call<Result>([contextId, object, field, params](LoopState& s) {
+  return core.call<Result>(Call::UpsertRecord, [contextId, object, field, params](LoopState& s) {
     auto req = s.recordsFor(contextId).upsertRecordRequest();
     req.setObject(txt(object));
     req.setField(txt(field));
@@ -219,7 +226,8 @@ std::future<RecordsOutcome> getRecordsImpl(ClientCore& core, uint64_t contextId,
                                            const std::string& object, const std::string& fields,
                                            std::vector<uint64_t> ids, bool permissions) {
   std::vector<std::string> names = internal::splitFieldList(fields);
-  return core.call<RecordsOutcome>([contextId, object, names, ids = std::move(ids),
+  return core.call<RecordsOutcome>(Call::GetRecords, [contextId, object, names,
+                                                      ids = std::move(ids),
                                     permissions](LoopState& s) {
     auto req = s.recordsFor(contextId).getRecordsRequest();
     req.setObject(txt(object));
@@ -281,7 +289,8 @@ std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextI
                                              const std::string& object,
                                              const std::vector<Parameters>& records,
                                              const ImportBatch& batch, bool dryRun) {
-  return core.call<ImportOutcome>([contextId, object, records, batch, dryRun](LoopState& s) {
+  return core.call<ImportOutcome>(Call::ImportRecords, [contextId, object, records, batch,
+                                                        dryRun](LoopState& s) {
     auto req = s.recordsFor(contextId).importRecordsRequest();
     req.setObject(txt(object));
     importRecordsToWire(records, req.initRecords(static_cast<unsigned>(records.size())));
@@ -302,6 +311,11 @@ std::future<ImportOutcome> importRecordsImpl(ClientCore& core, uint64_t contextI
 wire::PhysicalImport::Client& importFor(LoopState& s, uint64_t id) {
   auto it = s.imports.find(id);
   if (it == s.imports.end()) {
+    if (s.lostImports.count(id) != 0) {
+      throw internal::LocalError{ErrorCode::Unavailable,
+                                 "the connection this physical import was begun on was lost, "
+                                 "which abandoned the import: begin it again"};
+    }
     throw internal::LocalError{ErrorCode::Internal, "physical import is no longer registered"};
   }
   return it->second;
@@ -310,7 +324,8 @@ wire::PhysicalImport::Client& importFor(LoopState& s, uint64_t id) {
 // The loop's id of the new import's capability; throws Error when it was not begun.
 uint64_t beginPhysicalImportImpl(const std::shared_ptr<ClientCore>& core, uint64_t contextId,
                                  const std::string& object) {
-  auto future = core->call<Outcome<uint64_t>>([contextId, object](LoopState& s) {
+  auto future = core->call<Outcome<uint64_t>>(Call::BeginPhysicalImport, [contextId,
+                                                                          object](LoopState& s) {
     auto req = s.recordsFor(contextId).beginPhysicalImportRequest();
     req.setObject(txt(object));
     return req.send().then([&s](capnp::Response<wire::Records::BeginPhysicalImportResults>&& r) {
@@ -327,7 +342,8 @@ uint64_t beginPhysicalImportImpl(const std::shared_ptr<ClientCore>& core, uint64
 std::future<Outcome<uint64_t>> finishImportImpl(ClientCore& core, uint64_t contextId,
                                                 const std::string& object,
                                                 const std::string& importId) {
-  return core.call<Outcome<uint64_t>>([contextId, object, importId](LoopState& s) {
+  return core.call<Outcome<uint64_t>>(Call::FinishImport, [contextId, object,
+                                                           importId](LoopState& s) {
     auto req = s.recordsFor(contextId).finishImportRequest();
     req.setObject(txt(object));
     req.setImportId(txt(importId));
@@ -339,7 +355,7 @@ std::future<Outcome<uint64_t>> finishImportImpl(ClientCore& core, uint64_t conte
 
 std::future<Outcome<ObjectInfo>> describeObjectImpl(ClientCore& core, uint64_t contextId,
                                                     const std::string& object) {
-  return core.call<Outcome<ObjectInfo>>([contextId, object](LoopState& s) {
+  return core.call<Outcome<ObjectInfo>>(Call::DescribeObject, [contextId, object](LoopState& s) {
     auto req = s.recordsFor(contextId).describeObjectRequest();
     req.setObject(txt(object));
     return req.send().then([](capnp::Response<wire::Records::DescribeObjectResults>&& r) {
@@ -360,7 +376,8 @@ std::future<Result> searchImpl(ClientCore& core, uint64_t contextId, const Searc
                         "sort order '" + q.sortOrder2 + "' is not asc or desc"));
   }
   std::vector<std::string> names = internal::splitFieldList(q.fields);
-  return core.call<Result>([contextId, q, names, d1 = *desc1, d2 = *desc2](LoopState& s) {
+  return core.call<Result>(Call::SearchRecords, [contextId, q, names, d1 = *desc1,
+                                                 d2 = *desc2](LoopState& s) {
     auto req = s.recordsFor(contextId).searchRecordsRequest();
     auto r = req.initRequest();
     r.setObject(txt(q.object));
@@ -662,11 +679,14 @@ PhysicalImport::PhysicalImport(std::shared_ptr<ClientCore> core, uint64_t id)
 PhysicalImport::~PhysicalImport() {
   // Releasing the capability abandons an import that is still open.
   uint64_t id = id_;
-  core_->post([id](LoopState& s) { s.imports.erase(id); });
+  core_->post([id](LoopState& s) {
+    s.imports.erase(id);
+    s.lostImports.erase(id);
+  });
 }
 
 std::future<ImportOutcome> PhysicalImport::addAsync(const std::vector<Parameters>& records) {
-  return core_->call<ImportOutcome>([id = id_, records](LoopState& s) {
+  return core_->call<ImportOutcome>(Call::PhysicalImportAdd, [id = id_, records](LoopState& s) {
     auto req = importFor(s, id).addRequest();
     importRecordsToWire(records, req.initRecords(static_cast<unsigned>(records.size())));
     return req.send().then([](capnp::Response<wire::PhysicalImport::AddResults>&& r) {
@@ -678,7 +698,7 @@ ImportOutcome PhysicalImport::add(const std::vector<Parameters>& records) { retu
 
 Outcome<uint64_t> PhysicalImport::commit() {
   return core_
-      ->call<Outcome<uint64_t>>([id = id_](LoopState& s) {
+      ->call<Outcome<uint64_t>>(Call::PhysicalImportCommit, [id = id_](LoopState& s) {
         return importFor(s, id).commitRequest().send().then(
             [](capnp::Response<wire::PhysicalImport::CommitResults>&& r) {
               return Outcome<uint64_t>(r.getRecords());
@@ -689,7 +709,7 @@ Outcome<uint64_t> PhysicalImport::commit() {
 
 Result PhysicalImport::abort() {
   return core_
-      ->call<Result>([id = id_](LoopState& s) {
+      ->call<Result>(Call::PhysicalImportAbort, [id = id_](LoopState& s) {
         return importFor(s, id).abortRequest().send().then(
             [](capnp::Response<wire::PhysicalImport::AbortResults>&&) { return Result(); });
       })

@@ -363,10 +363,10 @@ ParsedError classifyFailure(ExceptionKind kind, const std::string& description) 
   if (remote) msg.erase(0, kRemote.size());
   // An untagged failure raised on this side of the connection (a reset, a broken pipe)
   // is the transport failing, whatever type KJ gave it.
-  if (!remote && kind == ExceptionKind::Failed) return {ErrorCode::Unavailable, msg};
+  if (!remote && kind == ExceptionKind::Failed) return {ErrorCode::Unavailable, msg, true};
   // An overloaded server may tag its reason with a code we do not know: still Busy.
   switch (kind) {
-    case ExceptionKind::Disconnected: return {ErrorCode::Unavailable, msg};
+    case ExceptionKind::Disconnected: return {ErrorCode::Unavailable, msg, !remote};
     case ExceptionKind::Overloaded: return {ErrorCode::Busy, msg};
     case ExceptionKind::Unimplemented:
       return {ErrorCode::Internal, "server does not implement this call: " + msg};

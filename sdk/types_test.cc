@@ -84,6 +84,24 @@ TEST(ErrorMapping, EveryWireCode) {
   }
 }
 
+// Only a failure of this side's transport says the connection was lost (the client then
+// logs in again); whatever the server answered, even DISCONNECTED, does not.
+TEST(ErrorMapping, ConnectionLostIsALocalTransportFailure) {
+  using internal::ExceptionKind;
+  EXPECT_TRUE(internal::classifyFailure(ExceptionKind::Disconnected, "Peer disconnected.")
+                  .connectionLost);
+  EXPECT_TRUE(internal::classifyFailure(ExceptionKind::Failed,
+                                        "read(fd): Connection reset by peer")
+                  .connectionLost);
+  EXPECT_FALSE(internal::classifyFailure(ExceptionKind::Disconnected,
+                                         "remote exception: Peer disconnected.")
+                   .connectionLost);
+  EXPECT_FALSE(internal::classifyFailure(ExceptionKind::Failed,
+                                         "remote exception: cotenant:Unavailable: storage down")
+                   .connectionLost);
+  EXPECT_FALSE(internal::classifyFailure(ExceptionKind::Overloaded, "busy").connectionLost);
+}
+
 TEST(ErrorMapping, UntaggedKinds) {
   auto d = internal::classifyFailure(internal::ExceptionKind::Disconnected,
                                      "remote exception: Peer disconnected.");

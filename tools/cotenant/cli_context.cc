@@ -29,7 +29,9 @@ Client& CliContext::client() {
 }
 
 void AddConnectionOptions(CLI::App& app, CliContext& s) {
-  app.add_option("--addr", s.addr, "server host:port, or several comma-separated (the first that answers) (env COTENANT_ADDR)")
+  app.add_option("--addr", s.addr,
+                 "server host:port, or several comma-separated (the first that answers; the "
+                 "next one if it goes away) (env COTENANT_ADDR)")
       ->envname("COTENANT_ADDR")
       ->capture_default_str();
   app.add_option("--tenant", s.tenant, "tenant id to log in to (env COTENANT_TENANT)")

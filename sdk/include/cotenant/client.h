@@ -28,6 +28,16 @@
 // sent without waiting for earlier ones; the synchronous calls are the Async ones followed
 // by future::get(). Throughput on one connection comes from keeping many calls in flight.
 //
+// A lost connection. When the server goes away, the client logs in to the next address
+// of its list that answers (round robin from the lost one, skipping those that cannot be
+// reached, 5 s for each and 15 s in all) and goes on there: a read (get*, search*,
+// describeObject, whoami, opening a TenantContext, the administrative list*, queryAudit,
+// usage, explain, checkStore, readTenantRecords) is sent once more on the new connection;
+// a write that may have reached the lost server answers Unavailable, its message saying
+// that the outcome is unknown, and is never sent again; a write made once the loss was
+// already known goes on the new connection. TenantContexts keep working; a PhysicalImport
+// begun on the lost connection is abandoned. docs/SDK.md, "A lost connection".
+//
 // These headers do not expose Cap'n Proto; users need only them and the library.
 
 #ifndef COTENANT_CLIENT_H_
@@ -138,10 +148,11 @@ class COTENANT_EXPORT PhysicalImport {
 // thread's connection is opened and logged in (with this client's tenant, key and TLS
 // settings) on the thread's first such call, lives until the thread ends or the Client is
 // destroyed, and counts towards the server's connection limits (one per thread). A thread
-// whose connection fails (a lost server) gets the failure once; its next call opens a
-// new connection. Order: the synchronous calls of one thread reach the server in the order
-// made; between a thread's asynchronous calls (which use the client's connection) and its
-// synchronous ones there is no order unless it waits for the asynchronous result first.
+// whose connection is lost logs in again as the client's own connection does (see "A lost
+// connection" at the top of this file). Order: the synchronous calls of one thread reach
+// the server in the order made; between a thread's asynchronous calls (which use the
+// client's connection) and its synchronous ones there is no order unless it waits for the
+// asynchronous result first.
 // Everything else (asynchronous calls, administrative calls, TenantContext creation,
 // physical imports) uses the client's connection as before.
 struct ClientOptions {
@@ -162,7 +173,9 @@ class COTENANT_EXPORT Client {
  public:
   // Connects to `address` ("host:port"; IPv6 as "[::1]:7770") and logs in as the user
   // whose API key is `apiKey` in tenant `tenantId`. `address` may list several servers,
-  // comma-separated ("a:7770,b:7770"): the first that can be reached serves the client.
+  // comma-separated ("a:7770,b:7770"): the first that can be reached serves the client,
+  // and when its connection is lost the next one that answers does (see "A lost
+  // connection" at the top of this file).
   // Throws Error: Unavailable when no server can be reached (naming each address tried),
   // Unauthenticated for a bad tenant or key, InvalidArgument for a malformed address. The returned client is connected; its
   // session and record capabilities are requested pipelined with the login.
