@@ -165,6 +165,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http", http, "Ops HTTP endpoint HOST:PORT (/healthz, /metrics); off when unset")
       ->check(HostPort());
+  cotenant::rpc::HttpApiOptions api;
+  app.add_option("--api", api.listen,
+                 "HTTP/JSON API address HOST:PORT (every record and admin call as JSON over "
+                 "HTTP/1.1, docs/HTTP.md); off when unset")
+      ->check(HostPort());
+  app.add_option("--api-timeout-ms", api.request_timeout_ms,
+                 "HTTP/JSON API: time a client has to send a request's headers, and again its body")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  app.add_option("--api-idle-timeout-ms", api.idle_timeout_ms,
+                 "HTTP/JSON API: how long an idle keep-alive connection stays open")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   app.add_option("--durability", durability,
                  "sync: fsync the WAL before every acknowledgement; group: fsync it every "
                  "--sync-interval-ms")
@@ -410,6 +423,9 @@ int main(int argc, char** argv) {
   throttle.max_lockout_ms = std::max(throttle.max_lockout_ms, throttle.first_lockout_ms);
   options.login_throttle = throttle;
   options.tls = tls;
+  api.max_body_bytes = max_message_mb << 20;
+  api.max_connections = conn.max_connections;
+  options.api = api;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();

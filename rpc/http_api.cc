@@ -1,0 +1,732 @@
+#include "rpc/http_api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <list>
+#include <map>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <capnp/compat/json.h>
+#include <capnp/dynamic.h>
+#include <capnp/message.h>
+#include <kj/compat/http.h>
+#include <kj/compat/url.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rpc/errors.h"
+#include "rpc/http_routes.h"
+#include "rpc/ops_http.h"
+#include "rpc/tls.h"
+
+namespace cotenant::rpc {
+namespace {
+
+// A status of the given code (Status has no public code-and-message constructor).
+Status WithCode(Status::Code code, std::string msg) {
+  switch (code) {
+    case Status::Code::kOk:
+      return Status::OK();
+    case Status::Code::kNotFound:
+      return Status::NotFound(std::move(msg));
+    case Status::Code::kPermissionDenied:
+      return Status::PermissionDenied(std::move(msg));
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(std::move(msg));
+    case Status::Code::kConflict:
+      return Status::Conflict(std::move(msg));
+    case Status::Code::kResourceExhausted:
+      return Status::ResourceExhausted(std::move(msg));
+    case Status::Code::kUnauthenticated:
+      return Status::Unauthenticated(std::move(msg));
+    case Status::Code::kBusy:
+      return Status::Busy(std::move(msg));
+    case Status::Code::kUnavailable:
+      return Status::Unavailable(std::move(msg));
+    case Status::Code::kInternal:
+      break;
+  }
+  return Status::Internal(std::move(msg));
+}
+
+// What a client sees of an exception a call raised: the code and message of the
+// "cotenant:<Code>: <message>" the RPC client would get; anything else is Internal, with
+// its detail logged (ForClient).
+Status StatusOf(const kj::Exception& e) {
+  std::string_view d(e.getDescription().cStr(), e.getDescription().size());
+  Status::Code code = CodeOf(e);
+  constexpr std::string_view kTag = "cotenant:";
+  size_t at = d.find(kTag);
+  if (at != std::string_view::npos) {
+    std::string_view rest = d.substr(at + kTag.size());
+    size_t colon = rest.find(": ");
+    if (colon != std::string_view::npos) return WithCode(code, std::string(rest.substr(colon + 2)));
+  }
+  if (code == Status::Code::kBusy) return Status::Busy(std::string(d));
+  return ForClient(Status::Internal(std::string(d)));
+}
+
+std::string Json(const nlohmann::json& j) {
+  // Messages may quote what a client sent: bytes that are not UTF-8 are replaced, never
+  // thrown on.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A response to send: status and JSON body.
+struct Reply {
+  int status = 200;
+  std::string body;
+  bool unauthenticated = false;  // add WWW-Authenticate
+};
+
+Reply ErrorReply(const Status& s, int http_status = 0) {
+  Reply r;
+  r.status = http_status != 0 ? http_status : http::HttpStatus(s.code());
+  r.body = Json({{"code", std::string(s.code_name())}, {"message", s.message()}});
+  r.unauthenticated = s.code() == Status::Code::kUnauthenticated;
+  return r;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+  }
+}
+
+bool ParseU64(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+std::string PeerOf(kj::AsyncIoStream& stream) {
+  sockaddr_storage addr{};
+  kj::uint len = sizeof(addr);
+  try {
+    stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
+  } catch (const kj::Exception&) {
+    return "unknown";
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf, sizeof(buf));
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof(buf));
+  } else {
+    return "unknown";
+  }
+  return buf;
+}
+
+// Sets the parameter `field` of `params` from the text of a query parameter: scalars in
+// their usual spelling ("true", "17", an enum's name), lists of them comma-separated.
+Status SetFromQuery(capnp::DynamicStruct::Builder params, capnp::StructSchema::Field field,
+                    std::string_view text) {
+  const std::string name = field.getProto().getName().cStr();
+  auto scalar = [&](capnp::Type t, std::string_view v, capnp::DynamicValue::Builder* unused,
+                    auto&& set) -> Status {
+    (void)unused;
+    auto bad = [&](const char* what) {
+      return Status::InvalidArgument("query parameter " + name + " must be " + what + ", not \"" +
+                                     std::string(v) + "\"");
+    };
+    switch (t.which()) {
+      case capnp::schema::Type::TEXT:
+        set(capnp::DynamicValue::Reader(capnp::Text::Reader(v.data(), v.size())));
+        return Status::OK();
+      case capnp::schema::Type::BOOL:
+        if (v != "true" && v != "false") return bad("true or false");
+        set(capnp::DynamicValue::Reader(v == "true"));
+        return Status::OK();
+      case capnp::schema::Type::UINT8:
+      case capnp::schema::Type::UINT16:
+      case capnp::schema::Type::UINT32:
+      case capnp::schema::Type::UINT64: {
+        uint64_t n = 0;
+        if (!ParseU64(v, &n)) return bad("a non-negative decimal integer");
+        try {
+          set(capnp::DynamicValue::Reader(n));
+        } catch (const kj::Exception&) {
+          return bad("a smaller integer");
+        }
+        return Status::OK();
+      }
+      case capnp::schema::Type::INT8:
+      case capnp::schema::Type::INT16:
+      case capnp::schema::Type::INT32:
+      case capnp::schema::Type::INT64: {
+        int64_t n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+          return bad("a decimal integer");
+        }
+        try {
+          set(capnp::DynamicValue::Reader(n));
+        } catch (const kj::Exception&) {
+          return bad("a smaller integer");
+        }
+        return Status::OK();
+      }
+      case capnp::schema::Type::ENUM: {
+        KJ_IF_MAYBE(e, t.asEnum().findEnumerantByName(std::string(v).c_str())) {
+          set(capnp::DynamicValue::Reader(capnp::DynamicEnum(*e)));
+          return Status::OK();
+        }
+        return bad("one of the enum's names");
+      }
+      default:
+        return Status::InvalidArgument("parameter " + name +
+                                       " cannot be given in the query: give it in the JSON body");
+    }
+  };
+  capnp::Type t = field.getType();
+  if (t.isList()) {
+    capnp::Type element = t.asList().getElementType();
+    std::vector<std::string_view> items;
+    for (size_t start = 0; !text.empty() && start <= text.size();) {
+      size_t comma = text.find(',', start);
+      if (comma == std::string_view::npos) comma = text.size();
+      items.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    auto list = params.init(field, static_cast<capnp::uint>(items.size())).as<capnp::DynamicList>();
+    for (size_t i = 0; i < items.size(); ++i) {
+      COTENANT_RETURN_IF_ERROR(scalar(element, items[i], nullptr, [&](capnp::DynamicValue::Reader v) {
+        list.set(static_cast<capnp::uint>(i), v);
+      }));
+    }
+    return Status::OK();
+  }
+  return scalar(t, text, nullptr, [&](capnp::DynamicValue::Reader v) { params.set(field, v); });
+}
+
+// A JSON codec error without its internal wording: "expected <condition>; " and
+// "; field.getName() = " go.
+std::string Clean(kj::StringPtr description) {
+  std::string d = description.cStr();
+  if (d.rfind("expected ", 0) == 0) {
+    size_t semi = d.find("; ");
+    if (semi != std::string::npos) d = d.substr(semi + 2);
+  }
+  const std::string kName = "; field.getName() = ";
+  for (size_t at; (at = d.find(kName)) != std::string::npos;) d.replace(at, kName.size(), ": ");
+  return d;
+}
+
+// Decodes a JSON body into the parameters of `method`, one top-level member at a time so
+// an error names the parameter it concerns.
+Status DecodeBody(const capnp::JsonCodec& codec, kj::StringPtr body,
+                  capnp::DynamicStruct::Builder params, const std::string& method) {
+  capnp::MallocMessageBuilder raw;
+  auto root = raw.initRoot<capnp::JsonValue>();
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { codec.decodeRaw(body, root); })) {
+    return Status::InvalidArgument("the request body is not valid JSON: " +
+                                   Clean(e->getDescription()));
+  }
+  if (root.which() != capnp::JsonValue::OBJECT) {
+    return Status::InvalidArgument("the request body must be a JSON object (the parameters of " +
+                                   method + ")");
+  }
+  capnp::StructSchema schema = params.getSchema();
+  for (auto member : root.getObject()) {
+    std::string name = member.getName().cStr();
+    if (schema.findFieldByName(member.getName()) == nullptr) {
+      return Status::InvalidArgument("unknown field " + name + " in the request body: " + method +
+                                     " has no parameter of that name");
+    }
+    capnp::MallocMessageBuilder one;
+    auto object = one.initRoot<capnp::JsonValue>().initObject(1);
+    object[0].setName(member.getName());
+    object[0].setValue(member.getValue());
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+                  codec.decode(one.getRoot<capnp::JsonValue>().asReader(), params);
+                })) {
+      return Status::InvalidArgument("the request body's " + name + " is not a valid value: " +
+                                     Clean(e->getDescription()));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- HttpApi::Impl -----------------------------------------------------------------------
+
+class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpServerErrorHandler {
+ public:
+  Impl(const ServiceContext& ctx, kj::Timer& timer, HttpApiOptions options, RpcTls* tls)
+      : ctx_(ctx),
+        timer_(timer),
+        options_(std::move(options)),
+        tls_(tls),
+        authorization_(builder_.add("Authorization")),
+        tenant_header_(builder_.add("Cotenant-Tenant")),
+        context_header_(builder_.add("Cotenant-Context")),
+        www_authenticate_(builder_.add("WWW-Authenticate")),
+        table_(builder_.build()),
+        server_(timer, *table_, [this](kj::AsyncIoStream& s) { return NewService(s); },
+                Settings()),
+        tasks_(*this) {
+    codec_.setRejectUnknownFields(true);
+  }
+
+  kj::Promise<void> Serve(kj::ConnectionReceiver& receiver) {
+    return receiver.accept().then(
+        [this, &receiver](kj::Own<kj::AsyncIoStream> stream) {
+          Admit(kj::mv(stream));
+          return Serve(receiver);
+        },
+        [this, &receiver](kj::Exception&& e) {
+          spdlog::warn("HTTP/JSON API: accept failed: {}", e.getDescription().cStr());
+          return timer_.afterDelay(100 * kj::MILLISECONDS).then([this, &receiver] {
+            return Serve(receiver);
+          });
+        });
+  }
+
+ private:
+  class Service;
+  friend class Service;
+
+  // A logged-in session and the capabilities derived from it.
+  struct SessionEntry {
+    wire::Session::Client session;
+    kj::Maybe<wire::Admin::Client> admin;
+    std::map<std::string, wire::Records::Client> records;  // by Cotenant-Context ("" = none)
+  };
+  static constexpr size_t kMaxContextsPerSession = 64;
+
+  kj::HttpServerSettings Settings() {
+    kj::HttpServerSettings s;
+    s.headerTimeout = options_.request_timeout_ms * kj::MILLISECONDS;
+    s.pipelineTimeout = options_.idle_timeout_ms * kj::MILLISECONDS;
+    s.errorHandler = static_cast<kj::HttpServerErrorHandler&>(*this);
+    return s;
+  }
+
+  void Admit(kj::Own<kj::AsyncIoStream> stream) {
+    if (open_ >= options_.max_connections) {
+      spdlog::warn("HTTP/JSON API: {} connections open on this loop (the limit); closing a new one",
+                   open_);
+      return;  // dropping the stream closes it
+    }
+    std::string peer = PeerOf(*stream);
+    ++open_;
+    kj::Promise<kj::Own<kj::AsyncIoStream>> ready =
+        tls_ != nullptr ? tls_->Secure(kj::mv(stream), timer_)
+                        : kj::Promise<kj::Own<kj::AsyncIoStream>>(kj::mv(stream));
+    tasks_.add(ready
+                   .then([this, peer = std::move(peer)](kj::Own<kj::AsyncIoStream> s) mutable {
+                     kj::AsyncIoStream* key = s.get();
+                     peers_[key] = std::move(peer);
+                     return server_.listenHttp(kj::mv(s)).attach(kj::defer([this, key] {
+                       peers_.erase(key);
+                     }));
+                   })
+                   .attach(kj::defer([this] { --open_; })));
+  }
+
+  kj::Own<kj::HttpService> NewService(kj::AsyncIoStream& stream);
+
+  void taskFailed(kj::Exception&& e) override {
+    spdlog::debug("HTTP/JSON API connection ended: {}", e.getDescription().cStr());
+  }
+
+  // A request the HTTP parser refused: the same JSON error body as every other error.
+  kj::Promise<void> handleClientProtocolError(kj::HttpHeaders::ProtocolError error,
+                                              kj::HttpService::Response& response) override {
+    return Send(response, ErrorReply(Status::InvalidArgument(
+                                         std::string("malformed HTTP request: ") +
+                                         error.description.cStr()),
+                                     400));
+  }
+  kj::Promise<void> handleApplicationError(
+      kj::Exception exception, kj::Maybe<kj::HttpService::Response&> response) override {
+    KJ_IF_MAYBE(r, response) { return Send(*r, ErrorReply(StatusOf(exception))); }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> Send(kj::HttpService::Response& response, Reply reply) {
+    kj::HttpHeaders headers(*table_);
+    headers.set(kj::HttpHeaderId::CONTENT_TYPE, "application/json");
+    if (reply.unauthenticated) headers.set(www_authenticate_, "Bearer");
+    auto body = kj::heapString(reply.body.data(), reply.body.size());
+    auto out = response.send(static_cast<kj::uint>(reply.status), Reason(reply.status), headers,
+                             static_cast<uint64_t>(body.size()));
+    auto written = out->write(body.begin(), body.size());
+    return written.attach(kj::mv(out), kj::mv(body));
+  }
+
+  // The cached session of (tenant, key), if any; the tag it is kept under.
+  std::string Tag(const std::string& tenant, const std::string& key) const {
+    std::string tag;
+    if (!ctx_.token_mac->Sign({"http-session/1", tenant, key}, &tag)) tag.clear();
+    return tag;
+  }
+  // Shared: a request in flight keeps its entry even when the cache lets it go.
+  using EntryPtr = std::shared_ptr<SessionEntry>;
+  EntryPtr Lookup(const std::string& tag) {
+    auto it = sessions_.find(tag);
+    if (it == sessions_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second.second);  // most recently used first
+    return it->second.first;
+  }
+  // The cached entry of `tag`, or a new one kept under it (not kept when tag is empty:
+  // the MAC failed).
+  EntryPtr Keep(const std::string& tag, wire::Session::Client session) {
+    if (EntryPtr e = tag.empty() ? nullptr : Lookup(tag)) return e;
+    auto entry = std::make_shared<SessionEntry>(SessionEntry{kj::mv(session), nullptr, {}});
+    if (tag.empty()) return entry;
+    while (sessions_.size() >= std::max<size_t>(options_.max_sessions, 1)) {
+      sessions_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(tag);
+    sessions_.emplace(tag, std::make_pair(entry, lru_.begin()));
+    return entry;
+  }
+  void Forget(const std::string& tag) {
+    auto it = sessions_.find(tag);
+    if (it == sessions_.end()) return;
+    lru_.erase(it->second.second);
+    sessions_.erase(it);
+  }
+
+  const ServiceContext& ctx_;
+  kj::Timer& timer_;
+  const HttpApiOptions options_;
+  RpcTls* tls_;
+  capnp::JsonCodec codec_;
+  kj::HttpHeaderTable::Builder builder_;
+  const kj::HttpHeaderId authorization_;
+  const kj::HttpHeaderId tenant_header_;
+  const kj::HttpHeaderId context_header_;
+  const kj::HttpHeaderId www_authenticate_;
+  kj::Own<kj::HttpHeaderTable> table_;
+  std::list<std::string> lru_;  // session tags, most recently used first
+  std::unordered_map<std::string, std::pair<EntryPtr, std::list<std::string>::iterator>> sessions_;
+  std::map<kj::AsyncIoStream*, std::string> peers_;  // the peer address of each connection
+  size_t open_ = 0;
+  kj::HttpServer server_;
+  kj::TaskSet tasks_;  // last: its connections use everything above
+};
+
+// One connection's requests. Holds the bootstrap capability with the connection's peer
+// address, so failed logins are throttled per address as on RPC.
+class HttpApi::Impl::Service final : public kj::HttpService {
+ public:
+  Service(Impl& api, std::string peer)
+      : api_(api), bootstrap_(kj::heap<CotenantImpl>(api.ctx_, std::move(peer))) {}
+
+  kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
+                            const kj::HttpHeaders& headers, kj::AsyncInputStream& body,
+                            Response& response) override {
+    return kj::evalNow([&]() { return Handle(method, url, headers, body); })
+        .catch_([](kj::Exception&& e) { return ErrorReply(StatusOf(e)); })
+        .then([this, &response](Reply reply) { return api_.Send(response, kj::mv(reply)); });
+  }
+
+ private:
+  // Everything a request needs once its body is read, copied out of the request.
+  struct Call {
+    const http::Route* route = nullptr;
+    std::string object;
+    std::string id;
+    std::vector<std::pair<std::string, std::string>> query;
+    std::string tenant;
+    std::string key;
+    std::string context;  // "" = none
+    kj::String body;
+  };
+
+  kj::Promise<Reply> Handle(kj::HttpMethod method, kj::StringPtr url,
+                            const kj::HttpHeaders& headers, kj::AsyncInputStream& body) {
+    kj::Url parsed;
+    KJ_IF_MAYBE(u, kj::Url::tryParse(url, kj::Url::HTTP_REQUEST)) {
+      parsed = kj::mv(*u);
+    } else {
+      return ErrorReply(Status::InvalidArgument("malformed request target: " + std::string(url.cStr())));
+    }
+    std::vector<std::string> segments;
+    for (const auto& s : parsed.path) segments.emplace_back(s.cStr());
+    std::string verb = kj::str(method).cStr();
+    if (segments == std::vector<std::string>{"v1", "openapi.json"} && method == kj::HttpMethod::GET) {
+      return Reply{200, http::OpenApiDocument()};
+    }
+    http::Match m = http::Find(verb, segments);
+    std::string path;
+    for (const auto& s : segments) path += "/" + s;
+    if (m.route == nullptr) {
+      if (m.path_known) {
+        std::string verbs;
+        for (const auto& v : m.verbs) verbs += (verbs.empty() ? "" : ", ") + v;
+        return ErrorReply(Status::InvalidArgument(verb + " is not served on " + path + " (use " +
+                                                  verbs + ")"),
+                          405);
+      }
+      return ErrorReply(Status::NotFound("no such path: " + path +
+                                         " (the paths are listed in /v1/openapi.json)"));
+    }
+    Call call;
+    call.route = m.route;
+    call.object = std::move(m.object);
+    call.id = std::move(m.id);
+    for (const auto& q : parsed.query) call.query.emplace_back(q.name.cStr(), q.value.cStr());
+
+    // The credentials: the same login as RPC's.
+    KJ_IF_MAYBE(auth, headers.get(api_.authorization_)) {
+      std::string_view a(auth->cStr(), auth->size());
+      if (a.size() > 7 && (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer ")) {
+        call.key = std::string(a.substr(7));
+      }
+    }
+    if (call.key.empty()) {
+      return ErrorReply(Status::Unauthenticated(
+          "no API key: send the header Authorization: Bearer <API key>"));
+    }
+    KJ_IF_MAYBE(t, headers.get(api_.tenant_header_)) { call.tenant = t->cStr(); }
+    uint64_t tenant = 0;
+    if (!ParseU64(call.tenant, &tenant)) {
+      return ErrorReply(Status::Unauthenticated(
+          "no tenant id: send the header Cotenant-Tenant: <the tenant id of the key's user>"));
+    }
+    KJ_IF_MAYBE(c, headers.get(api_.context_header_)) {
+      call.context = c->cStr();
+      uint64_t ignored = 0;
+      if (!ParseU64(call.context, &ignored)) {
+        return ErrorReply(Status::InvalidArgument(
+            "the Cotenant-Context header must be a tenant id (a decimal number), not \"" +
+            call.context + "\""));
+      }
+    }
+
+    // The body, bounded in size and in time.
+    const uint64_t max = api_.options_.max_body_bytes;
+    KJ_IF_MAYBE(length, body.tryGetLength()) {
+      if (*length > max) return TooLarge(*length);
+    }
+    auto read = body.readAllText(max + 1).then(
+        [](kj::String text) -> kj::Maybe<kj::String> { return kj::mv(text); });
+    auto timeout = api_.timer_.afterDelay(api_.options_.request_timeout_ms * kj::MILLISECONDS)
+                       .then([]() -> kj::Maybe<kj::String> { return nullptr; });
+    return read.exclusiveJoin(kj::mv(timeout))
+        .then([this, call = kj::mv(call), tenant, max](kj::Maybe<kj::String> text) mutable
+              -> kj::Promise<Reply> {
+          KJ_IF_MAYBE(t, text) {
+            if (t->size() > max) return TooLarge(t->size());
+            call.body = kj::mv(*t);
+          } else {
+            return ErrorReply(Status::InvalidArgument(
+                                  "the request body did not arrive within " +
+                                  std::to_string(api_.options_.request_timeout_ms) + " ms"),
+                              408);
+          }
+          return WithSession(kj::mv(call), tenant);
+        });
+  }
+
+  Reply TooLarge(uint64_t size) const {
+    return ErrorReply(Status::ResourceExhausted(
+                          "the request body is larger than the limit of " +
+                          std::to_string(api_.options_.max_body_bytes) + " bytes (--max-message-mb)"),
+                      413);
+  }
+
+  kj::Promise<Reply> WithSession(Call call, uint64_t tenant) {
+    std::string tag = api_.Tag(call.tenant, call.key);
+    if (EntryPtr e = tag.empty() ? nullptr : api_.Lookup(tag)) {
+      return OnSession(kj::mv(call), tag, std::move(e));
+    }
+    auto login = bootstrap_.loginRequest();
+    login.setTenantId(tenant);
+    login.setApiKey(call.key);
+    return login.send().then([this, call = kj::mv(call), tag](auto&& r) mutable {
+      return OnSession(kj::mv(call), tag, api_.Keep(tag, r.getSession()));
+    });
+  }
+
+  // The capability the route's method is called on, from the session.
+  kj::Promise<capnp::Capability::Client> TargetOf(const Call& call, const EntryPtr& entry) {
+    SessionEntry& e = *entry;
+    switch (call.route->target) {
+      case http::Target::kSession:
+        return capnp::Capability::Client(e.session);
+      case http::Target::kAdmin:
+        KJ_IF_MAYBE(admin, e.admin) { return capnp::Capability::Client(*admin); }
+        {
+          wire::Admin::Client admin = e.session.adminRequest().send().getAdmin();
+          e.admin = admin;
+          return capnp::Capability::Client(admin);
+        }
+      case http::Target::kRecords:
+        break;
+    }
+    auto it = e.records.find(call.context);
+    if (it != e.records.end()) return capnp::Capability::Client(it->second);
+    // Resolved once, as the SDK's TenantContext does; kept only when the context was
+    // admitted (a refusal must not stick once a policy admits it). Every call through it
+    // is decided again.
+    auto req = e.session.recordsRequest();
+    if (!call.context.empty()) {
+      uint64_t id = 0;
+      (void)ParseU64(call.context, &id);  // checked by Handle
+      req.initContext().setTenantId(id);
+    }
+    std::string context = call.context;
+    return req.send().then([entry, context](auto&& r) {
+      SessionEntry& e = *entry;
+      wire::Records::Client records = r.getRecords();
+      if (e.records.size() >= kMaxContextsPerSession) e.records.clear();
+      e.records.emplace(context, records);
+      return capnp::Capability::Client(records);
+    });
+  }
+
+  // Calls the route's method on the session's capability with the request's parameters.
+  kj::Promise<Reply> OnSession(Call call, std::string tag, EntryPtr e) {
+    kj::Promise<capnp::Capability::Client> target = TargetOf(call, e);
+    return target.then([this, call = kj::mv(call)](capnp::Capability::Client client) mutable {
+                   return Invoke(kj::mv(call), kj::mv(client));
+                 })
+        .then([](Reply r) { return r; },
+              [this, tag](kj::Exception&& ex) {
+                Status s = StatusOf(ex);
+                // A revoked key or a deleted user: log in again next time (and fail there).
+                if (s.code() == Status::Code::kUnauthenticated) api_.Forget(tag);
+                return ErrorReply(s);
+              });
+  }
+
+  kj::Promise<Reply> Invoke(Call call, capnp::Capability::Client client) {
+    capnp::InterfaceSchema schema = http::SchemaOf(call.route->target);
+    auto dynamic = client.castAs<capnp::DynamicCapability>(schema);
+    auto request = dynamic.newRequest(call.route->method);
+    capnp::DynamicStruct::Builder params = request;
+    KJ_IF_MAYBE(wrapped, http::WrappedBody(request.getSchema())) {
+      params = request.init(*wrapped).as<capnp::DynamicStruct>();
+    }
+    if (call.body.size() > 0) {
+      Status decoded = DecodeBody(api_.codec_, call.body, params, call.route->method);
+      if (!decoded.ok()) return ErrorReply(decoded);
+    }
+    Status applied = Apply(call, params.getSchema(), params);
+    if (!applied.ok()) return ErrorReply(applied);
+    return request.send().then([this](capnp::Response<capnp::DynamicStruct>&& r) {
+      capnp::DynamicStruct::Reader results = r;
+      kj::String text = api_.codec_.encode(capnp::DynamicValue::Reader(results),
+                                           capnp::Type(results.getSchema()));
+      return Reply{200, std::string(text.cStr(), text.size())};
+    });
+  }
+
+  // Sets what the path and the query give over the body's parameters.
+  Status Apply(const Call& call, capnp::StructSchema params,
+               capnp::DynamicStruct::Builder request) const {
+    if (call.route->path.find("{object}") != std::string::npos) {
+      KJ_IF_MAYBE(f, params.findFieldByName("object")) {
+        request.set(*f, capnp::Text::Reader(call.object.c_str(), call.object.size()));
+      }
+    }
+    if (call.route->path.find("{id}") != std::string::npos) {
+      uint64_t id = 0;
+      if (!ParseU64(call.id, &id)) {
+        return Status::InvalidArgument("the record id in the path must be a decimal number, not \"" +
+                                       call.id + "\"");
+      }
+      request.set("id", id);
+    }
+    for (const auto& [name, value] : call.query) {
+      KJ_IF_MAYBE(f, params.findFieldByName(name)) {
+        COTENANT_RETURN_IF_ERROR(SetFromQuery(request, *f, value));
+      } else {
+        return Status::InvalidArgument("unknown query parameter " + name + ": " +
+                                       call.route->method + " has no parameter of that name");
+      }
+    }
+    return Status::OK();
+  }
+
+  Impl& api_;
+  wire::Cotenant::Client bootstrap_;
+};
+
+kj::Own<kj::HttpService> HttpApi::Impl::NewService(kj::AsyncIoStream& stream) {
+  auto it = peers_.find(&stream);
+  return kj::heap<Service>(*this, it != peers_.end() ? it->second : "unknown");
+}
+
+// ---- HttpApi -----------------------------------------------------------------------------
+
+HttpApi::HttpApi(const ServiceContext& ctx, kj::Timer& timer, HttpApiOptions options, RpcTls* tls)
+    : impl_(std::make_unique<Impl>(ctx, timer, std::move(options), tls)) {}
+HttpApi::~HttpApi() = default;
+
+kj::Promise<void> HttpApi::Serve(kj::ConnectionReceiver& receiver) { return impl_->Serve(receiver); }
+
+Status ListenHttpApi(const std::string& address, kj::LowLevelAsyncIoProvider& io,
+                     kj::Own<kj::ConnectionReceiver>* out, uint16_t* port) {
+  std::string host;
+  uint16_t want = 0;
+  COTENANT_RETURN_IF_ERROR(SplitHostPort(address, &host, &want));
+  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (host.find(':') != std::string::npos) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(want);
+    if (::inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) != 1) {
+      return Status::InvalidArgument("--api: not an IP address: " + host);
+    }
+    len = sizeof(*a6);
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&addr);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(want);
+    if (host.empty() || host == "*") {
+      a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (::inet_pton(AF_INET, host.c_str(), &a4->sin_addr) != 1) {
+      return Status::InvalidArgument("--api: not an IP address: " + host);
+    }
+    len = sizeof(*a4);
+  }
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::Internal(std::string("--api: socket: ") + std::strerror(errno));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd, 1024) != 0) {
+    Status s = Status::Internal("cannot listen on " + address + " (--api): " + std::strerror(errno));
+    ::close(fd);
+    return s;
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  *out = io.wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                                       kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK |
+                                       kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+  return Status::OK();
+}
+
+}  // namespace cotenant::rpc
