@@ -81,9 +81,12 @@ std::string Json(const nlohmann::json& j) {
 
 // A response to send: status and JSON body.
 struct Reply {
+  Reply() = default;
+  Reply(int s, std::string b) : status(s), body(std::move(b)) {}
   int status = 200;
   std::string body;
   bool unauthenticated = false;  // add WWW-Authenticate
+  std::string allow;             // 405: the verbs the path has (the Allow header)
 };
 
 Reply ErrorReply(const Status& s, int http_status = 0) {
@@ -281,6 +284,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
         tenant_header_(builder_.add("Cotenant-Tenant")),
         context_header_(builder_.add("Cotenant-Context")),
         www_authenticate_(builder_.add("WWW-Authenticate")),
+        allow_(builder_.add("Allow")),
         table_(builder_.build()),
         server_(timer, *table_, [this](kj::AsyncIoStream& s) { return NewService(s); },
                 Settings()),
@@ -368,6 +372,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
     kj::HttpHeaders headers(*table_);
     headers.set(kj::HttpHeaderId::CONTENT_TYPE, "application/json");
     if (reply.unauthenticated) headers.set(www_authenticate_, "Bearer");
+    if (!reply.allow.empty()) headers.set(allow_, reply.allow);
     auto body = kj::heapString(reply.body.data(), reply.body.size());
     auto out = response.send(static_cast<kj::uint>(reply.status), Reason(reply.status), headers,
                              static_cast<uint64_t>(body.size()));
@@ -420,6 +425,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   const kj::HttpHeaderId tenant_header_;
   const kj::HttpHeaderId context_header_;
   const kj::HttpHeaderId www_authenticate_;
+  const kj::HttpHeaderId allow_;
   kj::Own<kj::HttpHeaderTable> table_;
   std::list<std::string> lru_;  // session tags, most recently used first
   std::unordered_map<std::string, std::pair<EntryPtr, std::list<std::string>::iterator>> sessions_;
@@ -478,9 +484,10 @@ class HttpApi::Impl::Service final : public kj::HttpService {
       if (m.path_known) {
         std::string verbs;
         for (const auto& v : m.verbs) verbs += (verbs.empty() ? "" : ", ") + v;
-        return ErrorReply(Status::InvalidArgument(verb + " is not served on " + path + " (use " +
-                                                  verbs + ")"),
-                          405);
+        Reply r = ErrorReply(
+            Status::InvalidArgument(verb + " is not served on " + path + " (use " + verbs + ")"), 405);
+        r.allow = verbs;
+        return r;
       }
       return ErrorReply(Status::NotFound("no such path: " + path +
                                          " (the paths are listed in /v1/openapi.json)"));
@@ -523,16 +530,16 @@ class HttpApi::Impl::Service final : public kj::HttpService {
     KJ_IF_MAYBE(length, body.tryGetLength()) {
       if (*length > max) return TooLarge(*length);
     }
-    auto read = body.readAllText(max + 1).then(
-        [](kj::String text) -> kj::Maybe<kj::String> { return kj::mv(text); });
+    auto text = std::make_shared<std::string>();
+    auto read = ReadBody(body, *text, max).then([]() { return true; });
     auto timeout = api_.timer_.afterDelay(api_.options_.request_timeout_ms * kj::MILLISECONDS)
-                       .then([]() -> kj::Maybe<kj::String> { return nullptr; });
+                       .then([]() { return false; });
     return read.exclusiveJoin(kj::mv(timeout))
-        .then([this, call = kj::mv(call), tenant, max](kj::Maybe<kj::String> text) mutable
+        .then([this, call = kj::mv(call), tenant, max, text](bool arrived) mutable
               -> kj::Promise<Reply> {
-          KJ_IF_MAYBE(t, text) {
-            if (t->size() > max) return TooLarge(t->size());
-            call.body = kj::mv(*t);
+          if (arrived) {
+            if (text->size() > max) return TooLarge(text->size());
+            call.body = kj::heapString(text->data(), text->size());
           } else {
             return ErrorReply(Status::InvalidArgument(
                                   "the request body did not arrive within " +
@@ -542,6 +549,19 @@ class HttpApi::Impl::Service final : public kj::HttpService {
           return WithSession(kj::mv(call), tenant);
         });
   }
+
+  // Appends the body to `out` until it ends or passes `max` bytes (then one chunk more
+  // at most is kept: the caller refuses it).
+  static kj::Promise<void> ReadBody(kj::AsyncInputStream& body, std::string& out, uint64_t max) {
+    const size_t at = out.size();
+    out.resize(at + kReadChunk);
+    return body.tryRead(out.data() + at, 1, kReadChunk).then([&body, &out, max, at](size_t n) {
+      out.resize(at + n);
+      if (n == 0 || out.size() > max) return kj::Promise<void>(kj::READY_NOW);
+      return ReadBody(body, out, max);
+    });
+  }
+  static constexpr size_t kReadChunk = 64u << 10;
 
   Reply TooLarge(uint64_t size) const {
     return ErrorReply(Status::ResourceExhausted(
