@@ -639,5 +639,32 @@ TEST_F(HttpApiTest, KeepAliveAndManyConnectionsAtOnce) {
   EXPECT_EQ(c->Read().status, 404);
 }
 
+// With TLS on, the API serves HTTPS with the server's certificate, and nothing in plaintext.
+TEST(HttpApiTlsTest, ServesHttpsWithTheServersCertificate) {
+  TempDir certs;
+  ASSERT_TRUE(MakeTlsCertificates(certs.path()));
+  const int api_port = FreePort();
+  Cotenantd server({"--api", "127.0.0.1:" + std::to_string(api_port), "--tls-cert",
+                    certs.path() + "/server.pem", "--tls-key", certs.path() + "/server.key",
+                    "--rpc-threads", "2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const std::string url = "https://127.0.0.1:" + std::to_string(api_port) + "/v1/whoami";
+  std::string out;
+  EXPECT_EQ(RunCommand("curl -sS --max-time 10 --cacert '" + certs.path() + "/ca.pem' -H 'Authorization: Bearer " +
+                           server.admin_key() + "' -H 'Cotenant-Tenant: 1' " + url,
+                       &out),
+            0)
+      << out;
+  auto who = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(who.is_object()) << out;
+  EXPECT_EQ(who["user"]["name"], "admin");
+  // A certificate of another CA is refused by the client; plaintext gets no answer.
+  EXPECT_NE(RunCommand("curl -sS --max-time 10 --cacert '" + certs.path() + "/otherca.pem' " + url +
+                       " > /dev/null 2>&1"),
+            0);
+  HttpConnection plain(api_port, 5);
+  EXPECT_NE(plain.Call("GET", "/v1/whoami").status, 200);
+}
+
 }  // namespace
 }  // namespace cotenant::testing
