@@ -479,14 +479,17 @@ TEST_F(HttpApiTest, CallsThroughAPolicyAreAuditedAndMeteredAsOverRpc) {
   Result added = pub.client->addRecord("Customers", ann);
   ASSERT_TRUE(added.ok());
   auto owner = Connect(pub.id, pub.key);
+  auto c = Connect(con.id, con.key);
+  const std::map<std::string, std::string> ctx = {{"Cotenant-Context", std::to_string(pub.id)}};
+  // Refused before the policy exists; the refusal is not kept once it does.
+  HttpReply refused = c->Call("GET", Path("Customers", added.getId()), "", ctx);
+  EXPECT_EQ(refused.status, 403) << refused;
   ASSERT_EQ(owner->Call("POST", "/v1/admin/createPolicy",
                         json{{"policy", {{"name", "p"}, {"designated", con.id}, {"userId", pub.user}}}}.dump())
                 .status,
             200);
   auto served = [&] { return U64(owner->Call("POST", "/v1/admin/usage", "{}").json["usage"]["servedToOthers"]); };
   const uint64_t served_before = served();
-  auto c = Connect(con.id, con.key);
-  const std::map<std::string, std::string> ctx = {{"Cotenant-Context", std::to_string(pub.id)}};
   for (int i = 0; i < 5; ++i) {
     HttpReply r = c->Call("GET", Path("Customers", added.getId()), "", ctx);
     ASSERT_EQ(r.status, 200) << r;
@@ -506,6 +509,11 @@ TEST_F(HttpApiTest, CallsThroughAPolicyAreAuditedAndMeteredAsOverRpc) {
     return n;
   };
   EXPECT_TRUE(Eventually([&] { return reads() == 10; })) << log;
+  // The policy deleted: the next call through the kept context is refused.
+  ASSERT_EQ(owner->Call("POST", "/v1/admin/deletePolicy", json{{"name", "p"}}.dump()).status, 200);
+  HttpReply after = c->Call("GET", Path("Customers", added.getId()), "", ctx);
+  EXPECT_EQ(after.status, 403) << after;
+  EXPECT_EQ(Http(after), Rpc(con.client->getRecord("Customers", "*", added.getId(), rpc_ctx)));
 }
 
 // ---- Malformed, oversized and slow requests ------------------------------------------------
@@ -637,6 +645,34 @@ TEST_F(HttpApiTest, KeepAliveAndManyConnectionsAtOnce) {
   ASSERT_TRUE(c->Write(two));
   EXPECT_EQ(c->Read().status, 200);
   EXPECT_EQ(c->Read().status, 404);
+}
+
+// Failed logins over HTTP count in the same throttle as RPC logins from the address.
+TEST(HttpApiThrottleTest, FailedLoginsLockOutTheAddressOnBothDoors) {
+  const int api_port = FreePort();
+  Cotenantd server({"--api", "127.0.0.1:" + std::to_string(api_port), "--login-failures-per-address", "2",
+                    "--login-lockout-ms", "60000", "--rpc-threads", "2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  HttpConnection c(api_port);
+  c.Login(1, server.admin_key() + "wrong");
+  for (int i = 0; i < 3; ++i) {  // two free failures, and the third locks the address out
+    HttpReply r = c.Call("GET", "/v1/whoami");
+    EXPECT_EQ(r.status, 401) << r;
+  }
+  // Locked out: even the right key is not checked, over HTTP and over RPC alike.
+  c.Login(1, server.admin_key());
+  HttpReply locked = c.Call("GET", "/v1/whoami");
+  EXPECT_EQ(locked.status, 429) << locked;
+  EXPECT_EQ(locked.code(), "ResourceExhausted") << locked;
+  const std::string says = "too many failed logins from 127.0.0.1; retry in ";
+  EXPECT_EQ(locked.message().rfind(says, 0), 0u) << locked;
+  try {
+    Client::connect(server.address(), 1, server.admin_key());
+    ADD_FAILURE() << "the RPC login was not throttled";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ResourceExhausted) << e.what();
+    EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+  }
 }
 
 // With TLS on, the API serves HTTPS with the server's certificate, and nothing in plaintext.
