@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <list>
@@ -460,6 +461,7 @@ class HttpApi::Impl::Service final : public kj::HttpService {
     std::string tenant;
     std::string key;
     std::string context;  // "" = none
+    std::string tag;      // the session cache's key of (tenant, key)
     kj::String body;
   };
 
@@ -525,40 +527,101 @@ class HttpApi::Impl::Service final : public kj::HttpService {
       }
     }
 
-    // The body, bounded in size and in time.
-    const uint64_t max = api_.options_.max_body_bytes;
+    // Logged in before the body is read: a client without a valid key never makes the
+    // server hold more than its headers.
     KJ_IF_MAYBE(length, body.tryGetLength()) {
-      if (*length > max) return TooLarge(*length);
+      if (*length > api_.options_.max_body_bytes) return TooLarge(*length);
+    }
+    call.tag = api_.Tag(call.tenant, call.key);
+    return SessionOf(call, tenant).then([this, &body, call = kj::mv(call)](EntryPtr e) mutable {
+      return ReadAndCall(body, kj::mv(call), kj::mv(e));
+    });
+  }
+
+  // The kept session of the call's credentials, or a new login.
+  kj::Promise<EntryPtr> SessionOf(const Call& call, uint64_t tenant) {
+    if (EntryPtr e = call.tag.empty() ? nullptr : api_.Lookup(call.tag)) return kj::mv(e);
+    auto login = bootstrap_.loginRequest();
+    login.setTenantId(tenant);
+    login.setApiKey(call.key);
+    return login.send().then(
+        [this, tag = call.tag](auto&& r) { return api_.Keep(tag, r.getSession()); });
+  }
+
+  // Reads the body, bounded in size, in time, and with every other request's in bytes
+  // held, then makes the call.
+  kj::Promise<Reply> ReadAndCall(kj::AsyncInputStream& body, Call call, EntryPtr entry) {
+    const uint64_t max = api_.options_.max_body_bytes;
+    auto hold = std::make_shared<BodyHold>(api_.options_);
+    bool counted = false;
+    KJ_IF_MAYBE(length, body.tryGetLength()) {
+      if (!hold->Add(*length)) return Full();
+      counted = true;
     }
     auto text = std::make_shared<std::string>();
-    auto read = ReadBody(body, *text, max).then([]() { return true; });
+    auto read = ReadBody(body, *text, max, counted ? nullptr : hold.get())
+                    .then([](bool within) { return within ? kRead : kFull; });
     auto timeout = api_.timer_.afterDelay(api_.options_.request_timeout_ms * kj::MILLISECONDS)
-                       .then([]() { return false; });
+                       .then([]() { return kLate; });
     return read.exclusiveJoin(kj::mv(timeout))
-        .then([this, call = kj::mv(call), tenant, max, text](bool arrived) mutable
+        .then([this, call = kj::mv(call), entry = kj::mv(entry), max, text, hold](int outcome) mutable
               -> kj::Promise<Reply> {
-          if (arrived) {
-            if (text->size() > max) return TooLarge(text->size());
-            call.body = kj::heapString(text->data(), text->size());
-          } else {
+          if (outcome == kLate) {
             return ErrorReply(Status::InvalidArgument(
                                   "the request body did not arrive within " +
                                   std::to_string(api_.options_.request_timeout_ms) + " ms"),
                               408);
           }
-          return WithSession(kj::mv(call), tenant);
+          if (outcome == kFull) return Full();
+          if (text->size() > max) return TooLarge(text->size());
+          call.body = kj::heapString(text->data(), text->size());
+          text->clear();
+          text->shrink_to_fit();
+          std::string tag = call.tag;
+          return OnSession(kj::mv(call), std::move(tag), kj::mv(entry)).attach(kj::mv(hold));
         });
+  }
+  static constexpr int kRead = 1, kFull = 2, kLate = 3;
+
+  // The bytes of request bodies this request holds, in the count every loop's requests
+  // share (HttpApiOptions::max_inflight_bytes); given back when the request is answered.
+  class BodyHold {
+   public:
+    explicit BodyHold(const HttpApiOptions& o) : held_(*o.held), max_(o.max_inflight_bytes) {}
+    ~BodyHold() { held_.fetch_sub(mine_); }
+    BodyHold(const BodyHold&) = delete;
+    BodyHold& operator=(const BodyHold&) = delete;
+    // False when the count is now past the limit (the bytes stay counted until the end).
+    bool Add(uint64_t n) {
+      mine_ += n;
+      return held_.fetch_add(n) + n <= max_;
+    }
+
+   private:
+    std::atomic<uint64_t>& held_;
+    const uint64_t max_;
+    uint64_t mine_ = 0;
+  };
+
+  Reply Full() const {
+    return ErrorReply(Status::Busy(
+        "the server holds as many bytes of HTTP request bodies as it may (" +
+        std::to_string(api_.options_.max_inflight_bytes) +
+        ", --max-inflight-bytes); retry later"));
   }
 
   // Appends the body to `out` until it ends or passes `max` bytes (then one chunk more
-  // at most is kept: the caller refuses it).
-  static kj::Promise<void> ReadBody(kj::AsyncInputStream& body, std::string& out, uint64_t max) {
+  // at most is kept: the caller refuses it). With `hold`, counts each chunk in it; false
+  // when that passes the limit.
+  static kj::Promise<bool> ReadBody(kj::AsyncInputStream& body, std::string& out, uint64_t max,
+                                    BodyHold* hold) {
     const size_t at = out.size();
     out.resize(at + kReadChunk);
-    return body.tryRead(out.data() + at, 1, kReadChunk).then([&body, &out, max, at](size_t n) {
+    return body.tryRead(out.data() + at, 1, kReadChunk).then([&body, &out, max, at, hold](size_t n) {
       out.resize(at + n);
-      if (n == 0 || out.size() > max) return kj::Promise<void>(kj::READY_NOW);
-      return ReadBody(body, out, max);
+      if (hold != nullptr && !hold->Add(n)) return kj::Promise<bool>(false);
+      if (n == 0 || out.size() > max) return kj::Promise<bool>(true);
+      return ReadBody(body, out, max, hold);
     });
   }
   static constexpr size_t kReadChunk = 64u << 10;
@@ -568,19 +631,6 @@ class HttpApi::Impl::Service final : public kj::HttpService {
                           "the request body is larger than the limit of " +
                           std::to_string(api_.options_.max_body_bytes) + " bytes (--max-message-mb)"),
                       413);
-  }
-
-  kj::Promise<Reply> WithSession(Call call, uint64_t tenant) {
-    std::string tag = api_.Tag(call.tenant, call.key);
-    if (EntryPtr e = tag.empty() ? nullptr : api_.Lookup(tag)) {
-      return OnSession(kj::mv(call), tag, std::move(e));
-    }
-    auto login = bootstrap_.loginRequest();
-    login.setTenantId(tenant);
-    login.setApiKey(call.key);
-    return login.send().then([this, call = kj::mv(call), tag](auto&& r) mutable {
-      return OnSession(kj::mv(call), tag, api_.Keep(tag, r.getSession()));
-    });
   }
 
   // The capability the route's method is called on, from the session.

@@ -16,7 +16,8 @@
 // its credential on every call, and a session whose call answers Unauthenticated is
 // dropped.
 //
-// Limits: bodies larger than max_body_bytes are refused (413) before they are read; the
+// Limits: bodies larger than max_body_bytes are refused (413) before they are read; past
+// max_inflight_bytes of bodies held server-wide a request is refused Busy (503); the
 // request line, the headers and the body must each arrive within request_timeout_ms; an
 // idle keep-alive connection is closed after idle_timeout_ms; at most max_connections
 // HTTP connections are open at once on a loop (more are closed at once).
@@ -29,6 +30,7 @@
 #define COTENANT_RPC_HTTP_API_H_
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +52,11 @@ struct HttpApiOptions {
   int idle_timeout_ms = 60000;         // between requests of a keep-alive connection
   size_t max_sessions = 1024;          // logged-in sessions kept per event loop
   size_t max_connections = 4096;       // open HTTP connections per event loop
+  // Request bodies held at once by every loop's API (announced lengths count as soon as
+  // their headers arrive); past it a request is answered Busy (503). The count is shared
+  // by every copy of these options.
+  uint64_t max_inflight_bytes = 256u << 20;
+  std::shared_ptr<std::atomic<uint64_t>> held = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 // Opens a listening socket on `address` with SO_REUSEPORT, so every loop can listen on

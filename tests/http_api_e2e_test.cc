@@ -675,6 +675,50 @@ TEST(HttpApiThrottleTest, FailedLoginsLockOutTheAddressOnBothDoors) {
   }
 }
 
+// Request bodies held at once are bounded server-wide: past the budget a request is
+// answered Busy, and served again once the bytes are given back.
+TEST(HttpApiBudgetTest, BodiesHeldAtOnceAreBounded) {
+  const int api_port = FreePort();
+  Cotenantd server({"--api", "127.0.0.1:" + std::to_string(api_port), "--max-message-mb", "1",
+                    "--max-inflight-bytes", "1048576", "--api-timeout-ms", "30000"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const std::string auth = "Authorization: Bearer " + server.admin_key() + "\r\nCotenant-Tenant: 1\r\n";
+  // A holds 1000000 bytes announced, and sends almost nothing of them.
+  auto hog = std::make_unique<HttpConnection>(api_port);
+  ASSERT_TRUE(hog->Write("POST /v1/admin/listTenants HTTP/1.1\r\nHost: x\r\n" + auth +
+                         "Content-Length: 1000000\r\n\r\n{"));
+  // B's 100000 bytes do not fit beside them (once the server has read A's headers).
+  // (A refused body is not read: the server then closes that connection, so each try
+  // has a connection of its own.)
+  const std::string body = json{{"pad", std::string(100000, 'x')}}.dump();
+  auto attempt = [&] {
+    HttpConnection c(api_port);
+    c.Login(1, server.admin_key());
+    return c.Call("POST", "/v1/admin/listTenants", body);
+  };
+  HttpReply r;
+  for (int i = 0; i < 200 && r.status != 503; ++i) {
+    r = attempt();
+    if (r.status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(r.status, 503) << r;
+  EXPECT_EQ(r.code(), "Busy") << r;
+  EXPECT_NE(r.message().find("--max-inflight-bytes"), std::string::npos) << r;
+  // Requests without a body still pass.
+  HttpConnection small(api_port);
+  small.Login(1, server.admin_key());
+  EXPECT_EQ(small.Call("GET", "/v1/whoami").status, 200);
+  // A goes away: its bytes are given back and B is served (here: refused for its made-up
+  // member, which means the body was read and decoded).
+  hog.reset();
+  for (int i = 0; i < 200 && (r.status == 503 || r.status == 0); ++i) {
+    r = attempt();
+    if (r.status == 503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(r.status, 400) << r;
+  EXPECT_NE(r.message().find("unknown field pad"), std::string::npos) << r;
+}
+
 // With TLS on, the API serves HTTPS with the server's certificate, and nothing in plaintext.
 TEST(HttpApiTlsTest, ServesHttpsWithTheServersCertificate) {
   TempDir certs;

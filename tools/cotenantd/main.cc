@@ -248,7 +248,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-inflight-bytes", conn.max_inflight_bytes,
                  "Bytes of RPC request messages held at once, server-wide (at least "
-                 "--max-message-mb); a connection waits before reading past it")
+                 "--max-message-mb); a connection waits before reading past it. The HTTP/JSON "
+                 "API's request bodies have a budget of the same size (past it: 503)")
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40))
       ->capture_default_str();
   app.add_option("--max-unsent-bytes-per-connection", conn.max_unsent_bytes,
@@ -425,6 +426,7 @@ int main(int argc, char** argv) {
   options.tls = tls;
   api.max_body_bytes = max_message_mb << 20;
   api.max_connections = conn.max_connections;
+  api.max_inflight_bytes = conn.max_inflight_bytes;
   options.api = api;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
