@@ -114,6 +114,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
                 Settings()),
         tasks_(*this) {
     codec_.setRejectUnknownFields(true);
+    codec_.addTypeHandler(base64_);
   }
 
   kj::Promise<void> Serve(kj::ConnectionReceiver& receiver) {
@@ -243,6 +244,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   kj::Timer& timer_;
   const HttpApiOptions options_;
   RpcTls* tls_;
+  http::Base64Data base64_;  // before codec_, which refers to it
   capnp::JsonCodec codec_;
   kj::HttpHeaderTable::Builder builder_;
   const kj::HttpHeaderId authorization_;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <capnp/message.h>
+#include <kj/encoding.h>
 
 #include "rpc/errors.h"
 
@@ -64,6 +65,20 @@ Status StatusOf(const kj::Exception& e) {
   }
   if (code == Status::Code::kBusy) return Status::Busy(std::string(d));
   return ForClient(Status::Internal(std::string(d)));
+}
+
+void Base64Data::encode(const capnp::JsonCodec&, capnp::Data::Reader input,
+                        capnp::JsonValue::Builder output) const {
+  output.setString(kj::encodeBase64(input));
+}
+
+capnp::Orphan<capnp::Data> Base64Data::decode(const capnp::JsonCodec&,
+                                              capnp::JsonValue::Reader input,
+                                              capnp::Orphanage orphanage) const {
+  KJ_REQUIRE(input.isString(), "expected a base64 string");
+  auto bytes = kj::decodeBase64(input.getString());
+  KJ_REQUIRE(!bytes.hadErrors, "not base64");
+  return orphanage.newOrphanCopy(capnp::Data::Reader(bytes));
 }
 
 std::string Json(const nlohmann::json& j) {

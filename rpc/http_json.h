@@ -22,6 +22,16 @@ namespace cotenant::rpc::http {
 // its detail logged (rpc/errors.h ForClient).
 Status StatusOf(const kj::Exception& e);
 
+// Data (search continuation tokens) as a base64 string instead of the codec's default, an
+// array of numbers. Register once with JsonCodec::addTypeHandler; must outlive the codec.
+class Base64Data final : public capnp::JsonCodec::Handler<capnp::Data> {
+ public:
+  void encode(const capnp::JsonCodec& codec, capnp::Data::Reader input,
+              capnp::JsonValue::Builder output) const override;
+  capnp::Orphan<capnp::Data> decode(const capnp::JsonCodec& codec, capnp::JsonValue::Reader input,
+                                    capnp::Orphanage orphanage) const override;
+};
+
 // `j` as text; bytes that are not UTF-8 (a message may quote what a client sent) are
 // replaced, never thrown on.
 std::string Json(const nlohmann::json& j);

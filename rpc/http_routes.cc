@@ -90,9 +90,8 @@ class Generator {
       case capnp::schema::Type::TEXT:
         return {{"type", "string"}};
       case capnp::schema::Type::DATA:
-        return {{"type", "array"},
-                {"items", {{"type", "integer"}, {"minimum", 0}, {"maximum", 255}}},
-                {"description", "bytes, as an array of numbers"}};
+        return {{"type", "string"}, {"contentEncoding", "base64"},
+                {"description", "bytes, in base64"}};
       case capnp::schema::Type::LIST:
         return {{"type", "array"}, {"items", Type(t.asList().getElementType())}};
       case capnp::schema::Type::ENUM: {

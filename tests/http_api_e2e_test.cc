@@ -151,6 +151,7 @@ TEST_F(HttpApiTest, EveryRouteServesItsCall) {
     json p = cov.Ok("searchRecords", *owner, "POST", "/v1/records/Items:search?fields=sku", q);
     for (const auto& rec : p["result"]["records"]) skus.push_back(rec["fields"][0]["value"]["text"]);
     if (p["result"]["complete"] == true) break;
+    ASSERT_TRUE(p["result"]["continuation"].is_string()) << "a token is base64: " << p;
     q["continuation"] = p["result"]["continuation"];
   }
   EXPECT_EQ(skus, (std::vector<std::string>{"A-1", "A-2", "A-3"}));

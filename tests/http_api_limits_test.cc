@@ -27,6 +27,8 @@ TEST_F(HttpApiLimitsTest, MalformedRequestsGetAnErrorNamingTheProblem) {
        "integer"},
       {"POST", "/v1/records/Customers:search", "{\"numberOfRows\": \"many\"}", "numberOfRows"},
       {"POST", "/v1/records/Customers:search", "{\"sortOrder\": \"sideways\"}", "sideways"},
+      {"POST", "/v1/records/Customers:search", "{\"continuation\": \"%%%\"}", "not base64"},
+      {"POST", "/v1/records/Customers:search", "{\"continuation\": [1, 2]}", "base64 string"},
       {"GET", "/v1/records/Customers/seventeen", "", "decimal number"},
       {"GET", "/v1/records/Customers/1?retrievePermissions=maybe", "", "true or false"},
       {"GET", "/v1/records/Customers/1?colour=red", "", "unknown query parameter colour"},
