@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cstring>
@@ -152,13 +153,16 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   }
 
   void Admit(kj::Own<kj::AsyncIoStream> stream) {
+    Metrics::HttpCounters& counters = ctx_.metrics->http_counters();
     if (open_ >= options_.max_connections) {
+      counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("HTTP/JSON API: {} connections open on this loop (the limit); closing a new one",
                    open_);
       return;  // dropping the stream closes it
     }
     std::string peer = PeerOf(*stream);
     ++open_;
+    counters.connections.fetch_add(1, std::memory_order_relaxed);
     kj::Promise<kj::Own<kj::AsyncIoStream>> ready =
         tls_ != nullptr ? tls_->Secure(kj::mv(stream), timer_)
                         : kj::Promise<kj::Own<kj::AsyncIoStream>>(kj::mv(stream));
@@ -170,7 +174,10 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
                        peers_.erase(key);
                      }));
                    })
-                   .attach(kj::defer([this] { --open_; })));
+                   .attach(kj::defer([this, &counters] {
+                     --open_;
+                     counters.connections.fetch_sub(1, std::memory_order_relaxed);
+                   })));
   }
 
   kj::Own<kj::HttpService> NewService(kj::AsyncIoStream& stream);
@@ -194,6 +201,8 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   }
 
   kj::Promise<void> Send(kj::HttpService::Response& response, Reply reply) {
+    ctx_.metrics->http_counters().responses[std::clamp(reply.status / 100, 2, 5)].fetch_add(
+        1, std::memory_order_relaxed);
     kj::HttpHeaders headers(*table_);
     headers.set(kj::HttpHeaderId::CONTENT_TYPE, "application/json");
     if (reply.unauthenticated) headers.set(www_authenticate_, "Bearer");
@@ -377,7 +386,7 @@ class HttpApi::Impl::Service final : public kj::HttpService {
   // held, then makes the call.
   kj::Promise<Reply> ReadAndCall(kj::AsyncInputStream& body, Call call, EntryPtr entry) {
     const uint64_t max = api_.options_.max_body_bytes;
-    auto hold = std::make_shared<BodyHold>(api_.options_);
+    auto hold = std::make_shared<BodyHold>(api_.options_, api_.ctx_.metrics);
     bool counted = false;
     KJ_IF_MAYBE(length, body.tryGetLength()) {
       if (!hold->Add(*length)) return Full();
@@ -412,18 +421,24 @@ class HttpApi::Impl::Service final : public kj::HttpService {
   // share (HttpApiOptions::max_inflight_bytes); given back when the request is answered.
   class BodyHold {
    public:
-    explicit BodyHold(const HttpApiOptions& o) : held_(*o.held), max_(o.max_inflight_bytes) {}
-    ~BodyHold() { held_.fetch_sub(mine_); }
+    BodyHold(const HttpApiOptions& o, Metrics* metrics)
+        : held_(*o.held), gauge_(metrics->http_counters().held_body_bytes), max_(o.max_inflight_bytes) {}
+    ~BodyHold() {
+      held_.fetch_sub(mine_);
+      gauge_.fetch_sub(static_cast<int64_t>(mine_), std::memory_order_relaxed);
+    }
     BodyHold(const BodyHold&) = delete;
     BodyHold& operator=(const BodyHold&) = delete;
     // False when the count is now past the limit (the bytes stay counted until the end).
     bool Add(uint64_t n) {
       mine_ += n;
+      gauge_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
       return held_.fetch_add(n) + n <= max_;
     }
 
    private:
     std::atomic<uint64_t>& held_;
+    std::atomic<int64_t>& gauge_;
     const uint64_t max_;
     uint64_t mine_ = 0;
   };

@@ -135,6 +135,14 @@ TEST_F(HttpApiLimitsTest, KeepAliveAndManyConnectionsAtOnce) {
       EXPECT_EQ(r.json["record"]["fields"][0]["value"]["text"], "Ann");
     }
   }
+  // /metrics counts the API's connections and responses, and the calls under their APIs.
+  const std::string metrics = HttpGet(server_->http_port(), "/metrics");
+  EXPECT_GE(MetricValue(metrics, "cotenant_http_connections"), 65) << metrics.substr(0, 300);
+  EXPECT_GE(MetricValue(metrics, "cotenant_http_responses_total{class=\"2xx\"}"), 392);
+  EXPECT_GE(MetricValue(metrics, "cotenant_requests_total{api=\"getRecord\",outcome=\"OK\"}"), 392);
+  EXPECT_TRUE(Eventually([&] {  // every body of the suite's requests given back
+    return MetricValue(HttpGet(server_->http_port(), "/metrics"), "cotenant_http_body_bytes") == 0;
+  }));
   // Pipelined requests on one connection are answered in order.
   std::string two = c->Request("GET", Path("Customers", added.getId()), "", {}) +
                     c->Request("GET", Path("Customers", added.getId() + 99), "", {});
