@@ -125,7 +125,9 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
           return Serve(receiver);
         },
         [this, &receiver](kj::Exception&& e) {
-          spdlog::warn("HTTP/JSON API: accept failed: {}", e.getDescription().cStr());
+          ctx_.metrics->connection_counters().accept_errors.fetch_add(1, std::memory_order_relaxed);
+          spdlog::warn("HTTP/JSON API: accept failed (retrying in 100 ms): {}",
+                       e.getDescription().cStr());
           return timer_.afterDelay(100 * kj::MILLISECONDS).then([this, &receiver] {
             return Serve(receiver);
           });
@@ -388,12 +390,18 @@ class HttpApi::Impl::Service final : public kj::HttpService {
     const uint64_t max = api_.options_.max_body_bytes;
     auto hold = std::make_shared<BodyHold>(api_.options_, api_.ctx_.metrics);
     bool counted = false;
+    uint64_t announced = 0;
     KJ_IF_MAYBE(length, body.tryGetLength()) {
+      if (*length == 0) {  // a GET, a DELETE: nothing to read or to wait for
+        std::string tag = call.tag;
+        return OnSession(kj::mv(call), std::move(tag), kj::mv(entry));
+      }
       if (!hold->Add(*length)) return Full();
       counted = true;
+      announced = *length;
     }
     auto text = std::make_shared<std::string>();
-    auto read = ReadBody(body, *text, max, counted ? nullptr : hold.get())
+    auto read = ReadBody(body, *text, max, counted ? nullptr : hold.get(), announced)
                     .then([](bool within) { return within ? kRead : kFull; });
     auto timeout = api_.timer_.afterDelay(api_.options_.request_timeout_ms * kj::MILLISECONDS)
                        .then([]() { return kLate; });
@@ -452,16 +460,20 @@ class HttpApi::Impl::Service final : public kj::HttpService {
 
   // Appends the body to `out` until it ends or passes `max` bytes (then one chunk more
   // at most is kept: the caller refuses it). With `hold`, counts each chunk in it; false
-  // when that passes the limit.
+  // when that passes the limit. `announced`: the Content-Length (0 = none), so a short
+  // body is read into a buffer of its size.
   static kj::Promise<bool> ReadBody(kj::AsyncInputStream& body, std::string& out, uint64_t max,
-                                    BodyHold* hold) {
+                                    BodyHold* hold, uint64_t announced) {
     const size_t at = out.size();
-    out.resize(at + kReadChunk);
-    return body.tryRead(out.data() + at, 1, kReadChunk).then([&body, &out, max, at, hold](size_t n) {
+    const size_t chunk =
+        announced > at ? static_cast<size_t>(std::min<uint64_t>(announced - at + 1, kReadChunk))
+                       : kReadChunk;
+    out.resize(at + chunk);
+    return body.tryRead(out.data() + at, 1, chunk).then([&body, &out, max, at, hold, announced](size_t n) {
       out.resize(at + n);
       if (hold != nullptr && !hold->Add(n)) return kj::Promise<bool>(false);
       if (n == 0 || out.size() > max) return kj::Promise<bool>(true);
-      return ReadBody(body, out, max, hold);
+      return ReadBody(body, out, max, hold, announced);
     });
   }
   static constexpr size_t kReadChunk = 64u << 10;
