@@ -156,28 +156,40 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
 
   void Admit(kj::Own<kj::AsyncIoStream> stream) {
     Metrics::HttpCounters& counters = ctx_.metrics->http_counters();
-    if (open_ >= options_.max_connections) {
-      counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("HTTP/JSON API: {} connections open on this loop (the limit); closing a new one",
-                   open_);
-      return;  // dropping the stream closes it
-    }
     std::string peer = PeerOf(*stream);
-    ++open_;
+    {
+      HttpApiOptions::Open& open = *options_.open;
+      std::lock_guard<std::mutex> lock(open.mu);
+      size_t& mine = open.by_peer[peer];
+      if (open.all >= options_.max_connections || mine >= options_.max_connections_per_peer) {
+        if (mine == 0) open.by_peer.erase(peer);
+        counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("HTTP/JSON API: closing a new connection from {}: {} open, {} from it "
+                     "(--max-connections {}, --max-connections-per-peer {})",
+                     peer, open.all, mine, options_.max_connections,
+                     options_.max_connections_per_peer);
+        return;  // dropping the stream closes it
+      }
+      ++mine;
+      ++open.all;
+    }
     counters.connections.fetch_add(1, std::memory_order_relaxed);
     kj::Promise<kj::Own<kj::AsyncIoStream>> ready =
         tls_ != nullptr ? tls_->Secure(kj::mv(stream), timer_)
                         : kj::Promise<kj::Own<kj::AsyncIoStream>>(kj::mv(stream));
     tasks_.add(ready
-                   .then([this, peer = std::move(peer)](kj::Own<kj::AsyncIoStream> s) mutable {
+                   .then([this, peer](kj::Own<kj::AsyncIoStream> s) mutable {
                      kj::AsyncIoStream* key = s.get();
-                     peers_[key] = std::move(peer);
+                     peers_[key] = peer;
                      return server_.listenHttp(kj::mv(s)).attach(kj::defer([this, key] {
                        peers_.erase(key);
                      }));
                    })
-                   .attach(kj::defer([this, &counters] {
-                     --open_;
+                   .attach(kj::defer([this, &counters, peer] {
+                     HttpApiOptions::Open& open = *options_.open;
+                     std::lock_guard<std::mutex> lock(open.mu);
+                     --open.all;
+                     if (--open.by_peer[peer] == 0) open.by_peer.erase(peer);
                      counters.connections.fetch_sub(1, std::memory_order_relaxed);
                    })));
   }
@@ -267,7 +279,6 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   std::list<std::string> lru_;  // session tags, most recently used first
   std::unordered_map<std::string, std::pair<EntryPtr, std::list<std::string>::iterator>> sessions_;
   std::map<kj::AsyncIoStream*, std::string> peers_;  // the peer address of each connection
-  size_t open_ = 0;
   kj::HttpServer server_;
   kj::TaskSet tasks_;  // last: its connections use everything above
 };

@@ -20,7 +20,8 @@
 // max_inflight_bytes of bodies held server-wide a request is refused Busy (503); the
 // request line, the headers and the body must each arrive within request_timeout_ms; an
 // idle keep-alive connection is closed after idle_timeout_ms; at most max_connections
-// HTTP connections are open at once on a loop (more are closed at once).
+// HTTP connections are open at once, and max_connections_per_peer from one IP address,
+// server-wide (more are closed as soon as they are accepted).
 //
 // Threads. Each RPC event loop runs one HttpApi with a listening socket of its own on the
 // same port (SO_REUSEPORT; the kernel spreads connections over them). Everything of an
@@ -32,7 +33,9 @@
 #include <cstddef>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <kj/async-io.h>
@@ -51,12 +54,20 @@ struct HttpApiOptions {
   int request_timeout_ms = 15000;      // request line and headers, and again the body
   int idle_timeout_ms = 60000;         // between requests of a keep-alive connection
   size_t max_sessions = 1024;          // logged-in sessions kept per event loop
-  size_t max_connections = 4096;       // open HTTP connections per event loop
+  size_t max_connections = 4096;       // open HTTP connections, server-wide
+  size_t max_connections_per_peer = 256;  // open HTTP connections from one IP address
   // Request bodies held at once by every loop's API (announced lengths count as soon as
   // their headers arrive); past it a request is answered Busy (503). The count is shared
   // by every copy of these options.
   uint64_t max_inflight_bytes = 256u << 20;
   std::shared_ptr<std::atomic<uint64_t>> held = std::make_shared<std::atomic<uint64_t>>(0);
+  // The open connections of every loop, in all and by peer (shared like `held`).
+  struct Open {
+    std::mutex mu;
+    size_t all = 0;
+    std::map<std::string, size_t> by_peer;
+  };
+  std::shared_ptr<Open> open = std::make_shared<Open>();
 };
 
 // Opens a listening socket on `address` with SO_REUSEPORT, so every loop can listen on

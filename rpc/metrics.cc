@@ -157,7 +157,7 @@ std::string Metrics::Render() const {
                  "# HELP cotenant_http_connections Open HTTP/JSON API connections.\n"
                  "# TYPE cotenant_http_connections gauge\n"
                  "cotenant_http_connections {}\n"
-                 "# HELP cotenant_http_connections_refused_total HTTP/JSON API connections closed at accept (--max-connections on their loop).\n"
+                 "# HELP cotenant_http_connections_refused_total HTTP/JSON API connections closed at accept (--max-connections, --max-connections-per-peer).\n"
                  "# TYPE cotenant_http_connections_refused_total counter\n"
                  "cotenant_http_connections_refused_total {}\n"
                  "# HELP cotenant_http_body_bytes Bytes of HTTP/JSON API request bodies held.\n"

@@ -83,7 +83,7 @@ class Metrics {
   // The HTTP/JSON API (rpc/http_api.h), bumped on the event loops.
   struct HttpCounters {
     std::atomic<int64_t> connections{0};           // open HTTP/JSON API connections
-    std::atomic<uint64_t> refused_connections{0};  // closed at accept: the loop had its maximum
+    std::atomic<uint64_t> refused_connections{0};  // closed at accept: a connection cap
     std::array<std::atomic<uint64_t>, 6> responses{};  // by status class: [2] = 2xx ... [5] = 5xx
     std::atomic<int64_t> held_body_bytes{0};       // request bodies held (the budget's count)
   };

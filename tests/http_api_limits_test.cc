@@ -179,6 +179,33 @@ TEST(HttpApiThrottleTest, FailedLoginsLockOutTheAddressOnBothDoors) {
   }
 }
 
+// Connections from one address are capped server-wide (whichever loop holds them); another
+// address is still served, and a closed connection makes room.
+TEST(HttpApiConnectionsTest, ConnectionsPerPeerAreCapped) {
+  const int api_port = FreePort();
+  Cotenantd server({"--api", "127.0.0.1:" + std::to_string(api_port), "--max-connections-per-peer", "3"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  std::vector<std::unique_ptr<HttpConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<HttpConnection>(api_port, 10));
+    held.back()->Login(1, server.admin_key());
+    ASSERT_EQ(held.back()->Call("GET", "/v1/whoami").status, 200) << i;
+  }
+  HttpConnection fourth(api_port, 10);
+  EXPECT_TRUE(fourth.ClosedByServer()) << "a fourth connection from 127.0.0.1 was kept";
+  HttpConnection elsewhere(api_port, 10, "127.0.0.2");
+  elsewhere.Login(1, server.admin_key());
+  EXPECT_EQ(elsewhere.Call("GET", "/v1/whoami").status, 200);
+  for (auto& c : held) EXPECT_EQ(c->Call("GET", "/v1/whoami").status, 200);
+  held.pop_back();
+  EXPECT_TRUE(Eventually([&] {
+    HttpConnection again(api_port, 10);
+    again.Login(1, server.admin_key());
+    return again.Call("GET", "/v1/whoami").status == 200;
+  }));
+  EXPECT_GE(MetricValue(HttpGet(server.http_port(), "/metrics"), "cotenant_http_connections_refused_total"), 1);
+}
+
 // Request bodies held at once are bounded server-wide: past the budget a request is
 // answered Busy, and served again once the bytes are given back.
 TEST(HttpApiBudgetTest, BodiesHeldAtOnceAreBounded) {

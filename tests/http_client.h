@@ -43,7 +43,9 @@ inline std::ostream& operator<<(std::ostream& os, const HttpReply& r) {
 
 class HttpConnection {
  public:
-  explicit HttpConnection(int port, int timeout_s = 20) : fd_(ConnectLoopback(port, timeout_s)) {}
+  // `source`: the local address to connect from (any 127.x.y.z), as ConnectLoopback.
+  explicit HttpConnection(int port, int timeout_s = 20, const char* source = nullptr)
+      : fd_(ConnectLoopback(port, timeout_s, source)) {}
   ~HttpConnection() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -426,6 +426,7 @@ int main(int argc, char** argv) {
   options.tls = tls;
   api.max_body_bytes = max_message_mb << 20;
   api.max_connections = conn.max_connections;
+  api.max_connections_per_peer = conn.max_connections_per_peer;
   api.max_inflight_bytes = conn.max_inflight_bytes;
   options.api = api;
 
