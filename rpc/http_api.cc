@@ -372,6 +372,11 @@ class HttpApi::Impl::Service final : public kj::HttpService {
             "the Cotenant-Context header must be a tenant id (a decimal number), not \"" +
             call.context + "\""));
       }
+      if (call.route->target != http::Target::kRecords) {  // never silently ignored
+        return ErrorReply(Status::InvalidArgument(
+            "the Cotenant-Context header applies to record calls (/v1/records/...) only; " +
+            call.route->method + " names its tenant with its tenantId parameter"));
+      }
     }
 
     // Logged in before the body is read: a client without a valid key never makes the

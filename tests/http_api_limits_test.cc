@@ -42,6 +42,9 @@ TEST_F(HttpApiLimitsTest, MalformedRequestsGetAnErrorNamingTheProblem) {
   HttpReply r = c->Call("GET", Path("Customers", 1), "", {{"Cotenant-Context", "acme"}});
   EXPECT_EQ(r.status, 400) << r;
   EXPECT_NE(r.message().find("Cotenant-Context"), std::string::npos) << r;
+  r = c->Call("POST", "/v1/admin/listObjects", "{}", {{"Cotenant-Context", std::to_string(a.id)}});
+  EXPECT_EQ(r.status, 400) << "a context on an admin call is refused, not ignored: " << r;
+  EXPECT_NE(r.message().find("tenantId"), std::string::npos) << r;
   // The connection is still good after every refusal above.
   EXPECT_EQ(c->Call("GET", "/v1/whoami").status, 200);
 
