@@ -299,6 +299,19 @@ Status Server::Run() {
                  options_.http.substr(0, options_.http.rfind(':')), ops.port());
   }
 
+  // The HTTP/JSON API's socket of this loop is bound before the RPC listener, so whoever
+  // sees the RPC port answer finds the API's port bound too (connections wait in its
+  // backlog until the loops serve). Port 0 picks the port every other loop then shares.
+  kj::Own<kj::ConnectionReceiver> api_listener;
+  HttpApiOptions api_options = options_.api;
+  if (!api_options.listen.empty()) {
+    uint16_t api_port = 0;
+    COTENANT_RETURN_IF_ERROR(
+        ListenHttpApi(api_options.listen, *io.lowLevelProvider, &api_listener, &api_port));
+    api_options.listen =
+        api_options.listen.substr(0, api_options.listen.rfind(':') + 1) + std::to_string(api_port);
+  }
+
   kj::Own<kj::ConnectionReceiver> listener;
   try {
     auto address = io.provider->getNetwork().parseAddress(options_.listen).wait(io.waitScope);
@@ -314,18 +327,11 @@ Status Server::Run() {
     ConnectionShare share(limits, &metrics_);
     const int loop_count = std::max(options_.rpc_threads, 1);
     metrics_.SetRpcLoops(static_cast<size_t>(loop_count));
-    // The HTTP/JSON API: this loop binds first (so port 0 picks the port the others
-    // share), then every loop listens on the same port.
-    kj::Own<kj::ConnectionReceiver> api_listener;
+    // The HTTP/JSON API on this loop (its socket is bound above); every other loop
+    // listens on the same port.
     std::unique_ptr<HttpApi> api;
     kj::Promise<void> api_serving = kj::READY_NOW;
-    HttpApiOptions api_options = options_.api;
-    if (!api_options.listen.empty()) {
-      uint16_t api_port = 0;
-      COTENANT_RETURN_IF_ERROR(
-          ListenHttpApi(api_options.listen, *io.lowLevelProvider, &api_listener, &api_port));
-      api_options.listen =
-          api_options.listen.substr(0, api_options.listen.rfind(':') + 1) + std::to_string(api_port);
+    if (api_listener) {
       api = std::make_unique<HttpApi>(ctx, io.provider->getTimer(), api_options, tls.get());
       api_serving = api->Serve(*api_listener).eagerlyEvaluate(nullptr);
       spdlog::info("HTTP/JSON API on {}://{}/v1/ on {} event loop(s)", tls ? "https" : "http",
