@@ -87,6 +87,13 @@ TEST_F(HttpApiLimitsTest, OversizedBodiesAreRefusedAndOthersAreServed) {
   r = chunked.Read();
   EXPECT_EQ(r.status, 413) << r;
   EXPECT_EQ(r.code(), "ResourceExhausted") << r;
+  // A wrong key is refused before the body is read: the server does not wait for it.
+  HttpConnection stranger(api_port_);
+  ASSERT_TRUE(stranger.Write("POST /v1/records/Customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                             a.key + "x\r\nCotenant-Tenant: " + std::to_string(a.id) +
+                             "\r\nContent-Length: 900000\r\n\r\n{"));
+  r = stranger.Read();
+  EXPECT_EQ(r.status, 401) << r;
   // A body just under the limit is taken (and answered by the call itself).
   json fields = {F("first_name", "text", std::string(1000, 'x'))};
   r = c->Call("POST", "/v1/records/Customers", json{{"fields", fields}}.dump());
