@@ -29,7 +29,8 @@ install(FILES ${PROJECT_BINARY_DIR}/packaging/cotenantd.service
   DESTINATION /lib/systemd/system COMPONENT server EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/cotenantd.toml
   DESTINATION /etc/cotenant COMPONENT server EXCLUDE_FROM_ALL)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md
+install(FILES ${PROJECT_SOURCE_DIR}/docs/OPERATIONS.md ${PROJECT_SOURCE_DIR}/docs/HTTP.md
+  ${PROJECT_SOURCE_DIR}/docs/openapi.json
   DESTINATION share/doc/cotenant-server COMPONENT server)
 
 # ---- CPack ------------------------------------------------------------------------------------

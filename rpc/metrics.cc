@@ -153,6 +153,25 @@ std::string Metrics::Render() const {
                  conn_.unsent_pauses.load(std::memory_order_relaxed),
                  search_.cancelled.load(std::memory_order_relaxed),
                  search_.cancelled_rows.load(std::memory_order_relaxed));
+  fmt::format_to(it,
+                 "# HELP cotenant_http_connections Open HTTP/JSON API connections.\n"
+                 "# TYPE cotenant_http_connections gauge\n"
+                 "cotenant_http_connections {}\n"
+                 "# HELP cotenant_http_connections_refused_total HTTP/JSON API connections closed at accept (--max-connections, --max-connections-per-peer).\n"
+                 "# TYPE cotenant_http_connections_refused_total counter\n"
+                 "cotenant_http_connections_refused_total {}\n"
+                 "# HELP cotenant_http_body_bytes Bytes of HTTP/JSON API request bodies held.\n"
+                 "# TYPE cotenant_http_body_bytes gauge\n"
+                 "cotenant_http_body_bytes {}\n"
+                 "# HELP cotenant_http_responses_total HTTP/JSON API responses by status class.\n"
+                 "# TYPE cotenant_http_responses_total counter\n",
+                 http_.connections.load(std::memory_order_relaxed),
+                 http_.refused_connections.load(std::memory_order_relaxed),
+                 http_.held_body_bytes.load(std::memory_order_relaxed));
+  for (int c = 2; c <= 5; ++c) {
+    fmt::format_to(it, "cotenant_http_responses_total{{class=\"{}xx\"}} {}\n", c,
+                   http_.responses[c].load(std::memory_order_relaxed));
+  }
   std::string text = fmt::to_string(out);
   if (extra_source_) text += extra_source_();
   return text;

@@ -10,6 +10,8 @@
 //   cotenant_pool_queue_wait_seconds_bucket{le} / _sum / _count       histogram (wait for a thread)
 //   cotenant_connections_refused_total{reason}, cotenant_login_timeouts_total,
 //   cotenant_accept_errors_total, cotenant_inflight_request_bytes     connection handling
+//   cotenant_http_connections, cotenant_http_responses_total{class},
+//   cotenant_http_connections_refused_total, cotenant_http_body_bytes  the HTTP/JSON API
 //
 // Every API and outcome is registered up front, so recording is a few relaxed atomic
 // adds with no lock and no allocation.
@@ -78,6 +80,15 @@ class Metrics {
   };
   ConnectionCounters& connection_counters() { return conn_; }
 
+  // The HTTP/JSON API (rpc/http_api.h), bumped on the event loops.
+  struct HttpCounters {
+    std::atomic<int64_t> connections{0};           // open HTTP/JSON API connections
+    std::atomic<uint64_t> refused_connections{0};  // closed at accept: a connection cap
+    std::array<std::atomic<uint64_t>, 6> responses{};  // by status class: [2] = 2xx ... [5] = 5xx
+    std::atomic<int64_t> held_body_bytes{0};       // request bodies held (the budget's count)
+  };
+  HttpCounters& http_counters() { return http_; }
+
   // Searches that stopped part-way because their caller went away (cancelled the call or
   // closed its connection), and the rows they had examined when they stopped.
   struct SearchCounters {
@@ -122,6 +133,7 @@ class Metrics {
   std::array<std::atomic<uint64_t>, kMaxLoops> served_by_loop_{};
   ConnectionCounters conn_;
   SearchCounters search_;
+  HttpCounters http_;
   mutable std::mutex accept_mu_;
   std::string not_accepting_;
   std::function<void(uint64_t*, uint64_t*)> memory_source_;

@@ -134,9 +134,11 @@ Server::~Server() = default;
 // own TLS context, and a listener that serves the connections the first loop hands it.
 class Server::RpcLoop {
  public:
-  RpcLoop(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& tls)
+  // `api`: the HTTP/JSON API's options with the port the first loop bound, or null.
+  RpcLoop(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& tls,
+          const HttpApiOptions* api)
       : ready_future_(ready_.get_future().share()),
-        thread_([this, index, &ctx, &share, &tls] { Serve(index, ctx, share, tls); }) {}
+        thread_([this, index, &ctx, &share, &tls, api] { Serve(index, ctx, share, tls, api); }) {}
   // Closes the loop's connections (after letting it deliver what it has) and joins it.
   ~RpcLoop() {
     ready_future_.wait();  // the members below are set once it is ready
@@ -153,7 +155,8 @@ class Server::RpcLoop {
   RpcListener* listener() const { return listener_; }
 
  private:
-  void Serve(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& files) {
+  void Serve(int index, const ServiceContext& ctx, ConnectionShare& share, const TlsFiles& files,
+             const HttpApiOptions* api_options) {
     std::string name = "rpc-loop-" + std::to_string(index);
     pthread_setname_np(pthread_self(), name.c_str());
     auto io = kj::setupAsyncIo();
@@ -167,6 +170,20 @@ class Server::RpcLoop {
     }
     RpcListener rpc(nullptr, *io.lowLevelProvider, io.provider->getTimer(), ctx, share,
                     static_cast<size_t>(index), tls.get());
+    kj::Own<kj::ConnectionReceiver> api_listener;
+    std::unique_ptr<HttpApi> api;
+    kj::Promise<void> api_serving = kj::READY_NOW;
+    if (api_options != nullptr) {
+      uint16_t port = 0;
+      Status listening =
+          ListenHttpApi(api_options->listen, *io.lowLevelProvider, &api_listener, &port);
+      if (!listening.ok()) {
+        ready_.set_value(listening);
+        return;
+      }
+      api = std::make_unique<HttpApi>(ctx, io.provider->getTimer(), *api_options, tls.get());
+      api_serving = api->Serve(*api_listener).eagerlyEvaluate(nullptr);
+    }
     auto stop = kj::newPromiseAndFulfiller<void>();
     stop_ = stop.fulfiller.get();
     listener_ = &rpc;
@@ -174,6 +191,7 @@ class Server::RpcLoop {
     ready_.set_value(Status::OK());
     stop.promise.wait(io.waitScope);
     io.waitScope.poll();  // answers already delivered to this loop go out first
+    api_serving = kj::READY_NOW;  // stop accepting before the listener goes
   }
 
   std::promise<Status> ready_;
@@ -281,6 +299,19 @@ Status Server::Run() {
                  options_.http.substr(0, options_.http.rfind(':')), ops.port());
   }
 
+  // The HTTP/JSON API's socket of this loop is bound before the RPC listener, so whoever
+  // sees the RPC port answer finds the API's port bound too (connections wait in its
+  // backlog until the loops serve). Port 0 picks the port every other loop then shares.
+  kj::Own<kj::ConnectionReceiver> api_listener;
+  HttpApiOptions api_options = options_.api;
+  if (!api_options.listen.empty()) {
+    uint16_t api_port = 0;
+    COTENANT_RETURN_IF_ERROR(
+        ListenHttpApi(api_options.listen, *io.lowLevelProvider, &api_listener, &api_port));
+    api_options.listen =
+        api_options.listen.substr(0, api_options.listen.rfind(':') + 1) + std::to_string(api_port);
+  }
+
   kj::Own<kj::ConnectionReceiver> listener;
   try {
     auto address = io.provider->getNetwork().parseAddress(options_.listen).wait(io.waitScope);
@@ -296,11 +327,22 @@ Status Server::Run() {
     ConnectionShare share(limits, &metrics_);
     const int loop_count = std::max(options_.rpc_threads, 1);
     metrics_.SetRpcLoops(static_cast<size_t>(loop_count));
+    // The HTTP/JSON API on this loop (its socket is bound above); every other loop
+    // listens on the same port.
+    std::unique_ptr<HttpApi> api;
+    kj::Promise<void> api_serving = kj::READY_NOW;
+    if (api_listener) {
+      api = std::make_unique<HttpApi>(ctx, io.provider->getTimer(), api_options, tls.get());
+      api_serving = api->Serve(*api_listener).eagerlyEvaluate(nullptr);
+      spdlog::info("HTTP/JSON API on {}://{}/v1/ on {} event loop(s)", tls ? "https" : "http",
+                   api_options.listen, loop_count);
+    }
     // The other loops first: each sets up its listener (and its own TLS context) on its
     // own thread, then serves until told to stop.
     std::vector<std::unique_ptr<RpcLoop>> loops;
     for (int i = 1; i < loop_count; ++i) {
-      loops.push_back(std::make_unique<RpcLoop>(i, ctx, share, options_.tls));
+      loops.push_back(std::make_unique<RpcLoop>(i, ctx, share, options_.tls,
+                                                api ? &api_options : nullptr));
     }
     std::vector<RpcListener*> peers;
     for (auto& loop : loops) {
@@ -329,6 +371,8 @@ Status Server::Run() {
     //    their way to another loop still arrive there.
     accepting = kj::READY_NOW;
     listener = nullptr;
+    api_serving = kj::READY_NOW;
+    api_listener = nullptr;
     // 2. Drain the pool: queued storage work finishes, and every loop delivers the
     //    answers it produced before the connections close (the other loops keep turning
     //    meanwhile; this one polls).

@@ -9,7 +9,7 @@
 // and starts the others, one thread each. The first loop accepts every connection and hands
 // them to the loops in turn; a connection stays on its loop until it closes. Signals reach
 // the first loop only. Storage work runs on `threads` pool threads; the ops endpoint on
-// one more.
+// one more. The HTTP/JSON API (when on) is served on every RPC event loop.
 //
 // Each accepted connection gets its own capnp::TwoPartyVatNetwork with its own message
 // limits (rpc/connections.h): an oversized or malformed message aborts that connection
@@ -24,6 +24,7 @@
 
 #include "rpc/connections.h"
 #include "rpc/convert.h"
+#include "rpc/http_api.h"
 #include "rpc/metrics.h"
 #include "rpc/tls.h"
 #include "sharing/audit.h"
@@ -60,6 +61,9 @@ struct ServerOptions {
   // TLS on the RPC listener and the ops endpoint (rpc/tls.h); off when tls.cert is empty.
   // With it on, the RPC listener accepts TLS only; a bad file makes Run() fail at start.
   TlsFiles tls;
+  // The HTTP/JSON API (rpc/http_api.h, docs/HTTP.md), on every RPC event loop; off when
+  // api.listen is empty. With TLS on, it serves HTTPS with the same certificate.
+  HttpApiOptions api;
   // Record size, batch size and page size are storage limits (StoreOptions::limits).
 };
 

@@ -268,6 +268,23 @@ TEST_F(ConfigFileServerTest, ListenFlagWinsOverTheFile) {
   server.Stop(SIGTERM);
 }
 
+TEST_F(ConfigFileServerTest, ServesTheHttpApiWhereTheFileSays) {
+  const int port = cotenant::testing::FreePort();
+  const int api_port = cotenant::testing::FreePort();
+  const std::string config = Write(Settings(port) + "api = \"127.0.0.1:" + std::to_string(api_port) +
+                                   "\"\napi-timeout-ms = 2000\n");
+  cotenant::testing::Process server;
+  ASSERT_TRUE(server.Start({cotenant::testing::BinaryPath("cotenantd"), "--config", config},
+                           dir_.path() + "/server.log"));
+  ASSERT_TRUE(cotenant::testing::WaitForPort(port, std::chrono::seconds(30)))
+      << cotenant::testing::ReadFile(dir_.path() + "/server.log");
+  // The API answers (here: a request without credentials, refused as such).
+  const std::string reply = cotenant::testing::HttpGet(api_port, "/v1/whoami");
+  EXPECT_THAT(reply, HasSubstr("401"));
+  EXPECT_THAT(reply, HasSubstr("\"code\":\"Unauthenticated\""));
+  server.Stop(SIGTERM);
+}
+
 TEST_F(ConfigFileServerTest, BadFileExitsTwoBeforeStarting) {
   const std::string config = Write("listen = \"127.0.0.1:1\"\nthreads = \"many\"\n");
   auto r = cotenant::testing::RunTool(cotenant::testing::BinaryPath("cotenantd"),

@@ -165,6 +165,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http", http, "Ops HTTP endpoint HOST:PORT (/healthz, /metrics); off when unset")
       ->check(HostPort());
+  cotenant::rpc::HttpApiOptions api;
+  app.add_option("--api", api.listen,
+                 "HTTP/JSON API address HOST:PORT (every record and admin call as JSON over "
+                 "HTTP/1.1, docs/HTTP.md); off when unset")
+      ->check(HostPort());
+  app.add_option("--api-timeout-ms", api.request_timeout_ms,
+                 "HTTP/JSON API: time a client has to send a request's headers, and again its body")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  app.add_option("--api-idle-timeout-ms", api.idle_timeout_ms,
+                 "HTTP/JSON API: how long an idle keep-alive connection stays open")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   app.add_option("--durability", durability,
                  "sync: fsync the WAL before every acknowledgement; group: fsync it every "
                  "--sync-interval-ms")
@@ -235,7 +248,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-inflight-bytes", conn.max_inflight_bytes,
                  "Bytes of RPC request messages held at once, server-wide (at least "
-                 "--max-message-mb); a connection waits before reading past it")
+                 "--max-message-mb); a connection waits before reading past it. The HTTP/JSON "
+                 "API's request bodies have a budget of the same size (past it: 503)")
       ->check(CLI::Range(size_t{1} << 20, size_t{1} << 40))
       ->capture_default_str();
   app.add_option("--max-unsent-bytes-per-connection", conn.max_unsent_bytes,
@@ -410,6 +424,11 @@ int main(int argc, char** argv) {
   throttle.max_lockout_ms = std::max(throttle.max_lockout_ms, throttle.first_lockout_ms);
   options.login_throttle = throttle;
   options.tls = tls;
+  api.max_body_bytes = max_message_mb << 20;
+  api.max_connections = conn.max_connections;
+  api.max_connections_per_peer = conn.max_connections_per_peer;
+  api.max_inflight_bytes = conn.max_inflight_bytes;
+  options.api = api;
 
   cotenant::rpc::Server server(std::move(store), std::move(identity), options);
   s = server.Run();
