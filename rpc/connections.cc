@@ -45,24 +45,6 @@ struct ConnState {
   size_t held_bytes = 0;  // this connection's share of the in-flight budget
 };
 
-std::string PeerAddress(kj::AsyncIoStream& stream) {
-  sockaddr_storage addr{};
-  uint len = sizeof(addr);
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-                stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
-              })) {
-    return "unknown";
-  }
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf, sizeof(buf));
-  } else if (addr.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof(buf));
-  } else {
-    return "local";
-  }
-  return buf;
-}
 
 // No method takes capabilities from a client: a call (or a return) carrying more than a
 // few is refused before the RPC system imports them.
@@ -87,6 +69,25 @@ void CheckCapabilities(capnp::MessageReader& reader, size_t max_caps) {
 }
 
 }  // namespace
+
+std::string PeerAddress(kj::AsyncIoStream& stream) {
+  sockaddr_storage addr{};
+  uint len = sizeof(addr);
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+                stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
+              })) {
+    return "unknown";
+  }
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf, sizeof(buf));
+  } else if (addr.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof(buf));
+  } else {
+    return "local";
+  }
+  return buf;
+}
 
 // The in-flight budget, shared by every loop. A charge is released when the RPC system
 // drops the message, on the connection's own loop; a waiter on another loop is woken

@@ -50,6 +50,10 @@
 
 namespace cotenant::rpc {
 
+// The IP address (no port) of a connection's peer: "local" for a non-IP socket, "unknown"
+// when it cannot be read. Shared by the RPC and HTTP listeners (per-peer limits, logs).
+std::string PeerAddress(kj::AsyncIoStream& stream);
+
 class RpcTls;
 
 struct ConnectionLimits {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rpc/connections.h"
 #include "rpc/errors.h"
 #include "rpc/http_json.h"
 #include "rpc/http_routes.h"
@@ -128,7 +129,7 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
 
   void Admit(kj::Own<kj::AsyncIoStream> stream) {
     Metrics::HttpCounters& counters = ctx_.metrics->http_counters();
-    std::string peer = HttpPeerOf(*stream);
+    std::string peer = PeerAddress(*stream);
     {
       HttpApiOptions::Open& open = *options_.open;
       std::lock_guard<std::mutex> lock(open.mu);

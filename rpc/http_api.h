@@ -75,9 +75,6 @@ struct HttpApiOptions {
 Status ListenHttpApi(const std::string& address, kj::LowLevelAsyncIoProvider& io,
                      kj::Own<kj::ConnectionReceiver>* out, uint16_t* port);
 
-// The IP address (no port) of a connection's peer, or "unknown".
-std::string HttpPeerOf(kj::AsyncIoStream& stream);
-
 class HttpApi {
  public:
   // REQUIRES: ctx, timer and tls (when given) outlive this object and belong to the

@@ -15,24 +15,6 @@
 
 namespace cotenant::rpc {
 
-std::string HttpPeerOf(kj::AsyncIoStream& stream) {
-  sockaddr_storage addr{};
-  kj::uint len = sizeof(addr);
-  try {
-    stream.getpeername(reinterpret_cast<sockaddr*>(&addr), &len);
-  } catch (const kj::Exception&) {
-    return "unknown";
-  }
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf, sizeof(buf));
-  } else if (addr.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof(buf));
-  } else {
-    return "unknown";
-  }
-  return buf;
-}
 
 Status ListenHttpApi(const std::string& address, kj::LowLevelAsyncIoProvider& io,
                      kj::Own<kj::ConnectionReceiver>* out, uint16_t* port) {

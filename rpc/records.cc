@@ -128,11 +128,12 @@ template <typename Context, typename Write>
 kj::Promise<void> WriteRecord(const ServiceContext& ctx, storage::TenantId home, Context context,
                               DecisionPtr d, Write write) {
   const bool minimal = context.getParams().getMinimalReply();
+  const sharing::Gate* gate = ctx.gate;
   return ctx.pool
-      ->Submit<RecordOut>(home, [d = std::move(d), write = std::move(write), minimal]() {
+      ->Submit<RecordOut>(home, [gate, d = std::move(d), write = std::move(write), minimal]() mutable {
         RecordOut o;
+        o.status = gate->Write(&d, [&](const sharing::Decision& now) { return write(now, &o.record); });
         o.def = d->object_ptr();
-        o.status = write(*d, &o.record);
         if (o.status.ok() && !minimal) o.status = VisibleProjection(*o.def, {}, d->scope(), &o.slots);
         return o;
       })
@@ -227,10 +228,12 @@ kj::Promise<void> RecordsImpl::addRecords(AddRecordsContext context) {
       storage::Store* store = ctx_.store;
       return ctx_.pool
           ->Submit<Out>(session_->credential.tenant,
-                        [store, d = std::move(d), records = std::move(records)]() {
+                        [store, gate = ctx_.gate, d = std::move(d), records = std::move(records)]() mutable {
             Out o;
-            o.status = store->AddRecords(d->target(), d->object_name(), records, d->principal(), &o.ids,
-                                         d->scope());
+            o.status = gate->Write(&d, [&](const sharing::Decision& now) {
+              return store->AddRecords(now.target(), now.object_name(), records, now.principal(),
+                                       &o.ids, now.scope());
+            });
             return o;
           })
           .then([context](Out o) mutable {
@@ -274,8 +277,11 @@ kj::Promise<void> RecordsImpl::deleteRecord(DeleteRecordContext context) {
     return Run(Api::kDeleteRecord, object, id, [this, id, expected](DecisionPtr d) -> kj::Promise<void> {
       storage::Store* store = ctx_.store;
       return ctx_.pool
-          ->Submit<Status>(session_->credential.tenant, [store, d = std::move(d), id, expected]() {
-            return store->DeleteRecord(d->target(), d->object_name(), id, expected, d->scope());
+          ->Submit<Status>(session_->credential.tenant, [store, gate = ctx_.gate, d = std::move(d), id,
+                                                         expected]() mutable {
+            return gate->Write(&d, [&](const sharing::Decision& now) {
+              return store->DeleteRecord(now.target(), now.object_name(), id, expected, now.scope());
+            });
           })
           .then([](Status s) { ThrowIfError(s); });
     });
@@ -481,13 +487,18 @@ kj::Promise<void> RecordsImpl::importRecords(ImportRecordsContext context) {
       storage::Store* store = ctx_.store;
       return ctx_.pool
           ->Submit<Out>(session_->credential.tenant,
-                        [store, d = std::move(d), in = DecodeImportBatch(list, ctx_.limits),
-                         batch = std::move(batch), dry_run]() mutable {
+                        [store, gate = ctx_.gate, d = std::move(d),
+                         in = DecodeImportBatch(list, ctx_.limits), batch = std::move(batch),
+                         dry_run]() mutable {
             Out o;
             o.in = std::move(in);
             if (!o.in.records.empty()) {
-              o.status = store->ImportRecords(d->target(), d->object_name(), o.in.records, d->principal(),
-                                              batch, dry_run, &o.outcomes, &o.replayed, d->scope());
+              o.status = gate->Write(&d, [&](const sharing::Decision& now) {
+                o.outcomes.clear();
+                return store->ImportRecords(now.target(), now.object_name(), o.in.records,
+                                            now.principal(), batch, dry_run, &o.outcomes,
+                                            &o.replayed, now.scope());
+              });
             }
             return o;
           })
@@ -629,9 +640,12 @@ kj::Promise<void> RecordsImpl::deleteRecordBy(DeleteRecordByContext context) {
       storage::Store* store = ctx_.store;
       return ctx_.pool
           ->Submit<Status>(session_->credential.tenant,
-                           [store, d = std::move(d), field = std::move(field), value = std::move(value),
-                            expected]() {
-            return store->DeleteRecordBy(d->target(), d->object_name(), field, value, expected, d->scope());
+                           [store, gate = ctx_.gate, d = std::move(d), field = std::move(field),
+                            value = std::move(value), expected]() mutable {
+            return gate->Write(&d, [&](const sharing::Decision& now) {
+              return store->DeleteRecordBy(now.target(), now.object_name(), field, value, expected,
+                                           now.scope());
+            });
           })
           .then([](Status s) { ThrowIfError(s); });
     });

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "storage/kv.h"
+
 namespace cotenant::sharing {
 namespace {
 
@@ -59,6 +61,7 @@ Gate::Gate(const Parts& parts) : parts_(parts) {}
 DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
                          std::shared_ptr<const Access> access, const Evaluator& evaluate) const {
   auto d = std::make_shared<Decision>();
+  d->call_ = call;
   d->caller_ = caller;
   d->api_ = call.api;
   d->object_name_ = call.object;
@@ -207,6 +210,18 @@ StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
   auto conditioned = std::make_shared<Decision>(*d);
   conditioned->scope_ = WithConditions(d->scope_, std::move(conditions));
   return DecisionPtr(std::move(conditioned));
+}
+
+Status Gate::Write(DecisionPtr* d, const std::function<Status(const Decision&)>& write) const {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    Status s = write(**d);
+    if (!storage::IsConditionFailed(s) || attempt == kAttempts) return s;
+    StatusOr<DecisionPtr> again = Decide((*d)->call());
+    COTENANT_RETURN_IF_ERROR(again.status());
+    if (!(*again)->allowed()) return (*again)->verdict();
+    *d = std::move(again).value();
+  }
 }
 
 void Gate::Count(const Decision& d) const {

@@ -94,6 +94,9 @@ class Decision {
   // bound to it.
   std::string ScopeFingerprint() const;
 
+  // The call as the front-end received it (to decide it again: Gate::Write).
+  const RecordCall& call() const { return call_; }
+
   // Permission-set verdicts: of the caller, and through a policy of the policy's user.
   const PermissionDecision& caller_sets() const { return caller_sets_; }
   const PermissionDecision& principal_sets() const { return principal_sets_; }
@@ -101,6 +104,7 @@ class Decision {
 
  private:
   friend class Gate;
+  RecordCall call_;
   User caller_;
   Api api_ = Api::kGetRecord;
   std::string object_name_;
@@ -183,6 +187,13 @@ class Gate {
   // An error Status means no decision could be made (Unauthenticated, Internal); a
   // denial is a Decision whose verdict() is not OK.
   StatusOr<DecisionPtr> Decide(const RecordCall& call) const;
+  // Runs the store write of an allowed call under *d. When the write answers that a
+  // condition failed (storage::IsConditionFailed: on a shared store another front-end
+  // changed, at the same moment, what the decision or the write read), the call is
+  // decided again (*d replaced) and, still allowed, written again: up to a few times, so
+  // a change elsewhere costs a retry rather than an error. A denial on the new decision
+  // is the answer. Call it where blocking is allowed.
+  Status Write(DecisionPtr* d, const std::function<Status(const Decision&)>& write) const;
   // Counts a decided call (allowed or not) for the caller's tenant. Call it once per
   // decision, as soon as it is made.
   void Count(const Decision& d) const;

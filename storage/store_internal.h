@@ -102,6 +102,8 @@ class Store::Impl {
   // objects of one tenant (into ts->objects and ts->next_object_id).
   Status ReadTenants(std::vector<std::pair<TenantInfo, bool>>* out) const;
   Status ReadObjects(TenantId tenant, TenantState* ts) const;
+  // A tenant's state as the engine holds it (its entry and its objects).
+  Status ReadTenant(const TenantInfo& info, bool deleting, std::shared_ptr<TenantState>* out) const;
   void StartSyncer();
 
   // Looks up a live tenant. NotFound for unknown or deleting tenants. On a shared

@@ -127,15 +127,23 @@ Status Store::Impl::ReadObjects(TenantId tenant, TenantState* ts) const {
   return it->status();
 }
 
+Status Store::Impl::ReadTenant(const TenantInfo& info, bool deleting,
+                               std::shared_ptr<TenantState>* out) const {
+  auto ts = std::make_shared<TenantState>();
+  ts->info = info;
+  ts->SetQuota(info.quota);
+  ts->deleting = deleting;
+  COTENANT_RETURN_IF_ERROR(ReadObjects(info.id, ts.get()));
+  *out = std::move(ts);
+  return Status::OK();
+}
+
 Status Store::Impl::Load() {
   std::vector<std::pair<TenantInfo, bool>> found;
   COTENANT_RETURN_IF_ERROR(ReadTenants(&found));
   for (auto& [info, deleting] : found) {
-    auto ts = std::make_shared<TenantState>();
-    ts->info = info;
-    ts->SetQuota(info.quota);
-    ts->deleting = deleting;
-    COTENANT_RETURN_IF_ERROR(ReadObjects(info.id, ts.get()));
+    std::shared_ptr<TenantState> ts;
+    COTENANT_RETURN_IF_ERROR(ReadTenant(info, deleting, &ts));
     tenants_.emplace(info.id, std::move(ts));
   }
   global_->info.id = kGlobalTenant;
@@ -159,11 +167,8 @@ Status Store::Impl::Refresh(std::optional<TenantId> tenant) {
         std::shared_lock<std::shared_mutex> l(catalog_mu_);
         if (tenants_.count(info.id) != 0) continue;
       }
-      auto ts = std::make_shared<TenantState>();
-      ts->info = info;
-      ts->SetQuota(info.quota);
-      ts->deleting = deleting;
-      COTENANT_RETURN_IF_ERROR(ReadObjects(info.id, ts.get()));
+      std::shared_ptr<TenantState> ts;
+      COTENANT_RETURN_IF_ERROR(ReadTenant(info, deleting, &ts));
       added.emplace(info.id, std::move(ts));
     }
     std::unique_lock<std::shared_mutex> l(catalog_mu_);

@@ -199,18 +199,7 @@ TEST_F(RevocationRaceTest, CallerKeyRevoked) {
         auto k = xyz.createApiKey(0, s_.caller);
         if (!k.ok()) return Err(k);
         key_id = k.value().key.keyId;
-        for (auto& slot : slots) {
-          std::shared_ptr<Client> c;
-          try {
-            c = Client::connect(server_->address(), s_.xyz.id, k.value().apiKey);
-          } catch (const Error& e) {
-            return std::string("login with a fresh key failed: ") + e.what();
-          }
-          std::lock_guard<std::mutex> l(slot.mu);
-          slot.client = std::move(c);
-          slot.round = r;
-        }
-        return std::string();
+        return LoginSlots(slots, server_->address(), s_.xyz.id, k.value().apiKey, r);
       },
       [&](uint64_t) { return Err(xyz.revokeApiKey(0, key_id)); }, tally);
   Check("caller-key-revoked", rounds, res, tally);

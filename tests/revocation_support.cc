@@ -198,13 +198,14 @@ void Worker(int id, const std::atomic<uint64_t>& phase, const std::atomic<bool>&
 // Runs `rounds` grant/revoke rounds against one worker thread per slot. Access must be
 // revoked when this is called.
 RaceResult RunRace(const std::string& kind, uint64_t rounds, std::vector<ClientSlot>& slots,
-                   const Target& target, const Step& grant, const Step& revoke, Tally& tally) {
+                   const Target& target, const Step& grant, const Step& revoke, Tally& tally,
+                   int max_seconds) {
   std::atomic<uint64_t> phase{MakePhase(0, kRevoked)};
   std::atomic<bool> stop{false};
   const auto start = Clock::now();
   // A safety net for a badly overloaded machine: the race then stops early (reported, and
   // the checks scale with the rounds done). Nothing here asserts a duration.
-  const auto deadline = start + std::chrono::seconds(60);
+  const auto deadline = start + std::chrono::seconds(max_seconds);
   std::vector<std::thread> threads;
   for (size_t i = 0; i < slots.size(); ++i) {
     threads.emplace_back(Worker, static_cast<int>(i), std::cref(phase), std::cref(stop),
@@ -250,6 +251,22 @@ RaceResult RunRace(const std::string& kind, uint64_t rounds, std::vector<ClientS
   for (auto& t : threads) t.join();
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return res;
+}
+
+std::string LoginSlots(std::vector<ClientSlot>& slots, const std::string& address,
+                       uint64_t tenant, const std::string& api_key, uint64_t round) {
+  for (auto& slot : slots) {
+    std::shared_ptr<Client> c;
+    try {
+      c = Client::connect(address, tenant, api_key);
+    } catch (const Error& e) {
+      return "login at " + address + " with a fresh key failed: " + e.what();
+    }
+    std::lock_guard<std::mutex> l(slot.mu);
+    slot.client = std::move(c);
+    slot.round = round;
+  }
+  return "";
 }
 
 // Rounds per kind of revocation (COTENANT_REVOCATION_ROUNDS overrides, for soak runs).

@@ -266,9 +266,16 @@ struct RaceResult {
 };
 
 // Runs `rounds` grant/revoke rounds against one worker thread per slot. Access must be
-// revoked when this is called.
+// revoked when this is called. Stops after max_seconds whatever the rounds done (a safety
+// net for an overloaded machine; the result says how many rounds ran).
 RaceResult RunRace(const std::string& kind, uint64_t rounds, std::vector<ClientSlot>& slots,
-                   const Target& target, const Step& grant, const Step& revoke, Tally& tally);
+                   const Target& target, const Step& grant, const Step& revoke, Tally& tally,
+                   int max_seconds = 60);
+
+// Logs every slot's client in to `address` with a fresh key, for the grant of `round`
+// (an API-key revocation race); "" on success, else what failed.
+std::string LoginSlots(std::vector<ClientSlot>& slots, const std::string& address,
+                       uint64_t tenant, const std::string& api_key, uint64_t round);
 
 // Rounds per kind of revocation (COTENANT_REVOCATION_ROUNDS overrides, for soak runs).
 uint64_t Rounds(uint64_t fixed);
