@@ -186,7 +186,9 @@ int main(int argc, char** argv) {
       o.threads == 0 || o.records == 0) {
     Die("every option must be positive");
   }
-  if (std::getenv("COTENANT_BIN_DIR") == nullptr) setenv("COTENANT_BIN_DIR", "../tools/cotenantd", 1);
+  if (std::getenv("COTENANT_BIN_DIR") == nullptr) {
+    setenv("COTENANT_BIN_DIR", "../tools/cotenantd", 1);
+  }
 
   cotenant::testing::TempDir dir;
   cotenant::bench::PgCluster pg;
