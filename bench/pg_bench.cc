@@ -18,9 +18,6 @@
 
 #include <libpq-fe.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -34,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/pg_support.h"
 #include "tests/test_support.h"
 
 namespace {
@@ -42,55 +40,17 @@ using cotenant::Client;
 using Clock = std::chrono::steady_clock;
 
 // Stops the PostgreSQL server when the benchmark gives up (set once it is started).
-std::string g_stop_pg;
+cotenant::bench::PgCluster* g_pg = nullptr;
 
 void Die(const std::string& what) {
   std::fprintf(stderr, "pg_bench: %s\n", what.c_str());
-  if (!g_stop_pg.empty()) (void)cotenant::testing::RunCommand(g_stop_pg);
+  if (g_pg != nullptr) g_pg->Stop();
   std::exit(1);
 }
 
-// CPU seconds (user + system) a process has used, from /proc/PID/stat.
-double ProcessCpu(pid_t pid) {
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return 0;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  const char* p = std::strrchr(buf, ')');  // the command may hold spaces
-  if (p == nullptr) return 0;
-  unsigned long utime = 0, stime = 0;
-  // Fields after the command: state, then 10 more, then utime (14th) and stime (15th).
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) {
-    return 0;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// CPU seconds of every PostgreSQL server process (the postmaster and its backends, which
-// come and go) and of exited children they waited for.
-double PostgresCpu() {
-  double total = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::FILE* f = std::fopen((e.path() / "comm").c_str(), "r");
-    if (f == nullptr) continue;
-    char comm[64] = {0};
-    if (std::fgets(comm, sizeof comm, f) == nullptr) comm[0] = '\0';
-    std::fclose(f);
-    if (std::strncmp(comm, "postgres", 8) == 0) total += ProcessCpu(std::stoi(name));
-  }
-  return total;
-}
-
-double SelfCpu() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+using cotenant::bench::ClusterCpu;
+using cotenant::bench::ProcessCpu;
+using cotenant::bench::SelfCpu;
 
 struct Rate {
   double calls = 0, seconds = 0;
@@ -102,11 +62,12 @@ struct Rate {
 // Adds the CPU each component used while `run` ran to *rate.
 template <typename Run>
 void WithCpu(pid_t server, Rate* rate, Run run) {
-  double c0 = SelfCpu(), s0 = server > 0 ? ProcessCpu(server) : 0, p0 = PostgresCpu();
+  const pid_t pg = g_pg->postmaster();
+  double c0 = SelfCpu(), s0 = server > 0 ? ProcessCpu(server) : 0, p0 = ClusterCpu(pg);
   run();
   rate->client_cpu += SelfCpu() - c0;
   if (server > 0) rate->server_cpu += ProcessCpu(server) - s0;
-  rate->pg_cpu += PostgresCpu() - p0;
+  rate->pg_cpu += ClusterCpu(pg) - p0;
 }
 
 // ---- cotenantd ------------------------------------------------------------------------
@@ -118,24 +79,14 @@ struct Cotenant {
 };
 
 void PrepareCotenant(Cotenant& c, size_t records) {
-  auto admin = Client::connect(c.server->address(), 1, c.server->admin_key());
-  auto tenant = admin->createTenant("bench", cotenant::TenantKind::Tenant);
-  if (!tenant.ok()) Die(tenant.getMessage());
-  auto user = admin->createUser(tenant.value().id, "app", cotenant::AdminLevel::TenantAdmin);
-  if (!user.ok()) Die(user.getMessage());
-  c.client = Client::connect(c.server->address(), tenant.value().id, user.value().apiKey);
-  if (!c.client->createRole(0, "all", {{"*", cotenant::Rights::all()}}).ok()) Die("role");
-  if (!c.client->addRoleMember(0, "all", tenant.value().id, user.value().user.id).ok()) Die("member");
-  if (!c.client->createObject(0, "Customers", {{"name", cotenant::FieldType::Text, true, false}})
-           .ok()) {
-    Die("object");
+  cotenant::bench::BenchTenant t;
+  std::string error;
+  if (!cotenant::bench::MakeBenchTenant(c.server->address(), c.server->admin_key(), records, &t,
+                                        &error)) {
+    Die(error);
   }
-  std::vector<cotenant::Parameters> batch(500, cotenant::Parameters().add("name", std::string(100, 'x')));
-  while (c.ids.size() < records) {
-    auto r = c.client->addRecords("Customers", batch);
-    if (!r.ok()) Die(r.getMessage());
-    for (auto id : r.ids()) c.ids.push_back(id);
-  }
+  c.client = std::move(t.client);
+  c.ids = std::move(t.ids);
 }
 
 // getRecord (or addRecord) with `inflight` calls outstanding for `seconds`.
@@ -253,19 +204,12 @@ int main(int argc, char** argv) {
   }
   if (seconds <= 0 || threads == 0 || records == 0) Die("every option must be positive");
   if (std::getenv("COTENANT_BIN_DIR") == nullptr) setenv("COTENANT_BIN_DIR", "../tools/cotenantd", 1);
-  const char* src = std::getenv("COTENANT_SOURCE_DIR");
-  const std::string script = std::string(src != nullptr ? src : "../..") + "/tests/pg_cluster.sh";
 
   cotenant::testing::TempDir dir;
-  const std::string pg = dir.path() + "/pg";
-  if (cotenant::testing::RunCommand("bash " + script + " start " + pg) != 0) {
-    Die("PostgreSQL did not start (" + script + ")");
-  }
-  g_stop_pg = "bash " + script + " stop " + pg;
-  struct StopPg {
-    ~StopPg() { (void)cotenant::testing::RunCommand(g_stop_pg); }
-  } stop_pg;
-  setenv("COTENANT_TEST_PG", (pg + "/uri").c_str(), 1);
+  cotenant::bench::PgCluster pg;
+  std::string error;
+  if (!pg.Start(dir.path() + "/pg", &error)) Die(error);
+  g_pg = &pg;
 
   Cotenant c;
   c.server = std::make_unique<cotenant::testing::Cotenantd>(std::vector<std::string>{
