@@ -3,6 +3,8 @@
 #include "sharing/gate.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -213,10 +215,14 @@ StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
 }
 
 Status Gate::Write(DecisionPtr* d, const std::function<Status(const Decision&)>& write) const {
-  constexpr int kAttempts = 5;
+  // A tenant whose settings change without pause (a script creating roles in a loop) can
+  // move a generation between many decisions and their writes: the later attempts leave
+  // it a moment.
+  constexpr int kAttempts = 25;
   for (int attempt = 1;; ++attempt) {
     Status s = write(**d);
     if (!storage::IsConditionFailed(s) || attempt == kAttempts) return s;
+    if (attempt > 5) std::this_thread::sleep_for(std::chrono::milliseconds(attempt - 5));
     StatusOr<DecisionPtr> again = Decide((*d)->call());
     COTENANT_RETURN_IF_ERROR(again.status());
     if (!(*again)->allowed()) return (*again)->verdict();

@@ -190,7 +190,7 @@ class Gate {
   // Runs the store write of an allowed call under *d. When the write answers that a
   // condition failed (storage::IsConditionFailed: on a shared store another front-end
   // changed, at the same moment, what the decision or the write read), the call is
-  // decided again (*d replaced) and, still allowed, written again: up to a few times, so
+  // decided again (*d replaced) and, still allowed, written again: up to 25 times, so
   // a change elsewhere costs a retry rather than an error. A denial on the new decision
   // is the answer. Call it where blocking is allowed.
   Status Write(DecisionPtr* d, const std::function<Status(const Decision&)>& write) const;

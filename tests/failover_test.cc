@@ -3,10 +3,12 @@
 //
 // What the test sets up: one etcd (v3 API) on free loopback ports, two PostgreSQL nodes
 // under Patroni with synchronous_mode and synchronous_mode_strict (a commit is
-// acknowledged only once the synchronous standby has it) and use_pg_rewind, and one
-// cotenantd whose --storage URI names both nodes with target_session_attrs=read-write.
+// acknowledged only once the synchronous standby has it) and use_pg_rewind, and two
+// cotenantd front-ends whose --storage URI names both nodes with
+// target_session_attrs=read-write.
 //
-// What it does: a client adds records in a loop and keeps every acknowledged one. The test
+// What it does: a client adds records in a loop, through each front-end in turn, and keeps
+// every acknowledged one. The test
 // SIGKILLs the primary's Patroni and its postmaster (with the postmaster's children: the
 // machine dies), waits for Patroni to promote the standby, then restarts the killed node's
 // Patroni. With synchronous_mode_strict and two nodes the new primary accepts no commit
@@ -14,8 +16,8 @@
 // rewound with pg_rewind when its WAL went past the new primary's) before writes resume.
 //
 // What it checks: every acknowledged write is there afterwards, with its value; every write
-// that failed meanwhile failed with Unavailable or Busy; cotenantd (never restarted) takes
-// writes and reads again. The failover time (kill to the first acknowledged write after
+// that failed meanwhile failed with Unavailable or Busy; both front-ends (never restarted)
+// take writes and reads again. The failover time (kill to the first acknowledged write after
 // the promotion) is printed and recorded as a test property, never asserted on.
 
 #include <gtest/gtest.h>
@@ -259,9 +261,15 @@ TEST_F(FailoverTest, NothingAcknowledgedIsLost) {
 
   Cotenantd server({"--storage", StorageUri()});
   ASSERT_TRUE(server.ok()) << server.log();
+  // A second front-end of the same store, with the first one's cache secret.
+  Cotenantd second({"--storage", StorageUri(), "--cache-secret-file",
+                    server.data_dir() + "/data/cache.secret"});
+  ASSERT_TRUE(second.ok()) << second.log();
   auto admin = AdminClient(server);
   TenantHandle t = MakeTenant(server, *admin, "ha");
   ASSERT_NE(t.client, nullptr);
+  std::unique_ptr<Client> through_second = Client::connect(second.address(), t.id, t.key);
+  Client* front_ends[2] = {t.client.get(), through_second.get()};
 
   // The writer: every acknowledged add (id -> value), every failure's code.
   std::mutex mu;
@@ -277,15 +285,18 @@ TEST_F(FailoverTest, NothingAcknowledgedIsLost) {
   // first write acknowledged after the promotion.
   std::atomic<bool> promoted{false};
   std::atomic<int64_t> first_ack_after_kill_ms{-1};
+  std::atomic<int64_t> acked_after_promotion[2] = {0, 0};  // per front-end
   std::thread writer([&] {
     for (int64_t v = 1; !stop.load(); ++v) {
       Parameters p;
       p.add("first_name", "v" + std::to_string(v)).add("age", v);
-      Result r = t.client->addRecord("Customers", p);
+      const int fe = static_cast<int>(v % 2);
+      Result r = front_ends[fe]->addRecord("Customers", p);
       std::lock_guard<std::mutex> l(mu);
       if (r.ok()) {
         acked[r.getId()] = v;
         ++acked_count;
+        if (promoted.load()) ++acked_after_promotion[fe];
         if (promoted.load() && first_ack_after_kill_ms.load() < 0) {
           first_ack_after_kill_ms = std::chrono::duration_cast<milliseconds>(
                                         Clock::now() - kill_time).count();
@@ -336,12 +347,18 @@ TEST_F(FailoverTest, NothingAcknowledgedIsLost) {
   auto rejoined_ms =
       std::chrono::duration_cast<milliseconds>(Clock::now() - kill_time).count();
 
-  // cotenantd recovers by itself: acknowledged writes again, 200 more.
+  // Both front-ends recover by themselves: acknowledged writes again, 200 more, through
+  // each of them.
   ASSERT_TRUE(WaitFor([&] { return first_ack_after_kill_ms.load() >= 0; }, seconds(120)))
       << "no write was acknowledged after the failover:\n" << server.log();
   int64_t resumed = acked_count.load();
-  ASSERT_TRUE(WaitFor([&] { return acked_count.load() >= resumed + 200; }, seconds(60)))
-      << server.log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return acked_count.load() >= resumed + 200 && acked_after_promotion[0].load() >= 100 &&
+               acked_after_promotion[1].load() >= 100;
+      },
+      seconds(60)))
+      << "front-end 1:\n" << server.log() << "\nfront-end 2:\n" << second.log();
   stop = true;
   writer.join();
 
@@ -361,10 +378,10 @@ TEST_F(FailoverTest, NothingAcknowledgedIsLost) {
   EXPECT_TRUE(wrong.empty()) << wrong.size() << " writes failed with a wrong answer, first: "
                              << wrong.front();
 
-  // Every acknowledged write is there, with its value.
+  // Every acknowledged write is there, with its value, through either front-end.
   size_t missing = 0;
   for (const auto& [id, v] : acked) {
-    Result r = t.client->getRecord("Customers", "age,first_name", id);
+    Result r = front_ends[id % 2]->getRecord("Customers", "age,first_name", id);
     if (!r.ok()) {
       if (++missing <= 5) ADD_FAILURE() << "acknowledged record " << id << " lost: " << r.getMessage();
       continue;
@@ -377,15 +394,16 @@ TEST_F(FailoverTest, NothingAcknowledgedIsLost) {
   std::vector<Record> all = AllRecords(*t.client, "Customers");
   EXPECT_GE(all.size(), acked.size());
 
-  // And it still takes writes and reads, without a restart.
+  // And both still take writes and reads, without a restart; each reads the other's.
   Parameters p;
   p.add("first_name", "after").add("age", -1);
-  Result added = t.client->addRecord("Customers", p);
+  Result added = front_ends[0]->addRecord("Customers", p);
   ASSERT_TRUE(added.ok()) << added.getMessage();
-  Result read = t.client->getRecord("Customers", "age", added.getId());
+  Result read = front_ends[1]->getRecord("Customers", "age", added.getId());
   ASSERT_TRUE(read.ok()) << read.getMessage();
   EXPECT_EQ(read.getRecords()[0].get("age").asInt(), -1);
   EXPECT_TRUE(server.ok());
+  EXPECT_TRUE(second.ok());
 }
 
 }  // namespace

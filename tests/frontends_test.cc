@@ -344,6 +344,17 @@ TEST_F(FrontEndsTest, WritersOnBothFrontEndsNeverShareAnIdAUniqueValueOrAVersion
     tenants.insert(tenant_ids[w].begin(), tenant_ids[w].end());
   }
   EXPECT_EQ(objects.size(), 20u) << "an object id was handed out twice";
+  // The tenant's audit log holds every change made on either front-end: the 21 objects
+  // (no entry of one front-end overwrote another's).
+  AuditQuery aq;
+  aq.tenantId = tenant;
+  auto log = admin2_->queryAudit(aq);
+  ASSERT_TRUE(log.ok()) << log.getMessage();
+  int created_objects = 0;
+  for (const auto& e : log.value()) {
+    if (e.api == "createObject" && e.outcome == "OK") ++created_objects;
+  }
+  EXPECT_EQ(created_objects, 21);
   EXPECT_EQ(tenants.size(), 20u) << "a tenant id was handed out twice";
   // Both front-ends list every tenant, whichever made it.
   for (Client* a : {admin_, admin2_}) {
