@@ -95,7 +95,7 @@ TEST_F(HttpApiLimitsTest, OversizedBodiesAreRefusedAndOthersAreServed) {
   r = stranger.Read();
   EXPECT_EQ(r.status, 401) << r;
   // A body just under the limit is taken (and answered by the call itself).
-  json fields = {F("first_name", "text", std::string(1000, 'x'))};
+  json fields = json::array({F("first_name", "text", std::string(1000, 'x'))});
   r = c->Call("POST", "/v1/records/Customers", json{{"fields", fields}}.dump());
   EXPECT_EQ(r.status, 200) << r;
   EXPECT_EQ(other->Call("GET", "/v1/whoami").status, 200);
