@@ -60,8 +60,9 @@ Gate::Gate(const Parts& parts) : parts_(parts) {}
 
 // ---- Record calls ------------------------------------------------------------------------
 
-DecisionPtr Gate::Finish(const User& caller, const RecordCall& call,
-                         std::shared_ptr<const Access> access, const Evaluator& evaluate) const {
+std::shared_ptr<Decision> Gate::Finish(const User& caller, const RecordCall& call,
+                                       std::shared_ptr<const Access> access,
+                                       const Evaluator& evaluate) const {
   auto d = std::make_shared<Decision>();
   d->call_ = call;
   d->caller_ = caller;
@@ -206,12 +207,12 @@ StatusOr<DecisionPtr> Gate::Decide(const RecordCall& call) const {
   std::shared_ptr<const Access> access;
   COTENANT_RETURN_IF_ERROR(parts_.sharing->Resolve(caller.tenant, caller.id, target, &access));
   const PermissionSets* psets = parts_.psets;
-  DecisionPtr d = Finish(caller, call, std::move(access),
-                         [psets](const AccessRequest& r) { return psets->Evaluate(r); });
-  if (conditions.empty() || !d->allowed() || d->object_ == nullptr) return d;
-  auto conditioned = std::make_shared<Decision>(*d);
-  conditioned->scope_ = WithConditions(d->scope_, std::move(conditions));
-  return DecisionPtr(std::move(conditioned));
+  std::shared_ptr<Decision> d = Finish(caller, call, std::move(access),
+                                       [psets](const AccessRequest& r) { return psets->Evaluate(r); });
+  if (!conditions.empty() && d->allowed() && d->object_ != nullptr) {
+    d->scope_ = WithConditions(std::move(d->scope_), std::move(conditions));
+  }
+  return DecisionPtr(std::move(d));
 }
 
 Status Gate::Write(DecisionPtr* d, const std::function<Status(const Decision&)>& write) const {

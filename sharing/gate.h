@@ -244,8 +244,9 @@ class Gate {
   using Evaluator = std::function<PermissionDecision(const AccessRequest&)>;
   void Audit(const Decision& d, uint64_t record_id, std::string_view outcome) const;
   // Steps 3 to 5 once the context is resolved.
-  DecisionPtr Finish(const User& caller, const RecordCall& call,
-                     std::shared_ptr<const Access> access, const Evaluator& evaluate) const;
+  std::shared_ptr<Decision> Finish(const User& caller, const RecordCall& call,
+                                   std::shared_ptr<const Access> access,
+                                   const Evaluator& evaluate) const;
   Status AuthorizeAdmin(const User& caller, Api api, TenantId target, const Evaluator& evaluate,
                         PermissionDecision* trace) const;
   // `outsider`: the asker is on the designated side (it sees no publisher internals).

@@ -269,6 +269,59 @@ std::string LoginSlots(std::vector<ClientSlot>& slots, const std::string& addres
   return "";
 }
 
+std::vector<ClientSlot> CallerSlots(const std::string& address, const Share& s, int workers) {
+  std::vector<ClientSlot> slots(static_cast<size_t>(workers));
+  for (auto& slot : slots) slot.client = Client::connect(address, s.xyz.id, s.caller_key);
+  return slots;
+}
+
+RaceSteps PolicyDeletedSteps(const Share& s) {
+  Client* abc = s.abc.client.get();
+  PolicyInfo policy = PolicyFor(s.xyz.id, s.alias);
+  return {[abc, policy](uint64_t) { return Err(abc->createPolicy(0, policy)); },
+          [abc](uint64_t) { return Err(abc->deletePolicy(0, "to-xyz")); }};
+}
+
+RaceSteps RoleLosesReadSteps(const Share& s) {
+  Client* abc = s.abc.client.get();
+  return {[abc](uint64_t) { return Err(abc->updateRole(0, "xyz-read", {{"Customers", kReadOnly}})); },
+          [abc](uint64_t) { return Err(abc->updateRole(0, "xyz-read", {{"Customers", kAddOnly}})); }};
+}
+
+RaceSteps MembershipRemovedSteps(const Share& s) {
+  Client* abc = s.abc.client.get();
+  uint64_t tenant = s.abc.id, user = s.alias;
+  return {[abc, tenant, user](uint64_t) { return Err(abc->addRoleMember(0, "xyz-read", tenant, user)); },
+          [abc, tenant, user](uint64_t) {
+            return Err(abc->removeRoleMember(0, "xyz-read", tenant, user));
+          }};
+}
+
+RaceSteps CallerKeyRevokedSteps(const Share& s, std::vector<ClientSlot>* slots,
+                                const std::string& address) {
+  Client* xyz = s.xyz.client.get();
+  uint64_t tenant = s.xyz.id, caller = s.caller;
+  auto key_id = std::make_shared<std::string>();
+  return {[xyz, tenant, caller, key_id, slots, address](uint64_t r) -> std::string {
+            auto k = xyz->createApiKey(0, caller);
+            if (!k.ok()) return Err(k);
+            *key_id = k.value().key.keyId;
+            return LoginSlots(*slots, address, tenant, k.value().apiKey, r);
+          },
+          [xyz, key_id](uint64_t) { return Err(xyz->revokeApiKey(0, *key_id)); }};
+}
+
+void ExpectExactRace(const RaceResult& res, Tally& t) {
+  EXPECT_GE(res.rounds, 1u);
+  EXPECT_EQ(t.violations, 0u) << t.Samples();
+  EXPECT_EQ(t.stale_denials, 0u) << t.Samples();
+  EXPECT_EQ(t.bad_data, 0u) << t.Samples();
+  // The race can fail only if calls really happened inside the windows it checks.
+  EXPECT_GE(t.revoked_window, res.rounds / 4) << "too few calls inside revoked windows";
+  EXPECT_GE(t.granted_window, res.rounds / 4) << "too few calls inside granted windows";
+  EXPECT_GT(t.succeeded, 0u);
+}
+
 // Rounds per kind of revocation (COTENANT_REVOCATION_ROUNDS overrides, for soak runs).
 uint64_t Rounds(uint64_t fixed) {
   if (const char* env = std::getenv("COTENANT_REVOCATION_ROUNDS")) {

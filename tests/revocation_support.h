@@ -272,6 +272,34 @@ RaceResult RunRace(const std::string& kind, uint64_t rounds, std::vector<ClientS
                    const Target& target, const Step& grant, const Step& revoke, Tally& tally,
                    int max_seconds = 60);
 
+// What a failed SDK call said ("" when it succeeded), for a race step's answer.
+inline std::string Err(const Result& r) { return r.ok() ? "" : r.getMessage() + " "; }
+template <typename T>
+std::string Err(const Outcome<T>& o) {
+  return o.ok() ? "" : o.getMessage() + " ";
+}
+
+// One client per worker at `address`, logged in as the share's XYZ caller.
+std::vector<ClientSlot> CallerSlots(const std::string& address, const Share& s, int workers);
+
+// The grant and the revocation of one kind of revocation race on a share (the revocation
+// takes away what the grant gives back), made through the share's tenant clients.
+struct RaceSteps {
+  Step grant, revoke;
+};
+RaceSteps PolicyDeletedSteps(const Share& s);      // the policy deleted, created again
+RaceSteps RoleLosesReadSteps(const Share& s);      // the role's read right taken, given
+RaceSteps MembershipRemovedSteps(const Share& s);  // the policy user's membership removed
+// The caller's API key revoked; the grant makes a fresh key and logs every slot in with
+// it at `address`. REQUIRES: *slots outlives the steps.
+RaceSteps CallerKeyRevokedSteps(const Share& s, std::vector<ClientSlot>* slots,
+                                const std::string& address);
+
+// The checks every race makes of its tally: no success inside a revoked window, no denial
+// inside a granted one, no wrong data, calls really inside both kinds of window, and some
+// successes.
+void ExpectExactRace(const RaceResult& res, Tally& t);
+
 // Logs every slot's client in to `address` with a fresh key, for the grant of `round`
 // (an API-key revocation race); "" on success, else what failed.
 std::string LoginSlots(std::vector<ClientSlot>& slots, const std::string& address,
