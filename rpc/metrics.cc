@@ -139,6 +139,9 @@ std::string Metrics::Render() const {
                  "# HELP cotenant_connection_read_pauses_total Times a connection stopped reading calls because its client left answers unread.\n"
                  "# TYPE cotenant_connection_read_pauses_total counter\n"
                  "cotenant_connection_read_pauses_total {}\n"
+                 "# HELP cotenant_searches_running Searches scanning the store now.\n"
+                 "# TYPE cotenant_searches_running gauge\n"
+                 "cotenant_searches_running {}\n"
                  "# HELP cotenant_searches_cancelled_total Searches stopped part-way because their caller went away.\n"
                  "# TYPE cotenant_searches_cancelled_total counter\n"
                  "cotenant_searches_cancelled_total {}\n"
@@ -151,6 +154,7 @@ std::string Metrics::Render() const {
                  conn_.accept_errors.load(std::memory_order_relaxed),
                  conn_.inflight_request_bytes.load(std::memory_order_relaxed),
                  conn_.unsent_pauses.load(std::memory_order_relaxed),
+                 search_.running.load(std::memory_order_relaxed),
                  search_.cancelled.load(std::memory_order_relaxed),
                  search_.cancelled_rows.load(std::memory_order_relaxed));
   fmt::format_to(it,

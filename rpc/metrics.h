@@ -89,9 +89,10 @@ class Metrics {
   };
   HttpCounters& http_counters() { return http_; }
 
-  // Searches that stopped part-way because their caller went away (cancelled the call or
-  // closed its connection), and the rows they had examined when they stopped.
+  // Searches scanning the store now; those that stopped part-way because their caller went
+  // away (cancelled the call or closed its connection), and the rows they had examined then.
   struct SearchCounters {
+    std::atomic<int64_t> running{0};
     std::atomic<uint64_t> cancelled{0};
     std::atomic<uint64_t> cancelled_rows{0};
   };

@@ -427,7 +427,9 @@ kj::Promise<void> RecordsImpl::searchRecords(SearchRecordsContext context) {
                         [store, mac = ctx_.token_mac, d = std::move(d), req = std::move(req),
                          binding = std::move(binding), cancelled, counters]() {
             Out o;
+            counters->running.fetch_add(1, std::memory_order_relaxed);
             o.status = store->Search(d->target(), req, &o.result, d->scope());
+            counters->running.fetch_sub(1, std::memory_order_relaxed);
             if (!o.status.ok() && cancelled->load(std::memory_order_relaxed)) {
               counters->cancelled.fetch_add(1, std::memory_order_relaxed);
               counters->cancelled_rows.fetch_add(o.result.rows_examined, std::memory_order_relaxed);
