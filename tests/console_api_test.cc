@@ -29,10 +29,7 @@ class ConsoleApiTest : public SharedServerTest<ConsoleApiTest> {
 
  protected:
   std::unique_ptr<HttpConnection> Connect(uint64_t tenant, const std::string& key) {
-    auto c = std::make_unique<HttpConnection>(api_port_);
-    EXPECT_TRUE(c->ok());
-    c->Login(tenant, key);
-    return c;
+    return ConnectApi(api_port_, tenant, key);
   }
   static inline int api_port_ = 0;
   static inline TempDir* console_dir_ = nullptr;
