@@ -1,6 +1,7 @@
 // wire::Admin, part three: permission sets, their lint, and explain (with simulate's drafts).
 // The gate decides each call (AdminImpl::Run) and computes explanations.
 
+#include <algorithm>
 #include <set>
 
 #include "rpc/serve.h"
@@ -113,8 +114,7 @@ kj::Promise<void> AdminImpl::lintPermissionSets(LintPermissionSetsContext contex
           // The sets the caller may list, against the objects it may see: every tenant's
           // for a system admin (the first 1000 names), its own tenant's otherwise.
           constexpr size_t kMaxObjects = 1000;
-          sharing::LintInputs in;
-          in.sets = gate->VisiblePermissionSets(d.caller);
+          const std::vector<sharing::PermissionSet> stored = gate->VisiblePermissionSets(d.caller);
           std::set<std::string> names;
           std::vector<storage::TenantId> tenants;
           if (d.caller.level == sharing::AdminLevel::kSystemAdmin) {
@@ -129,17 +129,41 @@ kj::Promise<void> AdminImpl::lintPermissionSets(LintPermissionSetsContext contex
               if (names.size() < kMaxObjects) names.insert(o.name);
             }
           }
-          in.objects.assign(names.begin(), names.end());
-          in.user_exists = [identity](storage::UserId u) {
-            sharing::User found;
-            return identity->FindUser(u, &found).ok();
+          auto keys = [](const auto& ids) {
+            std::vector<std::string> out;
+            for (auto id : ids) out.push_back(std::to_string(id));
+            std::sort(out.begin(), out.end());
+            return out;
           };
-          in.tenant_exists = [store](storage::TenantId t) {
-            storage::TenantInfo info;
-            return store->GetTenant(t, &info).ok();
-          };
+          std::vector<sharing::LintSet> sets;
           Out o;
-          o.findings = sharing::LintPermissionSets(in);
+          for (const auto& ps : stored) {
+            sharing::LintSet set{ps.name, ps.system_scope, ps.all_tenants, keys(ps.users), keys(ps.tenants), {}};
+            for (const auto& p : ps.policies) {
+              set.policies.push_back({p.effect == sharing::Effect::kAllow ? "allow" : "deny",
+                                      p.resource_type, p.api_name, p.method});
+            }
+            sets.push_back(std::move(set));
+          }
+          o.findings = sharing::LintPermissionSets(
+              sets, sharing::KnownCalls(std::vector<std::string>(names.begin(), names.end())));
+          // What only the server knows: users and tenants named that no longer exist.
+          for (const auto& ps : stored) {
+            for (storage::UserId u : ps.users) {
+              sharing::User found;
+              if (identity->FindUser(u, &found).IsNotFound()) {
+                o.findings.push_back({"warning", "unknown-user", ps.name, 0,
+                                      "user " + std::to_string(u) + " no longer exists"});
+              }
+            }
+            for (storage::TenantId t : ps.all_tenants ? std::vector<storage::TenantId>{} : ps.tenants) {
+              storage::TenantInfo info;
+              if (store->GetTenant(t, &info).IsNotFound()) {
+                o.findings.push_back({"warning", "unknown-tenant", ps.name, 0,
+                                      "tenant " + std::to_string(t) + " no longer exists"});
+              }
+            }
+          }
           return o;
         },
         [context](Out& o) mutable {

@@ -494,6 +494,7 @@ void ToWire(const sharing::UsageSample& in, wire::UsageSample::Builder out) {
 }
 
 void ToWire(const sharing::LintFinding& in, wire::LintFinding::Builder out) {
+  out.setSeverity(Txt(in.severity));
   out.setSet(Txt(in.set));
   out.setPolicy(static_cast<uint32_t>(in.policy));
   out.setKind(Txt(in.kind));

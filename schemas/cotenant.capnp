@@ -250,10 +250,11 @@ struct LintFinding {
   # A permission set rule that cannot do what it seems to (Admin.lintPermissionSets).
   set @0 :Text;
   policy @1 :UInt32;              # 1-based; 0 = the set as a whole
-  kind @2 :Text;                  # never-matches, no-such-object, shadowed-by-deny, duplicate,
-                                  # allows-everything, no-users, no-tenants, unknown-user,
-                                  # unknown-tenant
+  kind @2 :Text;                  # invalid-regex, regex-never-matches, matches-no-call,
+                                  # shadowed-allow, system-allow-all, duplicate, no-users,
+                                  # no-tenants, unknown-user, unknown-tenant
   message @3 :Text;
+  severity @4 :Text;              # "error" | "warning"
 }
 
 struct Setting {

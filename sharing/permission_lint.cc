@@ -3,198 +3,171 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <string_view>
+#include <memory>
+#include <set>
 
 #include "sharing/api.h"
 
 namespace cotenant::sharing {
 namespace {
 
-// One API as rules see it.
-struct Call {
-  std::string api;
-  std::string method;
-  std::string resource;  // "admin/..."; "" for a record API (resource per object)
+struct Compiled {
+  const LintRule* rule;
+  int number;  // 1-based
+  std::unique_ptr<RE2> rt, api, method;
+  bool ok = false;
+  std::vector<bool> matches;  // per universe call
 };
 
-std::vector<Call> Catalogue() {
-  std::vector<Call> out;
-  for (size_t i = 0; i < static_cast<size_t>(Api::kCount); ++i) {
-    Api api = static_cast<Api>(i);
-    ApiAccess a = AccessOf(api);
-    if (a.resource.empty()) continue;  // not evaluated by permission sets
-    out.push_back({std::string(ApiName(api)), std::string(a.method),
-                   IsRecordApi(api) ? std::string() : std::string(a.resource)});
+Compiled Compile(const LintRule& r, int number, const LintUniverse& u) {
+  Compiled c{&r, number, std::make_unique<RE2>(r.resource_type, RE2::Quiet),
+             std::make_unique<RE2>(r.api_name, RE2::Quiet), std::make_unique<RE2>(r.method, RE2::Quiet)};
+  c.ok = c.rt->ok() && c.api->ok() && c.method->ok();
+  c.matches.assign(u.calls.size(), false);
+  if (!c.ok) return c;
+  for (size_t i = 0; i < u.calls.size(); ++i) {
+    const LintCall& call = u.calls[i];
+    c.matches[i] = RE2::FullMatch(call.resource_type, *c.rt) && RE2::FullMatch(call.api, *c.api) &&
+                   RE2::FullMatch(call.method, *c.method);
   }
-  return out;
+  return c;
 }
 
-// What one rule matches: per API, whether it matches the API (name and method), and per
-// object (record APIs) or the API's own resource (admin APIs) whether the resource does.
-struct Match {
-  std::vector<bool> api;       // by catalogue index: name and method match
-  std::vector<bool> resource;  // admin APIs: by catalogue index
-  std::vector<bool> object;    // by object index: "records/<object>" matches
-  bool valid = true;
-  bool any_api = false, any_method = false, any_record_api = false;
-
-  // Does the rule match call c (on object o, for a record API)?
-  bool Covers(const std::vector<Call>& calls, size_t c, size_t o) const {
-    if (!api[c]) return false;
-    return calls[c].resource.empty() ? object[o] : resource[c];
-  }
-};
-
-Match MatchOf(const PermissionPolicy& p, const std::vector<Call>& calls,
-              const std::vector<std::string>& objects) {
-  Match m;
-  RE2::Options opts;
-  opts.set_log_errors(false);
-  RE2 res(p.resource_type, opts), api(p.api_name, opts), method(p.method, opts);
-  if (!res.ok() || !api.ok() || !method.ok()) {
-    m.valid = false;
-    return m;
-  }
-  m.api.resize(calls.size());
-  m.resource.resize(calls.size());
-  for (size_t c = 0; c < calls.size(); ++c) {
-    bool name = RE2::FullMatch(calls[c].api, api);
-    bool verb = RE2::FullMatch(calls[c].method, method);
-    m.any_api = m.any_api || name;
-    m.any_method = m.any_method || verb;
-    m.api[c] = name && verb;
-    if (calls[c].resource.empty()) {
-      m.any_record_api = m.any_record_api || m.api[c];
-    } else {
-      m.resource[c] = RE2::FullMatch(calls[c].resource, res);
-    }
-  }
-  m.object.resize(objects.size());
-  for (size_t o = 0; o < objects.size(); ++o) m.object[o] = RE2::FullMatch("records/" + objects[o], res);
-  return m;
+bool AnyFull(const std::vector<std::string>& values, const RE2& re) {
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return RE2::FullMatch(v, re); });
 }
 
-// Calls `f(c, o)` for every call the rule matches (o = 0 for admin APIs); stops when f
-// returns false. Returns false when stopped.
-template <typename F>
-bool ForEachCovered(const Match& m, const std::vector<Call>& calls, size_t objects, F f) {
-  for (size_t c = 0; c < calls.size(); ++c) {
-    if (!m.api[c]) continue;
-    if (!calls[c].resource.empty()) {
-      if (m.resource[c] && !f(c, 0)) return false;
-      continue;
-    }
-    for (size_t o = 0; o < objects; ++o) {
-      if (m.object[o] && !f(c, o)) return false;
-    }
-  }
-  return true;
+bool Subset(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::includes(b.begin(), b.end(), a.begin(), a.end());
 }
 
-std::string Rule(const PermissionPolicy& p) {
-  return std::string(p.effect == Effect::kAllow ? "allow" : "deny") + " '" + p.resource_type +
-         "' '" + p.api_name + "' '" + p.method + "'";
+// Does `outer` apply to at least every (user, tenant) that `inner` applies to? Conservative:
+// only what the sets say, never whether a user happens to live in a listed tenant.
+bool Covers(const LintSet& outer, const LintSet& inner) {
+  bool users = outer.system_scope || (!inner.system_scope && Subset(inner.users, outer.users));
+  bool tenants = outer.all_tenants || (!inner.all_tenants && Subset(inner.tenants, outer.tenants));
+  return users && tenants;
 }
 
 }  // namespace
 
-std::vector<LintFinding> LintPermissionSets(const LintInputs& in) {
-  const std::vector<Call> calls = Catalogue();
-  const size_t objects = in.objects.size();
-  std::vector<LintFinding> out;
-  auto add = [&](const PermissionSet& s, int policy, std::string kind, std::string message) {
-    out.push_back({s.name, policy, std::move(kind), std::move(message)});
-  };
-
-  // Every rule's matches, once.
-  std::vector<std::vector<Match>> matches(in.sets.size());
-  for (size_t s = 0; s < in.sets.size(); ++s) {
-    for (const auto& p : in.sets[s].policies) matches[s].push_back(MatchOf(p, calls, in.objects));
+LintUniverse KnownCalls(const std::vector<std::string>& objects) {
+  LintUniverse u;
+  std::set<std::string> rts, apis;
+  const std::set<std::string> names(objects.begin(), objects.end());
+  for (size_t i = 0; i < static_cast<size_t>(Api::kCount); ++i) {
+    const Api api = static_cast<Api>(i);
+    const ApiAccess a = AccessOf(api);
+    if (a.resource.empty()) continue;  // not evaluated by permission sets
+    const std::string name(ApiName(api));
+    apis.insert(name);
+    if (IsRecordApi(api)) {
+      for (const auto& o : names) {
+        rts.insert("records/" + o);
+        u.calls.push_back({"records/" + o, name, std::string(a.method)});
+      }
+    } else {
+      rts.insert(std::string(a.resource));
+      u.calls.push_back({std::string(a.resource), name, std::string(a.method)});
+    }
   }
+  u.resource_types.assign(rts.begin(), rts.end());
+  u.apis.assign(apis.begin(), apis.end());
+  u.methods = {"DELETE", "GET", "POST", "PUT"};
+  return u;
+}
 
-  for (size_t s = 0; s < in.sets.size(); ++s) {
-    const PermissionSet& set = in.sets[s];
-    if (!set.system_scope && set.users.empty()) {
-      add(set, 0, "no-users", "the set is for listed users and lists none: it applies to nobody");
+std::string LintWhere(const LintFinding& f) {
+  std::string at = "permission set '" + f.set + "'";
+  if (f.policy != 0) at += " policy " + std::to_string(f.policy);
+  return at;
+}
+
+std::vector<LintFinding> LintPermissionSets(const std::vector<LintSet>& sets, const LintUniverse& u) {
+  std::vector<LintFinding> out;
+  std::vector<std::vector<Compiled>> compiled(sets.size());
+  for (size_t s = 0; s < sets.size(); ++s) {
+    for (size_t i = 0; i < sets[s].policies.size(); ++i) {
+      compiled[s].push_back(Compile(sets[s].policies[i], static_cast<int>(i + 1), u));
     }
+  }
+  for (size_t s = 0; s < sets.size(); ++s) {
+    const LintSet& set = sets[s];
+    auto add = [&](const char* severity, const char* kind, int policy, std::string message) {
+      out.push_back({severity, kind, set.name, policy, std::move(message)});
+    };
+    const bool nobody = !set.system_scope && set.users.empty();
+    if (nobody) add("warning", "no-users", 0, "the set is for listed users and lists none, so it applies to nobody");
     if (!set.all_tenants && set.tenants.empty()) {
-      add(set, 0, "no-tenants", "the set is for listed tenants and lists none: it applies nowhere");
+      add("warning", "no-tenants", 0, "the set is for listed tenants and lists none, so it applies nowhere");
     }
-    if (in.user_exists) {
-      for (auto u : set.users) {
-        if (!in.user_exists(u)) add(set, 0, "unknown-user", "user " + std::to_string(u) + " does not exist");
+    for (const Compiled& c : compiled[s]) {
+      const LintRule& r = *c.rule;
+      if (!c.ok) {
+        add("error", "invalid-regex", c.number, "a regex is not a valid RE2 pattern");
+        continue;
       }
-    }
-    if (in.tenant_exists && !set.all_tenants) {
-      for (auto t : set.tenants) {
-        if (!in.tenant_exists(t)) {
-          add(set, 0, "unknown-tenant", "tenant " + std::to_string(t) + " does not exist");
-        }
-      }
-    }
-    for (size_t i = 0; i < set.policies.size(); ++i) {
-      const PermissionPolicy& p = set.policies[i];
-      const Match& m = matches[s][i];
-      const int n = static_cast<int>(i + 1);
-      if (!m.valid) continue;  // saved sets compile; nothing to say of one that does not
-      for (size_t j = 0; j < i; ++j) {
-        const PermissionPolicy& q = set.policies[j];
-        if (q.effect == p.effect && q.resource_type == p.resource_type && q.api_name == p.api_name &&
-            q.method == p.method) {
-          add(set, n, "duplicate", Rule(p) + " repeats policy " + std::to_string(j + 1));
+      for (int j = 0; j + 1 < c.number; ++j) {
+        const LintRule& q = set.policies[static_cast<size_t>(j)];
+        if (q.effect == r.effect && q.resource_type == r.resource_type && q.api_name == r.api_name &&
+            q.method == r.method) {
+          add("warning", "duplicate", c.number, "repeats policy " + std::to_string(j + 1) + " of the set");
           break;
         }
       }
-      size_t covered = 0;
-      ForEachCovered(m, calls, objects, [&](size_t, size_t) { return ++covered, true; });
-      if (covered == 0) {
-        std::string why;
-        if (!m.any_api) {
-          why = "apiNameRegex '" + p.api_name + "' matches no API";
-        } else if (!m.any_method) {
-          why = "methodRegex '" + p.method + "' matches no method class (GET, POST, PUT, DELETE)";
-        } else if (!std::any_of(m.api.begin(), m.api.end(), [](bool b) { return b; })) {
-          why = "no API matching '" + p.api_name + "' has a method matching '" + p.method + "'";
-        } else if (m.any_record_api && p.resource_type.rfind("records/", 0) == 0) {
-          add(set, n, "no-such-object",
-              Rule(p) + " matches no existing object: resourceTypeRegex '" + p.resource_type +
-                  "' matches no records/<Object>");
-          continue;
-        } else {
-          why = "resourceTypeRegex '" + p.resource_type + "' matches the resource type of none of its APIs";
-        }
-        add(set, n, "never-matches", Rule(p) + " matches no call: " + why);
-        continue;
+      // A field regex that matches none of the known values of its field.
+      bool field_dead = false;
+      auto field = [&](const char* name, const std::string& pattern, const RE2& re,
+                       const std::vector<std::string>& values, const char* kind) {
+        if (AnyFull(values, re)) return;
+        field_dead = true;
+        add("warning", "regex-never-matches", c.number,
+            std::string(name) + " '" + pattern + "' matches no known " + kind +
+                " (RE2 full match), so this " + r.effect + " never applies");
+      };
+      field("resourceTypeRegex", r.resource_type, *c.rt, u.resource_types, "resource type");
+      field("apiNameRegex", r.api_name, *c.api, u.apis, "API name");
+      field("methodRegex", r.method, *c.method, u.methods, "method");
+      const bool any = std::find(c.matches.begin(), c.matches.end(), true) != c.matches.end();
+      if (!field_dead && !any) {
+        add("warning", "matches-no-call", c.number,
+            "each regex matches something, but no known call has that resource type, API name and "
+            "method together, so this " + r.effect + " never applies");
       }
-      if (p.effect != Effect::kAllow) continue;
-      if (set.system_scope && set.all_tenants) {
-        size_t all = 0;
-        for (size_t c = 0; c < calls.size(); ++c) all += calls[c].resource.empty() ? objects : 1;
-        if (covered == all && objects > 0) {
-          add(set, n, "allows-everything",
-              Rule(p) + " allows every call of every user in every tenant; narrow it or add deny rules");
-        }
+      if (r.effect != "allow" || !any) continue;
+      if (set.system_scope && set.all_tenants &&
+          std::all_of(c.matches.begin(), c.matches.end(), [](bool b) { return b; })) {
+        add("warning", "system-allow-all", c.number,
+            "a system-scope set for all tenants allows every known call; every user can do anything "
+            "role rights permit (the fresh-install default: narrow or delete it)");
       }
-      // Shadowed: every call it matches is denied by a deny rule that applies wherever it
-      // does (the same set, or a set for every user in every tenant).
-      std::string by;
-      bool shadowed = ForEachCovered(m, calls, objects, [&](size_t c, size_t o) {
-        for (size_t t = 0; t < in.sets.size(); ++t) {
-          const PermissionSet& other = in.sets[t];
-          if (t != s && !(other.system_scope && other.all_tenants)) continue;
-          for (size_t k = 0; k < other.policies.size(); ++k) {
-            if (other.policies[k].effect != Effect::kDeny || !matches[t][k].valid) continue;
-            if (matches[t][k].Covers(calls, c, o)) {
-              if (by.empty()) by = "'" + other.name + "' policy " + std::to_string(k + 1);
-              return true;
+      // An allow shadowed by denies of sets applying to at least the same users and tenants.
+      if (nobody) continue;
+      std::vector<bool> denied(u.calls.size(), false);
+      std::vector<std::string> by;
+      for (size_t t = 0; t < sets.size(); ++t) {
+        if (!Covers(sets[t], set)) continue;
+        for (const Compiled& d : compiled[t]) {
+          if (d.rule->effect != "deny" || !d.ok) continue;
+          bool contributes = false;
+          for (size_t i = 0; i < u.calls.size(); ++i) {
+            if (c.matches[i] && d.matches[i]) {
+              denied[i] = true;
+              contributes = true;
             }
           }
+          if (contributes) by.push_back(LintWhere({"", "", sets[t].name, d.number, ""}));
         }
-        return false;
-      });
+      }
+      bool shadowed = true;
+      for (size_t i = 0; i < u.calls.size(); ++i) {
+        if (c.matches[i] && !denied[i]) shadowed = false;
+      }
       if (shadowed) {
-        add(set, n, "shadowed-by-deny",
-            Rule(p) + " never allows anything: every call it matches is denied (by " + by + ", ...)");
+        std::string list;
+        for (const auto& b : by) list += (list.empty() ? "" : ", ") + b;
+        add("warning", "shadowed-allow", c.number,
+            "every known call it allows is denied by " + list + " (a deny wins), so this allow has no effect");
       }
     }
   }

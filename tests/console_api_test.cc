@@ -222,7 +222,7 @@ TEST_F(ConsoleApiTest, LintFindsRulesThatCannotDoWhatTheySay) {
               {"policies",
                {rule("allow", "records/Customers", "getRecord", "GET"),      // 1: fine
                 rule("allow", ".*", "fetchEverything", ".*"),                // 2: no such API
-                rule("allow", "records/Nope", ".*", ".*"),                   // 3: no such object
+                rule("allow", "admin/tenants", "getRecord", "GET"),          // 3: no such call
                 rule("deny", "records/.*", "deleteRecord", "DELETE"),         // 4
                 rule("allow", "records/Customers", "deleteRecord", "DELETE"), // 5: shadowed by 4
                 rule("allow", "records/Customers", "getRecord", "GET")}}};   // 6: repeats 1
@@ -250,9 +250,9 @@ TEST_F(ConsoleApiTest, LintFindsRulesThatCannotDoWhatTheySay) {
   };
   HttpReply lint = admin->Call("POST", "/v1/admin/lintPermissionSets", "{}");
   ASSERT_EQ(lint.status, 200) << lint;
-  EXPECT_EQ(findings(lint, "lint-me"), (std::map<int, std::string>{{2, "never-matches"},
-                                                                   {3, "no-such-object"},
-                                                                   {5, "shadowed-by-deny"},
+  EXPECT_EQ(findings(lint, "lint-me"), (std::map<int, std::string>{{2, "regex-never-matches"},
+                                                                   {3, "matches-no-call"},
+                                                                   {5, "shadowed-allow"},
                                                                    {6, "duplicate"}}))
       << lint;
   EXPECT_EQ(findings(lint, "lint-nobody"), (std::map<int, std::string>{{0, "unknown-user"}})) << lint;
@@ -260,8 +260,8 @@ TEST_F(ConsoleApiTest, LintFindsRulesThatCannotDoWhatTheySay) {
   for (const auto& f : lint.json["findings"]) {
     if (f["set"] == "lint-me" && f["policy"] == 2) message = f["message"];
   }
-  EXPECT_EQ(message, "allow '.*' 'fetchEverything' '.*' matches no call: apiNameRegex 'fetchEverything' "
-                     "matches no API");
+  EXPECT_EQ(message, "apiNameRegex 'fetchEverything' matches no known API name (RE2 full match), so "
+                     "this allow never applies");
   // A tenant admin lints what it can list: the set for its user, not the set for nobody.
   HttpReply own = Connect(t.id, t.key)->Call("POST", "/v1/admin/lintPermissionSets", "{}");
   ASSERT_EQ(own.status, 200) << own;

@@ -16,24 +16,15 @@
 #include <nlohmann/json.hpp>
 
 #include "config.h"
+#include "sharing/permission_lint.h"
 
 namespace cotenant::cli::lint {
 
 // Exit code of `cotenant lint` when it reports findings (docs/CLI.md).
 constexpr int kExitFindings = 6;
 
-struct Call {
-  std::string resourceType;
-  std::string api;
-  std::string method;
-};
-
-struct Universe {
-  std::vector<std::string> resourceTypes;  // sorted, distinct
-  std::vector<std::string> apis;
-  std::vector<std::string> methods;        // GET POST PUT DELETE
-  std::vector<Call> calls;                 // every valid triple
-};
+// The known calls (the rules' lint is sharing/permission_lint.h, shared with the server).
+using Universe = sharing::LintUniverse;
 
 // The known calls of `cfg`: record APIs on records/<each object of each tenant>, and each
 // administrative API on its admin/ resource type with its method.
@@ -41,9 +32,8 @@ Universe knownUniverse(const config::Config& cfg);
 
 struct Finding {
   std::string severity;  // "error" | "warning"
-  std::string what;      // regex-never-matches | matches-no-call | shadowed-allow |
-                         // system-allow-all | policy-user-deleted | policy-expired |
-                         // role-object-missing
+  std::string what;      // a permission-set finding's kind (sharing/permission_lint.h) |
+                         // policy-user-deleted | policy-expired | role-object-missing
   std::string where;     // "permission set 'x' policy 2", "policy ABC/p"
   std::string why;
 };
