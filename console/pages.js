@@ -367,7 +367,7 @@ page('records', 'Records', async (main, args) => {
   const fields = def.fields || [];
 
   // Search controls.
-  const criteria = h('input', { id: 'criteria', test: 'criteria', class: 'wide', placeholder: 'e.g. age >= 30 and name starts with "A"  (empty: every record)' });
+  const criteria = h('input', { id: 'criteria', test: 'criteria', class: 'wide', placeholder: "e.g. age >= 30 and name starts with 'A'  (empty: every record)" });
   const sortField = select({ id: 'sort-field', test: 'sort-field' },
     [['', 'id'], ...fields.map(f => [f.name, f.name]), ['createdAt', 'createdAt'], ['modifiedAt', 'modifiedAt']]);
   const sortOrder = select({ id: 'sort-order', test: 'sort-order' }, [['ascending', 'ascending'], ['descending', 'descending']]);
@@ -387,7 +387,7 @@ page('records', 'Records', async (main, args) => {
     const req = Object.assign({}, query, { continuation: tokens[pageIdx] });
     if (!req.continuation) delete req.continuation;
     let r;
-    try { r = await Api.search(req, context); } catch (e) { searchErr.show(e); return; }
+    try { r = (await Api.search(req, context)).result || {}; } catch (e) { searchErr.show(e); return; }
     const recs = r.records || [];
     if (r.continuation && !r.complete) tokens[pageIdx + 1] = r.continuation; else tokens.length = pageIdx + 1;
     results.replaceChildren(table('records-table', [
