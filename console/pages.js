@@ -84,7 +84,7 @@ page('tenants', 'Tenants', async main => {
 
 // ---------------------------------------------------------------- Users and keys
 page('users', 'Users and keys', async main => {
-  heading(main, 'Users and keys', 'Users of tenant ' + App.tenantName(App.current) + '. An API key is shown once, when it is made: only its hash is kept.');
+  heading(main, 'Users and keys', 'Users of ' + App.tenantLabel(App.current) + '. An API key is shown once, when it is made: only its hash is kept.');
   const tenantId = App.current;
   const listErr = errorBox('users-error');
   const list = h('div', { id: 'users-list' });
@@ -202,7 +202,7 @@ page('roles', 'Roles and members', async main => {
           h('li', null, h('code', { text: o.object }), ': ' + rightsText(o.rights)))) },
       { title: 'Members', cell: r => h('ul', { class: 'plain' }, (r.members || []).map(m => {
           const cross = String(m.tenantId) !== String(r.tenantId);
-          const who = cross ? 'user #' + m.userId + ' of tenant ' + App.tenantName(m.tenantId)
+          const who = cross ? 'user #' + m.userId + ' of ' + App.tenantLabel(m.tenantId)
             : (userNames[String(m.userId)] || 'user') + ' (#' + m.userId + ')';
           return h('li', { test: 'member', class: cross ? 'cross' : '' }, who, cross ? [' ', badge('cross-tenant', 'cross')] : null, ' ',
             button('×', { class: 'link', title: 'Remove from the role', test: 'member-remove-' + r.name + '-' + m.tenantId + '-' + m.userId,
@@ -272,7 +272,7 @@ page('roles', 'Roles and members', async main => {
 const FIELD_TYPES = ['text', 'int', 'float', 'bool', 'timestamp'];
 
 page('objects', 'Objects', async main => {
-  heading(main, 'Objects', 'The objects of tenant ' + App.tenantName(App.current) + ' and their fields. Open an object to browse, search and change its records.');
+  heading(main, 'Objects', 'The objects of ' + App.tenantLabel(App.current) + ' and their fields. Open an object to browse, search and change its records.');
   const tenantId = App.current;
   const listErr = errorBox('objects-error');
   const list = h('div', { id: 'objects-list' });
@@ -356,9 +356,9 @@ function inputValue(s, type) {
 page('records', 'Records', async (main, args) => {
   const objectName = args[0] || '';
   const context = args[1] || (App.current !== String(App.me.tenantId) ? App.current : '');
-  const ctxLabel = context && context !== String(App.me.tenantId) ? ' of tenant ' + App.tenantName(context) : '';
+  const ctxLabel = context && context !== String(App.me.tenantId) ? ' of ' + App.tenantLabel(context) : '';
   heading(main, 'Records of ' + objectName + ctxLabel,
-    ctxLabel ? 'Reached through the data-sharing policy tenant ' + App.tenantName(context) + ' published for your tenant: you see the rows and fields its scope allows.' : null);
+    ctxLabel ? 'Reached through the data-sharing policy ' + App.tenantLabel(context) + ' published for your tenant: you see the rows and fields its scope allows.' : null);
   main.append(h('p', null, h('a', { href: '#/objects', text: '← Objects' })));
   const topErr = errorBox('records-error');
   main.append(topErr);
