@@ -1,5 +1,7 @@
-// wire::Admin, part three: permission sets, and explain (with simulate's drafts).
+// wire::Admin, part three: permission sets, their lint, and explain (with simulate's drafts).
 // The gate decides each call (AdminImpl::Run) and computes explanations.
+
+#include <set>
 
 #include "rpc/serve.h"
 
@@ -93,6 +95,56 @@ kj::Promise<void> AdminImpl::listPermissionSets(ListPermissionSetsContext contex
         [context](Out& o) mutable {
           auto list = context.getResults().initSets(static_cast<unsigned>(o.sets.size()));
           for (unsigned i = 0; i < o.sets.size(); ++i) ToWire(o.sets[i], list[i]);
+        });
+  });
+}
+
+kj::Promise<void> AdminImpl::lintPermissionSets(LintPermissionSetsContext context) {
+  return Serve(ctx_, Api::kLintPermissionSets, [&]() -> kj::Promise<void> {
+    struct Out : AdminOut {
+      std::vector<sharing::LintFinding> findings;
+    };
+    const sharing::Gate* gate = ctx_.gate;
+    storage::Store* store = ctx_.store;
+    sharing::Identity* identity = ctx_.identity;
+    return Run<Out>(
+        Call(Api::kLintPermissionSets), Status::OK(),
+        [gate, store, identity](const sharing::AdminDecision& d) {
+          // The sets the caller may list, against the objects it may see: every tenant's
+          // for a system admin (the first 1000 names), its own tenant's otherwise.
+          constexpr size_t kMaxObjects = 1000;
+          sharing::LintInputs in;
+          in.sets = gate->VisiblePermissionSets(d.caller);
+          std::set<std::string> names;
+          std::vector<storage::TenantId> tenants;
+          if (d.caller.level == sharing::AdminLevel::kSystemAdmin) {
+            for (const auto& t : store->ListTenants()) tenants.push_back(t.id);
+          } else {
+            tenants.push_back(d.caller.tenant);
+          }
+          for (storage::TenantId t : tenants) {
+            std::vector<storage::ObjectDef> objects;
+            if (!store->ListObjects(t, &objects).ok()) continue;
+            for (const auto& o : objects) {
+              if (names.size() < kMaxObjects) names.insert(o.name);
+            }
+          }
+          in.objects.assign(names.begin(), names.end());
+          in.user_exists = [identity](storage::UserId u) {
+            sharing::User found;
+            return identity->FindUser(u, &found).ok();
+          };
+          in.tenant_exists = [store](storage::TenantId t) {
+            storage::TenantInfo info;
+            return store->GetTenant(t, &info).ok();
+          };
+          Out o;
+          o.findings = sharing::LintPermissionSets(in);
+          return o;
+        },
+        [context](Out& o) mutable {
+          auto list = context.getResults().initFindings(static_cast<unsigned>(o.findings.size()));
+          for (unsigned i = 0; i < o.findings.size(); ++i) ToWire(o.findings[i], list[i]);
         });
   });
 }

@@ -346,6 +346,16 @@ kj::Promise<void> AdminImpl::queryAudit(QueryAuditContext context) {
     f.to = q.getTo();
     f.caller_tenant = q.getCallerTenant();
     args.Name(q.getOutcome(), "outcome", &f.outcome);
+    std::string direction;
+    args.Name(q.getDirection(), "direction", &direction);
+    if (direction == "in") {
+      f.direction = sharing::AuditDirection::kIn;
+    } else if (direction == "out") {
+      f.direction = sharing::AuditDirection::kOut;
+    } else if (!direction.empty()) {
+      args.Take(Status::InvalidArgument("unknown audit direction '" + direction +
+                                        "' (use in, out, or leave it empty for both)"));
+    }
     f.limit = q.getLimit() == 0 ? 1000 : std::min<size_t>(q.getLimit(), 100000);
     sharing::AuditLog* audit = ctx_.audit;
     using Out = ListOut<sharing::AuditRecord>;
@@ -377,6 +387,26 @@ kj::Promise<void> AdminImpl::usage(UsageContext context) {
           return o;
         },
         [context](Out& o) mutable { ToWire(o.report, context.getResults().initUsage()); });
+  });
+}
+
+kj::Promise<void> AdminImpl::usageHistory(UsageHistoryContext context) {
+  return Serve(ctx_, Api::kUsageHistory, [&]() -> kj::Promise<void> {
+    sharing::Usage* usage = ctx_.usage;
+    using Out = ListOut<sharing::UsageSample>;
+    return Run<Out>(
+        Call(Api::kUsageHistory, context.getParams().getTenantId()), Status::OK(),
+        [usage](const sharing::AdminDecision& d) {
+          Out o;
+          o.status = usage->History(d.target, &o.items);
+          return o;
+        },
+        [context, usage](Out& o) mutable {
+          auto results = context.getResults();
+          results.setIntervalSeconds(static_cast<uint32_t>(usage->history_interval_s()));
+          auto list = results.initSamples(static_cast<unsigned>(o.items.size()));
+          for (unsigned i = 0; i < o.items.size(); ++i) ToWire(o.items[i], list[i]);
+        });
   });
 }
 

@@ -466,8 +466,10 @@ void ToWire(const sharing::AuditRecord& in, wire::AuditEntry::Builder out) {
   out.setDetail(Txt(in.detail));
 }
 
-void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
-  out.setTenantId(in.tenant);
+namespace {
+// The figures UsageInfo and UsageSample share.
+template <typename Builder>
+void FiguresToWire(const sharing::UsageReport& in, Builder out) {
   out.setRecords(in.records);
   out.setBytes(in.bytes);
   auto calls = out.initCalls(static_cast<unsigned>(in.calls.size()));
@@ -477,7 +479,25 @@ void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
   }
   out.setServedToOthers(in.served_to_others);
   out.setConsumedFromOthers(in.consumed_from_others);
+}
+}  // namespace
+
+void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out) {
+  out.setTenantId(in.tenant);
+  FiguresToWire(in, out);
   ToWire(in.quota, out.initQuota());
+}
+
+void ToWire(const sharing::UsageSample& in, wire::UsageSample::Builder out) {
+  out.setAt(in.at);
+  FiguresToWire(in.figures, out);
+}
+
+void ToWire(const sharing::LintFinding& in, wire::LintFinding::Builder out) {
+  out.setSet(Txt(in.set));
+  out.setPolicy(static_cast<uint32_t>(in.policy));
+  out.setKind(Txt(in.kind));
+  out.setMessage(Txt(in.message));
 }
 
 Status FromWire(wire::PermissionSetInfo::Reader in, const WireLimits& limits,

@@ -17,6 +17,7 @@
 #include "schemas/cotenant.capnp.h"
 #include "sharing/audit.h"
 #include "sharing/identity.h"
+#include "sharing/permission_lint.h"
 #include "sharing/permission_sets.h"
 #include "sharing/sharing.h"
 #include "sharing/usage.h"
@@ -114,6 +115,8 @@ void ToWire(const sharing::Policy& in, wire::PolicyInfo::Builder out);
 void ToWire(const sharing::KeyInfo& in, wire::ApiKeyInfo::Builder out);
 void ToWire(const sharing::AuditRecord& in, wire::AuditEntry::Builder out);
 void ToWire(const sharing::UsageReport& in, wire::UsageInfo::Builder out);
+void ToWire(const sharing::UsageSample& in, wire::UsageSample::Builder out);
+void ToWire(const sharing::LintFinding& in, wire::LintFinding::Builder out);
 Status FromWire(wire::PermissionSetInfo::Reader in, const WireLimits& limits,
                 sharing::PermissionSet* out);
 void ToWire(const sharing::PermissionSet& in, wire::PermissionSetInfo::Builder out);

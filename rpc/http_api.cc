@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rpc/connections.h"
+#include "rpc/console.h"
 #include "rpc/errors.h"
 #include "rpc/http_json.h"
 #include "rpc/http_routes.h"
@@ -32,7 +33,7 @@ using http::ParseU64;
 using http::SetFromQuery;
 using http::StatusOf;
 
-// A response to send: status and JSON body.
+// A response to send: status and body (JSON unless content_type says otherwise).
 struct Reply {
   Reply() = default;
   Reply(int s, std::string b) : status(s), body(std::move(b)) {}
@@ -40,7 +41,16 @@ struct Reply {
   std::string body;
   bool unauthenticated = false;  // add WWW-Authenticate
   std::string allow;             // 405: the verbs the path has (the Allow header)
+  std::string content_type = "application/json";
+  bool console = false;          // a console page: its security and caching headers
+  std::string location;          // a redirect's target
 };
+
+// The console's pages may load only the console's own files and call only this API; no
+// page of another site may frame them.
+constexpr const char* kConsolePolicy =
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'";
 
 Reply ErrorReply(const Status& s, int http_status = 0) {
   Reply r;
@@ -53,6 +63,7 @@ Reply ErrorReply(const Status& s, int http_status = 0) {
 const char* Reason(int status) {
   switch (status) {
     case 200: return "OK";
+    case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -83,9 +94,15 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
         context_header_(builder_.add("Cotenant-Context")),
         www_authenticate_(builder_.add("WWW-Authenticate")),
         allow_(builder_.add("Allow")),
+        csp_(builder_.add("Content-Security-Policy")),
+        nosniff_(builder_.add("X-Content-Type-Options")),
+        cache_control_(builder_.add("Cache-Control")),
+        referrer_policy_(builder_.add("Referrer-Policy")),
+        location_(builder_.add("Location")),
         table_(builder_.build()),
         server_(timer, *table_, [this](kj::AsyncIoStream& s) { return NewService(s); },
                 Settings()),
+        console_(options_.console_dir),
         tasks_(*this) {
     codec_.setRejectUnknownFields(true);
     codec_.addTypeHandler(base64_);
@@ -191,9 +208,16 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
     ctx_.metrics->http_counters().responses[std::clamp(reply.status / 100, 2, 5)].fetch_add(
         1, std::memory_order_relaxed);
     kj::HttpHeaders headers(*table_);
-    headers.set(kj::HttpHeaderId::CONTENT_TYPE, "application/json");
+    headers.set(kj::HttpHeaderId::CONTENT_TYPE, reply.content_type);
+    headers.set(nosniff_, "nosniff");
     if (reply.unauthenticated) headers.set(www_authenticate_, "Bearer");
     if (!reply.allow.empty()) headers.set(allow_, reply.allow);
+    if (!reply.location.empty()) headers.set(location_, reply.location);
+    if (reply.console) {
+      headers.set(csp_, kConsolePolicy);
+      headers.set(cache_control_, "no-cache");
+      headers.set(referrer_policy_, "no-referrer");
+    }
     auto body = kj::heapString(reply.body.data(), reply.body.size());
     auto out = response.send(static_cast<kj::uint>(reply.status), Reason(reply.status), headers,
                              static_cast<uint64_t>(body.size()));
@@ -248,11 +272,17 @@ class HttpApi::Impl final : private kj::TaskSet::ErrorHandler, private kj::HttpS
   const kj::HttpHeaderId context_header_;
   const kj::HttpHeaderId www_authenticate_;
   const kj::HttpHeaderId allow_;
+  const kj::HttpHeaderId csp_;
+  const kj::HttpHeaderId nosniff_;
+  const kj::HttpHeaderId cache_control_;
+  const kj::HttpHeaderId referrer_policy_;
+  const kj::HttpHeaderId location_;
   kj::Own<kj::HttpHeaderTable> table_;
   std::list<std::string> lru_;  // session tags, most recently used first
   std::unordered_map<std::string, std::pair<EntryPtr, std::list<std::string>::iterator>> sessions_;
   std::map<kj::AsyncIoStream*, std::string> peers_;  // the peer address of each connection
   kj::HttpServer server_;
+  const ConsoleFiles console_;
   kj::TaskSet tasks_;  // last: its connections use everything above
 };
 
@@ -285,6 +315,35 @@ class HttpApi::Impl::Service final : public kj::HttpService {
     kj::String body;
   };
 
+  // The console's files: GET /console/ is its index.html, GET /console/<name> a file. They
+  // need no credentials (the pages log in through the API).
+  Reply Console(kj::HttpMethod method, const std::vector<std::string>& segments,
+                const kj::Url& url) {
+    if (method != kj::HttpMethod::GET) {
+      Reply r = ErrorReply(Status::InvalidArgument(std::string(kj::str(method).cStr()) +
+                                                   " is not served on the console (use GET)"),
+                           405);
+      r.allow = "GET";
+      return r;
+    }
+    if (segments.size() == 1 && !url.hasTrailingSlash) {
+      Reply r{301, ""};
+      r.content_type = "text/plain";
+      r.location = "/console/";
+      return r;
+    }
+    if (segments.size() > 2) {
+      return ErrorReply(Status::NotFound("the console has no subdirectories (its files are /console/<name>)"));
+    }
+    ConsoleFile file;
+    Status s = api_.console_.Get(segments.size() == 2 ? segments[1] : "", &file);
+    if (!s.ok()) return ErrorReply(s);
+    Reply r{200, std::move(file.body)};
+    r.content_type = std::move(file.content_type);
+    r.console = true;
+    return r;
+  }
+
   kj::Promise<Reply> Handle(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& body) {
     kj::Url parsed;
@@ -299,6 +358,7 @@ class HttpApi::Impl::Service final : public kj::HttpService {
     if (segments == std::vector<std::string>{"v1", "openapi.json"} && method == kj::HttpMethod::GET) {
       return Reply{200, http::OpenApiDocument()};
     }
+    if (!segments.empty() && segments[0] == "console") return Console(method, segments, parsed);
     http::Match m = http::Find(verb, segments);
     std::string path;
     for (const auto& s : segments) path += "/" + s;

@@ -56,6 +56,7 @@ struct HttpApiOptions {
   size_t max_sessions = 1024;          // logged-in sessions kept per event loop
   size_t max_connections = 4096;       // open HTTP connections, server-wide
   size_t max_connections_per_peer = 256;  // open HTTP connections from one IP address
+  std::string console_dir;             // the console's files; empty = those built in
   // Request bodies held at once by every loop's API (announced lengths count as soon as
   // their headers arrive); past it a request is answered Busy (503). The count is shared
   // by every copy of these options.

@@ -252,7 +252,8 @@ Status Server::Run() {
   for (int i = 0; i < static_cast<int>(Api::kCount); ++i) {
     api_names.emplace_back(ApiName(static_cast<Api>(i)));
   }
-  usage_ = std::make_unique<sharing::Usage>(store_.get(), std::move(api_names));
+  usage_ = std::make_unique<sharing::Usage>(store_.get(), std::move(api_names), 1000,
+                                            options_.usage_history);
   COTENANT_RETURN_IF_ERROR(sharing::PermissionSets::Open(store_.get(), &psets_));
   if (!options_.memcached.empty()) spdlog::info("context cache: memcached at {}", options_.memcached);
   sharing::ContextCache* cache = cache_.get();

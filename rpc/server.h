@@ -44,6 +44,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7770";  // HOST:PORT of the RPC listener (port 0 = any)
   std::string http;                       // HOST:PORT of the ops endpoint; empty = none
   int threads = 4;                        // storage pool threads
+  sharing::UsageHistoryOptions usage_history;  // the per-tenant samples of usage kept
   int rpc_threads = 1;                    // RPC event loops (each its own thread)
   size_t max_message_bytes = 64u << 20;   // largest RPC message accepted from a client
   size_t max_queued_jobs = 10000;         // storage jobs queued at once (then OVERLOADED)

@@ -214,11 +214,13 @@ class AdminImpl final : public wire::Admin::Server {
   kj::Promise<void> listSettings(ListSettingsContext context) override;
   kj::Promise<void> queryAudit(QueryAuditContext context) override;
   kj::Promise<void> usage(UsageContext context) override;
+  kj::Promise<void> usageHistory(UsageHistoryContext context) override;
   kj::Promise<void> createPermissionSet(CreatePermissionSetContext context) override;
   kj::Promise<void> updatePermissionSet(UpdatePermissionSetContext context) override;
   kj::Promise<void> deletePermissionSet(DeletePermissionSetContext context) override;
   kj::Promise<void> listPermissionSets(ListPermissionSetsContext context) override;
   kj::Promise<void> explain(ExplainContext context) override;
+  kj::Promise<void> lintPermissionSets(LintPermissionSetsContext context) override;
   kj::Promise<void> setQuota(SetQuotaContext context) override;
   kj::Promise<void> checkStore(CheckStoreContext context) override;  // admin_store.cc
   kj::Promise<void> backup(BackupContext context) override;          // admin_store.cc

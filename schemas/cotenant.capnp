@@ -216,6 +216,8 @@ struct AuditQuery {
   callerTenant @3 :UInt64;  # only entries of calls from this tenant; 0 = any
   outcome @4 :Text;         # only this outcome ("OK", "PermissionDenied", ...); "" = any
   limit @5 :UInt32;         # keep the newest this many, returned oldest first; 0 = 1000
+  direction @6 :Text;       # "in": calls of other tenants into this one; "out": calls its
+                            # users made into other tenants; "" = every entry
 }
 
 struct ApiCount {
@@ -232,6 +234,26 @@ struct UsageInfo {
   servedToOthers @4 :UInt64;      # calls of other tenants served through its policies
   consumedFromOthers @5 :UInt64;  # calls its users made into other tenants
   quota @6 :Quota;                # the limits these figures are held to
+}
+
+struct UsageSample {
+  # A tenant's figures at one time (Admin.usageHistory).
+  at @0 :Int64;                   # seconds since the epoch
+  records @1 :UInt64;
+  bytes @2 :UInt64;
+  calls @3 :List(ApiCount);
+  servedToOthers @4 :UInt64;
+  consumedFromOthers @5 :UInt64;
+}
+
+struct LintFinding {
+  # A permission set rule that cannot do what it seems to (Admin.lintPermissionSets).
+  set @0 :Text;
+  policy @1 :UInt32;              # 1-based; 0 = the set as a whole
+  kind @2 :Text;                  # never-matches, no-such-object, shadowed-by-deny, duplicate,
+                                  # allows-everything, no-users, no-tenants, unknown-user,
+                                  # unknown-tenant
+  message @3 :Text;
 }
 
 struct Setting {
@@ -662,4 +684,16 @@ interface Admin {
   # an add checks them; `permissions` is ignored. The tenant's record id sequence moves
   # past the largest id, so a later add never reuses one; usage and quotas count the
   # records. Audited in the tenant's log.
+
+  usageHistory @35 (tenantId :UInt64) -> (intervalSeconds :UInt32, samples :List(UsageSample));
+  # Tenant admins (own tenant) and system admins. The tenant's usage sampled every
+  # intervalSeconds (cotenantd --usage-history-interval), oldest first, the newest kept
+  # (--usage-history-samples), then its figures now. Kept in memory by each server from its
+  # start; each sample is the figures of the whole store.
+
+  lintPermissionSets @36 () -> (findings :List(LintFinding));
+  # Tenant admins and system admins: what is wrong with the permission sets the caller can
+  # list (listPermissionSets): rules that match no call or no existing object, allow rules
+  # every call of which a deny rule denies, repeated rules, sets for nobody, unknown users
+  # and tenants (docs/PERMISSIONS.md, "Lint").
 }

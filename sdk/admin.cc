@@ -389,6 +389,7 @@ Outcome<std::vector<AuditEntry>> Client::queryAudit(const AuditQuery& query) {
         q.setCallerTenant(query.callerTenant);
         q.setOutcome(txt(query.outcome));
         q.setLimit(query.limit);
+        q.setDirection(txt(query.direction));
         return req.send().then([](capnp::Response<wire::Admin::QueryAuditResults>&& r) {
           std::vector<AuditEntry> out;
           for (auto e : r.getEntries()) out.push_back(fromWire(e));

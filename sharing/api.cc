@@ -70,6 +70,8 @@ constexpr std::array<Entry, static_cast<size_t>(Api::kCount)> kCatalogue = {{
     {Api::kBackup, "backup", {"admin/store", "POST"}, {L::kSystemAdmin, "back up the store"}},
     {Api::kReadTenantRecords, "readTenantRecords", {"admin/records", "GET"}, {L::kSystemAdmin, "read a tenant's records for a dump", true}},
     {Api::kRestoreTenantRecords, "restoreTenantRecords", {"admin/records", "POST"}, {L::kSystemAdmin, "restore a tenant's records", true}},
+    {Api::kUsageHistory, "usageHistory", {"admin/usage", "GET"}, {L::kTenantAdmin, "read usage", true}},
+    {Api::kLintPermissionSets, "lintPermissionSets", {"admin/permissionsets", "GET"}, {L::kTenantAdmin, "lint permission sets"}},
 }};
 
 constexpr bool InApiOrder() {

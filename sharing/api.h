@@ -69,6 +69,8 @@ enum class Api : int {
   kBackup,
   kReadTenantRecords,
   kRestoreTenantRecords,
+  kUsageHistory,
+  kLintPermissionSets,
   kCount,
 };
 

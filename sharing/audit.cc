@@ -74,6 +74,14 @@ Status AuditLog::Query(storage::TenantId tenant, const AuditFilter& filter,
     }
     if (filter.caller_tenant != 0 && r.caller_tenant != filter.caller_tenant) return true;
     if (!filter.outcome.empty() && r.outcome != filter.outcome) return true;
+    if (filter.direction == AuditDirection::kIn &&
+        (r.target_tenant != tenant || r.caller_tenant == tenant)) {
+      return true;
+    }
+    if (filter.direction == AuditDirection::kOut &&
+        (r.caller_tenant != tenant || r.target_tenant == tenant)) {
+      return true;
+    }
     newest.push_back(std::move(r));
     if (newest.size() > limit) newest.pop_front();
     return true;

@@ -37,11 +37,16 @@ struct AuditRecord {
   std::string detail;
 };
 
+// Which calls of a tenant's log: all, those of other tenants into it, or those its users
+// made into other tenants.
+enum class AuditDirection { kAny, kIn, kOut };
+
 struct AuditFilter {
   int64_t from = 0;                   // inclusive
   int64_t to = 0;                     // exclusive; 0 = now + 1
   storage::TenantId caller_tenant = 0;  // 0 = any
   std::string outcome;                // "" = any
+  AuditDirection direction = AuditDirection::kAny;
   size_t limit = 1000;                // the newest `limit` matches, oldest first
 };
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -41,17 +42,67 @@ std::string Usage::OwnKey() const {
   return std::string(kFrontEndUsagePrefix) + std::to_string(store_->front_end());
 }
 
-Usage::Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms)
-    : store_(store), names_(std::move(api_names)), interval_ms_(flush_interval_ms) {
+Usage::Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms,
+             UsageHistoryOptions history)
+    : store_(store),
+      names_(std::move(api_names)),
+      interval_ms_(flush_interval_ms),
+      history_(history),
+      next_sample_(std::chrono::steady_clock::now()) {
   flusher_ = std::thread([this] {
     std::unique_lock<std::mutex> l(stop_mu_);
     while (!stopping_) {
-      stop_cv_.wait_for(l, std::chrono::milliseconds(interval_ms_));
+      stop_cv_.wait_for(l, std::chrono::milliseconds(
+                               std::min(interval_ms_, history_.interval_s * 1000)));
       l.unlock();
       (void)RunGuarded("usage flusher", [this] { return Flush(); });
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_sample_ && history_.samples > 0) {
+        next_sample_ = now + std::chrono::seconds(history_.interval_s);
+        (void)RunGuarded("usage history", [this] {
+          Sample();
+          return Status::OK();
+        });
+      }
       l.lock();
     }
   });
+}
+
+namespace {
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void Usage::Sample() {
+  std::vector<UsageReport> all = ReportAll();
+  const int64_t at = NowSeconds();
+  std::lock_guard<std::mutex> l(history_mu_);
+  std::unordered_map<storage::TenantId, std::deque<UsageSample>> kept;
+  for (auto& r : all) {
+    std::deque<UsageSample>& q = kept[r.tenant];
+    auto it = samples_.find(r.tenant);
+    if (it != samples_.end()) q = std::move(it->second);
+    q.push_back({at, std::move(r)});
+    while (q.size() > history_.samples) q.pop_front();
+  }
+  samples_ = std::move(kept);  // a deleted tenant's history goes with it
+}
+
+Status Usage::History(storage::TenantId tenant, std::vector<UsageSample>* out) {
+  out->clear();
+  UsageSample now{NowSeconds(), {}};
+  COTENANT_RETURN_IF_ERROR(Report(tenant, &now.figures));
+  {
+    std::lock_guard<std::mutex> l(history_mu_);
+    auto it = samples_.find(tenant);
+    if (it != samples_.end()) out->assign(it->second.begin(), it->second.end());
+  }
+  out->push_back(std::move(now));
+  return Status::OK();
 }
 
 Usage::~Usage() {

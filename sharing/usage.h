@@ -8,6 +8,11 @@
 // the last second of call counts). Several front-ends of one shared store each persist
 // their own counts, and a report adds them up, so no front-end's increments are lost.
 //
+// History: every `interval_s` seconds the figures of every live tenant are sampled and
+// kept in memory, the newest `samples` per tenant (the console's charts). Each sample is
+// the store-wide figures, so any front-end's history tells the same story from the time
+// it started; a restart starts the history again.
+//
 // Thread safety: safe from any thread.
 
 #ifndef COTENANT_SHARING_USAGE_H_
@@ -15,7 +20,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,12 +47,24 @@ struct UsageReport {
   storage::TenantQuota quota;  // what the tenant is held to
 };
 
+// One tenant's figures at one time.
+struct UsageSample {
+  int64_t at = 0;  // seconds since the epoch
+  UsageReport figures;
+};
+
+struct UsageHistoryOptions {
+  int interval_s = 300;  // between samples
+  size_t samples = 288;  // kept per tenant (24 hours at the default interval)
+};
+
 class Usage {
  public:
   static constexpr size_t kMaxApis = 64;
 
   // `api_names[i]` names API index i. REQUIRES: store outlives the Usage.
-  Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms = 1000);
+  Usage(storage::Store* store, std::vector<std::string> api_names, int flush_interval_ms = 1000,
+        UsageHistoryOptions history = {});
   ~Usage();  // persists the counters
 
   void CountCall(storage::TenantId tenant, size_t api);
@@ -56,6 +75,12 @@ class Usage {
   // Every live tenant's report (for /metrics).
   std::vector<UsageReport> ReportAll();
   Status Flush();
+
+  // The tenant's samples, oldest first, then its figures now. NotFound for no tenant.
+  Status History(storage::TenantId tenant, std::vector<UsageSample>* out);
+  int history_interval_s() const { return history_.interval_s; }
+  // Samples every live tenant now (the flusher does it every interval).
+  void Sample();
 
  private:
   struct Counters {
@@ -74,6 +99,10 @@ class Usage {
   std::unordered_map<storage::TenantId, std::unique_ptr<Counters>> tenants_;
   std::mutex flush_mu_;
   std::unordered_map<storage::TenantId, std::string> written_;  // guarded by flush_mu_
+  const UsageHistoryOptions history_;
+  std::mutex history_mu_;
+  std::unordered_map<storage::TenantId, std::deque<UsageSample>> samples_;  // guarded by history_mu_
+  std::chrono::steady_clock::time_point next_sample_;  // the flusher's only
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

@@ -201,6 +201,9 @@ TEST_F(HttpApiTest, EveryRouteServesItsCall) {
   })) << audit;
   json usage = cov.Ok("usage", *owner, "POST", "/v1/admin/usage", json::object());
   EXPECT_EQ(U64(usage["usage"]["tenantId"]), tenant);
+  json history = cov.Ok("usageHistory", *owner, "POST", "/v1/admin/usageHistory", json::object());
+  ASSERT_FALSE(history["samples"].empty()) << history;  // at least the figures now
+  EXPECT_EQ(U64(history["samples"].back()["records"]), U64(usage["usage"]["records"]));
   json set = {{"name", "http-set"}, {"users", {clerk}}, {"tenants", {tenant}},
               {"policies", {{{"effect", "allow"}, {"resourceTypeRegex", ".*"}, {"apiNameRegex", ".*"},
                              {"methodRegex", ".*"}}}}};
@@ -209,6 +212,8 @@ TEST_F(HttpApiTest, EveryRouteServesItsCall) {
   cov.Ok("updatePermissionSet", *admin, "POST", "/v1/admin/updatePermissionSet", set);
   json sets = cov.Ok("listPermissionSets", *admin, "POST", "/v1/admin/listPermissionSets", json::object());
   EXPECT_FALSE(sets["sets"].empty());
+  json lint = cov.Ok("lintPermissionSets", *admin, "POST", "/v1/admin/lintPermissionSets", json::object());
+  EXPECT_TRUE(lint["findings"].is_array()) << lint;
   json why = cov.Ok("explain", *owner, "POST", "/v1/admin/explain",
                     {{"userId", clerk}, {"api", "deleteRecord"}, {"object", "Items"}});
   EXPECT_EQ(why["explanation"]["allowed"], false);

@@ -38,6 +38,14 @@ inline uint64_t U64(const json& j) {
   return j.is_string() ? std::stoull(j.get<std::string>()) : j.get<uint64_t>();
 }
 
+// A connection to the API on `port` logged in as `tenant`'s user with `key`.
+inline std::unique_ptr<HttpConnection> ConnectApi(int port, uint64_t tenant, const std::string& key) {
+  auto c = std::make_unique<HttpConnection>(port);
+  EXPECT_TRUE(c->ok());
+  c->Login(tenant, key);
+  return c;
+}
+
 class HttpApiTest : public SharedServerTest<HttpApiTest> {
  public:
   static std::vector<std::string> Flags() {
@@ -47,12 +55,8 @@ class HttpApiTest : public SharedServerTest<HttpApiTest> {
   }
 
  protected:
-  // A connection logged in as `tenant`'s user with `key`.
   std::unique_ptr<HttpConnection> Connect(uint64_t tenant, const std::string& key) {
-    auto c = std::make_unique<HttpConnection>(api_port_);
-    EXPECT_TRUE(c->ok());
-    c->Login(tenant, key);
-    return c;
+    return ConnectApi(api_port_, tenant, key);
   }
   std::unique_ptr<HttpConnection> AsAdmin() { return Connect(1, server_->admin_key()); }
 

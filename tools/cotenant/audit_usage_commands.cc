@@ -9,7 +9,7 @@ namespace cotenant::cli {
 namespace {
 
 struct Options {
-  std::string inTenant, since, until, callerTenant, outcome, id;
+  std::string inTenant, since, until, callerTenant, outcome, direction, id;
   uint32_t limit = 0;
 };
 
@@ -28,6 +28,7 @@ void AddAuditUsageCommands(CLI::App& app, CliContext& s) {
     }
     if (!o.callerTenant.empty()) q.callerTenant = parseId(o.callerTenant, "caller tenant id");
     if (!o.outcome.empty()) q.outcome = checkOutcome(o.outcome);
+    q.direction = o.direction;
     q.limit = o.limit;
     auto l = s.client().queryAudit(q);
     check(l);
@@ -43,6 +44,10 @@ void AddAuditUsageCommands(CLI::App& app, CliContext& s) {
   audit->add_option("--until", o.until, "before this time: ISO-8601, or a duration ago");
   audit->add_option("--caller-tenant", o.callerTenant, "only calls made by this tenant");
   audit->add_option("--outcome", o.outcome, "only this outcome: OK, PermissionDenied, NotFound, ...");
+  audit->add_option("--direction", o.direction,
+                    "in: only calls of other tenants into this one; out: only calls its users "
+                    "made into other tenants")
+      ->check(CLI::IsMember({"in", "out"}));
   audit->add_option("--limit", o.limit, "at most N entries, newest last (default: server's, 1000)");
 
   auto* usage = s.leaf(&app, "usage", "Show a tenant's metering (records, bytes, calls)", [&s, &o] {

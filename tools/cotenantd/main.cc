@@ -21,6 +21,7 @@
 #include "common/secret.h"
 #include "common/time.h"
 #include "config_file.h"
+#include "rpc/console.h"
 #include "rpc/ops_http.h"
 #include "rpc/server.h"
 #include "sharing/identity.h"
@@ -170,6 +171,15 @@ int main(int argc, char** argv) {
                  "HTTP/JSON API address HOST:PORT (every record and admin call as JSON over "
                  "HTTP/1.1, docs/HTTP.md); off when unset")
       ->check(HostPort());
+  app.add_option("--console-dir", api.console_dir,
+                 "Serve the admin console (/console/ on the --api address) from this directory, "
+                 "read at each request, instead of the files built into cotenantd")
+      ->check(
+          [](const std::string& dir) {
+            cotenant::Status s = cotenant::rpc::ConsoleFiles::CheckDir(dir);
+            return s.ok() ? std::string() : s.message();
+          },
+          "DIR");
   app.add_option("--api-timeout-ms", api.request_timeout_ms,
                  "HTTP/JSON API: time a client has to send a request's headers, and again its body")
       ->check(CLI::Range(100, 600000))
@@ -185,6 +195,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--sync-interval-ms", sync_interval_ms, "WAL fsync interval in group mode")
       ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
+  cotenant::sharing::UsageHistoryOptions usage_history;
+  app.add_option("--usage-history-interval", usage_history.interval_s,
+                 "Seconds between the samples of every tenant's usage kept for its charts")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--usage-history-samples", usage_history.samples,
+                 "Samples of usage kept per tenant, the newest (0: none)")
+      ->check(CLI::Range(size_t{0}, size_t{100000}))
       ->capture_default_str();
   app.add_option("--threads", threads, "Storage worker threads")
       ->check(CLI::Range(1, 1024))
@@ -409,6 +428,7 @@ int main(int argc, char** argv) {
   }
 
   cotenant::rpc::ServerOptions options;
+  options.usage_history = usage_history;
   options.listen = listen;
   options.http = http;
   options.threads = threads;

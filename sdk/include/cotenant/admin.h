@@ -197,6 +197,8 @@ struct AuditQuery {
   uint64_t callerTenant = 0;  // only calls from this tenant; 0 = any
   std::string outcome;        // only this outcome ("OK", "PermissionDenied", ...); "" = any
   uint32_t limit = 0;         // at most this many, newest last; 0 = the server's 1000
+  std::string direction;      // "in": calls of other tenants into the log's tenant; "out":
+                              // calls its users made into other tenants; "" = every entry
 };
 
 struct ApiCount {
