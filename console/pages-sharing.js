@@ -35,8 +35,8 @@ page('policies', 'Data sharing', async main => {
   const pubTab = button('Who can reach my data', { id: 'tab-published', test: 'tab-published', role: 'tab' });
   const desTab = button('Whose data I can reach', { id: 'tab-designating', test: 'tab-designating', role: 'tab' });
   tabs.append(pubTab, desTab);
-  const pubPanel = h('div', { id: 'panel-published', role: 'tabpanel' });
-  const desPanel = h('div', { id: 'panel-designating', role: 'tabpanel' });
+  const pubPanel = h('section', { id: 'panel-published', class: 'card tabpanel', role: 'tabpanel' });
+  const desPanel = h('section', { id: 'panel-designating', class: 'card tabpanel', role: 'tabpanel' });
   const pubErr = errorBox('policies-published-error');
   const desErr = errorBox('policies-designating-error');
   const pubList = h('div');
@@ -136,8 +136,7 @@ page('policies', 'Data sharing', async main => {
   cancel.addEventListener('click', resetForm);
   resetForm();
 
-  main.append(tabs,
-    h('section', { class: 'card' }, pubPanel), h('section', { class: 'card' }, desPanel));
+  main.append(tabs, pubPanel, desPanel);
   pubPanel.append(h('h2', { text: 'Who can reach my data' }),
     h('p', { class: 'muted', text: 'Policies ' + App.tenantLabel(tenantId) + ' published: the tenants admitted, as which user, with what scope.' }),
     pubErr, pubList,

@@ -400,8 +400,9 @@ page('records', 'Records', async (main, args) => {
       { title: 'version', cell: x => String(x.version) },
       { title: 'modified', cell: x => fmtMicros(x.modifiedAt) },
       { title: '', cell: x => h('span', { class: 'buttons' },
-        button('Edit', { class: 'small', test: 'record-edit-' + x.id, onclick: () => editRecord(x) }),
-        button('Delete', { class: 'danger small', test: 'record-delete-' + x.id, onclick: () => UI.confirmDialog({
+        x.permissions && !x.permissions.canUpdate ? null
+          : button('Edit', { class: 'small', test: 'record-edit-' + x.id, onclick: () => editRecord(x) }),
+        x.permissions && !x.permissions.canDelete ? null : button('Delete', { class: 'danger small', test: 'record-delete-' + x.id, onclick: () => UI.confirmDialog({
           title: 'Delete record ' + x.id + '?', message: 'Record ' + x.id + ' of ' + objectName + ' (version ' + x.version + ') is deleted.',
           action: () => Api.deleteRecord(objectName, x.id, x.version, context), done: runPage }) })) },
     ], recs, { rowTest: 'record-row', rowAttrs: x => ({ 'data-id': x.id }), empty: 'No record matches.' }));
@@ -412,7 +413,7 @@ page('records', 'Records', async (main, args) => {
   }
   function newSearch() {
     query = { object: objectName, criteria: criteria.value.trim(), sortBy: sortField.value,
-      sortOrder: sortOrder.value, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
+      sortOrder: sortOrder.value, retrievePermissions: true, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
     tokens = [''];
     pageIdx = 0;
     return runPage();
