@@ -8,9 +8,14 @@ const App = {
   current: null,       // the tenant the pages manage (a decimal string)
   timers: [],          // cleared when the page changes
 
+  // "acme (#2)" for a tenant the user may list, else "tenant #2" (tenant admins list only their own).
   tenantName(id) {
     const t = App.tenants.find(x => String(x.id) === String(id));
-    return t ? t.name + ' (#' + t.id + ')' : '#' + id;
+    return t ? t.name + ' (#' + t.id + ')' : 'tenant #' + id;
+  },
+  tenantLabel(id) {
+    const t = App.tenants.find(x => String(x.id) === String(id));
+    return t ? 'tenant ' + t.name + ' (#' + t.id + ')' : 'tenant #' + id;
   },
   async refreshTenants() {
     try {

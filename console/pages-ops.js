@@ -9,7 +9,7 @@ const { heading, section, form, submitButton } = window.ConsoleParts;
 const OUTCOMES = ['OK', 'PermissionDenied', 'NotFound', 'InvalidArgument', 'Conflict', 'ResourceExhausted', 'Unauthenticated', 'Internal', 'Busy', 'Unavailable'];
 
 page('audit', 'Audit log', async main => {
-  heading(main, 'Audit log', 'Calls made through tenant contexts (in both tenants\' logs) and administrative changes of tenant ' + App.tenantName(App.current) + '.');
+  heading(main, 'Audit log', 'Calls made through tenant contexts (in both tenants\' logs) and administrative changes of ' + App.tenantLabel(App.current) + '.');
   const tenantId = App.current;
   const direction = select({ id: 'audit-direction', test: 'audit-direction' },
     [['', 'any'], ['in', 'in: other tenants\' calls into this tenant'], ['out', 'out: this tenant\'s calls into others']]);
@@ -107,7 +107,7 @@ function swatch(color) {
 }
 
 page('usage', 'Usage', async main => {
-  heading(main, 'Usage', 'Metering of tenant ' + App.tenantName(App.current) + ': the tenant is the unit of usage and billing. Refreshed every few seconds while this page is open.');
+  heading(main, 'Usage', 'Metering of ' + App.tenantLabel(App.current) + ': the tenant is the unit of usage and billing. Refreshed every few seconds while this page is open.');
   const tenantId = App.current;
   const err = errorBox('usage-error');
   const figures = h('div', { id: 'usage-figures', class: 'figures' });

@@ -10,7 +10,9 @@ function scopeCell(scope, browseTenant) {
   return h('ul', { class: 'plain scope' }, scope.map(s => h('li', { test: 'scope' },
     browseTenant ? h('a', { href: '#/records/' + encodeURIComponent(s.object) + '/' + browseTenant, text: s.object })
       : h('strong', { text: s.object }),
-    s.rowFilter ? [' rows where ', h('code', { text: s.rowFilter })] : ' · every row',
+    !s.rowFilter ? ' · every row'
+      : /^<hidden/.test(s.rowFilter) ? h('span', { class: 'muted', text: ' · the rows a filter the publisher keeps to itself selects' })
+      : [' rows where ', h('code', { text: s.rowFilter })],
     (s.fields || []).length ? [' · fields ', h('code', { text: s.fields.join(', ') })] : ' · every field')));
 }
 function expiryCell(p) {
@@ -33,8 +35,8 @@ page('policies', 'Data sharing', async main => {
   const pubTab = button('Who can reach my data', { id: 'tab-published', test: 'tab-published', role: 'tab' });
   const desTab = button('Whose data I can reach', { id: 'tab-designating', test: 'tab-designating', role: 'tab' });
   tabs.append(pubTab, desTab);
-  const pubPanel = h('div', { id: 'panel-published', role: 'tabpanel' });
-  const desPanel = h('div', { id: 'panel-designating', role: 'tabpanel' });
+  const pubPanel = h('section', { id: 'panel-published', class: 'card tabpanel', role: 'tabpanel' });
+  const desPanel = h('section', { id: 'panel-designating', class: 'card tabpanel', role: 'tabpanel' });
   const pubErr = errorBox('policies-published-error');
   const desErr = errorBox('policies-designating-error');
   const pubList = h('div');
@@ -93,7 +95,7 @@ page('policies', 'Data sharing', async main => {
     s = s || {};
     const row = h('div', { class: 'row', test: 'scope-row' },
       field('Object', h('input', { class: 'scope-object', test: 'scope-object', value: s.object || '', placeholder: 'Customers' })),
-      field('Row filter (criteria)', h('input', { class: 'scope-filter wide', test: 'scope-filter', value: s.rowFilter || '', placeholder: 'empty: every row' })),
+      field('Row filter (criteria)', h('input', { class: 'scope-filter medium', test: 'scope-filter', value: s.rowFilter || '', placeholder: 'empty: every row' })),
       field('Fields (comma-separated)', h('input', { class: 'scope-fields', test: 'scope-fields', value: (s.fields || []).join(', '), placeholder: 'empty: every field' })),
       button('Remove', { class: 'link', onclick: () => row.remove() }));
     scopes.append(row);
@@ -134,10 +136,9 @@ page('policies', 'Data sharing', async main => {
   cancel.addEventListener('click', resetForm);
   resetForm();
 
-  main.append(tabs,
-    h('section', { class: 'card' }, pubPanel), h('section', { class: 'card' }, desPanel));
+  main.append(tabs, pubPanel, desPanel);
   pubPanel.append(h('h2', { text: 'Who can reach my data' }),
-    h('p', { class: 'muted', text: 'Policies tenant ' + App.tenantName(tenantId) + ' published: the tenants admitted, as which user, with what scope.' }),
+    h('p', { class: 'muted', text: 'Policies ' + App.tenantLabel(tenantId) + ' published: the tenants admitted, as which user, with what scope.' }),
     pubErr, pubList,
     h('div', { class: 'subcard' }, formTitle, form('policy-form', async () => {
       perr.clear(); pok.hidden = true;
@@ -163,7 +164,7 @@ page('policies', 'Data sharing', async main => {
       button('Add an object', { id: 'policy-add-scope', test: 'policy-add-scope', class: 'small', onclick: () => addScopeRow() }),
       perr, pok, h('div', { class: 'actions' }, save, cancel))));
   desPanel.append(h('h2', { text: 'Whose data I can reach' }),
-    h('p', { class: 'muted', text: 'Policies of other tenants designating tenant ' + App.tenantName(tenantId) + ' (global policies of its providers included). Open an object to browse it.' }),
+    h('p', { class: 'muted', text: 'Policies of other tenants designating ' + App.tenantLabel(tenantId) + ' (global policies of its providers included). Open an object to browse it.' }),
     desErr, desList);
   showTab(policyTab);
   await load();
@@ -231,6 +232,14 @@ page('permsets', 'Permission sets', async main => {
   function showExplanation(x) {
     const denied = !x.allowed;
     const row = (k, v) => v || v === 0 ? [h('dt', { text: k }), h('dd', null, v)] : null;
+    // The deciding set and rule; when the answer leaves them unset, the first set considered
+    // whose rules matched the way the verdict went.
+    let set = x.decidingSet, rule = x.decidingPolicy, derived = false;
+    if (!set) {
+      const key = denied ? 'matchedDeny' : 'matchedAllow';
+      const c = (x.permissionSets || []).find(c => (c[key] || []).length);
+      if (c) { set = c.name; rule = c[key][0]; derived = true; }
+    }
     eresult.replaceChildren(
       h('div', { id: 'explain-verdict', test: 'explain-verdict', class: 'verdict ' + (denied ? 'denied' : 'allowed') },
         denied ? 'Denied — ' + x.code + (x.message ? ': ' + x.message : '') : 'Allowed'),
@@ -238,8 +247,9 @@ page('permsets', 'Permission sets', async main => {
         row('Context', x.contextPath),
         row('Data-sharing policy', x.policy),
         row('Runs as', x.principal && x.principal !== '0' ? 'user #' + x.principal : ''),
-        row('Deciding set', x.decidingSet ? h('span', { id: 'explain-deciding' }, h('strong', { text: x.decidingSet }),
-          x.decidingPolicy ? ', rule ' + x.decidingPolicy : '') : h('span', { id: 'explain-deciding', text: 'none matched (default deny)' })),
+        row('Deciding set', set ? h('span', { id: 'explain-deciding' }, h('strong', { text: set }),
+          rule ? ', rule ' + rule : '', derived ? h('span', { class: 'muted', text: ' (from the sets considered)' }) : null)
+          : h('span', { id: 'explain-deciding', text: 'no rule matched (default deny)' })),
         row('Role rights', x.roleRights),
         row('Scope', x.scope)),
       (x.permissionSets || []).length ? h('div', null, h('h3', { text: 'Sets considered' }), table('explain-sets', [

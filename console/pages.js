@@ -84,7 +84,7 @@ page('tenants', 'Tenants', async main => {
 
 // ---------------------------------------------------------------- Users and keys
 page('users', 'Users and keys', async main => {
-  heading(main, 'Users and keys', 'Users of tenant ' + App.tenantName(App.current) + '. An API key is shown once, when it is made: only its hash is kept.');
+  heading(main, 'Users and keys', 'Users of ' + App.tenantLabel(App.current) + '. An API key is shown once, when it is made: only its hash is kept.');
   const tenantId = App.current;
   const listErr = errorBox('users-error');
   const list = h('div', { id: 'users-list' });
@@ -202,7 +202,7 @@ page('roles', 'Roles and members', async main => {
           h('li', null, h('code', { text: o.object }), ': ' + rightsText(o.rights)))) },
       { title: 'Members', cell: r => h('ul', { class: 'plain' }, (r.members || []).map(m => {
           const cross = String(m.tenantId) !== String(r.tenantId);
-          const who = cross ? 'user #' + m.userId + ' of tenant ' + App.tenantName(m.tenantId)
+          const who = cross ? 'user #' + m.userId + ' of ' + App.tenantLabel(m.tenantId)
             : (userNames[String(m.userId)] || 'user') + ' (#' + m.userId + ')';
           return h('li', { test: 'member', class: cross ? 'cross' : '' }, who, cross ? [' ', badge('cross-tenant', 'cross')] : null, ' ',
             button('×', { class: 'link', title: 'Remove from the role', test: 'member-remove-' + r.name + '-' + m.tenantId + '-' + m.userId,
@@ -272,7 +272,7 @@ page('roles', 'Roles and members', async main => {
 const FIELD_TYPES = ['text', 'int', 'float', 'bool', 'timestamp'];
 
 page('objects', 'Objects', async main => {
-  heading(main, 'Objects', 'The objects of tenant ' + App.tenantName(App.current) + ' and their fields. Open an object to browse, search and change its records.');
+  heading(main, 'Objects', 'The objects of ' + App.tenantLabel(App.current) + ' and their fields. Open an object to browse, search and change its records.');
   const tenantId = App.current;
   const listErr = errorBox('objects-error');
   const list = h('div', { id: 'objects-list' });
@@ -356,9 +356,9 @@ function inputValue(s, type) {
 page('records', 'Records', async (main, args) => {
   const objectName = args[0] || '';
   const context = args[1] || (App.current !== String(App.me.tenantId) ? App.current : '');
-  const ctxLabel = context && context !== String(App.me.tenantId) ? ' of tenant ' + App.tenantName(context) : '';
+  const ctxLabel = context && context !== String(App.me.tenantId) ? ' of ' + App.tenantLabel(context) : '';
   heading(main, 'Records of ' + objectName + ctxLabel,
-    ctxLabel ? 'Reached through the data-sharing policy tenant ' + App.tenantName(context) + ' published for your tenant: you see the rows and fields its scope allows.' : null);
+    ctxLabel ? 'Reached through the data-sharing policy ' + App.tenantLabel(context) + ' published for your tenant: you see the rows and fields its scope allows.' : null);
   main.append(h('p', null, h('a', { href: '#/objects', text: '← Objects' })));
   const topErr = errorBox('records-error');
   main.append(topErr);
@@ -367,7 +367,7 @@ page('records', 'Records', async (main, args) => {
   const fields = def.fields || [];
 
   // Search controls.
-  const criteria = h('input', { id: 'criteria', test: 'criteria', class: 'wide', placeholder: 'e.g. age >= 30 and name starts with "A"  (empty: every record)' });
+  const criteria = h('input', { id: 'criteria', test: 'criteria', class: 'wide', placeholder: "e.g. age >= 30 and name starts with 'A'  (empty: every record)" });
   const sortField = select({ id: 'sort-field', test: 'sort-field' },
     [['', 'id'], ...fields.map(f => [f.name, f.name]), ['createdAt', 'createdAt'], ['modifiedAt', 'modifiedAt']]);
   const sortOrder = select({ id: 'sort-order', test: 'sort-order' }, [['ascending', 'ascending'], ['descending', 'descending']]);
@@ -387,7 +387,7 @@ page('records', 'Records', async (main, args) => {
     const req = Object.assign({}, query, { continuation: tokens[pageIdx] });
     if (!req.continuation) delete req.continuation;
     let r;
-    try { r = await Api.search(req, context); } catch (e) { searchErr.show(e); return; }
+    try { r = (await Api.search(req, context)).result || {}; } catch (e) { searchErr.show(e); return; }
     const recs = r.records || [];
     if (r.continuation && !r.complete) tokens[pageIdx + 1] = r.continuation; else tokens.length = pageIdx + 1;
     results.replaceChildren(table('records-table', [
@@ -400,8 +400,9 @@ page('records', 'Records', async (main, args) => {
       { title: 'version', cell: x => String(x.version) },
       { title: 'modified', cell: x => fmtMicros(x.modifiedAt) },
       { title: '', cell: x => h('span', { class: 'buttons' },
-        button('Edit', { class: 'small', test: 'record-edit-' + x.id, onclick: () => editRecord(x) }),
-        button('Delete', { class: 'danger small', test: 'record-delete-' + x.id, onclick: () => UI.confirmDialog({
+        x.permissions && !x.permissions.canUpdate ? null
+          : button('Edit', { class: 'small', test: 'record-edit-' + x.id, onclick: () => editRecord(x) }),
+        x.permissions && !x.permissions.canDelete ? null : button('Delete', { class: 'danger small', test: 'record-delete-' + x.id, onclick: () => UI.confirmDialog({
           title: 'Delete record ' + x.id + '?', message: 'Record ' + x.id + ' of ' + objectName + ' (version ' + x.version + ') is deleted.',
           action: () => Api.deleteRecord(objectName, x.id, x.version, context), done: runPage }) })) },
     ], recs, { rowTest: 'record-row', rowAttrs: x => ({ 'data-id': x.id }), empty: 'No record matches.' }));
@@ -412,7 +413,7 @@ page('records', 'Records', async (main, args) => {
   }
   function newSearch() {
     query = { object: objectName, criteria: criteria.value.trim(), sortBy: sortField.value,
-      sortOrder: sortOrder.value, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
+      sortOrder: sortOrder.value, retrievePermissions: true, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
     tokens = [''];
     pageIdx = 0;
     return runPage();
