@@ -12,7 +12,7 @@ function scopeCell(scope, browseTenant) {
       : h('strong', { text: s.object }),
     !s.rowFilter ? ' · every row'
       : /^<hidden/.test(s.rowFilter) ? h('span', { class: 'muted', text: ' · the rows a filter the publisher keeps to itself selects' })
-      : [' rows where ', h('code', { text: s.rowFilter })],
+      : [' · rows where ', h('code', { text: s.rowFilter })],
     (s.fields || []).length ? [' · fields ', h('code', { text: s.fields.join(', ') })] : ' · every field')));
 }
 function expiryCell(p) {

@@ -412,6 +412,8 @@ page('records', 'Records', async (main, args) => {
       (r.complete ? ' · last page' : ' · more follow');
   }
   function newSearch() {
+    recErr.clear();
+    recOk.hidden = true;
     query = { object: objectName, criteria: criteria.value.trim(), sortBy: sortField.value,
       sortOrder: sortOrder.value, retrievePermissions: true, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
     tokens = [''];
@@ -486,6 +488,7 @@ page('records', 'Records', async (main, args) => {
       if (query) await runPage(); else await newSearch();
     } catch (e) { recErr.show(e); } finally { save.disabled = false; }
   }, h('div', { class: 'grid-form' }, formFields), recErr, recOk, h('div', { class: 'actions' }, save, cancel));
+  recForm.addEventListener('input', () => { recOk.hidden = true; });
 
   main.append(
     section('Search', form('search-form', newSearch,

@@ -20,9 +20,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -31,13 +33,14 @@ import urllib.request
 SKIP = 77
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 15  # seconds, the bound of every wait
+LIMIT = 170  # seconds, the bound of the whole test (a watchdog fails it past this)
 
 
 def import_selenium():
     """Selenium, from Debian's python3-selenium: when this interpreter lacks it (a pyenv or
     virtualenv python), run again under the system's /usr/bin/python3, which has it."""
     try:
-        import selenium  # noqa: F401
+        import selenium  # noqa: F401 - only whether it is there
         return
     except ImportError:
         pass
@@ -48,6 +51,21 @@ def import_selenium():
         os.execv(system_python, [system_python] + sys.argv)
     print("SKIP: Selenium is missing (Debian package python3-selenium)")
     sys.exit(SKIP)
+
+
+def children(pid):
+    """The ids of the processes whose parent is pid (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
 
 
 def find_chromium():
@@ -172,7 +190,15 @@ class Browser:
         if chromium:
             opts.binary_location = chromium
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        try:  # no single WebDriver command waits past the bound of the whole test
+            from selenium.webdriver.remote.remote_connection import RemoteConnection
+            RemoteConnection.set_timeout(60)
+        except Exception:  # noqa: BLE001 - an older Selenium: its default (120 s)
+            pass
+        self.service = Service(CHROMEDRIVER)
+        self.d = webdriver.Chrome(service=self.service, options=opts)
+        # Chromium's own process (chromedriver's child), to stop it should chromedriver hang.
+        self.chromium_pids = children(self.service.process.pid)
         self.d.set_page_load_timeout(WAIT)
         self.d.set_script_timeout(WAIT)
         self.base = base
@@ -555,6 +581,8 @@ def run(server, b, step):
     apis = [r["api"] for r in b.rows("#usage-calls-table")]
     check("addRecord" in apis, "calls by API list addRecord: %r" % apis)
     b.shot("usage")
+    b.d.execute_script("document.getElementById('usage-charts').scrollIntoView()")
+    b.shot("usage-charts", top=False)
     b.logout()
 
     # --- system admin: tenants
@@ -578,8 +606,7 @@ def run(server, b, step):
     b.shot("tenants-confirm")
     b.click("#confirm-ok")
     b.wait_rows("#tenants-table", lambda r: all(x["name"] != "initech" for x in r), "initech deleted")
-    status, got = admin(base, "listTenants", {}, 1, K), None
-    check(all(t["name"] != "initech" for t in status["tenants"]), "initech gone on the server")
+    check(all(t["name"] != "initech" for t in admin(base, "listTenants", {}, 1, K)["tenants"]), "initech gone on the server")
 
     step("system admin: pick tenant A, permission sets and lint")
     b.choose("#tenant-picker", str(A))
@@ -621,9 +648,38 @@ def main():
                 os.remove(os.path.join(args.screenshots, old))
     server = Server(args.cotenantd, args.console_dir)
     browser = None
+    holder = {}
+
+    def watchdog():
+        print("FAIL at step %r: the test ran past its %d s limit; the test was at:" % (current[0], LIMIT), flush=True)
+        main_frame = sys._current_frames().get(threading.main_thread().ident)
+        if main_frame:
+            traceback.print_stack(main_frame)
+        b = holder.get("browser")
+        if b:
+            for pid in b.chromium_pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                b.service.process.kill()
+            except Exception:  # noqa: BLE001 - on the way out whatever happens
+                pass
+        try:
+            if server.proc and server.proc.poll() is None:
+                server.proc.kill()
+        except Exception:  # noqa: BLE001
+            pass
+        shutil.rmtree(server.tmp, ignore_errors=True)
+        os._exit(1)
+    timer = threading.Timer(LIMIT, watchdog)
+    timer.daemon = True
+    timer.start()
     try:
         server.start()
         browser = Browser(server.base, args.screenshots)
+        holder["browser"] = browser
         run(server, browser, step)
         browser.collect_log()
         bad = [e for e in browser.console_log
@@ -653,6 +709,7 @@ def main():
         if browser:
             browser.quit()
         server.stop()
+        timer.cancel()
 
 
 if __name__ == "__main__":
