@@ -363,7 +363,13 @@ page('records', 'Records', async (main, args) => {
   const topErr = errorBox('records-error');
   main.append(topErr);
   let def;
-  try { def = (await Api.describe(objectName, context)).object; } catch (e) { topErr.show(e); return; }
+  try { def = (await Api.describe(objectName, context)).object; } catch (e) {
+    topErr.show(e);
+    if (App.isSys && ctxLabel) {
+      main.append(h('p', { class: 'muted', text: 'Record calls on another tenant go through that tenant\'s data-sharing policy or a cross-tenant role, for system admins too; a dump of a tenant\'s records is `cotenant tenant dump`.' }));
+    }
+    return;
+  }
   const fields = def.fields || [];
 
   // Search controls.
