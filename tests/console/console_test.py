@@ -305,6 +305,7 @@ class Browser:
 # ----------------------------------------------------------------------------- the test
 
 def run(server, b, step):
+    from selenium.webdriver.common.keys import Keys
     base = server.base
     K = server.admin_key
 
@@ -516,6 +517,19 @@ def run(server, b, step):
     check("age >= 30" in pol["scope"] and "name, age" in pol["scope"], "the scope shown: %r" % pol["scope"])
     check(pol["expires"] == "never", "no expiry: %r" % pol)
     b.shot("grants-published")
+    # Edit: an expiry far ahead, then back to the scope as it was.
+    b.click("[data-test=policy-edit-share-with-globex]")
+    b.wait_text("#policy-form-title", "Edit policy share-with-globex")
+    check(b.el("[data-test=scope-filter]").get_attribute("value") == "age >= 30", "the form holds the policy's scope")
+    b.el("#policy-expires").send_keys("12312099")
+    b.el("#policy-expires").send_keys(Keys.TAB)
+    b.el("#policy-expires").send_keys("1159PM")
+    b.click("#policy-save")
+    b.wait_text("#policy-result", "Saved policy share-with-globex")
+    pol = b.wait_rows("#policies-published-table", lambda r: "2099" in r[0]["expires"], "the new expiry shown")[0]
+    got = admin(base, "listPolicies", {"publishedBy": A}, A, KA)["policies"][0]
+    check(got["scope"][0]["rowFilter"] == "age >= 30" and got["scope"][0]["fields"] == ["name", "age"]
+          and int(got["expiresAt"]) > 4 * 10**15, "the policy as saved: %r" % got)
     b.logout()
 
     step("B sees the policy under Whose data I can reach")
@@ -631,9 +645,26 @@ def run(server, b, step):
     b.nav("objects")
     b.el("[data-test=object-Customers]")
     b.nav("permsets")
-    b.wait_rows("#permsets-table", lambda r: len(r) >= 1, "the permission sets listed")
-    b.el("#lint-summary")
+    b.wait_rows("#permsets-table", lambda r: any(x["set"] == "allow-all" for x in r), "the permission sets listed")
+    findings = b.wait_rows("#lint-table", lambda r: len(r) >= 1, "lint findings")
+    # (The kind's name is the server's: "allows-everything", lately "system-allow-all".)
+    check(any(x["set"] == "allow-all" and x["kind"] and x["finding"] for x in findings),
+          "lint reports the fresh-install allow-all set: %r" % findings)
+    b.fill("#permset-name", "no-deletes")
+    b.choose("[data-test=rule-effect]", "deny")
+    b.fill("[data-test=rule-resource]", "records/(")
+    b.fill("[data-test=rule-api]", "deleteRecord")
+    b.click("#permset-create")
+    b.wait_text("#permset-error", "RE2")
+    b.fill("[data-test=rule-resource]", "records/.*")
+    b.click("#permset-create")
+    sets = b.wait_rows("#permsets-table", lambda r: any(x["set"] == "no-deletes" for x in r), "the new set listed")
+    rules = next(x["rules (in order)"] for x in sets if x["set"] == "no-deletes")
+    check("deny" in rules and "deleteRecord" in rules, "its rule shown: %r" % rules)
     b.shot("permsets")
+    b.click("[data-test=permset-delete-no-deletes]")
+    b.click("#confirm-ok")
+    b.wait_rows("#permsets-table", lambda r: all(x["set"] != "no-deletes" for x in r), "the set deleted")
     b.logout()
 
 
