@@ -192,7 +192,7 @@ page('permsets', 'Permission sets', async main => {
           ' api ', h('code', { text: p.apiNameRegex || '.*' }), ' method ', h('code', { text: p.methodRegex || '.*' })))) },
       { title: '', cell: s => App.isSys ? button('Delete', { class: 'danger small', test: 'permset-delete-' + s.name,
           onclick: () => UI.confirmDialog({ title: 'Delete permission set ' + s.name + '?', message: 'Its rules stop applying at once.',
-            action: () => Api.admin('deletePermissionSet', { name: s.name }), done: load }) }) : '' },
+            action: () => Api.admin('deletePermissionSet', { name: s.name }), done: reload }) }) : '' },
     ], sets, { rowTest: 'permset-row', rowAttrs: s => ({ 'data-name': s.name }), empty: 'No permission sets.' }));
   }
 
@@ -283,6 +283,8 @@ page('permsets', 'Permission sets', async main => {
     } catch (e) { lintErr.show(e); }
   }
   lintRun.addEventListener('click', lint);
+  // After a change the findings may change too.
+  const reload = () => Promise.all([load(), lint()]);
 
   main.append(section('Permission sets', listErr, list));
   if (App.isSys) {
@@ -299,7 +301,7 @@ page('permsets', 'Permission sets', async main => {
       try {
         await Api.admin('createPermissionSet', set);
         sname.value = '';
-        await load();
+        await reload();
       } catch (e) { cerr.show(e); } finally { create.disabled = false; }
     }, field('Name', sname),
       h('div', { class: 'row' }, check('Every user', system), field('Or these users', users)),

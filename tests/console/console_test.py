@@ -662,6 +662,8 @@ def run(server, b, step):
     rules = next(x["rules (in order)"] for x in sets if x["set"] == "no-deletes")
     check("deny" in rules and "deleteRecord" in rules, "its rule shown: %r" % rules)
     b.shot("permsets")
+    b.d.execute_script("document.getElementById('lint-results').scrollIntoView()")
+    b.shot("permsets-lint", top=False)
     b.click("[data-test=permset-delete-no-deletes]")
     b.click("#confirm-ok")
     b.wait_rows("#permsets-table", lambda r: all(x["set"] != "no-deletes" for x in r), "the set deleted")
