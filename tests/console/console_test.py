@@ -247,14 +247,35 @@ class Browser:
     def choose(self, css, value):
         self.Select(self.el(css)).select_by_value(value)
 
+    def retry(self, fn):
+        """fn(), again while the page re-renders under it (a stale element), within WAIT."""
+        from selenium.common.exceptions import StaleElementReferenceException
+        deadline = time.time() + WAIT
+        while True:
+            try:
+                return fn()
+            except StaleElementReferenceException:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def text(self, css):
-        return self.el(css).text
+        return self.retry(lambda: self.el(css).text)
+
+    def enabled(self, css):
+        return self.retry(lambda: self.el(css).is_enabled())
+
+    def value(self, css):
+        return self.retry(lambda: self.el(css).get_attribute("value"))
 
     def wait_text(self, css, needle):
         return self.until(lambda: needle in self.text(css) and self.text(css), "%r in %s" % (needle, css))
 
     def rows(self, table_css):
         """A table's body rows as dicts, header (lower case) -> cell text."""
+        return self.retry(lambda: self._rows(table_css))
+
+    def _rows(self, table_css):
         t = self.el(table_css)
         heads = [th.text.strip().lower() for th in t.find_elements(self.By.CSS_SELECTOR, "thead th")]
         out = []
@@ -392,7 +413,7 @@ def run(server, b, step):
         b.fill("#rec-field-email", name.lower() + "@acme.example")
         b.click("#record-save")
         b.wait_text("#record-result", "Added record")
-        b.until(lambda: b.el("#rec-field-name").get_attribute("value") == "", "the form cleared after adding")
+        b.until(lambda: b.value("#rec-field-name") == "", "the form cleared after adding")
     b.wait_rows("#records-table", lambda r: len(r) == 5, "5 records listed")
 
     step("a bad value shows the server's error inline")
@@ -417,13 +438,13 @@ def run(server, b, step):
     names = lambda: [r["name"] for r in b.rows("#records-table")]  # noqa: E731
     b.until(lambda: names() == ["Eve", "Bob", "Dee"], "page 1: Eve, Bob, Dee (got %r)" % names())
     b.wait_text("#page-info", "more follow")
-    check(not b.el("#page-prev").is_enabled(), "no previous page on page 1")
+    check(not b.enabled("#page-prev"), "no previous page on page 1")
     b.shot("records")
     b.click("#page-next")
     b.until(lambda: names() == ["Ann"], "page 2 through the continuation: Ann")
     b.wait_text("#page-info", "Page 2")
     b.wait_text("#page-info", "last page")
-    check(not b.el("#page-next").is_enabled(), "no next page after the last")
+    check(not b.enabled("#page-next"), "no next page after the last")
     b.click("#page-prev")
     b.until(lambda: names() == ["Eve", "Bob", "Dee"], "back to page 1 by the kept token")
 
@@ -520,7 +541,7 @@ def run(server, b, step):
     # Edit: an expiry far ahead, then back to the scope as it was.
     b.click("[data-test=policy-edit-share-with-globex]")
     b.wait_text("#policy-form-title", "Edit policy share-with-globex")
-    check(b.el("[data-test=scope-filter]").get_attribute("value") == "age >= 30", "the form holds the policy's scope")
+    check(b.value("[data-test=scope-filter]") == "age >= 30", "the form holds the policy's scope")
     b.el("#policy-expires").send_keys("12312099")
     b.el("#policy-expires").send_keys(Keys.TAB)
     b.el("#policy-expires").send_keys("1159PM")
@@ -633,7 +654,7 @@ def run(server, b, step):
     b.shot("tenants")
     b.click("#tenant-delete-%s" % new_id)
     b.wait_text("#confirm-dialog", "Delete tenant initech")
-    check(not b.el("#confirm-ok").is_enabled(), "delete waits for the name to be typed")
+    check(not b.enabled("#confirm-ok"), "delete waits for the name to be typed")
     b.fill("#confirm-input", "initech")
     b.shot("tenants-confirm")
     b.click("#confirm-ok")
