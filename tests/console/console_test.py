@@ -518,6 +518,22 @@ def run(server, b, step):
     check("cross-tenant" not in allrole["members"] and "acme-admin" in allrole["members"],
           "an own-tenant member is not marked: %r" % allrole["members"])
     b.shot("roles")
+    b.fill("#role-name", "readers")
+    b.fill("[data-test=right-object]", "Customers")
+    b.click("#role-create")
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "Customers: read" in x["rights"] for x in r),
+                "the new role with its right")
+    b.choose("#member-role", "readers")
+    b.fill("#member-user", str(UA))
+    b.click("#member-add")
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "acme-admin" in x["members"] for x in r),
+                "acme-admin a member of readers")
+    b.click("[data-test=member-remove-readers-%s-%s]" % (A, UA))
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "no members" in x["members"] for x in r),
+                "the member removed")
+    b.click("[data-test=role-delete-readers]")
+    b.click("#confirm-ok")
+    b.wait_rows("#roles-table", lambda r: len(r) == 2 and all(x["role"] != "readers" for x in r), "the role deleted")
 
     # --- data-sharing policy
     step("publish a policy designating B")
@@ -619,6 +635,14 @@ def run(server, b, step):
     b.choose("#audit-outcome", "")
     b.click("#audit-submit")
     b.until(lambda: b.rows("#audit-table") == [], "no calls out of A")
+    b.choose("#audit-direction", "")
+    b.click("#audit-submit")
+    b.until(lambda: len(b.rows("#audit-table")) > len(entries), "every entry of A")
+    b.el("#audit-from").send_keys("01012099")
+    b.el("#audit-from").send_keys(Keys.TAB)
+    b.el("#audit-from").send_keys("1200AM")
+    b.click("#audit-submit")
+    b.until(lambda: b.rows("#audit-table") == [], "no entry from 2099 on")
 
     # --- usage
     step("usage and its charts")
