@@ -333,9 +333,12 @@ def run(server, b, step):
     # The console is served by cotenantd itself, under its CSP.
     step("the console is served")
     req = urllib.request.Request(base + "/console/")
-    with urllib.request.urlopen(req, timeout=WAIT) as r:
-        page = r.read().decode()
-        csp = r.headers.get("Content-Security-Policy", "")
+    try:
+        with urllib.request.urlopen(req, timeout=WAIT) as r:
+            page = r.read().decode()
+            csp = r.headers.get("Content-Security-Policy", "")
+    except urllib.error.HTTPError as e:
+        raise Fail("GET /console/ answered %s: this cotenantd does not serve the console" % e.code) from None
     check("console.js" in page, "GET /console/ serves the console's index.html")
     check("default-src 'self'" in csp, "the console is served with its Content-Security-Policy (got %r)" % csp)
 
