@@ -54,10 +54,11 @@ page('audit', 'Audit log', async main => {
 // ---------------------------------------------------------------- Usage
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
+// The top of the y axis: 4, 8, 10, 20, 40, 80, 100, ... so that its 4 ticks are whole numbers.
 function niceMax(v) {
-  if (v <= 0) return 1;
+  if (v <= 4) return 4;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 2, 4, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 function fmtTime(sec) {
@@ -92,7 +93,7 @@ function lineChart(id, title, series, fmt) {
     svg.append(s('polyline', { class: 'series', fill: 'none', stroke: ser.color, 'stroke-width': 2,
       points: ser.points.map(p => X(p[0]).toFixed(1) + ',' + Y(p[1]).toFixed(1)).join(' '), 'data-series': ser.name }));
     for (const p of ser.points) {
-      svg.append(s('circle', { class: 'point', test: 'point', cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: 2.5, fill: ser.color },
+      svg.append(s('circle', { class: 'point', test: 'point', cx: X(p[0]).toFixed(1), cy: Y(p[1]).toFixed(1), r: ser.points.length > 60 ? 1.5 : 2.5, fill: ser.color },
         s('title', { text: ser.name + ' at ' + fmtTime(p[0]) + ': ' + fmt(p[1]) })));
     }
   }
@@ -163,8 +164,7 @@ page('usage', 'Usage', async main => {
   refresh.addEventListener('click', load);
   App.every(3000, () => { if (auto.checked) load(); });
   main.append(h('div', { class: 'toolbar' }, UI.check('Refresh automatically', auto), refresh, updated), err,
-    section('Now', figures, h('h3', { text: 'Calls by API' }), callsBox),
-    section('Over time', charts));
+    section('Now', figures), section('Over time', charts), section('Calls by API, now', callsBox));
   await load();
 });
 })();

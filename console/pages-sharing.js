@@ -12,7 +12,7 @@ function scopeCell(scope, browseTenant) {
       : h('strong', { text: s.object }),
     !s.rowFilter ? ' · every row'
       : /^<hidden/.test(s.rowFilter) ? h('span', { class: 'muted', text: ' · the rows a filter the publisher keeps to itself selects' })
-      : [' rows where ', h('code', { text: s.rowFilter })],
+      : [' · rows where ', h('code', { text: s.rowFilter })],
     (s.fields || []).length ? [' · fields ', h('code', { text: s.fields.join(', ') })] : ' · every field')));
 }
 function expiryCell(p) {
@@ -192,7 +192,7 @@ page('permsets', 'Permission sets', async main => {
           ' api ', h('code', { text: p.apiNameRegex || '.*' }), ' method ', h('code', { text: p.methodRegex || '.*' })))) },
       { title: '', cell: s => App.isSys ? button('Delete', { class: 'danger small', test: 'permset-delete-' + s.name,
           onclick: () => UI.confirmDialog({ title: 'Delete permission set ' + s.name + '?', message: 'Its rules stop applying at once.',
-            action: () => Api.admin('deletePermissionSet', { name: s.name }), done: load }) }) : '' },
+            action: () => Api.admin('deletePermissionSet', { name: s.name }), done: reload }) }) : '' },
     ], sets, { rowTest: 'permset-row', rowAttrs: s => ({ 'data-name': s.name }), empty: 'No permission sets.' }));
   }
 
@@ -283,6 +283,8 @@ page('permsets', 'Permission sets', async main => {
     } catch (e) { lintErr.show(e); }
   }
   lintRun.addEventListener('click', lint);
+  // After a change the findings may change too.
+  const reload = () => Promise.all([load(), lint()]);
 
   main.append(section('Permission sets', listErr, list));
   if (App.isSys) {
@@ -299,7 +301,7 @@ page('permsets', 'Permission sets', async main => {
       try {
         await Api.admin('createPermissionSet', set);
         sname.value = '';
-        await load();
+        await reload();
       } catch (e) { cerr.show(e); } finally { create.disabled = false; }
     }, field('Name', sname),
       h('div', { class: 'row' }, check('Every user', system), field('Or these users', users)),

@@ -363,7 +363,13 @@ page('records', 'Records', async (main, args) => {
   const topErr = errorBox('records-error');
   main.append(topErr);
   let def;
-  try { def = (await Api.describe(objectName, context)).object; } catch (e) { topErr.show(e); return; }
+  try { def = (await Api.describe(objectName, context)).object; } catch (e) {
+    topErr.show(e);
+    if (App.isSys && ctxLabel) {
+      main.append(h('p', { class: 'muted', text: 'Record calls on another tenant go through that tenant\'s data-sharing policy or a cross-tenant role, for system admins too; a dump of a tenant\'s records is `cotenant tenant dump`.' }));
+    }
+    return;
+  }
   const fields = def.fields || [];
 
   // Search controls.
@@ -412,6 +418,8 @@ page('records', 'Records', async (main, args) => {
       (r.complete ? ' · last page' : ' · more follow');
   }
   function newSearch() {
+    recErr.clear();
+    recOk.hidden = true;
     query = { object: objectName, criteria: criteria.value.trim(), sortBy: sortField.value,
       sortOrder: sortOrder.value, retrievePermissions: true, numberOfRows: Math.max(1, Math.min(1000, parseInt(pageSize.value, 10) || 10)) };
     tokens = [''];
@@ -486,6 +494,7 @@ page('records', 'Records', async (main, args) => {
       if (query) await runPage(); else await newSearch();
     } catch (e) { recErr.show(e); } finally { save.disabled = false; }
   }, h('div', { class: 'grid-form' }, formFields), recErr, recOk, h('div', { class: 'actions' }, save, cancel));
+  recForm.addEventListener('input', () => { recOk.hidden = true; });
 
   main.append(
     section('Search', form('search-form', newSearch,

@@ -20,9 +20,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -31,13 +33,14 @@ import urllib.request
 SKIP = 77
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 15  # seconds, the bound of every wait
+LIMIT = 170  # seconds, the bound of the whole test (a watchdog fails it past this)
 
 
 def import_selenium():
     """Selenium, from Debian's python3-selenium: when this interpreter lacks it (a pyenv or
     virtualenv python), run again under the system's /usr/bin/python3, which has it."""
     try:
-        import selenium  # noqa: F401
+        import selenium  # noqa: F401 - only whether it is there
         return
     except ImportError:
         pass
@@ -48,6 +51,21 @@ def import_selenium():
         os.execv(system_python, [system_python] + sys.argv)
     print("SKIP: Selenium is missing (Debian package python3-selenium)")
     sys.exit(SKIP)
+
+
+def children(pid):
+    """The ids of the processes whose parent is pid (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    # pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
 
 
 def find_chromium():
@@ -172,7 +190,15 @@ class Browser:
         if chromium:
             opts.binary_location = chromium
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        try:  # no single WebDriver command waits past the bound of the whole test
+            from selenium.webdriver.remote.remote_connection import RemoteConnection
+            RemoteConnection.set_timeout(60)
+        except Exception:  # noqa: BLE001 - an older Selenium: its default (120 s)
+            pass
+        self.service = Service(CHROMEDRIVER)
+        self.d = webdriver.Chrome(service=self.service, options=opts)
+        # Chromium's own process (chromedriver's child), to stop it should chromedriver hang.
+        self.chromium_pids = children(self.service.process.pid)
         self.d.set_page_load_timeout(WAIT)
         self.d.set_script_timeout(WAIT)
         self.base = base
@@ -221,14 +247,35 @@ class Browser:
     def choose(self, css, value):
         self.Select(self.el(css)).select_by_value(value)
 
+    def retry(self, fn):
+        """fn(), again while the page re-renders under it (a stale element), within WAIT."""
+        from selenium.common.exceptions import StaleElementReferenceException
+        deadline = time.time() + WAIT
+        while True:
+            try:
+                return fn()
+            except StaleElementReferenceException:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def text(self, css):
-        return self.el(css).text
+        return self.retry(lambda: self.el(css).text)
+
+    def enabled(self, css):
+        return self.retry(lambda: self.el(css).is_enabled())
+
+    def value(self, css):
+        return self.retry(lambda: self.el(css).get_attribute("value"))
 
     def wait_text(self, css, needle):
         return self.until(lambda: needle in self.text(css) and self.text(css), "%r in %s" % (needle, css))
 
     def rows(self, table_css):
         """A table's body rows as dicts, header (lower case) -> cell text."""
+        return self.retry(lambda: self._rows(table_css))
+
+    def _rows(self, table_css):
         t = self.el(table_css)
         heads = [th.text.strip().lower() for th in t.find_elements(self.By.CSS_SELECTOR, "thead th")]
         out = []
@@ -279,15 +326,19 @@ class Browser:
 # ----------------------------------------------------------------------------- the test
 
 def run(server, b, step):
+    from selenium.webdriver.common.keys import Keys
     base = server.base
     K = server.admin_key
 
     # The console is served by cotenantd itself, under its CSP.
     step("the console is served")
     req = urllib.request.Request(base + "/console/")
-    with urllib.request.urlopen(req, timeout=WAIT) as r:
-        page = r.read().decode()
-        csp = r.headers.get("Content-Security-Policy", "")
+    try:
+        with urllib.request.urlopen(req, timeout=WAIT) as r:
+            page = r.read().decode()
+            csp = r.headers.get("Content-Security-Policy", "")
+    except urllib.error.HTTPError as e:
+        raise Fail("GET /console/ answered %s: this cotenantd does not serve the console" % e.code) from None
     check("console.js" in page, "GET /console/ serves the console's index.html")
     check("default-src 'self'" in csp, "the console is served with its Content-Security-Policy (got %r)" % csp)
 
@@ -365,7 +416,7 @@ def run(server, b, step):
         b.fill("#rec-field-email", name.lower() + "@acme.example")
         b.click("#record-save")
         b.wait_text("#record-result", "Added record")
-        b.until(lambda: b.el("#rec-field-name").get_attribute("value") == "", "the form cleared after adding")
+        b.until(lambda: b.value("#rec-field-name") == "", "the form cleared after adding")
     b.wait_rows("#records-table", lambda r: len(r) == 5, "5 records listed")
 
     step("a bad value shows the server's error inline")
@@ -390,13 +441,13 @@ def run(server, b, step):
     names = lambda: [r["name"] for r in b.rows("#records-table")]  # noqa: E731
     b.until(lambda: names() == ["Eve", "Bob", "Dee"], "page 1: Eve, Bob, Dee (got %r)" % names())
     b.wait_text("#page-info", "more follow")
-    check(not b.el("#page-prev").is_enabled(), "no previous page on page 1")
+    check(not b.enabled("#page-prev"), "no previous page on page 1")
     b.shot("records")
     b.click("#page-next")
     b.until(lambda: names() == ["Ann"], "page 2 through the continuation: Ann")
     b.wait_text("#page-info", "Page 2")
     b.wait_text("#page-info", "last page")
-    check(not b.el("#page-next").is_enabled(), "no next page after the last")
+    check(not b.enabled("#page-next"), "no next page after the last")
     b.click("#page-prev")
     b.until(lambda: names() == ["Eve", "Bob", "Dee"], "back to page 1 by the kept token")
 
@@ -439,8 +490,26 @@ def run(server, b, step):
     b.click("#user-create")
     key = b.wait_text("#new-api-key", "ck_")
     check(http(base, "GET", "/v1/whoami", None, A, key)[0] == 200, "the key shown once logs in")
-    b.wait_rows("#users-table", lambda r: any(x["name"] == "reader" for x in r), "the new user listed")
+    users = b.wait_rows("#users-table", lambda r: any(x["name"] == "reader" for x in r), "the new user listed")
+    reader = next(x["id"] for x in users if x["name"] == "reader")
+    b.click("[data-test=user-keys-%s]" % reader)
+    b.wait_rows("#keys-table", lambda r: len(r) == 1 and r[0]["state"] == "active", "reader's one active key")
+    b.click("#key-create")
+    second = b.wait_text("#new-api-key", "ck_")
+    check(second != key, "a second key is shown")
+    b.wait_rows("#keys-table", lambda r: len(r) == 2, "reader's two keys")
     b.shot("users")
+    b.click("#keys-table [data-test^=key-revoke-]")
+    b.wait_text("#confirm-dialog", "Revoke key")
+    b.click("#confirm-ok")
+    b.wait_rows("#keys-table", lambda r: sorted(x["state"] for x in r) == ["active", "revoked"], "one key revoked")
+    statuses = sorted(http(base, "GET", "/v1/whoami", None, A, k)[0] for k in (key, second))
+    check(statuses == [200, 401], "one of reader's keys logs in, the revoked one not: %r" % statuses)
+    b.click("[data-test=user-delete-%s]" % reader)
+    b.fill("#confirm-input", "reader")
+    b.click("#confirm-ok")
+    b.wait_rows("#users-table", lambda r: all(x["name"] != "reader" for x in r), "reader deleted")
+    check(http(base, "GET", "/v1/whoami", None, A, second)[0] == 401, "a deleted user's key no longer logs in")
 
     step("roles and members")
     b.nav("roles")
@@ -452,6 +521,22 @@ def run(server, b, step):
     check("cross-tenant" not in allrole["members"] and "acme-admin" in allrole["members"],
           "an own-tenant member is not marked: %r" % allrole["members"])
     b.shot("roles")
+    b.fill("#role-name", "readers")
+    b.fill("[data-test=right-object]", "Customers")
+    b.click("#role-create")
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "Customers: read" in x["rights"] for x in r),
+                "the new role with its right")
+    b.choose("#member-role", "readers")
+    b.fill("#member-user", str(UA))
+    b.click("#member-add")
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "acme-admin" in x["members"] for x in r),
+                "acme-admin a member of readers")
+    b.click("[data-test=member-remove-readers-%s-%s]" % (A, UA))
+    b.wait_rows("#roles-table", lambda r: any(x["role"] == "readers" and "no members" in x["members"] for x in r),
+                "the member removed")
+    b.click("[data-test=role-delete-readers]")
+    b.click("#confirm-ok")
+    b.wait_rows("#roles-table", lambda r: len(r) == 2 and all(x["role"] != "readers" for x in r), "the role deleted")
 
     # --- data-sharing policy
     step("publish a policy designating B")
@@ -472,6 +557,19 @@ def run(server, b, step):
     check("age >= 30" in pol["scope"] and "name, age" in pol["scope"], "the scope shown: %r" % pol["scope"])
     check(pol["expires"] == "never", "no expiry: %r" % pol)
     b.shot("grants-published")
+    # Edit: an expiry far ahead, then back to the scope as it was.
+    b.click("[data-test=policy-edit-share-with-globex]")
+    b.wait_text("#policy-form-title", "Edit policy share-with-globex")
+    check(b.value("[data-test=scope-filter]") == "age >= 30", "the form holds the policy's scope")
+    b.el("#policy-expires").send_keys("12312099")
+    b.el("#policy-expires").send_keys(Keys.TAB)
+    b.el("#policy-expires").send_keys("1159PM")
+    b.click("#policy-save")
+    b.wait_text("#policy-result", "Saved policy share-with-globex")
+    pol = b.wait_rows("#policies-published-table", lambda r: "2099" in r[0]["expires"], "the new expiry shown")[0]
+    got = admin(base, "listPolicies", {"publishedBy": A}, A, KA)["policies"][0]
+    check(got["scope"][0]["rowFilter"] == "age >= 30" and got["scope"][0]["fields"] == ["name", "age"]
+          and int(got["expiresAt"]) > 4 * 10**15, "the policy as saved: %r" % got)
     b.logout()
 
     step("B sees the policy under Whose data I can reach")
@@ -540,6 +638,14 @@ def run(server, b, step):
     b.choose("#audit-outcome", "")
     b.click("#audit-submit")
     b.until(lambda: b.rows("#audit-table") == [], "no calls out of A")
+    b.choose("#audit-direction", "")
+    b.click("#audit-submit")
+    b.until(lambda: len(b.rows("#audit-table")) > len(entries), "every entry of A")
+    b.el("#audit-from").send_keys("01012099")
+    b.el("#audit-from").send_keys(Keys.TAB)
+    b.el("#audit-from").send_keys("1200AM")
+    b.click("#audit-submit")
+    b.until(lambda: b.rows("#audit-table") == [], "no entry from 2099 on")
 
     # --- usage
     step("usage and its charts")
@@ -555,6 +661,8 @@ def run(server, b, step):
     apis = [r["api"] for r in b.rows("#usage-calls-table")]
     check("addRecord" in apis, "calls by API list addRecord: %r" % apis)
     b.shot("usage")
+    b.d.execute_script("document.getElementById('usage-charts').scrollIntoView()")
+    b.shot("usage-charts", top=False)
     b.logout()
 
     # --- system admin: tenants
@@ -573,22 +681,40 @@ def run(server, b, step):
     b.shot("tenants")
     b.click("#tenant-delete-%s" % new_id)
     b.wait_text("#confirm-dialog", "Delete tenant initech")
-    check(not b.el("#confirm-ok").is_enabled(), "delete waits for the name to be typed")
+    check(not b.enabled("#confirm-ok"), "delete waits for the name to be typed")
     b.fill("#confirm-input", "initech")
     b.shot("tenants-confirm")
     b.click("#confirm-ok")
     b.wait_rows("#tenants-table", lambda r: all(x["name"] != "initech" for x in r), "initech deleted")
-    status, got = admin(base, "listTenants", {}, 1, K), None
-    check(all(t["name"] != "initech" for t in status["tenants"]), "initech gone on the server")
+    check(all(t["name"] != "initech" for t in admin(base, "listTenants", {}, 1, K)["tenants"]), "initech gone on the server")
 
     step("system admin: pick tenant A, permission sets and lint")
     b.choose("#tenant-picker", str(A))
     b.nav("objects")
     b.el("[data-test=object-Customers]")
     b.nav("permsets")
-    b.wait_rows("#permsets-table", lambda r: len(r) >= 1, "the permission sets listed")
-    b.el("#lint-summary")
+    b.wait_rows("#permsets-table", lambda r: any(x["set"] == "allow-all" for x in r), "the permission sets listed")
+    findings = b.wait_rows("#lint-table", lambda r: len(r) >= 1, "lint findings")
+    # (The kind's name is the server's: "allows-everything", lately "system-allow-all".)
+    check(any(x["set"] == "allow-all" and x["kind"] and x["finding"] for x in findings),
+          "lint reports the fresh-install allow-all set: %r" % findings)
+    b.fill("#permset-name", "no-deletes")
+    b.choose("[data-test=rule-effect]", "deny")
+    b.fill("[data-test=rule-resource]", "records/(")
+    b.fill("[data-test=rule-api]", "deleteRecord")
+    b.click("#permset-create")
+    b.wait_text("#permset-error", "RE2")
+    b.fill("[data-test=rule-resource]", "records/.*")
+    b.click("#permset-create")
+    sets = b.wait_rows("#permsets-table", lambda r: any(x["set"] == "no-deletes" for x in r), "the new set listed")
+    rules = next(x["rules (in order)"] for x in sets if x["set"] == "no-deletes")
+    check("deny" in rules and "deleteRecord" in rules, "its rule shown: %r" % rules)
     b.shot("permsets")
+    b.d.execute_script("document.getElementById('lint-results').scrollIntoView()")
+    b.shot("permsets-lint", top=False)
+    b.click("[data-test=permset-delete-no-deletes]")
+    b.click("#confirm-ok")
+    b.wait_rows("#permsets-table", lambda r: all(x["set"] != "no-deletes" for x in r), "the set deleted")
     b.logout()
 
 
@@ -621,9 +747,38 @@ def main():
                 os.remove(os.path.join(args.screenshots, old))
     server = Server(args.cotenantd, args.console_dir)
     browser = None
+    holder = {}
+
+    def watchdog():
+        print("FAIL at step %r: the test ran past its %d s limit; the test was at:" % (current[0], LIMIT), flush=True)
+        main_frame = sys._current_frames().get(threading.main_thread().ident)
+        if main_frame:
+            traceback.print_stack(main_frame)
+        b = holder.get("browser")
+        if b:
+            for pid in b.chromium_pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                b.service.process.kill()
+            except Exception:  # noqa: BLE001 - on the way out whatever happens
+                pass
+        try:
+            if server.proc and server.proc.poll() is None:
+                server.proc.kill()
+        except Exception:  # noqa: BLE001
+            pass
+        shutil.rmtree(server.tmp, ignore_errors=True)
+        os._exit(1)
+    timer = threading.Timer(LIMIT, watchdog)
+    timer.daemon = True
+    timer.start()
     try:
         server.start()
         browser = Browser(server.base, args.screenshots)
+        holder["browser"] = browser
         run(server, browser, step)
         browser.collect_log()
         bad = [e for e in browser.console_log
@@ -653,6 +808,7 @@ def main():
         if browser:
             browser.quit()
         server.stop()
+        timer.cancel()
 
 
 if __name__ == "__main__":
