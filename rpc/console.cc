@@ -46,11 +46,11 @@ bool PlainName(std::string_view name) {
 Status ConsoleFiles::CheckDir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("--console-dir " + dir + " is not a directory");
+    return Status::InvalidArgument(dir + " is not a directory");
   }
   std::string index = dir + "/index.html";
   if (::stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Status::InvalidArgument("--console-dir " + dir + " has no index.html");
+    return Status::InvalidArgument(dir + " has no index.html (the console's first page)");
   }
   return Status::OK();
 }

@@ -3,6 +3,8 @@
 // request), the usage history its charts draw, the audit log's direction filter, and the
 // lint of permission sets.
 
+#include <sys/wait.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -86,11 +88,25 @@ TEST(ConsoleFilesTest, TheBuiltInConsoleIsTheSourceTreesAndABadConsoleDirIsRefus
   ASSERT_EQ(r.status, 200) << r.status;
   EXPECT_EQ(r.body, index) << "the console built into cotenantd is not console/ of its sources";
 
-  // --console-dir must be a directory holding index.html; the server says which.
-  TempDir empty;
-  Cotenantd refused({"--api", "127.0.0.1:" + std::to_string(FreePort()), "--console-dir", empty.path()});
-  EXPECT_FALSE(refused.ok());
-  EXPECT_NE(refused.log().find("has no index.html"), std::string::npos) << refused.log();
+  // --console-dir must be a directory holding index.html: the server does not start, and
+  // says why.
+  TempDir dir;
+  const struct {
+    std::string console_dir, expect;
+  } cases[] = {{dir.path(), dir.path() + " has no index.html"},
+               {dir.path() + "/none", dir.path() + "/none is not a directory"}};
+  for (const auto& c : cases) {
+    const std::string log = dir.path() + "/refused.log";
+    Process p;
+    ASSERT_TRUE(p.Start({BinaryPath("cotenantd"), "--data", dir.path() + "/data", "--listen",
+                         "127.0.0.1:" + std::to_string(FreePort()), "--api",
+                         "127.0.0.1:" + std::to_string(FreePort()), "--console-dir", c.console_dir},
+                        log));
+    const int status = p.Stop(0, std::chrono::seconds(30));  // signal 0: just wait
+    ASSERT_TRUE(WIFEXITED(status)) << ReadFile(log);
+    EXPECT_NE(WEXITSTATUS(status), 0) << ReadFile(log);
+    EXPECT_NE(ReadFile(log).find("--console-dir: " + c.expect), std::string::npos) << ReadFile(log);
+  }
 }
 
 TEST_F(ConsoleApiTest, UsageHistoryKeepsTheNewestSamplesAndEndsWithTheFiguresNow) {
